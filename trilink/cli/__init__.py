@@ -1,0 +1,1 @@
+"""The ``trilink`` command line: thin wrappers that parse, configure, call and print."""

@@ -1,0 +1,420 @@
+"""Domain objects: the four records trilink exchanges, as frozen dataclasses.
+
+Each maps one-to-one onto an Avro schema in ``schemas/`` (namespace ``trilink.v1``).
+``to_dict`` produces exactly the Avro datum (enums as symbols, times as int
+microseconds, optional records as ``None``); ``from_dict`` accepts what fastavro
+reads back (timestamps arrive as aware datetimes). Nothing else converts.
+
+Units are in the field names: ``_m`` metres, ``_mps`` metres per second, ``_us``
+microseconds since the Unix epoch (UTC), ``_deg`` degrees, ``_km`` kilometres.
+ECEF is WGS-84 Earth-centred, Earth-fixed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from trilink.timeutil import us_from_datetime
+
+Vec3 = tuple[float, float, float]
+
+
+class Nation(StrEnum):
+    USA = "USA"
+    KOR = "KOR"
+    JPN = "JPN"
+    UNKNOWN = "UNKNOWN"
+
+
+class DataMode(StrEnum):
+    REAL = "REAL"
+    EXERCISE = "EXERCISE"
+    SIMULATED = "SIMULATED"
+    UNKNOWN = "UNKNOWN"
+
+
+class TrackStatus(StrEnum):
+    INITIAL = "INITIAL"
+    UPDATE = "UPDATE"
+    LOST = "LOST"
+    IMPACTED = "IMPACTED"
+    UNKNOWN = "UNKNOWN"
+
+
+class MissileClass(StrEnum):
+    SRBM = "SRBM"
+    MRBM = "MRBM"
+    IRBM = "IRBM"
+    ICBM = "ICBM"
+    SLBM = "SLBM"
+    SLV = "SLV"
+    UNKNOWN = "UNKNOWN"
+
+
+class AlertStatus(StrEnum):
+    NEW = "NEW"
+    UPDATE = "UPDATE"
+    IMPACT = "IMPACT"
+    DROPPED = "DROPPED"
+    UNKNOWN = "UNKNOWN"
+
+
+def _us(value: int | dt.datetime) -> int:
+    return value if isinstance(value, int) else us_from_datetime(value)
+
+
+def _vec3(value: Any) -> Vec3:
+    x, y, z = value
+    return (float(x), float(y), float(z))
+
+
+@dataclass(frozen=True, slots=True)
+class Ellipse:
+    """A 95% ground uncertainty ellipse.
+
+    ``orientation_deg`` is the bearing of the semi-major axis, clockwise from true north.
+    """
+
+    semi_major_km: float
+    semi_minor_km: float
+    orientation_deg: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "semi_major_km": self.semi_major_km,
+            "semi_minor_km": self.semi_minor_km,
+            "orientation_deg": self.orientation_deg,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Ellipse:
+        return cls(
+            float(d["semi_major_km"]), float(d["semi_minor_km"]), float(d["orientation_deg"])
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class GroundPoint:
+    """A point on the ellipsoid with a time and a 95% ellipse: launch or impact estimate."""
+
+    lat_deg: float
+    lon_deg: float
+    time_us: int
+    ellipse: Ellipse
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "lat_deg": self.lat_deg,
+            "lon_deg": self.lon_deg,
+            "time_us": self.time_us,
+            "ellipse": self.ellipse.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> GroundPoint:
+        return cls(
+            float(d["lat_deg"]),
+            float(d["lon_deg"]),
+            _us(d["time_us"]),
+            Ellipse.from_dict(d["ellipse"]),
+        )
+
+
+def _opt_point(d: dict[str, Any] | None) -> GroundPoint | None:
+    return None if d is None else GroundPoint.from_dict(d)
+
+
+@dataclass(frozen=True, slots=True)
+class MissileWarning:
+    """One nation's report on one of its local tracks (schema ``trilink.v1.MissileWarning``).
+
+    ``covariance`` is the upper triangle, row by row, of the 6x6 covariance of
+    (x, y, z, vx, vy, vz) in ECEF: 21 values in m², m²/s and m²/s².
+    """
+
+    SCHEMA: ClassVar[str] = "trilink.v1.MissileWarning"
+
+    message_id: str
+    nation: Nation
+    sensors: tuple[str, ...]
+    track_id: str
+    sequence: int
+    observed_us: int
+    reported_us: int
+    data_mode: DataMode
+    status: TrackStatus
+    missile_class: MissileClass
+    boosting: bool
+    position_m: Vec3
+    velocity_mps: Vec3
+    covariance: tuple[float, ...]
+    launch: GroundPoint | None
+    impact: GroundPoint | None
+    quality: int
+    releasable_to: tuple[Nation, ...] = (Nation.USA, Nation.KOR, Nation.JPN)
+    classification: str = "UNCLASSIFIED//EXERCISE"
+    scenario_id: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "message_id": self.message_id,
+            "nation": self.nation.value,
+            "sensors": list(self.sensors),
+            "track_id": self.track_id,
+            "sequence": self.sequence,
+            "observed_us": self.observed_us,
+            "reported_us": self.reported_us,
+            "data_mode": self.data_mode.value,
+            "status": self.status.value,
+            "missile_class": self.missile_class.value,
+            "boosting": self.boosting,
+            "position_m": list(self.position_m),
+            "velocity_mps": list(self.velocity_mps),
+            "covariance": list(self.covariance),
+            "launch": None if self.launch is None else self.launch.to_dict(),
+            "impact": None if self.impact is None else self.impact.to_dict(),
+            "quality": self.quality,
+            "releasable_to": [n.value for n in self.releasable_to],
+            "classification": self.classification,
+            "scenario_id": self.scenario_id,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> MissileWarning:
+        return cls(
+            message_id=d["message_id"],
+            nation=Nation(d["nation"]),
+            sensors=tuple(d["sensors"]),
+            track_id=d["track_id"],
+            sequence=int(d["sequence"]),
+            observed_us=_us(d["observed_us"]),
+            reported_us=_us(d["reported_us"]),
+            data_mode=DataMode(d["data_mode"]),
+            status=TrackStatus(d["status"]),
+            missile_class=MissileClass(d["missile_class"]),
+            boosting=bool(d["boosting"]),
+            position_m=_vec3(d["position_m"]),
+            velocity_mps=_vec3(d["velocity_mps"]),
+            covariance=tuple(float(c) for c in d["covariance"]),
+            launch=_opt_point(d.get("launch")),
+            impact=_opt_point(d.get("impact")),
+            quality=int(d["quality"]),
+            releasable_to=tuple(Nation(n) for n in d.get("releasable_to", ())),
+            classification=d.get("classification", ""),
+            scenario_id=d.get("scenario_id", ""),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Contributor:
+    """A national track feeding a system track."""
+
+    nation: Nation
+    track_id: str
+    last_report_us: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "nation": self.nation.value,
+            "track_id": self.track_id,
+            "last_report_us": self.last_report_us,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Contributor:
+        return cls(Nation(d["nation"]), d["track_id"], _us(d["last_report_us"]))
+
+
+@dataclass(frozen=True, slots=True)
+class FusedAlert:
+    """The common picture of one missile (schema ``trilink.v1.FusedAlert``).
+
+    Keyed by ``system_track_id``; ``version`` rises by one with every alert of that
+    track, so (system_track_id, version) identifies an alert and consumers can drop
+    duplicates.
+    """
+
+    SCHEMA: ClassVar[str] = "trilink.v1.FusedAlert"
+
+    system_track_id: str
+    version: int
+    status: AlertStatus
+    contributors: tuple[Contributor, ...]
+    first_detection_us: int
+    first_detection_nation: Nation
+    state_time_us: int
+    position_m: Vec3
+    velocity_mps: Vec3
+    covariance: tuple[float, ...]
+    launch: GroundPoint | None
+    impact: GroundPoint | None
+    missile_class: MissileClass
+    alert_us: int
+    newest_report_us: int
+    threatened: tuple[Nation, ...] = ()
+    data_mode: DataMode = DataMode.SIMULATED
+    note: str = ""
+    scenario_id: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "system_track_id": self.system_track_id,
+            "version": self.version,
+            "status": self.status.value,
+            "contributors": [c.to_dict() for c in self.contributors],
+            "first_detection_us": self.first_detection_us,
+            "first_detection_nation": self.first_detection_nation.value,
+            "state_time_us": self.state_time_us,
+            "position_m": list(self.position_m),
+            "velocity_mps": list(self.velocity_mps),
+            "covariance": list(self.covariance),
+            "launch": None if self.launch is None else self.launch.to_dict(),
+            "impact": None if self.impact is None else self.impact.to_dict(),
+            "missile_class": self.missile_class.value,
+            "alert_us": self.alert_us,
+            "newest_report_us": self.newest_report_us,
+            "threatened": [n.value for n in self.threatened],
+            "data_mode": self.data_mode.value,
+            "note": self.note,
+            "scenario_id": self.scenario_id,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FusedAlert:
+        return cls(
+            system_track_id=d["system_track_id"],
+            version=int(d["version"]),
+            status=AlertStatus(d["status"]),
+            contributors=tuple(Contributor.from_dict(c) for c in d["contributors"]),
+            first_detection_us=_us(d["first_detection_us"]),
+            first_detection_nation=Nation(d["first_detection_nation"]),
+            state_time_us=_us(d["state_time_us"]),
+            position_m=_vec3(d["position_m"]),
+            velocity_mps=_vec3(d["velocity_mps"]),
+            covariance=tuple(float(c) for c in d["covariance"]),
+            launch=_opt_point(d.get("launch")),
+            impact=_opt_point(d.get("impact")),
+            missile_class=MissileClass(d["missile_class"]),
+            alert_us=_us(d["alert_us"]),
+            newest_report_us=_us(d["newest_report_us"]),
+            threatened=tuple(Nation(n) for n in d.get("threatened", ())),
+            data_mode=DataMode(d.get("data_mode", "SIMULATED")),
+            note=d.get("note", ""),
+            scenario_id=d.get("scenario_id", ""),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchEvent:
+    """Simulator ground truth for one launch (schema ``trilink.v1.LaunchEvent``).
+
+    ``missile`` is a catalogue key (e.g. ``hwasong-15``); ``site`` a catalogue key or
+    free name, with its coordinates always given so unknown sites still work.
+    """
+
+    SCHEMA: ClassVar[str] = "trilink.v1.LaunchEvent"
+
+    scenario_id: str
+    launch_id: str
+    site: str
+    site_lat_deg: float
+    site_lon_deg: float
+    launch_time_us: int
+    missile: str
+    missile_class: MissileClass
+    bearing_deg: float
+    range_km: float
+    apogee_km: float
+    data_mode: DataMode = DataMode.SIMULATED
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scenario_id": self.scenario_id,
+            "launch_id": self.launch_id,
+            "site": self.site,
+            "site_lat_deg": self.site_lat_deg,
+            "site_lon_deg": self.site_lon_deg,
+            "launch_time_us": self.launch_time_us,
+            "missile": self.missile,
+            "missile_class": self.missile_class.value,
+            "bearing_deg": self.bearing_deg,
+            "range_km": self.range_km,
+            "apogee_km": self.apogee_km,
+            "data_mode": self.data_mode.value,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> LaunchEvent:
+        return cls(
+            scenario_id=d["scenario_id"],
+            launch_id=d["launch_id"],
+            site=d["site"],
+            site_lat_deg=float(d["site_lat_deg"]),
+            site_lon_deg=float(d["site_lon_deg"]),
+            launch_time_us=_us(d["launch_time_us"]),
+            missile=d["missile"],
+            missile_class=MissileClass(d["missile_class"]),
+            bearing_deg=float(d["bearing_deg"]),
+            range_km=float(d["range_km"]),
+            apogee_km=float(d["apogee_km"]),
+            data_mode=DataMode(d.get("data_mode", "SIMULATED")),
+            seed=int(d.get("seed", 0)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A record a service could not trust, with where it came from and why."""
+
+    SCHEMA: ClassVar[str] = "trilink.v1.DeadLetter"
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    error_type: str
+    reason: str
+    time_us: int
+    service: str = ""
+    headers: dict[str, bytes] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "topic": self.topic,
+            "partition": self.partition,
+            "offset": self.offset,
+            "key": self.key,
+            "value": self.value,
+            "error_type": self.error_type,
+            "reason": self.reason,
+            "time_us": self.time_us,
+            "service": self.service,
+            "headers": dict(self.headers),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DeadLetter:
+        return cls(
+            topic=d["topic"],
+            partition=int(d["partition"]),
+            offset=int(d["offset"]),
+            key=d.get("key"),
+            value=d.get("value"),
+            error_type=d["error_type"],
+            reason=d["reason"],
+            time_us=_us(d["time_us"]),
+            service=d.get("service", ""),
+            headers=dict(d.get("headers") or {}),
+        )
+
+
+Record = MissileWarning | FusedAlert | LaunchEvent | DeadLetter
+RECORD_TYPES: dict[str, type[Record]] = {
+    t.SCHEMA: t for t in (MissileWarning, FusedAlert, LaunchEvent, DeadLetter)
+}
