@@ -313,6 +313,10 @@ class LaunchEvent:
 
     ``missile`` is a catalogue key (e.g. ``hwasong-15``); ``site`` a catalogue key or
     free name, with its coordinates always given so unknown sites still work.
+    ``scenario_start_us`` anchors the simulation clock of the scenario: producers
+    running at ``speed`` map wall time w to simulation time
+    ``scenario_start_us + (w - scenario_start_us) * speed`` (0 means launch_time_us).
+    ``seed`` seeds every random draw (sensor noise, detections) for this launch.
     """
 
     SCHEMA: ClassVar[str] = "trilink.v1.LaunchEvent"
@@ -330,6 +334,7 @@ class LaunchEvent:
     apogee_km: float
     data_mode: DataMode = DataMode.SIMULATED
     seed: int = 0
+    scenario_start_us: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -346,6 +351,7 @@ class LaunchEvent:
             "apogee_km": self.apogee_km,
             "data_mode": self.data_mode.value,
             "seed": self.seed,
+            "scenario_start_us": self.scenario_start_us,
         }
 
     @classmethod
@@ -364,6 +370,7 @@ class LaunchEvent:
             apogee_km=float(d["apogee_km"]),
             data_mode=DataMode(d.get("data_mode", "SIMULATED")),
             seed=int(d.get("seed", 0)),
+            scenario_start_us=_us(d.get("scenario_start_us", 0)),
         )
 
 
