@@ -1,0 +1,109 @@
+"""Ballistic propagation: accuracy against scipy, covariance mapping against Monte Carlo."""
+
+from __future__ import annotations
+
+import numpy as np
+import pymap3d
+import pytest
+from scipy.integrate import solve_ivp
+
+from tracking.propagate import (
+    from_upper_triangle,
+    ground_crossing,
+    propagate,
+    propagate_state,
+    state_from_geodetic,
+    upper_triangle,
+)
+from trilink.geodesy import ballistic_derivative, ecef_to_geodetic
+
+
+@pytest.fixture
+def coasting() -> np.ndarray:
+    # 100 km up over North Korea, climbing east-north-east at ~2.6 km/s.
+    return state_from_geodetic(39.0, 125.7, 100e3, (2000.0, 800.0, 1500.0))
+
+
+def test_rk4_matches_adaptive_integrator(coasting: np.ndarray) -> None:
+    ours = propagate_state(coasting, 300.0)
+    ref = solve_ivp(ballistic_derivative, (0.0, 300.0), coasting, rtol=1e-11, atol=1e-6).y[:, -1]
+    assert np.linalg.norm(ours[:3] - ref[:3]) < 1.0
+    assert np.linalg.norm(ours[3:] - ref[3:]) < 0.01
+
+
+def test_backwards_undoes_forwards(coasting: np.ndarray) -> None:
+    there = propagate_state(coasting, 120.0)
+    back = propagate_state(there, -120.0)
+    np.testing.assert_allclose(back, coasting, atol=1e-3)
+
+
+def test_upper_triangle_round_trip() -> None:
+    rng = np.random.default_rng(7)
+    m = rng.standard_normal((6, 6))
+    p = m @ m.T
+    values = upper_triangle(p)
+    assert len(values) == 21
+    np.testing.assert_allclose(from_upper_triangle(values), p)
+
+
+def test_covariance_stays_symmetric_positive_definite(coasting: np.ndarray) -> None:
+    p0 = np.diag([100.0**2] * 3 + [10.0**2] * 3)
+    _, p = propagate(coasting, p0, 60.0, q=1.0)
+    np.testing.assert_allclose(p, p.T)
+    np.linalg.cholesky(p)
+    # Velocity uncertainty spreads into position: it must grow, not shrink.
+    assert np.trace(p[:3, :3]) > np.trace(p0[:3, :3])
+
+
+def test_covariance_mapping_matches_monte_carlo(coasting: np.ndarray) -> None:
+    p0 = np.diag([300.0**2] * 3 + [5.0**2] * 3)
+    x1, p1 = propagate(coasting, p0, 90.0)
+    rng = np.random.default_rng(11)
+    chol = np.linalg.cholesky(p0)
+    samples = np.array(
+        [propagate_state(coasting + chol @ rng.standard_normal(6), 90.0) for _ in range(400)]
+    )
+    np.testing.assert_allclose(samples.mean(axis=0)[:3], x1[:3], atol=60.0)
+    mc = np.cov(samples.T)
+    np.testing.assert_allclose(np.sqrt(np.diag(mc)), np.sqrt(np.diag(p1)), rtol=0.15)
+
+
+def test_impact_point_and_ellipse_match_monte_carlo(coasting: np.ndarray) -> None:
+    p0 = np.diag([100.0**2] * 3 + [10.0**2] * 3)
+    hit = ground_crossing(coasting, p0)
+    assert hit is not None
+    assert abs(ecef_to_geodetic(hit.state[:3])[2]) < 5.0
+    assert hit.dt_s > 0
+    rng = np.random.default_rng(3)
+    chol = np.linalg.cholesky(p0)
+    pts = []
+    for _ in range(300):
+        g = ground_crossing(coasting + chol @ rng.standard_normal(6))
+        assert g is not None
+        pts.append((g.lat_deg, g.lon_deg, g.dt_s))
+    arr = np.array(pts)
+    e, n, _ = pymap3d.geodetic2enu(arr[:, 0], arr[:, 1], 0.0, hit.lat_deg, hit.lon_deg, 0.0)
+    vals = np.linalg.eigvalsh(np.cov(np.vstack([e, n])))
+    major_km = np.sqrt(5.991 * vals[1]) / 1000.0
+    minor_km = np.sqrt(5.991 * vals[0]) / 1000.0
+    assert major_km == pytest.approx(hit.semi_major_km, rel=0.2)
+    assert minor_km == pytest.approx(hit.semi_minor_km, rel=0.2)
+    assert arr[:, 2].std() == pytest.approx(hit.sigma_t_s, rel=0.2)
+    # The Monte Carlo centre lies well inside the predicted ellipse.
+    assert np.hypot(e.mean(), n.mean()) / 1000.0 < 0.2 * hit.semi_major_km
+
+
+def test_launch_point_by_back_propagation(coasting: np.ndarray) -> None:
+    back = ground_crossing(coasting, backwards=True)
+    assert back is not None
+    assert back.dt_s < 0
+    lat, lon, alt = ecef_to_geodetic(back.state[:3])
+    assert abs(alt) < 5.0
+    # Climbing east-north-east: the launch point lies to the west-south-west.
+    assert lon < 125.7 and lat < 39.0
+
+
+def test_orbital_speed_never_crosses() -> None:
+    # 7.9 km/s horizontal at 400 km: a (near-)circular orbit does not come down in 30 min.
+    x = state_from_geodetic(0.0, 0.0, 400e3, (7670.0 - 465.0, 0.0, 0.0))
+    assert ground_crossing(x, max_time_s=1800.0) is None
