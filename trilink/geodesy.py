@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 import pymap3d
+import pymap3d.vincenty  # a submodule: `import pymap3d` alone does not load it
 from numpy.typing import NDArray
 
 FloatArray = NDArray[np.float64]
