@@ -31,7 +31,7 @@ SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas"
 _HISTORY_NAME = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)\.(?P<version>[1-9][0-9]*)\.avsc$")
 
 
-def _strip_logical_types(node: Any) -> Any:
+def strip_logical_types(node: Any) -> Any:
     """A copy of a schema without ``logicalType``: timestamps then read back as plain ints.
 
     The codec works in int microseconds throughout; letting fastavro build aware
@@ -40,9 +40,9 @@ def _strip_logical_types(node: Any) -> Any:
     is unchanged.
     """
     if isinstance(node, dict):
-        return {k: _strip_logical_types(v) for k, v in node.items() if k != "logicalType"}
+        return {k: strip_logical_types(v) for k, v in node.items() if k != "logicalType"}
     if isinstance(node, list):
-        return [_strip_logical_types(v) for v in node]
+        return [strip_logical_types(v) for v in node]
     return node
 
 
@@ -90,7 +90,7 @@ class SchemaVersion:
             schema=as_dict,
             canonical=canonical,
             fingerprint=bytes.fromhex(_fingerprint(canonical, "CRC-64-AVRO")),
-            parsed=parse_schema(_strip_logical_types(as_dict)),
+            parsed=parse_schema(strip_logical_types(as_dict)),
             path=path,
         )
 
