@@ -49,8 +49,13 @@ def _named_types(schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {n["name"]: n for n in _walk(schema) if n.get("type") in ("record", "enum")}
 
 
+# Records private to one service (the bridge's state snapshots) share schemas/ and the
+# codec but not the domain model.
+SERVICE_RECORDS = {"trilink.v1.BridgeTrackState"}
+
+
 def test_catalog_has_every_model_record() -> None:
-    assert set(CATALOG.names()) == set(RECORD_TYPES)
+    assert set(CATALOG.names()) == set(RECORD_TYPES) | SERVICE_RECORDS
     for name in CATALOG.names():
         assert CATALOG.current(name).schema["namespace"] == "trilink.v1"
 
@@ -157,7 +162,7 @@ def test_schema_matches_to_dict_exactly(make: Callable[[], Record]) -> None:
     _shape_matches(schema, record.to_dict(), _named_types(schema), record.SCHEMA)
 
 
-@pytest.mark.parametrize("name", sorted(CURRENT))
+@pytest.mark.parametrize("name", sorted(RECORD_TYPES))
 def test_dataclass_defaults_are_avro_defaults(name: str) -> None:
     cls = RECORD_TYPES[name]
     sample = next(m() for m in SAMPLES.values() if name == m().SCHEMA)

@@ -1,0 +1,93 @@
+"""Alert policy: when a system track's picture is worth a new alert, and when to refresh it.
+
+NEW goes out with the first report of a new missile (no waiting for a second
+nation). UPDATE when the predicted impact point moves more than ``update_km``, its
+95% ellipse's semi-major axis shrinks by more than ``shrink_fraction``, the
+class changes, a member joins or leaves, or ``max_interval_s`` of event time
+passed with new data. IMPACT and DROPPED are decided by the engine (they close
+the track). All times are event time: the newest report time the bridge has seen.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from bridge.config import AlertConfig
+from bridge.tracks import SystemTrack
+from trilink.geodesy import R_MEAN
+from trilink.model import GroundPoint
+
+US = 1_000_000
+
+
+def ground_distance_km(a: GroundPoint, b: GroundPoint) -> float:
+    """Great-circle distance on the mean sphere (plenty for a threshold in km)."""
+    la1, la2 = math.radians(a.lat_deg), math.radians(b.lat_deg)
+    dla = la2 - la1
+    dlo = math.radians(b.lon_deg - a.lon_deg)
+    h = math.sin(dla / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin(dlo / 2) ** 2
+    return 2.0 * R_MEAN * math.asin(min(1.0, math.sqrt(h))) / 1000.0
+
+
+def impact_change(
+    old: GroundPoint | None, new: GroundPoint | None, move_km: float, shrink: float
+) -> str | None:
+    """Why ``new`` differs materially from ``old`` (None if it does not)."""
+    if new is None:
+        return None
+    if old is None:
+        return "impact predicted"
+    moved = ground_distance_km(old, new)
+    if moved > move_km:
+        return f"impact moved {moved:.1f} km"
+    before, after = old.ellipse.semi_major_km, new.ellipse.semi_major_km
+    if before > 0.0 and after < before * (1.0 - shrink):
+        return f"impact ellipse shrank {100.0 * (1.0 - after / before):.0f}%"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertPolicy:
+    """Decides refreshes and UPDATEs from an ``AlertConfig``."""
+
+    config: AlertConfig = field(default_factory=AlertConfig)
+
+    def refresh_due(self, track: SystemTrack, event_us: int) -> bool:
+        """Whether the expensive (fused, ground-crossing) refresh should run now."""
+        if track.membership_changed or track.picture is None:
+            return True
+        if not track.dirty:
+            return False
+        c = self.config
+        since = event_us - track.refreshed_us
+        if since >= c.refresh_s * US:
+            return True
+        last = track.last_alert
+        if last is not None and event_us - last.event_us >= c.max_interval_s * US:
+            return True
+        if since < c.refresh_min_s * US:
+            return False
+        half_km, half_shrink = 0.5 * c.update_km, 0.5 * c.shrink_fraction
+        return any(
+            impact_change(m.impact_at_refresh, m.impact, half_km, half_shrink) is not None
+            for m in track.active()
+        )
+
+    def update_reason(self, track: SystemTrack, event_us: int) -> str | None:
+        """Why the current picture deserves an UPDATE (None: stay quiet)."""
+        last, pic = track.last_alert, track.picture
+        if last is None or pic is None:
+            return None
+        if track.membership_changed or frozenset(m.key for m in track.active()) != last.members:
+            return "members changed"
+        reason = impact_change(
+            last.impact, pic.impact, self.config.update_km, self.config.shrink_fraction
+        )
+        if reason is not None:
+            return reason
+        if pic.missile_class is not last.missile_class:
+            return f"class {pic.missile_class.value}"
+        if track.fresh_data and event_us - last.event_us >= self.config.max_interval_s * US:
+            return "interval"
+        return None

@@ -1,0 +1,92 @@
+"""Track-to-track association: Mahalanobis gating and global-nearest-neighbour assignment.
+
+A national track is compared with a system track after both are at the same time
+(the system track is propagated to the national report's time). The statistic is
+the squared Mahalanobis distance of the state difference under the sum of the two
+covariances, gated with a chi-square quantile on 6 (full state) or 3 (position)
+degrees of freedom. Using velocity as well as position is what keeps a salvo's
+missiles apart: seconds after each other from one site, they sit at different
+points of the same trajectory with different speeds.
+
+Several new national tracks competing for the same system tracks are resolved
+jointly with ``scipy.optimize.linear_sum_assignment``; pairs outside the gate or
+otherwise forbidden (same nation already on the track, different data mode) get a
+prohibitive cost and are discarded after the assignment.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.optimize import linear_sum_assignment
+from scipy.stats import chi2
+
+from bridge.config import GateConfig
+from bridge.estimate import Estimate, Propagator
+
+FloatArray = NDArray[np.float64]
+
+FORBIDDEN = math.inf
+_BIG = 1e12  # linear_sum_assignment wants finite costs
+
+
+def mahalanobis2(a: Estimate, b: Estimate, dof: int = 6) -> float:
+    """Squared Mahalanobis distance between two estimates valid at the same time.
+
+    ``dof`` = 3 compares positions only. A singular innovation covariance gives inf.
+    """
+    d = a.x[:dof] - b.x[:dof]
+    s = a.p[:dof, :dof] + b.p[:dof, :dof]
+    try:
+        return float(d @ np.linalg.solve(s, d))
+    except np.linalg.LinAlgError:
+        return math.inf
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """Chi-square gate and (larger) break threshold over a ballistic propagator."""
+
+    config: GateConfig = field(default_factory=GateConfig)
+    threshold: float = field(init=False)
+    break_threshold: float = field(init=False)
+    propagator: Propagator = field(init=False)
+
+    def __post_init__(self) -> None:
+        c = self.config
+        object.__setattr__(self, "threshold", float(chi2.ppf(c.gate_probability, c.dof)))
+        object.__setattr__(self, "break_threshold", float(chi2.ppf(c.break_probability, c.dof)))
+        object.__setattr__(self, "propagator", Propagator(c.q_ballistic, c.q_boost))
+
+    def distance(self, report: Estimate, track: Estimate) -> float:
+        """Squared Mahalanobis distance of a report to a track moved to the report's time."""
+        return mahalanobis2(report, self.propagator.to(track, report.time_us), self.config.dof)
+
+    def admits(self, d2: float) -> bool:
+        return d2 <= self.threshold
+
+    def breaks(self, d2: float) -> bool:
+        return d2 > self.break_threshold
+
+
+def assign(cost: FloatArray, threshold: float) -> list[tuple[int, int]]:
+    """Global-nearest-neighbour pairs (row, column) with cost within ``threshold``.
+
+    ``cost`` may hold ``inf`` for forbidden pairs. Each row may also stay
+    unassigned at the price of the gate itself (one dummy column per row), so an
+    out-of-gate pair can never displace an in-gate one; rows left without a gated
+    partner are simply absent from the result.
+    """
+    n, m = cost.shape
+    if n == 0 or m == 0:
+        return []
+    gated = np.where(np.isfinite(cost) & (cost <= threshold), cost, _BIG)
+    dummy = np.full((n, n), _BIG)
+    np.fill_diagonal(dummy, threshold)
+    rows, cols = linear_sum_assignment(np.hstack([gated, dummy]))
+    return [
+        (int(r), int(c)) for r, c in zip(rows, cols, strict=True) if c < m and gated[r, c] < _BIG
+    ]

@@ -1,0 +1,144 @@
+"""The bridge's configuration: one frozen tree built by the CLI and passed down.
+
+Thresholds are grouped by the component that uses them so each component can be
+built (and unit-tested) from its own small config.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from trilink.config import Topics
+from trilink.errors import ConfigError
+from trilink.model import Nation
+
+SERVICE_NAME = "bridge"
+
+
+@dataclass(frozen=True, slots=True)
+class GateConfig:
+    """Statistical association.
+
+    ``gate_probability`` and ``break_probability`` are chi-square probabilities of
+    the Mahalanobis distance (``dof`` = 6 for the full state, 3 for position only);
+    the break threshold must be the larger so that associations are sticky.
+    ``q_ballistic``/``q_boost`` are white-acceleration spectral densities (m²/s³)
+    added when a state is propagated to a common time: small in free flight, large
+    while the missile may still be thrusting (ballistic propagation ignores thrust).
+    """
+
+    dof: int = 6
+    gate_probability: float = 0.9999
+    break_probability: float = 0.9999999
+    q_ballistic: float = 1.0
+    q_boost: float = 2.0e4
+
+    def __post_init__(self) -> None:
+        if self.dof not in (3, 6):
+            raise ConfigError(f"gate dof must be 3 or 6, got {self.dof}")
+        if not 0.0 < self.gate_probability < 1.0 or not 0.0 < self.break_probability < 1.0:
+            raise ConfigError("gate and break probabilities must lie in (0, 1)")
+        if self.break_probability <= self.gate_probability:
+            raise ConfigError("break probability must exceed the gate probability")
+        if self.q_ballistic < 0.0 or self.q_boost < 0.0:
+            raise ConfigError("process noise densities must not be negative")
+
+
+@dataclass(frozen=True, slots=True)
+class AlertConfig:
+    """When a system track earns a new alert, and how often its impact is recomputed.
+
+    An UPDATE goes out when the impact point moved more than ``update_km``, its
+    ellipse semi-major axis shrank by more than ``shrink_fraction``, a contributor
+    joined or left, or ``max_interval_s`` of event time passed with new data.
+    The fused impact (``ground_crossing``, ~1.3 ms) is recomputed for tracks with
+    several contributors at most every ``refresh_min_s`` when a contributor's own
+    estimate changed materially, and at least every ``refresh_s`` while data flows.
+    """
+
+    update_km: float = 5.0
+    shrink_fraction: float = 0.25
+    max_interval_s: float = 10.0
+    refresh_s: float = 2.0
+    refresh_min_s: float = 0.25
+    impact_grace_s: float = 2.0
+    stale_s: float = 120.0
+    revive_window_s: float = 300.0
+    closed_retention_s: float = 900.0
+
+    def __post_init__(self) -> None:
+        if self.update_km <= 0.0:
+            raise ConfigError("update distance must be positive")
+        if not 0.0 < self.shrink_fraction < 1.0:
+            raise ConfigError("shrink fraction must lie in (0, 1)")
+        for name in ("max_interval_s", "refresh_s", "stale_s"):
+            if getattr(self, name) <= 0.0:
+                raise ConfigError(f"{name} must be positive")
+        for name in ("refresh_min_s", "impact_grace_s", "revive_window_s", "closed_retention_s"):
+            if getattr(self, name) < 0.0:
+                raise ConfigError(f"{name} must not be negative")
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationConfig:
+    """What a national report must satisfy to be trusted (times against the wall clock)."""
+
+    future_s: float = 6 * 3600.0
+    past_s: float = 7 * 86400.0
+    max_speed_mps: float = 8000.0
+    max_speed_slv_mps: float = 11200.0
+    min_altitude_m: float = -20_000.0
+    max_altitude_m: float = 10_000_000.0
+    releasable_to: tuple[Nation, ...] = (Nation.USA, Nation.KOR, Nation.JPN)
+
+    def __post_init__(self) -> None:
+        if self.future_s < 0.0 or self.past_s < 0.0:
+            raise ConfigError("validation time windows must not be negative")
+        if self.max_speed_mps <= 0.0 or self.max_speed_slv_mps < self.max_speed_mps:
+            raise ConfigError("speed limits must be positive and the SLV limit the larger")
+        if self.max_altitude_m <= self.min_altitude_m:
+            raise ConfigError("altitude window is empty")
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    """Everything the pure fusion engine needs (no I/O settings)."""
+
+    topics: Topics = field(default_factory=Topics)
+    gate: GateConfig = field(default_factory=GateConfig)
+    alerts: AlertConfig = field(default_factory=AlertConfig)
+    validation: ValidationConfig = field(default_factory=ValidationConfig)
+    fusion_criterion: Literal["det", "trace", "fast"] = "det"
+    service: str = SERVICE_NAME
+
+    def __post_init__(self) -> None:
+        if self.fusion_criterion not in ("det", "trace", "fast"):
+            raise ConfigError(f"unknown fusion criterion {self.fusion_criterion!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class BridgeConfig:
+    """The whole service: engine settings plus how it talks to Kafka."""
+
+    engine: EngineConfig = field(default_factory=EngineConfig)
+    group: str = "trilink-bridge"
+    transactional: bool = True
+    transactional_id: str = "trilink-bridge"
+    batch_size: int = 500
+    poll_timeout_s: float = 0.05
+    idle_advance: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.group.strip():
+            raise ConfigError("consumer group must not be empty")
+        if self.transactional and not self.transactional_id.strip():
+            raise ConfigError("transactional id must not be empty")
+        if self.batch_size < 1:
+            raise ConfigError("batch size must be at least 1")
+        if self.poll_timeout_s <= 0.0:
+            raise ConfigError("poll timeout must be positive")
+
+    @property
+    def topics(self) -> Topics:
+        return self.engine.topics

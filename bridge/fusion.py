@@ -1,0 +1,88 @@
+"""Track-to-track fusion with unknown cross-correlation: covariance intersection.
+
+National tracks are not independent: nations share sensor data with each other,
+so the same measurement can reach the bridge along two paths. Naive (independent)
+fusion would then count it twice and report a covariance smaller than the truth
+("data incest"). Covariance intersection (Julier & Uhlmann) is consistent for any
+cross-correlation:
+
+    P⁻¹ = ω Pa⁻¹ + (1 − ω) Pb⁻¹,    x = P (ω Pa⁻¹ xa + (1 − ω) Pb⁻¹ xb),
+
+with ω ∈ [0, 1] chosen to minimise det(P) (or its trace) by
+``scipy.optimize.minimize_scalar``. More than two tracks are folded in sequentially,
+most precise first, which stays consistent. ``fast`` uses the closed-form weights of
+Niehsen's fast CI (ω ∝ 1/tr P) instead of the optimisation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.optimize import minimize_scalar
+
+from bridge.errors import BridgeError
+from bridge.estimate import Estimate
+
+FloatArray = NDArray[np.float64]
+Criterion = Literal["det", "trace", "fast"]
+CRITERIA: tuple[str, ...] = ("det", "trace", "fast")
+
+
+def _info(p: FloatArray) -> FloatArray:
+    return np.asarray(np.linalg.inv(p), dtype=np.float64)
+
+
+def ci_weight(ia: FloatArray, ib: FloatArray, criterion: Criterion = "det") -> float:
+    """ω for information matrices ``ia`` and ``ib`` (weight of ``a``)."""
+    if criterion == "fast":
+        ta, tb = np.trace(np.linalg.inv(ia)), np.trace(np.linalg.inv(ib))
+        return float(tb / (ta + tb))
+
+    def cost(w: float) -> float:
+        info = w * ia + (1.0 - w) * ib
+        if criterion == "det":
+            sign, logdet = np.linalg.slogdet(info)
+            return -logdet if sign > 0 else np.inf
+        return float(np.trace(np.linalg.inv(info)))
+
+    res = minimize_scalar(cost, bounds=(0.0, 1.0), method="bounded", options={"xatol": 1e-4})
+    w = float(res.x)
+    # The bounded search never evaluates the end points; a dominant track should win outright.
+    ends = {0.0: cost(0.0), 1.0: cost(1.0)}
+    best_end = min(ends, key=lambda k: ends[k])
+    return best_end if ends[best_end] <= float(res.fun) else w
+
+
+def covariance_intersection(
+    a: Estimate, b: Estimate, criterion: Criterion = "det"
+) -> tuple[Estimate, float]:
+    """CI of two estimates valid at the same time; returns the fused estimate and ω."""
+    if a.time_us != b.time_us:
+        raise BridgeError("covariance intersection needs estimates at the same time")
+    ia, ib = _info(a.p), _info(b.p)
+    w = ci_weight(ia, ib, criterion)
+    info = w * ia + (1.0 - w) * ib
+    p = np.linalg.inv(info)
+    p = 0.5 * (p + p.T)
+    x = p @ (w * (ia @ a.x) + (1.0 - w) * (ib @ b.x))
+    return Estimate(a.time_us, x, p, a.boosting or b.boosting), w
+
+
+@dataclass(frozen=True, slots=True)
+class CovarianceIntersection:
+    """Fuses any number of estimates at one time, most precise first."""
+
+    criterion: Criterion = "det"
+
+    def __call__(self, estimates: Sequence[Estimate]) -> Estimate:
+        if not estimates:
+            raise BridgeError("nothing to fuse")
+        ordered = sorted(estimates, key=lambda e: float(np.linalg.slogdet(e.p)[1]))
+        fused = ordered[0]
+        for other in ordered[1:]:
+            fused, _ = covariance_intersection(fused, other, self.criterion)
+        return fused

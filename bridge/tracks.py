@@ -1,0 +1,215 @@
+"""The bridge's memory: national tracks and the system tracks they feed.
+
+These are the mutable records the engine updates; every decision about them
+(association, fusion, alerts) lives in its own module. A ``NationalTrack`` holds
+the latest trusted report of one (nation, local track id); a ``SystemTrack`` is
+one missile of the common picture with its current members, its last fused
+picture and the bookkeeping the alert policy needs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from bridge.estimate import Estimate
+from bridge.validate import Checked
+from trilink.model import (
+    AlertStatus,
+    DataMode,
+    GroundPoint,
+    MissileClass,
+    Nation,
+    TrackStatus,
+)
+
+FloatArray = NDArray[np.float64]
+TrackKey = tuple[Nation, str]
+
+
+def key_text(key: TrackKey) -> str:
+    """``KOR/KOR-0003``: how notes and logs name a national track."""
+    return f"{key[0].value}/{key[1]}"
+
+
+def system_track_id(nation: Nation, track_id: str, observed_us: int) -> str:
+    """Deterministic id of the system track a national report creates."""
+    digest = hashlib.sha1(f"{nation.value}/{track_id}/{observed_us}".encode()).hexdigest()
+    return f"ST-{digest[:10]}"
+
+
+@dataclass(slots=True)
+class NationalTrack:
+    """The latest trusted state of one nation's local track."""
+
+    nation: Nation
+    track_id: str
+    system_track_id: str
+    first_observed_us: int
+    last_sequence: int
+    observed_us: int
+    reported_us: int
+    x: FloatArray
+    p: FloatArray
+    status: TrackStatus
+    boosting: bool
+    saw_boost: bool
+    missile_class: MissileClass
+    quality: int
+    launch: GroundPoint | None
+    impact: GroundPoint | None
+    data_mode: DataMode
+    scenario_id: str
+    # The national impact estimate as it was at the system track's last refresh:
+    # comparing against it tells whether this contributor changed materially since.
+    impact_at_refresh: GroundPoint | None = None
+    checked_us: int = 0  # observed time of the state last tested against the break gate
+
+    @classmethod
+    def from_report(cls, c: Checked, system_track_id: str = "") -> NationalTrack:
+        w = c.warning
+        return cls(
+            nation=w.nation,
+            track_id=w.track_id,
+            system_track_id=system_track_id,
+            first_observed_us=w.observed_us,
+            last_sequence=w.sequence,
+            observed_us=w.observed_us,
+            reported_us=w.reported_us,
+            x=c.x,
+            p=c.p,
+            status=w.status,
+            boosting=w.boosting,
+            saw_boost=w.boosting,
+            missile_class=w.missile_class,
+            quality=w.quality,
+            launch=w.launch,
+            impact=w.impact,
+            data_mode=w.data_mode,
+            scenario_id=w.scenario_id,
+        )
+
+    @property
+    def key(self) -> TrackKey:
+        return (self.nation, self.track_id)
+
+    @property
+    def active(self) -> bool:
+        """Still reporting a live missile (LOST tracks have left their system track)."""
+        return self.status is not TrackStatus.LOST
+
+    @property
+    def estimate(self) -> Estimate:
+        return Estimate(self.observed_us, self.x, self.p, self.boosting)
+
+    def apply(self, c: Checked) -> None:
+        """Take a newer report of this track (sequence already checked by the caller)."""
+        w = c.warning
+        self.last_sequence = w.sequence
+        self.first_observed_us = min(self.first_observed_us, w.observed_us)
+        if w.observed_us >= self.observed_us:
+            self.observed_us = w.observed_us
+            self.x, self.p = c.x, c.p
+            self.boosting = w.boosting
+        self.reported_us = max(self.reported_us, w.reported_us)
+        self.status = w.status
+        self.saw_boost = self.saw_boost or w.boosting
+        self.missile_class = w.missile_class
+        self.quality = w.quality
+        self.launch = w.launch if w.launch is not None else self.launch
+        self.impact = w.impact if w.impact is not None else self.impact
+
+
+@dataclass(slots=True)
+class Picture:
+    """What an alert of a system track shows: the fused state and what follows from it."""
+
+    time_us: int
+    x: FloatArray
+    p: FloatArray
+    boosting: bool
+    impact: GroundPoint | None
+    launch: GroundPoint | None
+    missile_class: MissileClass
+    newest_report_us: int
+    # Where the launch estimate came from ("KOR/KOR-0001 (saw boost)", "back-propagated", ...).
+    launch_source: str = ""
+
+    @property
+    def estimate(self) -> Estimate:
+        return Estimate(self.time_us, self.x, self.p, self.boosting)
+
+
+@dataclass(slots=True)
+class AlertMark:
+    """What the last alert of a system track said, for deciding whether to say more."""
+
+    version: int
+    status: AlertStatus
+    event_us: int
+    impact: GroundPoint | None
+    members: frozenset[TrackKey]
+    missile_class: MissileClass
+
+
+@dataclass(slots=True)
+class SystemTrack:
+    """One missile of the common picture."""
+
+    track_id: str
+    data_mode: DataMode
+    scenario_id: str
+    created_us: int
+    first_detection_us: int
+    first_detection_nation: Nation
+    members: dict[TrackKey, NationalTrack] = field(default_factory=dict)
+    version: int = 0
+    picture: Picture | None = None
+    refreshed_us: int = 0
+    last_alert: AlertMark | None = None
+    closed: AlertStatus | None = None
+    closed_us: int = 0
+    notes: list[str] = field(default_factory=list)
+    membership_changed: bool = False
+    dirty: bool = False  # data arrived since the last refresh
+    fresh_data: bool = False  # data arrived since the last alert
+
+    def active(self) -> list[NationalTrack]:
+        """Members still reporting, in a stable order."""
+        return sorted((m for m in self.members.values() if m.active), key=_member_order)
+
+    def nations(self) -> set[Nation]:
+        """Nations with an active member: a second track of theirs may not join."""
+        return {m.nation for m in self.members.values() if m.active}
+
+    def newest_observed_us(self) -> int:
+        return max((m.observed_us for m in self.members.values()), default=self.created_us)
+
+    def gate_estimate(self) -> Estimate | None:
+        """The freshest estimate to compare a newcomer with."""
+        active = self.active()
+        if len(active) == 1:
+            return active[0].estimate
+        return None if self.picture is None else self.picture.estimate
+
+    def add(self, member: NationalTrack) -> None:
+        member.system_track_id = self.track_id
+        self.members[member.key] = member
+        if member.first_observed_us < self.first_detection_us:
+            self.first_detection_us = member.first_observed_us
+            self.first_detection_nation = member.nation
+        self.membership_changed = True
+        self.dirty = self.fresh_data = True
+
+    def remove(self, key: TrackKey) -> NationalTrack:
+        member = self.members.pop(key)
+        self.membership_changed = True
+        self.dirty = True
+        return member
+
+
+def _member_order(m: NationalTrack) -> tuple[int, str, str]:
+    return (m.first_observed_us, m.nation.value, m.track_id)
