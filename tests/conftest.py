@@ -1,0 +1,170 @@
+"""Test harness: one Kafka-protocol broker per session, fresh topics and groups per test.
+
+``--kafka`` chooses the broker (default ``auto``):
+
+* ``external``  -- ``KAFKA_BOOTSTRAP_SERVERS`` (``auto`` picks it when the variable is set);
+* ``docker``    -- Apache Kafka in a container via testcontainers (skipped without Docker);
+* ``embedded``  -- the embedded Tansu broker (``auto`` otherwise).
+
+The broker starts on first use, so unit-only runs never start one. Fixtures:
+``kafka`` (``.bootstrap_servers``, ``.kind``), ``kafka_config``, ``new_topic``,
+``new_group``, ``topics``. Tests under ``tests/integration`` get the
+``integration`` marker automatically.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from trilink.config import ENV_BOOTSTRAP, KafkaConfig, Topics
+
+KAFKA_KINDS = ("auto", "embedded", "docker", "external")
+_INTEGRATION_DIR = Path(__file__).parent / "integration"
+_USED = pytest.StashKey["KafkaEndpoint"]()
+
+
+@dataclass(frozen=True)
+class KafkaEndpoint:
+    """The session's broker: where it is and what it is."""
+
+    bootstrap_servers: str
+    kind: str  # "external", "docker" or "embedded"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--kafka",
+        choices=KAFKA_KINDS,
+        default="auto",
+        help="broker for integration tests: auto (KAFKA_BOOTSTRAP_SERVERS if set, else "
+        "embedded), embedded (Tansu), docker (Apache Kafka via testcontainers), external",
+    )
+
+
+def _kind(config: pytest.Config) -> str:
+    kind = str(config.getoption("--kafka"))
+    if kind == "auto":
+        return "external" if os.environ.get(ENV_BOOTSTRAP) else "embedded"
+    return kind
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    kind = _kind(config)
+    detail = {
+        "external": f"{ENV_BOOTSTRAP}={os.environ.get(ENV_BOOTSTRAP, '<unset>')}",
+        "docker": "Apache Kafka via testcontainers, started on first use",
+        "embedded": "embedded Tansu broker, started on first use",
+    }[kind]
+    return f"kafka: {kind} ({detail})"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if _INTEGRATION_DIR in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.integration)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    used = terminalreporter.config.stash.get(_USED, None)
+    if used is not None:
+        terminalreporter.write_line(f"kafka used: {used.kind} at {used.bootstrap_servers}")
+
+
+@pytest.fixture(scope="session")
+def kafka(request: pytest.FixtureRequest) -> Iterator[KafkaEndpoint]:
+    """The session's broker (see the module docstring for how it is chosen)."""
+    kind = _kind(request.config)
+    if kind == "external":
+        servers = os.environ.get(ENV_BOOTSTRAP)
+        if not servers:
+            pytest.fail(f"--kafka=external needs {ENV_BOOTSTRAP}", pytrace=False)
+        endpoint = KafkaEndpoint(servers, "external")
+        request.config.stash[_USED] = endpoint
+        yield endpoint
+    elif kind == "docker":
+        yield from _docker_kafka(request.config)
+    else:
+        from trilink.broker import EmbeddedBroker
+
+        with EmbeddedBroker() as broker:
+            endpoint = KafkaEndpoint(broker.bootstrap_servers, "embedded")
+            request.config.stash[_USED] = endpoint
+            yield endpoint
+
+
+def _docker_kafka(config: pytest.Config) -> Iterator[KafkaEndpoint]:
+    try:
+        import docker
+
+        docker.from_env().ping()
+    except Exception as exc:
+        pytest.skip(f"--kafka=docker but Docker is unreachable: {exc}")
+    from testcontainers.kafka import KafkaContainer
+
+    with KafkaContainer() as container:
+        endpoint = KafkaEndpoint(container.get_bootstrap_server(), "docker")
+        config.stash[_USED] = endpoint
+        yield endpoint
+
+
+@pytest.fixture(scope="session")
+def kafka_config(kafka: KafkaEndpoint) -> KafkaConfig:
+    """A KafkaConfig pointing at the session's broker (no schema registry)."""
+    return KafkaConfig(bootstrap_servers=kafka.bootstrap_servers)
+
+
+def _unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def new_topic(kafka_config: KafkaConfig) -> Callable[..., str]:
+    """Factory: ``new_topic(partitions=1, prefix="test")`` makes a fresh topic, returns its name."""
+    from trilink.kafka import ensure_topics
+
+    def create(partitions: int = 1, prefix: str = "test") -> str:
+        name = _unique(prefix)
+        ensure_topics(kafka_config, [name], partitions)
+        return name
+
+    return create
+
+
+class GroupId(str):
+    """A fresh consumer group id that is also a factory for more.
+
+    ``new_group`` used as a value is one uuid-based id; ``new_group()`` (or
+    ``new_group("bridge")``) returns another fresh id each call.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, prefix: str = "group") -> str:
+        return _unique(prefix)
+
+
+@pytest.fixture
+def new_group() -> GroupId:
+    """A fresh consumer group id (a str); call it for more: ``new_group()``."""
+    return GroupId(_unique("group"))
+
+
+@pytest.fixture
+def topics(kafka_config: KafkaConfig) -> Topics:
+    """A :class:`Topics` with a uuid suffix on every name, all created (3 partitions)."""
+    from trilink.kafka import ensure_topics
+
+    suffix = uuid.uuid4().hex[:12]
+    defaults = Topics()
+    fresh = Topics(
+        **{f.name: f"{getattr(defaults, f.name)}-{suffix}" for f in dataclasses.fields(Topics)}
+    )
+    ensure_topics(kafka_config, [getattr(fresh, f.name) for f in dataclasses.fields(Topics)], 3)
+    return fresh
