@@ -1,0 +1,338 @@
+"""The ballistic flight model: boost, then free flight to impact, on the rotating WGS-84 Earth.
+
+:func:`fly` is the forward model: launch point, firing azimuth, missile, energy scale
+and burnout pitch in, :class:`Trajectory` out. :func:`sim.solve.solve_trajectory`
+inverts it for a reported range and apogee.
+
+Free flight is integrated with scipy's ``solve_ivp`` (DOP853) on
+:func:`trilink.geodesy.ballistic_derivative` (two-body + J2 gravity, centrifugal and
+Coriolis terms) with two events: apogee (vertical speed crosses zero) and impact
+(height above the ellipsoid crosses zero). A finished trajectory keeps states and
+accelerations on a fine time grid and answers :meth:`Trajectory.state_at` by
+piecewise cubic Hermite interpolation, vectorised over time, so that sampling many
+trajectories is cheap.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pymap3d
+from scipy.integrate import OdeSolution, solve_ivp
+
+from sim.boost import (
+    ATOL,
+    RTOL,
+    BoostProgram,
+    ellipsoid_up,
+    free_derivative,
+    height_proxy,
+    integrate_boost,
+)
+from sim.catalog import Missile, get_missile
+from sim.errors import TrajectoryError
+from trilink.geodesy import (
+    ELLIPSOID,
+    FloatArray,
+    distance_bearing,
+    ecef_acceleration,
+    ecef_to_geodetic,
+)
+from trilink.model import MissileClass
+
+MAX_FLIGHT_S = 6 * 3600.0
+_BOOST_STEP_S = 1.0
+_FREE_STEP_S = 10.0
+_TIME_TOL_S = 1e-6
+
+
+def _impact(_t: float, y: FloatArray) -> float:
+    return float(height_proxy(y[:3]))
+
+
+_impact.terminal = True  # type: ignore[attr-defined]
+_impact.direction = -1  # type: ignore[attr-defined]
+
+
+def _apogee(_t: float, y: FloatArray) -> float:
+    return float(np.dot(y[3:], ellipsoid_up(y[:3])))
+
+
+_apogee.direction = -1  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class Shot:
+    """The outcome of one forward run, before it is dressed as a Trajectory."""
+
+    burnout_s: float
+    burnout: FloatArray
+    impact_s: float
+    impact: FloatArray
+    apogee_s: float
+    apogee_m: float
+    range_m: float
+    bearing_deg: float
+    impact_lat_deg: float
+    impact_lon_deg: float
+    segments: tuple[OdeSolution, ...] = ()
+
+
+def shoot(program: BoostProgram, *, dense: bool = False, geodesic: bool = True) -> Shot:
+    """Fly ``program`` from lift-off to impact; ``dense`` keeps the interpolants.
+
+    ``geodesic=False`` skips the (slow) geodesic range, bearing and impact lat/lon,
+    leaving them NaN, for callers that only need the ECEF impact state.
+    """
+    burnout, segments = integrate_boost(program, dense=dense)
+    t_bo = program.missile.burn_s
+    sol = solve_ivp(
+        free_derivative,
+        (t_bo, t_bo + MAX_FLIGHT_S),
+        burnout,
+        method="DOP853",
+        rtol=RTOL,
+        atol=ATOL,
+        events=(_impact, _apogee),
+        dense_output=dense,
+    )
+    if sol.status != 1 or len(sol.t_events[0]) == 0:
+        raise TrajectoryError(f"{program.missile.key} did not come down within {MAX_FLIGHT_S} s")
+    impact_s = float(sol.t_events[0][0])
+    impact = sol.y_events[0][0]
+    if len(sol.t_events[1]):
+        apogee_s = float(sol.t_events[1][0])
+        apogee_m = ecef_to_geodetic(sol.y_events[1][0][:3])[2]
+    else:  # already descending at burnout (a steeply depressed shot)
+        apogee_s = t_bo
+        apogee_m = ecef_to_geodetic(burnout[:3])[2]
+    lat1 = lon1 = range_m = bearing = math.nan
+    if geodesic:
+        lat0, lon0, _ = ecef_to_geodetic(program.launch_r)
+        lat1, lon1, _ = ecef_to_geodetic(impact[:3])
+        range_m, bearing = distance_bearing(lat0, lon0, lat1, lon1)
+    if dense:
+        segments.append(sol.sol)
+    return Shot(
+        burnout_s=t_bo,
+        burnout=burnout,
+        impact_s=impact_s,
+        impact=impact,
+        apogee_s=apogee_s,
+        apogee_m=apogee_m,
+        range_m=range_m,
+        bearing_deg=bearing % 360.0,
+        impact_lat_deg=lat1,
+        impact_lon_deg=lon1,
+        segments=tuple(segments),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Spline:
+    """Piecewise cubic Hermite interpolant of the state (r, v) on a time grid.
+
+    On each interval the 6-state is a cubic in s = (t - t_i) / h_i matching the state
+    and its derivative (v, a) at both knots; a knot is duplicated where the thrust
+    jumps (staging, burnout) so each side keeps its own acceleration.
+    """
+
+    knots: FloatArray
+    knot_list: list[float]
+    inv_h: FloatArray
+    coef: FloatArray  # (intervals, 4, 6): y = c0 + c1 s + c2 s² + c3 s³
+
+    @classmethod
+    def fit(cls, t: FloatArray, y: FloatArray, dy: FloatArray) -> _Spline:
+        h = np.diff(t)
+        h_safe = np.where(h > 0.0, h, 1.0)
+        y0, y1 = y[:-1], y[1:]
+        d0, d1 = dy[:-1] * h_safe[:, None], dy[1:] * h_safe[:, None]
+        coef = np.stack(
+            [y0, d0, 3.0 * (y1 - y0) - 2.0 * d0 - d1, 2.0 * (y0 - y1) + d0 + d1], axis=1
+        )
+        return cls(t, t.tolist(), 1.0 / h_safe, coef)
+
+    def scalar(self, t: float) -> FloatArray:
+        i = min(max(bisect.bisect_right(self.knot_list, t) - 1, 0), len(self.knot_list) - 2)
+        s = (t - self.knot_list[i]) * self.inv_h[i]
+        c = self.coef[i]
+        result: FloatArray = ((c[3] * s + c[2]) * s + c[1]) * s + c[0]
+        return result
+
+    def vector(self, t: FloatArray) -> FloatArray:
+        i = np.clip(np.searchsorted(self.knots, t, side="right") - 1, 0, len(self.knots) - 2)
+        s = ((t - self.knots[i]) * self.inv_h[i])[:, None]
+        c = self.coef[i]
+        result: FloatArray = ((c[:, 3] * s + c[:, 2]) * s + c[:, 1]) * s + c[:, 0]
+        return result
+
+
+def _sample(program: BoostProgram, shot: Shot) -> _Spline:
+    ts, ys, dys = [], [], []
+    for seg in shot.segments:
+        t0, t1 = float(seg.t_min), min(float(seg.t_max), shot.impact_s)
+        boost = t0 < shot.burnout_s
+        step = _BOOST_STEP_S if boost else _FREE_STEP_S
+        grid = np.linspace(t0, t1, max(2, math.ceil((t1 - t0) / step) + 1))
+        y = seg(grid).T
+        r, v = y[:, :3], y[:, 3:]
+        if boost:
+            # Evaluate the thrust just inside the segment so each side of a jump keeps its own.
+            acc = program.acceleration(np.clip(grid, t0, t1 - 1e-9), r, v)
+        else:
+            acc = ecef_acceleration(r, v)
+        ts.append(grid)
+        ys.append(y)
+        dys.append(np.hstack([v, acc]))
+    return _Spline.fit(np.concatenate(ts), np.vstack(ys), np.vstack(dys))
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """A ground-truth missile flight from lift-off (t = 0) to impact (t = ``flight_time_s``).
+
+    ``bearing_deg`` and ``range_km`` are the geodesic initial bearing and distance from
+    the launch point to the impact point; ``azimuth_deg`` is the firing azimuth of the
+    boost plane (they differ by the Coriolis drift). ``apogee_km`` is the greatest
+    height above the WGS-84 ellipsoid. ``burn_scale`` and ``pitch_deg`` are the boost
+    parameters that produced the flight (see :mod:`sim.boost`).
+    """
+
+    launch_lat_deg: float
+    launch_lon_deg: float
+    bearing_deg: float
+    missile: str
+    missile_class: MissileClass
+    burnout_s: float
+    flight_time_s: float
+    apogee_km: float
+    range_km: float
+    impact_lat_deg: float
+    impact_lon_deg: float
+    azimuth_deg: float = 0.0
+    apogee_s: float = 0.0
+    burn_scale: float = 1.0
+    pitch_deg: float = 45.0
+    burnout_speed_mps: float = 0.0
+    _spline: _Spline | None = field(default=None, repr=False, compare=False)
+
+    def _check(self, lo: float, hi: float) -> None:
+        if lo < -_TIME_TOL_S or hi > self.flight_time_s + _TIME_TOL_S:
+            raise TrajectoryError(
+                f"time outside the flight [0, {self.flight_time_s:.1f}] s: {lo:.3f}..{hi:.3f}"
+            )
+
+    def state_at(
+        self, t_s: float | FloatArray, *, clamp: bool = False
+    ) -> tuple[FloatArray, FloatArray]:
+        """ECEF position (m) and velocity (m/s) at ``t_s`` seconds since launch.
+
+        Scalar time → two (3,) arrays; array of N times → two (N, 3) arrays. Times outside
+        [0, flight_time_s] raise TrajectoryError unless ``clamp`` pins them to the ends.
+        """
+        spline = self._spline
+        if spline is None:
+            raise TrajectoryError("trajectory carries no states; build it with fly()")
+        if np.ndim(t_s) == 0:
+            t = float(t_s)
+            if not clamp:
+                self._check(t, t)
+            y = spline.scalar(min(max(t, 0.0), self.flight_time_s))
+            return y[:3], y[3:]
+        ts = np.asarray(t_s, dtype=float).ravel()
+        if not clamp and ts.size:
+            self._check(float(ts.min()), float(ts.max()))
+        y = spline.vector(np.clip(ts, 0.0, self.flight_time_s))
+        return y[:, :3], y[:, 3:]
+
+    def boosting(self, t_s: float | FloatArray) -> bool | np.ndarray:
+        """Whether the motor burns at ``t_s`` (0 <= t < burnout)."""
+        t = np.asarray(t_s, dtype=float)
+        result = (t >= 0.0) & (t < self.burnout_s)
+        return bool(result) if result.ndim == 0 else result
+
+    def altitude_m(self, t_s: float | FloatArray, *, clamp: bool = False) -> float | FloatArray:
+        """Height above the WGS-84 ellipsoid (m) at ``t_s``."""
+        r, _ = self.state_at(t_s, clamp=clamp)
+        _, _, alt = pymap3d.ecef2geodetic(r[..., 0], r[..., 1], r[..., 2], ell=ELLIPSOID)
+        return float(alt) if np.ndim(alt) == 0 else np.asarray(alt, dtype=float)
+
+    def to_summary(self) -> dict[str, Any]:
+        """Plain-JSON summary (what ``trilink sim trajectory --json`` prints)."""
+        return {
+            "missile": self.missile,
+            "missile_class": self.missile_class.value,
+            "launch_lat": round(self.launch_lat_deg, 6),
+            "launch_lon": round(self.launch_lon_deg, 6),
+            "bearing_deg": round(self.bearing_deg, 3),
+            "azimuth_deg": round(self.azimuth_deg, 3),
+            "range_km": round(self.range_km, 3),
+            "apogee_km": round(self.apogee_km, 3),
+            "flight_time_s": round(self.flight_time_s, 2),
+            "apogee_s": round(self.apogee_s, 2),
+            "burnout_s": round(self.burnout_s, 2),
+            "burnout_speed_mps": round(self.burnout_speed_mps, 1),
+            "burn_scale": round(self.burn_scale, 5),
+            "pitch_deg": round(self.pitch_deg, 4),
+            "impact_lat": round(self.impact_lat_deg, 6),
+            "impact_lon": round(self.impact_lon_deg, 6),
+        }
+
+
+def build_trajectory(
+    missile: Missile,
+    lat_deg: float,
+    lon_deg: float,
+    azimuth_deg: float,
+    burn_scale: float,
+    pitch_deg: float,
+    *,
+    name: str | None = None,
+    missile_class: MissileClass | None = None,
+) -> Trajectory:
+    """Fly the given boost parameters with dense output and wrap the result."""
+    program = BoostProgram.create(missile, lat_deg, lon_deg, azimuth_deg, burn_scale, pitch_deg)
+    shot = shoot(program, dense=True)
+    return Trajectory(
+        launch_lat_deg=lat_deg,
+        launch_lon_deg=lon_deg,
+        bearing_deg=shot.bearing_deg,
+        missile=name or missile.key,
+        missile_class=missile_class or missile.missile_class,
+        burnout_s=shot.burnout_s,
+        flight_time_s=shot.impact_s,
+        apogee_km=shot.apogee_m / 1000.0,
+        range_km=shot.range_m / 1000.0,
+        impact_lat_deg=shot.impact_lat_deg,
+        impact_lon_deg=shot.impact_lon_deg,
+        azimuth_deg=azimuth_deg % 360.0,
+        apogee_s=shot.apogee_s,
+        burn_scale=burn_scale,
+        pitch_deg=pitch_deg,
+        burnout_speed_mps=float(np.linalg.norm(shot.burnout[3:])),
+        _spline=_sample(program, shot),
+    )
+
+
+def fly(
+    lat_deg: float,
+    lon_deg: float,
+    azimuth_deg: float,
+    missile: str,
+    *,
+    burn_scale: float = 1.0,
+    pitch_deg: float = 45.0,
+) -> Trajectory:
+    """Forward model: fire ``missile`` from (lat, lon) along ``azimuth_deg``.
+
+    ``burn_scale`` multiplies the catalogue thrust (1 = nominal); ``pitch_deg`` is the
+    thrust pitch above the local horizontal at burnout: near 90 lofts the shot, around
+    40 flies a minimum-energy trajectory, low values depress it.
+    """
+    spec = get_missile(missile)
+    return build_trajectory(spec, lat_deg, lon_deg, azimuth_deg, burn_scale, pitch_deg)
