@@ -51,7 +51,7 @@ def consumer_config(
     also keeps Tansu's group joins (about half of it) short.
     """
     return {
-        "group.id": group,
+        "group.id": str(group),
         "enable.auto.commit": auto_commit,
         "auto.offset.reset": "earliest",
         "isolation.level": "read_committed",

@@ -63,7 +63,8 @@ def group_lag(
     parts = topic_partitions(client, topics, timeout)
     ends = _list_offsets(client, parts, OffsetSpec.latest(), timeout)
     starts = _list_offsets(client, parts, OffsetSpec.earliest(), timeout)
-    request = [ConsumerGroupTopicPartitions(group, parts)]
+    # str(): confluent-kafka rejects str subclasses as group ids here.
+    request = [ConsumerGroupTopicPartitions(str(group), parts)]
     try:
         answer = client.list_consumer_group_offsets(request, request_timeout=timeout)[
             group
