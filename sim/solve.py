@@ -79,6 +79,11 @@ def _initial_guess(spec: Missile, range_km: float, apogee_km: float, bearing: fl
     its speed plus a gravity loss of 0.6 g over the burn as the delta-v to deliver."""
     speed, gamma = ground_arc(range_km, apogee_km)
     scale = (speed + 0.6 * _G0 * spec.burn_s) / spec.dv_mps
+    if scale * spec.stages[0].initial_accel_mps2 < 1.2 * _G0:
+        raise TrajectoryError(
+            f"{spec.key} cannot fly {range_km:g} km with a {apogee_km:g} km apogee: too little "
+            "energy for it to lift off (loft it higher or pick a smaller missile)"
+        )
     return np.array([scale, math.degrees(gamma), bearing])
 
 

@@ -20,7 +20,7 @@ app = typer.Typer(
 )
 
 # Order is the order of `trilink --help`.
-_COMMAND_MODULES: tuple[str, ...] = ()
+_COMMAND_MODULES: tuple[str, ...] = ("sim",)
 
 
 @app.callback()
