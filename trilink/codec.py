@@ -215,8 +215,11 @@ class Codec:
         (``unexpected-schema``) before its body is read.
         """
         name, datum = self.decode_dict(data, None if expected is None else expected.SCHEMA)
+        record_type = RECORD_TYPES.get(name)
+        if record_type is None:  # a service-private schema: decode_dict is the way to read it
+            raise DecodeError(f"{name} is not a domain record", error_type="unexpected-schema")
         try:
-            return RECORD_TYPES[name].from_dict(datum)
+            return record_type.from_dict(datum)
         except Exception as exc:  # a datum the model refuses is bad input too
             raise DecodeError(
                 f"{name} is not a valid record: {_one_line(exc)}", error_type="record"
