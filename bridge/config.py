@@ -23,9 +23,11 @@ class GateConfig:
     ``gate_probability`` and ``break_probability`` are chi-square probabilities of
     the Mahalanobis distance (``dof`` = 6 for the full state, 3 for position only);
     the break threshold must be the larger so that associations are sticky.
-    ``q_ballistic``/``q_boost`` are white-acceleration spectral densities (m²/s³)
-    added when a state is propagated to a common time: small in free flight, large
-    while the missile may still be thrusting (ballistic propagation ignores thrust).
+    A member is tested against the break threshold at most every ``break_check_s``
+    of its own observation time. ``q_ballistic``/``q_boost`` are white-acceleration
+    spectral densities (m²/s³) added when a state is propagated to a common time:
+    small in free flight, large while the missile may still be thrusting (ballistic
+    propagation ignores thrust).
     """
 
     dof: int = 6
@@ -33,6 +35,7 @@ class GateConfig:
     break_probability: float = 0.9999999
     q_ballistic: float = 1.0
     q_boost: float = 2.0e4
+    break_check_s: float = 1.0
 
     def __post_init__(self) -> None:
         if self.dof not in (3, 6):
@@ -41,6 +44,8 @@ class GateConfig:
             raise ConfigError("gate and break probabilities must lie in (0, 1)")
         if self.break_probability <= self.gate_probability:
             raise ConfigError("break probability must exceed the gate probability")
+        if self.break_check_s < 0.0:
+            raise ConfigError("break check interval must not be negative")
         if self.q_ballistic < 0.0 or self.q_boost < 0.0:
             raise ConfigError("process noise densities must not be negative")
 
@@ -82,7 +87,12 @@ class AlertConfig:
 
 @dataclass(frozen=True, slots=True)
 class ValidationConfig:
-    """What a national report must satisfy to be trusted (times against the wall clock)."""
+    """What a national report must satisfy to be trusted (times against the wall clock).
+
+    ``min_sigma`` bounds the conditional standard deviations of the covariance (its
+    Cholesky diagonal, m or m/s) from below: a nearly singular covariance claims
+    impossible certainty and would dominate any fusion.
+    """
 
     future_s: float = 6 * 3600.0
     past_s: float = 7 * 86400.0
@@ -90,6 +100,9 @@ class ValidationConfig:
     max_speed_slv_mps: float = 11200.0
     min_altitude_m: float = -20_000.0
     max_altitude_m: float = 10_000_000.0
+    max_position_sigma_m: float = 2_000_000.0
+    max_velocity_sigma_mps: float = 10_000.0
+    min_sigma: float = 1e-3
     releasable_to: tuple[Nation, ...] = (Nation.USA, Nation.KOR, Nation.JPN)
 
     def __post_init__(self) -> None:

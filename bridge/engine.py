@@ -322,10 +322,11 @@ class Engine:
             if len(active) < 2 or track.picture is None or track.membership_changed:
                 continue
             fused = track.picture.estimate
+            every = round(self.config.gate.break_check_s * US)
             worst, worst_d2 = None, self.gate.break_threshold
             for m in active:
-                if m.observed_us <= m.checked_us:
-                    continue  # nothing new from this member since its last check
+                if m.status is TrackStatus.IMPACTED or m.observed_us < m.checked_us + every:
+                    continue  # checked recently enough; drift takes more than a report
                 m.checked_us = m.observed_us
                 d2 = self.gate.distance(m.estimate, fused)
                 if d2 > worst_d2:

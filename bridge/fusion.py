@@ -8,7 +8,8 @@ cross-correlation:
 
     P⁻¹ = ω Pa⁻¹ + (1 − ω) Pb⁻¹,    x = P (ω Pa⁻¹ xa + (1 − ω) Pb⁻¹ xb),
 
-with ω ∈ [0, 1] chosen to minimise det(P) (or its trace) by
+with ω ∈ [0, 1] chosen to minimise det(P) — exactly, from the generalised
+eigenvalues of the two information matrices — or its trace, by
 ``scipy.optimize.minimize_scalar``. More than two tracks are folded in sequentially,
 most precise first, which stays consistent. ``fast`` uses the closed-form weights of
 Niehsen's fast CI (ω ∝ 1/tr P) instead of the optimisation.
@@ -22,6 +23,7 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.linalg import eigvalsh
 from scipy.optimize import minimize_scalar
 
 from bridge.errors import BridgeError
@@ -36,25 +38,53 @@ def _info(p: FloatArray) -> FloatArray:
     return np.asarray(np.linalg.inv(p), dtype=np.float64)
 
 
+def _det_weight(ia: FloatArray, ib: FloatArray) -> float:
+    """ω maximising det(ω Ia + (1 − ω) Ib), exactly.
+
+    With λ the generalised eigenvalues of (Ia, Ib), log det = log det Ib +
+    Σ log(1 + ω(λ − 1)): concave in ω, so the optimum is where its derivative
+    Σ (λ − 1)/(1 + ω(λ − 1)) crosses zero — a safeguarded Newton search on six
+    numbers, ~10x cheaper than a generic scalar minimisation of 6x6 determinants.
+    """
+    d = [float(v) - 1.0 for v in eigvalsh(ia, ib)]
+
+    def slope(w: float) -> float:
+        return sum(di / (1.0 + w * di) for di in d)
+
+    if slope(0.0) <= 0.0:
+        return 0.0
+    if slope(1.0) >= 0.0:
+        return 1.0
+    lo, hi, w = 0.0, 1.0, 0.5
+    for _ in range(60):
+        g = slope(w)
+        if g > 0.0:
+            lo = w
+        else:
+            hi = w
+        curvature = sum(di * di / (1.0 + w * di) ** 2 for di in d)
+        step = w + g / curvature if curvature > 0.0 else 0.5 * (lo + hi)
+        w = step if lo < step < hi else 0.5 * (lo + hi)
+        if hi - lo < 1e-9 or abs(g) < 1e-12:
+            break
+    return w
+
+
 def ci_weight(ia: FloatArray, ib: FloatArray, criterion: Criterion = "det") -> float:
     """ω for information matrices ``ia`` and ``ib`` (weight of ``a``)."""
+    if criterion == "det":
+        return _det_weight(ia, ib)
     if criterion == "fast":
         ta, tb = np.trace(np.linalg.inv(ia)), np.trace(np.linalg.inv(ib))
         return float(tb / (ta + tb))
 
-    def cost(w: float) -> float:
-        info = w * ia + (1.0 - w) * ib
-        if criterion == "det":
-            sign, logdet = np.linalg.slogdet(info)
-            return -logdet if sign > 0 else np.inf
-        return float(np.trace(np.linalg.inv(info)))
+    def trace(w: float) -> float:
+        return float(np.trace(np.linalg.inv(w * ia + (1.0 - w) * ib)))
 
-    res = minimize_scalar(cost, bounds=(0.0, 1.0), method="bounded", options={"xatol": 1e-4})
-    w = float(res.x)
+    res = minimize_scalar(trace, bounds=(0.0, 1.0), method="bounded", options={"xatol": 1e-4})
     # The bounded search never evaluates the end points; a dominant track should win outright.
-    ends = {0.0: cost(0.0), 1.0: cost(1.0)}
-    best_end = min(ends, key=lambda k: ends[k])
-    return best_end if ends[best_end] <= float(res.fun) else w
+    best = min((0.0, 1.0, float(res.x)), key=trace)
+    return best
 
 
 def covariance_intersection(

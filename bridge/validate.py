@@ -127,17 +127,25 @@ def check_kinematics(w: MissileWarning, cfg: ValidationConfig) -> None:
         )
 
 
-def covariance_matrix(values: tuple[float, ...]) -> FloatArray:
-    """The symmetric 6x6 matrix of a 21-value upper triangle, checked positive definite."""
+def covariance_matrix(values: tuple[float, ...], cfg: ValidationConfig) -> FloatArray:
+    """The symmetric 6x6 matrix of a 21-value upper triangle, checked positive definite and
+    of a plausible scale (so that inverting it later cannot overflow)."""
     p = np.zeros((6, 6))
     p[_IU] = values
     p = p + np.triu(p, 1).T
     try:
-        np.linalg.cholesky(p)
+        chol = np.linalg.cholesky(p)
     except np.linalg.LinAlgError:
         raise ValidationError(
             "covariance is not positive definite", error_type=BAD_COVARIANCE
         ) from None
+    diag = np.diag(p)
+    if float(diag[:3].max()) > cfg.max_position_sigma_m**2:
+        raise ValidationError("position sigma beyond the plausible", error_type=BAD_COVARIANCE)
+    if float(diag[3:].max()) > cfg.max_velocity_sigma_mps**2:
+        raise ValidationError("velocity sigma beyond the plausible", error_type=BAD_COVARIANCE)
+    if float(np.diag(chol).min()) < cfg.min_sigma:
+        raise ValidationError("covariance is (nearly) singular", error_type=BAD_COVARIANCE)
     return p
 
 
@@ -169,5 +177,5 @@ class Validator:
         check_kinematics(w, self.config)
         check_ground_point(w.launch, "launch")
         check_ground_point(w.impact, "impact")
-        p = covariance_matrix(w.covariance)
+        p = covariance_matrix(w.covariance, self.config)
         return Checked(w, np.array((*w.position_m, *w.velocity_mps)), p)

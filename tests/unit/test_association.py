@@ -1,0 +1,94 @@
+"""Gating on the full state at a common time, and GNN assignment with forbidden pairs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from bridge.association import Gate, assign, mahalanobis2
+from bridge.config import GateConfig
+from bridge.estimate import Estimate
+from bridge.synthetic import ballistic_missile
+from trilink.errors import ConfigError
+
+T0 = 1_777_593_600_000_000
+US = 1_000_000
+P = np.diag([300.0**2] * 3 + [15.0**2] * 3)
+
+
+def _est(x: np.ndarray, t: int, p: np.ndarray = P) -> Estimate:
+    return Estimate(t, x, p)
+
+
+def test_mahalanobis_of_independent_axes() -> None:
+    a = _est(np.zeros(6), 0, np.eye(6))
+    b = _est(np.array([1.0, 2.0, 0, 0, 0, 3.0]), 0, np.eye(6))
+    assert mahalanobis2(a, b) == pytest.approx((1 + 4 + 9) / 2)
+    assert mahalanobis2(a, b, dof=3) == pytest.approx((1 + 4) / 2)
+
+
+def test_singular_innovation_is_infinitely_far() -> None:
+    a = _est(np.zeros(6), 0, np.zeros((6, 6)))
+    assert mahalanobis2(a, a) == math.inf
+
+
+def test_thresholds_are_chi_square_quantiles() -> None:
+    gate = Gate(GateConfig(dof=6, gate_probability=0.99, break_probability=0.9999))
+    assert gate.threshold == pytest.approx(16.812, abs=1e-3)
+    assert gate.break_threshold > gate.threshold
+    assert gate.admits(gate.threshold) and not gate.breaks(gate.threshold)
+    with pytest.raises(ConfigError):
+        GateConfig(gate_probability=0.999, break_probability=0.99)
+    with pytest.raises(ConfigError):
+        GateConfig(dof=4)
+
+
+def test_same_missile_at_different_times_gates_in() -> None:
+    m = ballistic_missile("M", T0)
+    rng = np.random.default_rng(1)
+    sig = np.sqrt(np.diag(P))
+    gate = Gate()
+    track = _est(m.truth(T0 + 50 * US) + rng.normal(0, sig), T0 + 50 * US)
+    report = _est(m.truth(T0 + 58 * US) + rng.normal(0, sig), T0 + 58 * US)
+    assert gate.admits(gate.distance(report, track))
+
+
+def test_salvo_neighbours_seconds_apart_stay_out() -> None:
+    """Same site, same shot, 5 s later: at any time it sits ~10 km behind on the trajectory."""
+    first = ballistic_missile("A", T0)
+    second = ballistic_missile("B", T0 + 5 * US)
+    gate = Gate()
+    t = T0 + 100 * US
+    d2 = gate.distance(_est(second.truth(t), t), _est(first.truth(t - 3 * US), t - 3 * US))
+    assert not gate.admits(d2)
+
+
+def test_position_only_gate_uses_three_dof() -> None:
+    gate = Gate(GateConfig(dof=3))
+    a = _est(np.array([0.0, 0, 0, 0, 0, 0]), 0)
+    b = _est(np.array([0.0, 0, 0, 500.0, 0, 0]), 0)  # only velocity differs, by 24 sigma
+    assert gate.distance(a, b) == 0.0
+
+
+def test_assign_pairs_nearest_globally() -> None:
+    cost = np.array([[1.0, 2.0], [1.5, 9.0]])
+    # Greedy would give row 0 -> col 0 and leave row 1 with 9; GNN minimises the total.
+    assert sorted(assign(cost, threshold=10.0)) == [(0, 1), (1, 0)]
+
+
+def test_assign_drops_forbidden_and_out_of_gate_pairs() -> None:
+    cost = np.array([[math.inf, 30.0], [2.0, math.inf]])
+    assert assign(cost, threshold=10.0) == [(1, 0)]
+    assert assign(np.full((2, 2), math.inf), threshold=10.0) == []
+    assert assign(np.zeros((0, 3)), threshold=10.0) == []
+
+
+def test_out_of_gate_pair_never_displaces_an_in_gate_one() -> None:
+    # Row 0 fits column 0 (5) and row 1 fits column 0 better (1); row 0 -> column 1 is
+    # out of gate (50). Both in-gate-only solutions are valid; what must not happen is
+    # an out-of-gate pair being used to make room.
+    cost = np.array([[5.0, 50.0], [1.0, math.inf]])
+    pairs = assign(cost, threshold=10.0)
+    assert pairs == [(1, 0)]

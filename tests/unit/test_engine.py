@@ -1,0 +1,297 @@
+"""The engine end to end on synthetic national warnings (ballistic truth + honest noise)."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from functools import cache
+
+import pytest
+
+from bridge.config import EngineConfig
+from bridge.engine import Engine, Inbound, Outcome
+from bridge.state import BridgeTrackState
+from bridge.synthetic import (
+    NationModel,
+    Report,
+    SyntheticMissile,
+    ballistic_missile,
+    national_reports,
+)
+from trilink.codec import Codec
+from trilink.model import AlertStatus, FusedAlert, Nation, TrackStatus
+
+T0 = 1_777_593_600_000_000
+US = 1_000_000
+CODEC = Codec()
+NATIONS = (
+    NationModel(Nation.KOR, delay_s=0.0, pos_sigma_m=250.0, vel_sigma_mps=12.0, interval_s=2.0),
+    NationModel(Nation.USA, delay_s=3.0, pos_sigma_m=900.0, vel_sigma_mps=40.0, interval_s=4.0),
+    NationModel(Nation.JPN, delay_s=40.0, pos_sigma_m=150.0, vel_sigma_mps=8.0, interval_s=2.0),
+)
+
+
+def _missile(name: str, start_s: float, **kw: float) -> SyntheticMissile:
+    return ballistic_missile(name, T0 + round(start_s * US), speed_mps=1800.0, **kw)
+
+
+@cache
+def _salvo() -> tuple[Report, ...]:
+    """Four missiles from one site, 10 s apart, seen by all three nations."""
+    missiles = [_missile(f"M{i}", 10.0 * i) for i in range(4)]
+    return tuple(national_reports(missiles, NATIONS, seed=11))
+
+
+@cache
+def _single() -> tuple[Report, ...]:
+    return tuple(national_reports([_missile("M0", 0.0)], NATIONS, seed=3))
+
+
+class Run:
+    """An engine fed like the service feeds it, with the wall clock at the report time."""
+
+    def __init__(self, config: EngineConfig | None = None) -> None:
+        self.now = T0
+        self.engine = Engine(config or EngineConfig(), CODEC, lambda: self.now)
+        self.alerts: list[FusedAlert] = []
+        self.states: dict[str, BridgeTrackState] = {}
+        self.dead = []  # type: ignore[var-annotated]
+
+    def feed(self, reports: Sequence[Report], batch: int = 1) -> None:
+        for i in range(0, len(reports), batch):
+            chunk = reports[i : i + batch]
+            self.now = max(r.warning.reported_us for r in chunk)
+            self.take(
+                self.engine.process(
+                    [
+                        Inbound(
+                            r.topic, 0, i + k, r.warning.track_id.encode(), CODEC.encode(r.warning)
+                        )
+                        for k, r in enumerate(chunk)
+                    ]
+                )
+            )
+
+    def take(self, out: Outcome) -> None:
+        self.alerts.extend(out.alerts)
+        self.dead.extend(out.dead_letters)
+        for s in out.states:
+            self.states[s.system_track_id] = s
+        for t in out.tombstones:
+            self.states.pop(t, None)
+
+    def final(self) -> dict[str, FusedAlert]:
+        last: dict[str, FusedAlert] = {}
+        for a in self.alerts:
+            last[a.system_track_id] = a
+        return last
+
+
+def _truth(reports: Iterable[Report]) -> dict[tuple[Nation, str], str]:
+    return {(r.warning.nation, r.warning.track_id): r.missile for r in reports}
+
+
+def _missiles_per_track(run: Run, reports: Iterable[Report]) -> dict[str, set[str]]:
+    truth = _truth(reports)
+    return {
+        tid: {truth[(c.nation, c.track_id)] for c in a.contributors}
+        for tid, a in run.final().items()
+    }
+
+
+def _assert_versions(alerts: Sequence[FusedAlert]) -> None:
+    by_track: dict[str, list[int]] = defaultdict(list)
+    for a in alerts:
+        by_track[a.system_track_id].append(a.version)
+    for versions in by_track.values():
+        assert versions == list(range(1, len(versions) + 1))
+
+
+def test_first_warning_is_alerted_at_once() -> None:
+    run = Run()
+    first = _single()[0]
+    run.feed([first])
+    (alert,) = run.alerts
+    assert alert.status is AlertStatus.NEW and alert.version == 1
+    assert [(c.nation, c.track_id) for c in alert.contributors] == [(Nation.KOR, "KOR-0001")]
+    assert alert.first_detection_nation is Nation.KOR
+    assert alert.first_detection_us == first.warning.observed_us
+    assert alert.alert_us == first.warning.reported_us  # the injected clock
+    assert alert.system_track_id.startswith("ST-")
+
+
+def test_one_missile_three_nations_one_track() -> None:
+    run = Run()
+    run.feed(_single())
+    assert not run.dead
+    (track,) = run.final().values()
+    assert track.status is AlertStatus.IMPACT
+    assert {c.nation for c in track.contributors} == {Nation.KOR, Nation.USA, Nation.JPN}
+    _assert_versions(run.alerts)
+    statuses = Counter(a.status for a in run.alerts)
+    assert statuses[AlertStatus.NEW] == 1 and statuses[AlertStatus.IMPACT] == 1
+    joins = [a.note for a in run.alerts if "joined" in a.note]
+    assert joins == ["USA/USA-0001 joined", "JPN/JPN-0001 joined"]
+    assert track.impact is not None and track.launch is not None
+
+
+@pytest.mark.parametrize("batch", [1, 64])
+def test_tight_salvo_neither_merges_nor_splits(batch: int) -> None:
+    reports = _salvo()
+    run = Run()
+    run.feed(reports, batch=batch)
+    per_track = _missiles_per_track(run, reports)
+    assert len(per_track) == 4
+    assert all(len(m) == 1 for m in per_track.values())  # nothing merged
+    assert sorted(next(iter(m)) for m in per_track.values()) == ["M0", "M1", "M2", "M3"]
+    assert all(a.status is AlertStatus.IMPACT for a in run.final().values())
+    assert not any("re-associated" in a.note for a in run.alerts)
+    _assert_versions(run.alerts)
+
+
+def test_ids_and_versions_are_deterministic() -> None:
+    a, b = Run(), Run()
+    a.feed(_salvo())
+    b.feed(_salvo())
+    assert [(x.system_track_id, x.version, x.status) for x in a.alerts] == [
+        (x.system_track_id, x.version, x.status) for x in b.alerts
+    ]
+
+
+def test_replays_are_ignored() -> None:
+    run = Run()
+    run.feed(_single())
+    count = len(run.alerts)
+    run.feed(_single(), batch=50)
+    assert len(run.alerts) == count
+
+
+def test_restart_from_snapshots_matches_an_unbroken_run() -> None:
+    reports = _salvo()
+    half = len(reports) // 2
+    unbroken = Run()
+    unbroken.feed(reports)
+    first = Run()
+    first.feed(reports[:half])
+    second = Run()
+    second.engine.restore(first.states.values(), first.final())
+    second.feed(reports[half - 40 :])  # resume a little early: replays must be ignored
+    alerts = first.alerts + second.alerts
+    assert len({(a.system_track_id, a.version) for a in alerts}) == len(alerts)
+    assert set(unbroken.final()) == {a.system_track_id for a in alerts}
+    assert [a.status for a in unbroken.final().values()] == [AlertStatus.IMPACT] * 4
+    finals = {a.system_track_id: a for a in alerts}
+    assert all(a.status is AlertStatus.IMPACT for a in finals.values())
+
+
+def test_restart_with_stale_state_never_republishes_a_version() -> None:
+    """State lost after the first quarter; alerts published up to the half (Tansu's
+    visible aborted output, or a crash between produce and commit)."""
+    reports = _salvo()
+    quarter, half = len(reports) // 4, len(reports) // 2
+    first = Run()
+    first.feed(reports[:quarter])
+    stale = dict(first.states)
+    first.feed(reports[quarter:half])
+    second = Run()
+    second.engine.restore(stale.values(), first.final())
+    second.feed(reports[quarter:])
+    alerts = first.alerts + second.alerts
+    assert len({(a.system_track_id, a.version) for a in alerts}) == len(alerts)
+    per_track = _missiles_per_track(second, reports)
+    assert len(per_track) == 4 and all(len(m) == 1 for m in per_track.values())
+    assert set(per_track) == set(first.final())  # same system tracks, no orphans
+
+
+def test_a_track_that_jumps_missile_is_reassociated() -> None:
+    """JPN's tracker swaps its track onto the next missile mid-flight (a swap the
+    bridge must notice); it must leave its system track and join the right one."""
+    reports = list(_salvo())
+    swap_at = T0 + 150 * US
+    victim = next(r for r in reports if r.warning.track_id == "JPN-0001")
+    other = [r for r in reports if r.warning.track_id == "JPN-0002"]
+    mutated = [r for r in reports if r.warning.track_id != "JPN-0001"]
+    seq = 0
+    for r in sorted(reports, key=lambda r: r.warning.sequence):
+        if r.warning.track_id == "JPN-0001" and r.warning.observed_us < swap_at:
+            mutated.append(r)
+            seq = max(seq, r.warning.sequence)
+    for r in other:
+        if r.warning.observed_us >= swap_at and r.warning.status is not TrackStatus.IMPACTED:
+            seq += 1
+            w = replace(r.warning, track_id="JPN-0001", sequence=seq)
+            mutated.append(Report(r.topic, w, r.missile))
+    mutated.sort(key=lambda r: (r.warning.reported_us, r.topic, r.warning.track_id))
+    assert victim.missile == "M0"
+    run = Run()
+    run.feed(mutated)
+    notes = [a.note for a in run.alerts if "JPN/JPN-0001 re-associated" in a.note]
+    assert any("re-associated from" in n for n in notes)
+    assert any("re-associated to" in n for n in notes)
+
+
+def test_same_nation_tracks_never_share_a_system_track() -> None:
+    """KOR holds two local tracks on one missile (its tracker split it): two system tracks."""
+    m = _missile("M0", 0.0)
+    kor = NationModel(Nation.KOR, pos_sigma_m=250.0, vel_sigma_mps=12.0, interval_s=2.0)
+    reports = national_reports([m, m], (kor,), seed=5)
+    run = Run()
+    run.feed(reports)
+    tracks = run.final()
+    assert len(tracks) == 2
+    assert all(len(a.contributors) == 1 for a in tracks.values())
+
+
+def test_bad_input_is_dead_lettered_and_the_bridge_carries_on() -> None:
+    good = _single()[0]
+    w = good.warning
+    run = Run()
+    run.now = w.reported_us
+    out = run.engine.process(
+        [
+            Inbound("warnings.kor", 0, 0, b"k", b"\xde\xad\xbe\xef"),
+            Inbound("warnings.jpn", 0, 1, b"k", CODEC.encode(w)),  # KOR on JPN's topic
+            Inbound("warnings.kor", 0, 2, None, CODEC.encode(replace(w, sequence=0))),
+            Inbound("other.topic", 0, 3, None, CODEC.encode(w)),
+            Inbound("warnings.kor", 0, 4, b"k", CODEC.encode(w)),
+        ]
+    )
+    assert [d.offset for d in out.dead_letters] == [0, 1, 2, 3]
+    assert [d.error_type for d in out.dead_letters] == [
+        "framing",
+        "unauthorised",
+        "malformed",
+        "unauthorised",
+    ]
+    assert all(d.service == "bridge" and d.reason for d in out.dead_letters)
+    assert out.dead_letters[0].value == b"\xde\xad\xbe\xef"
+    assert [a.status for a in out.alerts] == [AlertStatus.NEW]
+
+
+def test_dropped_when_every_contributor_is_lost() -> None:
+    m = _missile("M0", 0.0)
+    models = [replace(n, track_for_s=30.0, final_status=TrackStatus.LOST) for n in NATIONS[:2]]
+    run = Run()
+    run.feed(national_reports([m], models, seed=2))
+    statuses = [a.status for a in run.alerts]
+    assert statuses[-1] is AlertStatus.DROPPED
+    assert statuses.count(AlertStatus.DROPPED) == 1
+    assert "lost" in run.alerts[-2].note or "lost" in run.alerts[-1].note
+
+
+def test_impact_follows_event_time_without_a_final_word() -> None:
+    """No IMPACTED report: the first missile's IMPACT comes when later reports of the
+    second missile carry the event clock past its predicted impact time."""
+    early, late = _missile("A", 0.0), _missile("B", 60.0)
+    kor = NationModel(Nation.KOR, interval_s=2.0, final_status=None, stop_before_impact_s=20.0)
+    run = Run()
+    run.feed(national_reports([early, late], (kor,), seed=4))
+    final = run.final()
+    assert [a.status for a in final.values()] == [AlertStatus.IMPACT, AlertStatus.IMPACT] or (
+        sorted(a.status for a in final.values()) == [AlertStatus.IMPACT, AlertStatus.UPDATE]
+    )
+    first = next(a for a in final.values() if a.first_detection_us == early.start_us)
+    assert first.status is AlertStatus.IMPACT
+    assert first.impact is not None
+    assert abs(first.impact.time_us - early.impact_us) < 10 * US
