@@ -7,9 +7,9 @@ frame), so that the missile lands on the geodesic ``range_km`` away along
 ``bearing_deg`` with the reported apogee. The firing azimuth differs from the
 bearing by the Coriolis drift of the flight (up to ~4° for a lofted ICBM).
 
-The initial guess comes from the Keplerian surface-to-surface arc (speed and
-elevation), so the iteration starts close and converges in a few steps: 7–10 forward
-runs. Solves are cached on the rounded inputs.
+The initial guess is the Keplerian arc between launch point and target aimed across
+the rotating Earth (:func:`sim.kepler.rotating_arc`), so the iteration starts close:
+7–10 forward runs of 3–9 ms each. Solves are cached on the rounded inputs.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from sim.boost import BoostProgram
 from sim.catalog import HistoricalLaunch, Missile, class_template, get_missile
 from sim.errors import TrajectoryError
 from sim.flight import Trajectory, build_trajectory, shoot
-from sim.kepler import ground_arc
+from sim.kepler import ground_arc, rotating_arc
 from trilink.geodesy import FloatArray, enu_rotation, geodetic_to_ecef, great_circle
 from trilink.model import MissileClass
 
@@ -74,17 +74,24 @@ class _Residual:
         return np.array([miss[0], miss[1], shot.apogee_m / self.apogee_m - 1.0])
 
 
-def _initial_guess(spec: Missile, range_km: float, apogee_km: float, bearing: float) -> FloatArray:
-    """(scale, pitch, azimuth) from the Kepler arc: its elevation as the burnout pitch,
-    its speed plus a gravity loss of 0.6 g over the burn as the delta-v to deliver."""
-    speed, gamma = ground_arc(range_km, apogee_km)
+def _initial_guess(
+    spec: Missile, lat: float, lon: float, bearing: float, range_km: float, apogee_km: float
+) -> FloatArray:
+    """(scale, pitch, azimuth) from the Kepler arc aimed across the rotating Earth.
+
+    Its Earth-fixed launch elevation and azimuth seed the burnout pitch and firing
+    azimuth; its speed plus a gravity loss of 0.6 g over the burn, the delta-v.
+    """
+    target = great_circle(lat, lon, bearing, range_km * 1e3)
+    speed, elevation, azimuth, _ = rotating_arc(lat, lon, *target, apogee_km, spec.burn_s / 2)
     scale = (speed + 0.6 * _G0 * spec.burn_s) / spec.dv_mps
     if scale * spec.stages[0].initial_accel_mps2 < 1.2 * _G0:
         raise TrajectoryError(
             f"{spec.key} cannot fly {range_km:g} km with a {apogee_km:g} km apogee: too little "
             "energy for it to lift off (loft it higher or pick a smaller missile)"
         )
-    return np.array([scale, math.degrees(gamma), bearing])
+    azimuth = bearing + (azimuth - bearing + 180.0) % 360.0 - 180.0  # keep it near the bearing
+    return np.array([scale, elevation, azimuth])
 
 
 def _jacobian(f: _Residual, x: FloatArray, fx: FloatArray) -> FloatArray:
@@ -143,7 +150,7 @@ def _solve_with(
     name: str,
 ) -> Trajectory:
     f = _Residual(spec, lat, lon, bearing, range_km, apogee_km)
-    x, fx = _newton(f, _initial_guess(spec, range_km, apogee_km, bearing))
+    x, fx = _newton(f, _initial_guess(spec, lat, lon, bearing, range_km, apogee_km))
     what = f"{spec.key} cannot fly {range_km:g} km with a {apogee_km:g} km apogee"
     miss = float(np.max(np.abs(fx)))
     if miss > TOLERANCE:
