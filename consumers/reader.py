@@ -85,6 +85,30 @@ def check_reachable(kafka: KafkaConfig, timeout: float = METADATA_TIMEOUT_S) -> 
         probe.close()
 
 
+def missing_topics(kafka: KafkaConfig, topics: Sequence[str]) -> list[str]:
+    """The topics of ``topics`` the cluster does not have (yet)."""
+    probe = Consumer(consumer_config(kafka, f"trilink-probe-{uuid.uuid4().hex[:8]}"))
+    try:
+        metadata = probe.list_topics(timeout=METADATA_TIMEOUT_S).topics
+    except KafkaException as exc:
+        raise KafkaError(f"cannot read metadata: {exc}") from exc
+    finally:
+        probe.close()
+    return [
+        t for t in topics if t not in metadata or metadata[t].error or not metadata[t].partitions
+    ]
+
+
+def wait_for_topics(kafka: KafkaConfig, topics: Sequence[str], timeout: float | None) -> None:
+    """Wait until every topic exists (a follower may start before the topic's producer).
+    ``timeout`` None waits forever; raises KafkaError when it runs out."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while missing := missing_topics(kafka, topics):
+        if deadline is not None and time.monotonic() >= deadline:
+            raise KafkaError(f"topic does not exist after {timeout:g} s", topic=missing[0])
+        time.sleep(0.5)
+
+
 def _timestamp_us(msg: Message) -> int | None:
     kind, millis = msg.timestamp()
     return None if kind == 0 or millis < 0 else millis * 1000  # 0: TIMESTAMP_NOT_AVAILABLE

@@ -101,9 +101,9 @@ def _group_lag(
 ) -> Sequence[GroupLag]:
     request = [ConsumerGroupTopicPartitions(group)]
     try:
-        answer = client.list_consumer_group_offsets(
-            request, request_timeout=METADATA_TIMEOUT_S
-        )[group].result()
+        answer = client.list_consumer_group_offsets(request, request_timeout=METADATA_TIMEOUT_S)[
+            group
+        ].result()
     except KafkaException as exc:
         log.warning("cannot read offsets of group %s: %s", group, exc)
         return ()
