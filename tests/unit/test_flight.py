@@ -241,3 +241,9 @@ def test_impossible_requests_raise(
 def test_unknown_missile_name_raises_catalog_error() -> None:
     with pytest.raises(CatalogError):
         solve_trajectory(39.0, 125.7, 70.0, 300.0, 70.0, "no-such-missile")
+
+
+def test_minimum_energy_apogee_matches_the_flat_earth_limit() -> None:
+    # flat Earth: 45° launch, apogee a quarter of the range; curvature lowers it
+    assert minimum_energy_apogee_km(100.0) == pytest.approx(25.0, rel=0.01)
+    assert minimum_energy_apogee_km(10000.0) < 10000.0 / 4
