@@ -1,8 +1,9 @@
 """Powered flight: thrust law, pitch program and the boost-phase integration.
 
-A missile lifts off vertically, rises for ``vertical_s``, then pitches down linearly
-in time (in the launch great-circle plane) until its thrust points ``pitch_deg``
-above the local horizontal at burnout. Each stage burns at constant mass flow, so
+A missile lifts off vertically, rises for ``vertical_s``, then pitches over linearly
+in time (in the launch great-circle plane) until, halfway through the remaining burn
+(``PITCH_OVER_FRACTION``), its thrust points ``pitch_deg`` above the local horizontal;
+it holds that pitch to burnout. Each stage burns at constant mass flow, so
 its thrust acceleration grows as it empties: ``a(τ) = a0 / (1 - f τ / tb)`` with
 ``f`` the stage's propellant fraction, which integrates to the stage's ideal
 delta-v (Tsiolkovsky). ``burn_scale`` multiplies every stage's thrust: it stands for
@@ -10,9 +11,11 @@ payload and propellant load, the one energy knob the solver turns; burn times st
 those of the catalogue so that the boost duration (and hence the flight time) is
 the missile's own.
 
-The state is integrated in the rotating WGS-84 ECEF frame, with gravity, J2,
-centrifugal and Coriolis terms from :func:`trilink.geodesy.ecef_acceleration`.
-Atmospheric drag is neglected.
+The state is integrated in the rotating WGS-84 ECEF frame, with the gravity (J2),
+centrifugal and Coriolis terms of :func:`trilink.geodesy.ecef_acceleration`, written
+out in scalar arithmetic for speed (the tests hold both equal). Atmospheric drag is
+neglected; where the pitch program has a kink or a stage changes, the integration
+restarts so every segment is smooth.
 """
 
 from __future__ import annotations
