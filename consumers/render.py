@@ -163,45 +163,64 @@ def warnings_table(warnings: Sequence[MissileWarning], *, title: str) -> Table:
     return table
 
 
-def summary_table(rows: Sequence[MissileSummary], *, title: str = "Summary") -> Table:
-    """Per missile: first alert, each nation's own first detection and lead, impact error."""
-    table = Table(title=title, header_style="bold")
-    table.add_column("missile")
-    table.add_column("launch")
-    table.add_column("track")
-    table.add_column("first alert")
-    table.add_column("first detection")
-    for nation in SHARING_NATIONS:
-        table.add_column(f"{nation.value} own / lead")
-    table.add_column("status")
-    table.add_column("impact point (95%)")
-    table.add_column("impact error", justify="right")
-    for row in rows:
-        track = row.track
-        table.add_row(
-            row.name,
-            clock(None if row.launch is None else row.launch.launch_time_us),
-            "no alert" if track is None else f"{track.system_track_id} v{track.latest.version}",
-            "—" if track is None else clock(track.first.alert_us),
-            "—"
-            if track is None
-            else f"{track.first_detection_nation.value} {clock(track.first_detection_us)}",
-            *(_summary_cell(row, n) for n in SHARING_NATIONS),
-            Text("—") if track is None else _status(track.latest),
-            point(row.impact),
-            "—" if row.impact_error_km is None else f"{row.impact_error_km:.1f} km",
-        )
-    return table
+def _when(row: MissileSummary, us: int | None) -> str:
+    """``T+95.2 s`` after the launch when it is known, else the clock time."""
+    if us is None:
+        return "—"
+    if row.launch is None:
+        return clock(us)
+    return f"T{s_from_us(us - row.launch.launch_time_us):+.1f} s"
 
 
-def _summary_cell(row: MissileSummary, nation: Nation) -> str:
+def _own_detection(row: MissileSummary, nation: Nation) -> str:
     if row.track is None:
         return "—"
     own = row.detections.get(nation)
     if own is None:
-        return "shared only"
+        return "never (shared only)"
     lead = row.lead_s(nation)
-    return f"{clock(own)} / {seconds(lead)}"
+    return _when(row, own) if not lead else f"{_when(row, own)}, lead {seconds(lead)}"
+
+
+def _error(row: MissileSummary) -> str:
+    return "—" if row.impact_error_km is None else f"{row.impact_error_km:.1f} km"
+
+
+def summary_table(rows: Sequence[MissileSummary], *, title: str = "Summary") -> Table:
+    """Per missile: first alert, each nation's own first detection and the lead the
+    alert gave it, the predicted impact and its error against the truth."""
+    table = Table(title=title, header_style="bold")
+    table.add_column("missile")
+    table.add_column("launch (UTC)")
+    table.add_column("track")
+    table.add_column("first detection")
+    table.add_column("first alert")
+    for nation in SHARING_NATIONS:
+        table.add_column(f"{nation.value} own detection")
+    table.add_column("impact point (95%)")
+    table.add_column("impact error", justify="right")
+    for row in rows:
+        track = row.track
+        if track is None:
+            table.add_row(
+                row.name,
+                clock(row.launch.launch_time_us if row.launch else None),
+                Text("no alert", style="bold red"),
+            )
+            continue
+        table.add_row(
+            row.name,
+            clock(None if row.launch is None else row.launch.launch_time_us),
+            Text.assemble(
+                f"{track.system_track_id} v{track.latest.version} ", _status(track.latest)
+            ),
+            f"{track.first_detection_nation.value} {_when(row, track.first_detection_us)}",
+            _when(row, track.alerted_us),
+            *(_own_detection(row, n) for n in SHARING_NATIONS),
+            point(row.impact),
+            _error(row),
+        )
+    return table
 
 
 def summary_lines(rows: Sequence[MissileSummary]) -> list[str]:
@@ -212,12 +231,12 @@ def summary_lines(rows: Sequence[MissileSummary]) -> list[str]:
         if track is None:
             lines.append(f"{row.name}: no alert")
             continue
-        per_nation = "  ".join(f"{n.value} {_summary_cell(row, n)}" for n in SHARING_NATIONS)
-        error = "—" if row.impact_error_km is None else f"{row.impact_error_km:.1f} km"
+        per_nation = "; ".join(f"{n.value} {_own_detection(row, n)}" for n in SHARING_NATIONS)
         lines.append(
             f"{row.name}: {track.system_track_id} v{track.latest.version} "
-            f"{track.latest.status.value}  first detection "
-            f"{track.first_detection_nation.value} {clock(track.first_detection_us)}  "
-            f"{per_nation}  impact {point(row.impact)} error {error}"
+            f"{track.latest.status.value}; first detection {track.first_detection_nation.value} "
+            f"{_when(row, track.first_detection_us)}; first alert "
+            f"{_when(row, track.alerted_us)}; {per_nation}; impact {point(row.impact)}, "
+            f"error {_error(row)}"
         )
     return lines

@@ -12,10 +12,11 @@ but never replaces the newest state.
 Each nation's *first detection* of a missile is the earliest observation time of
 any of its national tracks that fed the system track: taken from its warnings when
 they are known, otherwise from the contributor entry of the first alert naming it.
-Its *lead time* is how much earlier the shared picture had the missile than the
-nation's own sensors did (first detection by anyone to the nation's own first
-detection) — the benefit of sharing. A nation whose sensors never see the missile
-knows it from the shared picture alone.
+Its *lead time* is the warning sharing bought it: from the first fused alert (the
+simulation time of the newest report in it, ``newest_report_us`` — alert times
+themselves are wall-clock) to the nation's own first detection, 0 if its own
+sensors were first. A nation whose sensors never see the missile knows it from
+the shared picture alone.
 """
 
 from __future__ import annotations
@@ -62,6 +63,11 @@ class TrackView:
         return first.first_detection_nation
 
     @property
+    def alerted_us(self) -> int:
+        """When the first alert seen was issued, on the records' (simulation) clock."""
+        return self.first.newest_report_us
+
+    @property
     def seen_by(self) -> tuple[Nation, ...]:
         """Nations whose tracks feed the newest state, in partner order."""
         present = {c.nation for c in self.latest.contributors}
@@ -73,10 +79,10 @@ class TrackView:
         return self.latest.status in _FINAL
 
     def lead_us(self, nation: Nation) -> int | None:
-        """How long before ``nation``'s own first detection the shared picture had the
-        missile (0 for the first detector); None if its sensors never saw it."""
+        """How long before ``nation``'s own first detection the first alert was out
+        (0 if its own sensors were earlier); None if they never saw the missile."""
         own = self.detections.get(nation)
-        return None if own is None else max(0, own - self.first_detection_us)
+        return None if own is None else max(0, own - self.alerted_us)
 
 
 class AlertPicture:

@@ -11,10 +11,15 @@ from consumers.render import alert_line, alerts_table, jsonable, summary_lines, 
 from consumers.summary import NominalImpact, match_launches, summarise
 from consumers.view import AlertPicture
 from tests.factories import T0_US, make_alert, make_ground_point, make_launch, make_warning
-from trilink.model import AlertStatus, Contributor, Nation
+from trilink.model import AlertStatus, Contributor, FusedAlert, Nation
 from trilink.timeutil import iso
 
 S = 1_000_000
+
+
+def _alert(**overrides: object) -> FusedAlert:
+    """The sample alert, issued 40 s after launch (KOR first saw it at +30 s)."""
+    return make_alert(**{"newest_report_us": T0_US + 40 * S, **overrides})
 
 
 def test_duplicate_versions_are_applied_once() -> None:
@@ -39,13 +44,13 @@ def test_an_older_version_arriving_late_does_not_replace_the_newest() -> None:
 
 def test_first_detection_per_nation_from_contributors() -> None:
     picture = AlertPicture()
-    picture.apply(make_alert())  # KOR first at +30 s, JPN contributor reported at +94 s
+    picture.apply(_alert())  # KOR first at +30 s, JPN contributor reported at +94 s
     view = picture.track("SYS-0001")
     assert view is not None
     assert dict(view.detections) == {Nation.KOR: T0_US + 30 * S, Nation.JPN: T0_US + 94 * S}
     assert view.seen_by == (Nation.KOR, Nation.JPN)
     assert view.lead_us(Nation.KOR) == 0
-    assert view.lead_us(Nation.JPN) == 64 * S
+    assert view.lead_us(Nation.JPN) == 54 * S
     assert view.lead_us(Nation.USA) is None
 
 
@@ -54,12 +59,12 @@ def test_national_warnings_refine_first_detection_in_either_order(warning_first:
     picture = AlertPicture()
     warning = make_warning(nation=Nation.JPN, track_id="JPN-0007", observed_us=T0_US + 71 * S)
     later = make_warning(nation=Nation.JPN, track_id="JPN-0007", observed_us=T0_US + 80 * S)
-    records = [warning, later, make_alert()] if warning_first else [make_alert(), later, warning]
+    records = [warning, later, _alert()] if warning_first else [_alert(), later, warning]
     picture.observe_all(records)
     view = picture.track("SYS-0001")
     assert view is not None
     assert view.detections[Nation.JPN] == T0_US + 71 * S
-    assert view.lead_us(Nation.JPN) == 41 * S
+    assert view.lead_us(Nation.JPN) == 31 * S
 
 
 def test_tracks_are_ordered_by_first_detection() -> None:
@@ -68,11 +73,6 @@ def test_tracks_are_ordered_by_first_detection() -> None:
     picture.apply(make_alert(system_track_id="A", first_detection_us=T0_US + 90 * S))
     assert [v.system_track_id for v in picture.tracks()] == ["B", "A"]
     assert len(picture) == 2
-
-
-def _nominal_impact_alert(**overrides: object) -> object:
-    lat, lon = NominalImpact().impact(make_launch())
-    return make_alert(impact=make_ground_point(lat_deg=lat, lon_deg=lon), **overrides)
 
 
 def test_summary_matches_tracks_to_launches_and_measures_impact_error() -> None:
@@ -89,7 +89,7 @@ def test_summary_matches_tracks_to_launches_and_measures_impact_error() -> None:
         )
     )
     picture.apply(
-        make_alert(system_track_id="SYS-A", impact=make_ground_point(lat_deg=lat, lon_deg=lon))
+        _alert(system_track_id="SYS-A", impact=make_ground_point(lat_deg=lat, lon_deg=lon))
     )
     rows = summarise(picture.tracks(), [launch_b, launch_a])
     assert [(r.launch.launch_id if r.launch else None, r.track.system_track_id) for r in rows] == [
@@ -98,7 +98,7 @@ def test_summary_matches_tracks_to_launches_and_measures_impact_error() -> None:
     ]
     assert rows[0].impact_error_km == pytest.approx(0.0, abs=0.01)
     assert rows[1].impact_error_km == pytest.approx(11.1, abs=0.2)  # 0.1 deg of latitude
-    assert rows[0].lead_s(Nation.JPN) == pytest.approx(64.0)
+    assert rows[0].lead_s(Nation.JPN) == pytest.approx(54.0)
     assert rows[0].detection_delay_s(Nation.KOR) == pytest.approx(30.0)
 
 
@@ -141,6 +141,7 @@ def test_alert_line_and_tables_show_the_picture() -> None:
         ),
         first_detection_nation=Nation.USA,
         first_detection_us=T0_US + 20 * S,
+        newest_report_us=T0_US + 22 * S,
     )
     line = alert_line(alert)
     assert "SYS-0001  v2" in line and "by KOR+USA" in line and "first USA" in line
@@ -151,6 +152,6 @@ def test_alert_line_and_tables_show_the_picture() -> None:
     rows = summarise(picture.tracks(), [make_launch()])
     console.print(summary_table(rows))
     text = console.export_text()
-    assert "lead 10.0 s" in text  # KOR saw it 10 s after the US satellites
+    assert "lead 8.0 s" in text  # KOR's radars saw it 8 s after the first alert
     assert "shared only" in text  # Japan only knows it through sharing
     assert "hwasong-12" in text
