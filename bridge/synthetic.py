@@ -52,6 +52,32 @@ class SyntheticMissile:
     def truth(self, time_us: int) -> FloatArray:
         return propagate_state(self.state, (time_us - self.start_us) / US, max_step=2.0)
 
+    def positions(self, times_us: FloatArray) -> FloatArray:
+        """True positions (N, 3) at many times: cubic Hermite between 1 s samples."""
+        table = _table(self)
+        t = np.clip((np.asarray(times_us, dtype=float) - self.start_us) / US, 0.0, None)
+        i = np.minimum(t.astype(int), len(table) - 2)
+        u = (t - i)[:, None]
+        a, b = table[i], table[i + 1]
+        h00, h10 = 2 * u**3 - 3 * u**2 + 1, u**3 - 2 * u**2 + u
+        h01, h11 = -2 * u**3 + 3 * u**2, u**3 - u**2
+        return h00 * a[:, :3] + h10 * a[:, 3:] + h01 * b[:, :3] + h11 * b[:, 3:]
+
+
+_TABLES: dict[int, FloatArray] = {}
+
+
+def _table(m: SyntheticMissile) -> FloatArray:
+    """The missile's state at every whole second of its flight (cached)."""
+    key = id(m)
+    if key not in _TABLES:
+        n = int((m.impact_us - m.start_us) / US) + 2
+        rows = [np.asarray(m.state, dtype=float)]
+        for _ in range(n):
+            rows.append(propagate_state(rows[-1], 1.0))
+        _TABLES[key] = np.array(rows)
+    return _TABLES[key]
+
 
 def ballistic_missile(
     name: str,

@@ -1,0 +1,229 @@
+"""``trilink bridge`` (the INDOPACOM fusion service) and ``trilink score`` (how good is it).
+
+Flags and ``TRILINK_*`` environment variables are read here and only here, into
+one frozen :class:`bridge.config.BridgeConfig`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+import typer
+
+from bridge.config import (
+    AlertConfig,
+    BridgeConfig,
+    EngineConfig,
+    GateConfig,
+    ValidationConfig,
+)
+from trilink.cli.common import (
+    BootstrapOption,
+    RegistryOption,
+    build_kafka_config,
+    cluster,
+    fail,
+    handle_errors,
+)
+from trilink.config import Topics
+from trilink.errors import ConfigError
+
+log = logging.getLogger(__name__)
+ENV = "TRILINK_BRIDGE_"
+_DEFAULT_TOPICS = Topics()
+_GATE = GateConfig()
+_ALERTS = AlertConfig()
+_VALIDATION = ValidationConfig()
+
+
+def _opt(name: str, env: str, help_: str, **kw: Any) -> Any:
+    return typer.Option(name, envvar=f"{ENV}{env}", show_envvar=True, help=help_, **kw)
+
+
+def bridge(
+    bootstrap: BootstrapOption = None,
+    registry: RegistryOption = None,
+    group: Annotated[
+        str, _opt("--group", "GROUP", "Consumer group (committed offsets).")
+    ] = "trilink-bridge",
+    transactional: Annotated[
+        bool,
+        _opt(
+            "--transactional/--no-transactional",
+            "TRANSACTIONAL",
+            "Exactly-once via Kafka transactions, or at-least-once with idempotent output.",
+        ),
+    ] = True,
+    transactional_id: Annotated[
+        str,
+        _opt("--transactional-id", "TRANSACTIONAL_ID", "Transactional id (fences old instances)."),
+    ] = "trilink-bridge",
+    batch_size: Annotated[
+        int, _opt("--batch-size", "BATCH_SIZE", "Records per poll/transaction.")
+    ] = 500,
+    warnings_usa: Annotated[
+        str, _opt("--warnings-usa", "WARNINGS_USA", "USA warning topic.")
+    ] = _DEFAULT_TOPICS.warnings_usa,
+    warnings_kor: Annotated[
+        str, _opt("--warnings-kor", "WARNINGS_KOR", "KOR warning topic.")
+    ] = _DEFAULT_TOPICS.warnings_kor,
+    warnings_jpn: Annotated[
+        str, _opt("--warnings-jpn", "WARNINGS_JPN", "JPN warning topic.")
+    ] = _DEFAULT_TOPICS.warnings_jpn,
+    alerts_topic: Annotated[
+        str, _opt("--alerts-topic", "ALERTS_TOPIC", "Fused alert topic.")
+    ] = _DEFAULT_TOPICS.alerts,
+    dead_letter_topic: Annotated[
+        str, _opt("--dead-letter-topic", "DEAD_LETTER_TOPIC", "Dead-letter topic.")
+    ] = _DEFAULT_TOPICS.dead_letter,
+    state_topic: Annotated[
+        str, _opt("--state-topic", "STATE_TOPIC", "Bridge state topic.")
+    ] = _DEFAULT_TOPICS.bridge_state,
+    gate_dof: Annotated[
+        int, _opt("--gate-dof", "GATE_DOF", "Gate on 6 (state) or 3 (position) dof.")
+    ] = 6,
+    gate_probability: Annotated[
+        float, _opt("--gate-probability", "GATE_PROBABILITY", "Chi-square probability of the gate.")
+    ] = _GATE.gate_probability,
+    break_probability: Annotated[
+        float,
+        _opt(
+            "--break-probability", "BREAK_PROBABILITY", "Chi-square probability of the break gate."
+        ),
+    ] = _GATE.break_probability,
+    update_km: Annotated[
+        float, _opt("--update-km", "UPDATE_KM", "UPDATE when the impact moves this far.")
+    ] = _ALERTS.update_km,
+    shrink: Annotated[
+        float,
+        _opt(
+            "--shrink-fraction", "SHRINK_FRACTION", "UPDATE when the ellipse shrinks by this much."
+        ),
+    ] = _ALERTS.shrink_fraction,
+    max_interval_s: Annotated[
+        float,
+        _opt("--max-interval-s", "MAX_INTERVAL_S", "UPDATE at least this often while data flows."),
+    ] = _ALERTS.max_interval_s,
+    future_s: Annotated[
+        float,
+        _opt("--future-window-s", "FUTURE_WINDOW_S", "Reject reports further ahead of the clock."),
+    ] = _VALIDATION.future_s,
+    past_s: Annotated[
+        float, _opt("--past-window-s", "PAST_WINDOW_S", "Reject reports further behind the clock.")
+    ] = _VALIDATION.past_s,
+    fusion: Annotated[
+        str, _opt("--fusion", "FUSION", "Covariance intersection: det, trace or fast.")
+    ] = "det",
+) -> None:
+    """Fuse the three national warning streams into one picture on the alerts topic.
+
+    Runs until SIGINT or SIGTERM; the batch in hand is finished first.
+    """
+    from bridge.service import BridgeService
+
+    kafka = build_kafka_config(bootstrap, registry)
+    try:
+        config = BridgeConfig(
+            engine=EngineConfig(
+                topics=Topics(
+                    warnings_usa=warnings_usa,
+                    warnings_kor=warnings_kor,
+                    warnings_jpn=warnings_jpn,
+                    alerts=alerts_topic,
+                    dead_letter=dead_letter_topic,
+                    bridge_state=state_topic,
+                ),
+                gate=GateConfig(
+                    dof=gate_dof,
+                    gate_probability=gate_probability,
+                    break_probability=break_probability,
+                ),
+                alerts=AlertConfig(
+                    update_km=update_km, shrink_fraction=shrink, max_interval_s=max_interval_s
+                ),
+                validation=ValidationConfig(future_s=future_s, past_s=past_s),
+                fusion_criterion=fusion,  # type: ignore[arg-type]
+            ),
+            group=group,
+            transactional=transactional,
+            transactional_id=transactional_id,
+            batch_size=batch_size,
+        )
+    except ConfigError as exc:
+        fail(str(exc))
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("signal %d: stopping after the current batch", signum)
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    with handle_errors(), cluster(kafka, progress=False) as resolved:
+        BridgeService(resolved, config).run(stop)
+
+
+def score(
+    scenario: Annotated[str, typer.Argument(help="Scenario name (e.g. 2022-06-05, tight-salvo).")],
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the scenario's random draws.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    bootstrap: Annotated[
+        str | None,
+        typer.Option(
+            "--bootstrap-servers",
+            "-b",
+            metavar="HOST:PORT[,...]",
+            help="Run the bridge on this cluster (fresh topics) instead of offline.",
+        ),
+    ] = None,
+) -> None:
+    """Simulate a scenario, fuse it, and score the picture against truth."""
+    from bridge.scoring import score_scenario
+
+    kafka = build_kafka_config(bootstrap, None)
+    with handle_errors():
+        result = score_scenario(scenario, seed, kafka=kafka)
+    if as_json:
+        typer.echo(json.dumps(result, sort_keys=False))
+        return
+    _print_summary(result)
+
+
+def _print_summary(result: Mapping[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(
+        f"[bold]{result['scenario']}[/] seed {result['seed']} ({result['mode']}): "
+        f"{result['missiles']} missiles, {result['system_tracks']} system tracks, "
+        f"merged {result['merged']}, duplicates {result['duplicates']}, missed {result['missed']}"
+    )
+    table = Table("impact error (km)", "median", "max", "n")
+    for who, s in result["impact_error_km"].items():
+        table.add_row(who, _fmt(s["median"]), _fmt(s["max"]), str(s["n"]))
+    console.print(table)
+    console.print(
+        f"fused not worse than the best nation: {_fmt(result['fused_not_worse_fraction'])}"
+    )
+    lead = Table("missile", "KOR lead (s)", "JPN lead (s)", "USA lead (s)")
+    for missile, by_nation in result["lead_time_s"].items():
+        lead.add_row(missile, *(_fmt(by_nation[n]) for n in ("KOR", "JPN", "USA")))
+    console.print(lead)
+    g = result["gospa"]
+    console.print(f"GOSPA (c={g['c_km']} km, p={g['p']}): mean {_fmt(g.get('mean'))} km")
+
+
+def _fmt(value: Any) -> str:
+    return "-" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``bridge`` and ``score`` to the root app."""
+    app.command("bridge")(bridge)
+    app.command("score")(score)
