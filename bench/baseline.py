@@ -1,20 +1,24 @@
 """Broker baseline: one hop, produce -> consume, on the broker the pipeline uses.
 
 The same run measures the hops the pipeline figures are corrected by, so "what the
-bridge adds" compares like with like on a shared, noisy machine. Records are keyed
-(64 keys, spread over the topic's partitions, as track ids are) and as large as an
-encoded warning.
+bridge adds" compares like with like on a shared, noisy machine. Records are as
+large as an encoded warning and travel as warnings do: over three topics (2:1:2,
+as KOR:USA:JPN report in the workload) of the pipeline's partition count, keyed by
+64 track-like keys, from one producer.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from typing import Any
+
+from confluent_kafka import Message
 
 from bench import clients
 from bench.latency import Latency
-from bench.loadgen import DeliveryCounter, flush, paced
+from bench.loadgen import DeliveryCounter, every, flush, paced
 from bench.probe import SENT_HEADER, Probe, ProbeSpec, stamp
 
 KEYS = tuple(f"KOR-{k:04d}".encode() for k in range(64))
@@ -23,6 +27,14 @@ KEYS = tuple(f"KOR-{k:04d}".encode() for k in range(64))
 def payload(size: int) -> bytes:
     """Incompressible bytes, so a record costs the broker what a real one of that size does."""
     return os.urandom(size)
+
+
+def _sent_ns(msg: Message) -> int:
+    for item in msg.headers() or ():
+        key, value = item[0], item[1]
+        if key == SENT_HEADER and isinstance(value, bytes):
+            return int.from_bytes(value, "big")
+    raise RuntimeError("a record without its send time")
 
 
 def ping_pong(bootstrap: str, samples: int, size: int, warmup: int = 20) -> dict[str, Any]:
@@ -51,8 +63,7 @@ def ping_pong(bootstrap: str, samples: int, size: int, warmup: int = 20) -> dict
                     raise RuntimeError(f"consume error: {msg.error()}")
                 break
             if i >= warmup:
-                sent = next(int.from_bytes(v, "big") for k, v in msg.headers() if k == SENT_HEADER)
-                lat.record_ns(now_ns - sent)
+                lat.record_ns(now_ns - _sent_ns(msg))
         flush(p)
     finally:
         c.close()
@@ -73,24 +84,33 @@ def one_hop(
     **producer_overrides: Any,
 ) -> dict[str, Any]:
     """Open-loop producer at ``rate`` records/s; a probe process times each consume."""
-    topic = clients.uid(f"hop{int(rate)}")
-    clients.create_topics(bootstrap, [topic])
+    base = clients.uid(f"hop{int(rate)}")
+    names = (f"{base}.kor", f"{base}.usa", f"{base}.jpn")
+    clients.create_topics(bootstrap, names)
+    topics = (names[0], names[0], names[1], names[2], names[2])
     warm = int(rate * warmup_s)
     count = int(rate * duration_s)
-    probe = Probe(ProbeSpec(bootstrap, (topic,), clients.PARTITIONS, expected=count))
+    probe = Probe(ProbeSpec(bootstrap, names, clients.PARTITIONS, expected=count))
     p = clients.producer(bootstrap, **producer_overrides)
     dr = DeliveryCounter()
     value = payload(size)
 
-    def send(i: int) -> None:
-        p.produce(topic, value, KEYS[i % len(KEYS)], headers=stamp(), on_delivery=dr)
-
     def idle() -> None:
         p.poll(0)
 
-    paced(rate, warm, send, idle)
-    probe.measure_from(time.time_ns())
-    stats = paced(rate, count, send, idle)
+    def sender(due: Callable[[int], int]) -> Callable[[int], None]:
+        def send(i: int) -> None:
+            key = KEYS[i % len(KEYS)]
+            p.produce(topics[i % 5], value, key, headers=stamp(due(i)), on_delivery=dr)
+
+        return send
+
+    warm_due = every(rate, time.time_ns())
+    paced(warm_due, warm, sender(warm_due), idle)
+    start = warm_due(warm)
+    probe.measure_from(start)
+    due = every(rate, start)
+    stats = paced(due, count, sender(due), idle)
     flush(p)
     lat, counters = probe.finish(drain_s=2.0)
     result = {

@@ -90,8 +90,9 @@ def difference(total: dict[str, Any], parts: list[dict[str, Any]]) -> dict[str, 
     out: dict[str, Any] = {}
     for key in ("p50_us", "p99_us", "p999_us", "max_us", "mean_us"):
         vals = [total.get(key)] + [p.get(key) for p in parts]
-        if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in vals):
+        nums = [float(v) for v in vals if isinstance(v, int | float) and not math.isnan(v)]
+        if len(nums) != len(vals):
             out[key] = None
             continue
-        out[key] = round(float(vals[0]) - sum(float(v) for v in vals[1:]), 1)
+        out[key] = round(nums[0] - sum(nums[1:]), 1)
     return out

@@ -37,31 +37,39 @@ class PaceStats:
 
 
 def paced(
-    rate: float, count: int, send: Callable[[int], None], idle: Callable[[], None]
+    due_ns: Callable[[int], int], count: int, send: Callable[[int], None], idle: Callable[[], None]
 ) -> PaceStats:
-    """Call ``send(i)`` for i in 0..count-1, record i at ``i / rate`` seconds after start.
+    """Call ``send(i)`` for i in 0..count-1, each once the wall clock reaches ``due_ns(i)``.
 
-    ``idle`` runs between bursts (e.g. ``producer.poll(0)`` to serve delivery reports).
-    Sleeping rather than spinning leaves the CPU to the broker and the service under
-    test; when a sleep overshoots, the records that fell due are sent in one burst.
+    ``due_ns`` must not decrease. ``idle`` runs between bursts (e.g.
+    ``producer.poll(0)`` to serve delivery reports). Sleeping rather than spinning
+    leaves the CPU to the broker and the service under test; when a sleep
+    overshoots, the records that fell due go out in one burst. Latencies are
+    measured from ``due_ns(i)`` (the schedule), so a late send counts against the
+    system, as it would for a real sender (no coordinated omission).
     """
-    interval = 1.0 / rate
     t0 = time.perf_counter()
     i = 0
-    max_lag = 0.0
+    max_lag_ns = 0
     while i < count:
-        now = time.perf_counter()
-        due = min(count, int((now - t0) * rate) + 1)
-        if i < due:
-            max_lag = max(max_lag, now - (t0 + i * interval))
-            while i < due:
+        now = time.time_ns()
+        if due_ns(i) <= now:
+            max_lag_ns = max(max_lag_ns, now - due_ns(i))
+            while i < count and due_ns(i) <= now:
                 send(i)
                 i += 1
         idle()
-        wait = t0 + i * interval - time.perf_counter()
-        if wait > 0:
-            time.sleep(wait)
-    return PaceStats(count, time.perf_counter() - t0, max_lag * 1000.0)
+        if i < count:
+            wait_ns = due_ns(i) - time.time_ns()
+            if wait_ns > 0:
+                time.sleep(wait_ns / 1e9)
+    return PaceStats(count, time.perf_counter() - t0, max_lag_ns / 1e6)
+
+
+def every(rate: float, start_ns: int) -> Callable[[int], int]:
+    """A fixed-rate schedule: record i is due at ``start_ns + i / rate``."""
+    interval_ns = 1e9 / rate
+    return lambda i: start_ns + round(i * interval_ns)
 
 
 class DeliveryCounter:

@@ -19,9 +19,15 @@ from __future__ import annotations
 import logging
 import threading
 
-from confluent_kafka import OFFSET_STORED, Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import (
+    OFFSET_STORED,
+    Consumer,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
 from confluent_kafka import KafkaError as ConfluentError
-from confluent_kafka import Message
 
 from bridge.config import BridgeConfig
 from trilink.codec import Codec, codec_for

@@ -24,9 +24,9 @@ from bench.latency import Latency
 SENT_HEADER = "bench-ns"
 
 
-def stamp() -> list[tuple[str, bytes]]:
-    """Headers carrying the send time (ns since the epoch) of a record."""
-    return [(SENT_HEADER, time.time_ns().to_bytes(8, "big"))]
+def stamp(due_ns: int | None = None) -> list[tuple[str, str | bytes | None]]:
+    """Headers carrying the time (ns since the epoch) a record was due, or now."""
+    return [(SENT_HEADER, (time.time_ns() if due_ns is None else due_ns).to_bytes(8, "big"))]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +78,13 @@ def _probe_main(spec: ProbeSpec, conn: Connection) -> None:
         first = c.poll(0.05)
         now_ns = time.time_ns()
         msgs = [] if first is None else [first, *c.consume(10_000, timeout=0)]
+        # Commands first: a record sent after "measure_from" may already be here.
+        while conn.poll():
+            kind, value = conn.recv()
+            if kind == "measure_from":
+                measure_from = int(value)
+            elif kind == "stop":
+                drain_s = float(value)
         for msg in msgs:
             if msg.error() is not None:
                 errors += 1
@@ -89,12 +96,6 @@ def _probe_main(spec: ProbeSpec, conn: Connection) -> None:
                     counted += 1
         if msgs:
             last_rx = time.monotonic()
-        while conn.poll():
-            kind, value = conn.recv()
-            if kind == "measure_from":
-                measure_from = int(value)
-            elif kind == "stop":
-                drain_s = float(value)
         if spec.expected and counted >= spec.expected:
             break
         if drain_s is not None and time.monotonic() - last_rx > drain_s:

@@ -114,7 +114,7 @@ def _serve(spec: ServiceSpec, conn: Connection, halt: Any) -> None:
     except Exception as exc:  # reported to the parent, which fails the benchmark
         error = f"{type(exc).__name__}: {exc}"
     finally:
-        if profiler is not None:
+        if profiler is not None and spec.cprofile_out:
             profiler.disable()
             profiler.dump_stats(spec.cprofile_out)
     if spec.kind == "bridge":
@@ -171,7 +171,7 @@ class ServiceProcess:
         if not self._conn.poll(timeout_s):
             self.kill()
             raise RuntimeError(f"{self.spec.kind} did not stop in {timeout_s:g} s")
-        kind, stats = self._conn.recv()
+        _kind, stats = self._conn.recv()
         self._proc.join(10)
         if stats.get("error"):
             raise RuntimeError(f"{self.spec.kind} failed: {stats['error']}")

@@ -50,8 +50,8 @@ class NationCadence:
 # report within the warm-up.
 NATIONS: tuple[NationCadence, ...] = (
     NationCadence(Nation.KOR, 0.0, 1.0, 250.0, 12.0, 0.3),
-    NationCadence(Nation.USA, 0.5, 2.0, 900.0, 40.0, 0.5),
-    NationCadence(Nation.JPN, 2.0, 1.0, 150.0, 8.0, 0.3),
+    NationCadence(Nation.USA, 0.3, 2.0, 900.0, 40.0, 0.5),
+    NationCadence(Nation.JPN, 1.0, 1.0, 150.0, 8.0, 0.3),
 )
 _REPORTS_PER_INTERVAL = sum(1.0 / n.interval_factor for n in NATIONS)  # 2.5
 # How long a missile is reported on (its flight minus the last seconds), roughly.
@@ -82,7 +82,7 @@ class StreamShape:
 
     @classmethod
     def for_rate(cls, rate: float, *, continuous: bool = False) -> StreamShape:
-        """A salvo (all launched within ~2 s) or a continuous launch stream at ``rate``/s.
+        """A salvo (all launched within 1 s) or a continuous launch stream at ``rate``/s.
 
         More missiles at higher rates, capped at 200 in flight so national tracks
         report at 20 Hz at most at 10,000 warnings/s.
@@ -91,7 +91,7 @@ class StreamShape:
         interval = _REPORTS_PER_INTERVAL * in_flight / rate
         if continuous:
             return cls(in_flight, interval, _REPORTING_S / in_flight, continuous=True)
-        return cls(in_flight, interval, 2.0 / in_flight)
+        return cls(in_flight, interval, 1.0 / in_flight)
 
     def to_dict(self) -> dict[str, float]:
         return {
@@ -208,7 +208,7 @@ class Stream:
                 break
             datum["observed_us"] = int(datum["observed_us"]) + anchor_us  # type: ignore[call-overload]
             datum["reported_us"] = rel_us + anchor_us
-            nation = Nation(datum["nation"])
+            nation = Nation(str(datum["nation"]))
             out.append(
                 Outgoing(
                     rel_us + anchor_us,

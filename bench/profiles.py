@@ -1,0 +1,93 @@
+"""Sizes of the three profiles: the same code, more or less of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    name: str
+    ping_pong_samples: int
+    hop_rates: tuple[tuple[float, float], ...]  # (records/s, seconds)
+    hop_warmup_s: float
+    linger_sweep: tuple[int, ...]  # linger.ms values tried at linger_rate
+    linger_rate: float
+    linger_s: float
+    pipeline_rates: tuple[tuple[float, float], ...]  # (warnings/s, seconds measured)
+    pipeline_warmup_s: float
+    variant_rate: float  # where bridge settings are varied to see what the latency is made of
+    variant_s: float
+    throughput_warnings: int
+    throughput_non_transactional: bool
+    memory_rate: float
+    memory_s: float
+    memory_warmup_s: float
+    sim_launches: int | None  # None: the whole salvo-20 scenario
+    profile_warnings: int
+
+
+FULL = Profile(
+    name="full",
+    ping_pong_samples=1000,
+    hop_rates=((100, 20), (1000, 20), (10000, 10)),
+    hop_warmup_s=2.0,
+    linger_sweep=(0, 5, 20),
+    linger_rate=1000,
+    linger_s=10,
+    pipeline_rates=((100, 30), (1000, 30), (10000, 10)),
+    pipeline_warmup_s=3.0,
+    variant_rate=1000,
+    variant_s=20,
+    throughput_warnings=100_000,
+    throughput_non_transactional=True,
+    memory_rate=1000,
+    memory_s=600,
+    memory_warmup_s=60,
+    sim_launches=None,
+    profile_warnings=20_000,
+)
+
+QUICK = Profile(
+    name="quick",
+    ping_pong_samples=200,
+    hop_rates=((100, 3), (1000, 3), (10000, 2)),
+    hop_warmup_s=1.0,
+    linger_sweep=(),
+    linger_rate=1000,
+    linger_s=0,
+    pipeline_rates=((100, 4), (1000, 4), (10000, 2)),
+    pipeline_warmup_s=3.0,
+    variant_rate=1000,
+    variant_s=4,
+    throughput_warnings=10_000,
+    throughput_non_transactional=False,
+    memory_rate=1000,
+    memory_s=25,
+    memory_warmup_s=8,
+    sim_launches=None,
+    profile_warnings=4_000,
+)
+
+TINY = Profile(
+    name="tiny",
+    ping_pong_samples=20,
+    hop_rates=((1000, 0.5),),
+    hop_warmup_s=0.2,
+    linger_sweep=(),
+    linger_rate=1000,
+    linger_s=0,
+    pipeline_rates=((1000, 1.5),),
+    pipeline_warmup_s=0.3,
+    variant_rate=1000,
+    variant_s=0,
+    throughput_warnings=1_000,
+    throughput_non_transactional=False,
+    memory_rate=200,
+    memory_s=4,
+    memory_warmup_s=1,
+    sim_launches=2,
+    profile_warnings=0,
+)
+
+PROFILES = {p.name: p for p in (FULL, QUICK, TINY)}

@@ -1,0 +1,122 @@
+"""The benchmark runs end to end (tiny profile) and produces figures: never what they are."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value) and value > 0
+
+
+def _latency(section: dict[str, Any]) -> None:
+    assert "error" not in section, section.get("error")
+    assert section["count"] > 0
+    for key in ("p50_us", "p99_us", "p999_us", "max_us"):
+        assert _positive(section[key]), (key, section[key])
+    assert section["p50_us"] <= section["p99_us"] <= section["p999_us"] <= section["max_us"]
+
+
+@pytest.fixture(scope="module")
+def tiny_run(kafka: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str]:
+    out_dir = tmp_path_factory.mktemp("bench")
+    out, md = out_dir / "results.json", out_dir / "BENCHMARKS.md"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.run",
+            "--profile",
+            "tiny",
+            "--out",
+            str(out),
+            "--markdown",
+            str(md),
+            "--bootstrap-servers",
+            kafka.bootstrap_servers,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=280,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(out.read_text()), md.read_text()
+
+
+@pytest.mark.timeout(300)
+def test_tiny_profile_produces_every_figure(tiny_run: tuple[dict[str, Any], str]) -> None:
+    results, _ = tiny_run
+    meta = results["meta"]
+    assert meta["profile"] == "tiny"
+    assert meta["machine"]["cpu_cores"] >= 1
+    assert meta["machine"]["librdkafka"]
+
+    base = results["broker_baseline"]
+    _latency(base["ping_pong"])
+    assert base["paced"]
+    for hop in base["paced"]:
+        _latency(hop)
+
+    runs = results["pipeline"]["runs"]
+    assert runs
+    for run in runs:
+        _latency(run)
+        assert run["alerts_received"] > 0
+        assert all(
+            isinstance(v, float) and math.isfinite(v) for v in run["bridge_added"].values()
+        )
+
+    pair = results["throughput"]["transactional"]
+    for kind in ("bridge", "passthrough"):
+        assert "error" not in pair[kind], pair[kind].get("error")
+        assert _positive(pair[kind]["warnings_per_s"])
+        assert pair[kind]["svc_consumed"] == pair[kind]["warnings"]
+    assert _positive(pair["ratio"])
+
+    mem = results["memory"]
+    assert "error" not in mem, mem.get("error")
+    assert _positive(mem["rss_after_warmup_mb"]) and _positive(mem["rss_end_mb"])
+    assert math.isfinite(mem["growth_after_warmup_pct"])
+    assert len(mem["samples"]) >= 2
+
+    sim = results["simulation"]
+    assert "error" not in sim, sim.get("error")
+    assert sim["warnings"] > 0
+    assert _positive(sim["speedup"])
+
+    assert [t["target"] for t in results["targets"]] == [
+        "bridge-added p99 latency at 1,000 warnings/s",
+        "bridge throughput vs passthrough",
+        "bridge throughput on one core",
+        "bridge RSS growth after warm-up",
+        "simulation speed, salvo-20",
+    ]
+
+
+@pytest.mark.timeout(300)
+def test_tiny_profile_writes_the_report(tiny_run: tuple[dict[str, Any], str]) -> None:
+    _, markdown = tiny_run
+    for heading in (
+        "## Machine",
+        "## Targets",
+        "## 1. Broker baseline",
+        "## 2. Pipeline latency",
+        "## 3. Throughput",
+        "## 4. Memory",
+        "## 5. Simulation speed",
+    ):
+        assert heading in markdown
+    assert "error:" not in markdown
