@@ -19,7 +19,7 @@ from scipy.optimize import linear_sum_assignment
 
 from consumers.view import SHARING_NATIONS, TrackView
 from trilink.geodesy import distance_bearing, great_circle
-from trilink.model import GroundPoint, LaunchEvent, Nation
+from trilink.model import AlertStatus, GroundPoint, LaunchEvent, Nation
 from trilink.timeutil import s_from_us
 
 _LAUNCH_GATE_KM = 400.0
@@ -28,6 +28,7 @@ _LAUNCH_TIME_GATE_S = 300.0
 _DETECTION_WINDOW_S = (-30.0, 600.0)
 _KM_PER_S = 2.0  # weighs launch-time error against launch-place error
 _INFEASIBLE = 1e9
+_UNFINISHED_PENALTY = 100.0
 
 
 class ImpactTruth(Protocol):
@@ -40,8 +41,8 @@ class ImpactTruth(Protocol):
 class NominalImpact:
     """Impact at the launch's ground range along its bearing (WGS-84 geodesic).
 
-    This is the point the scenario aimed at; the simulated flight lands within a
-    few kilometres of it (Earth rotation during flight, burn-out dispersion).
+    The simulator solves each flight (rotating Earth, J2) to land exactly there
+    (``sim.solve``; metres apart), so this is the ground truth without flying it.
     """
 
     def impact(self, launch: LaunchEvent) -> tuple[float, float]:
@@ -86,7 +87,7 @@ class MissileSummary:
         return s_from_us(own - self.launch.launch_time_us)
 
 
-def _cost(track: TrackView, launch: LaunchEvent) -> float:
+def _gate_cost(track: TrackView, launch: LaunchEvent) -> float:
     scenarios = {track.latest.scenario_id, launch.scenario_id}
     if "" not in scenarios and len(scenarios) > 1:
         return _INFEASIBLE
@@ -102,6 +103,19 @@ def _cost(track: TrackView, launch: LaunchEvent) -> float:
     if dist_m / 1000.0 > _LAUNCH_GATE_KM or dt_s > _LAUNCH_TIME_GATE_S:
         return _INFEASIBLE
     return dist_m / 1000.0 + _KM_PER_S * dt_s
+
+
+def _cost(track: TrackView, launch: LaunchEvent) -> float:
+    """Assignment cost; a track followed to impact is preferred over a broken-off piece."""
+    cost = _gate_cost(track, launch)
+    if cost < _INFEASIBLE and track.latest.status is not AlertStatus.IMPACT:
+        cost += _UNFINISHED_PENALTY
+    return cost
+
+
+def plausible(track: TrackView, launch: LaunchEvent) -> bool:
+    """True if ``track`` could be ``launch`` (within the time and place gates)."""
+    return _gate_cost(track, launch) < _INFEASIBLE
 
 
 def match_launches(

@@ -1,0 +1,233 @@
+"""The scripted end-to-end demo: three nations, the bridge, and a live alert picture.
+
+:func:`run_demo` runs the whole pipeline against one cluster:
+
+1. create every topic;
+2. position a reader on the alert and warning topics *now* (before anything is
+   produced, so nothing is missed and nothing old is replayed);
+3. start the bridge and the three national producers (threads, one stop event);
+4. inject the scenario's launches on the accelerated clock;
+5. fold alerts and warnings into an :class:`~consumers.view.AlertPicture` until
+   every injected missile has an IMPACT alert, the time runs out, a service
+   fails, or the user interrupts;
+6. stop the services and summarise each missile against ground truth.
+
+Presentation is the caller's: progress and alert updates go to a
+:class:`DemoDisplay`, so the same run drives a Rich Live view or plain lines.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from consumers.positions import StartKind, StartPosition
+from consumers.reader import RecordReader
+from consumers.services import Service, ServiceThreads
+from consumers.summary import MissileSummary, plausible, summarise
+from consumers.view import AlertPicture, TrackView
+from trilink.codec import Codec
+from trilink.config import KafkaConfig, Topics
+from trilink.kafka import ensure_topics
+from trilink.model import AlertStatus, FusedAlert, LaunchEvent, MissileWarning, Record
+
+log = logging.getLogger(__name__)
+
+
+class DemoDisplay(Protocol):
+    """Where the demo reports what happens."""
+
+    def step(self, text: str) -> AbstractContextManager[object]:
+        """A phase that may take a while (a spinner while it runs)."""
+        ...
+
+    def injected(self, launches: Sequence[LaunchEvent]) -> None: ...
+
+    def alert(self, alert: FusedAlert, watch: DemoWatch) -> None:
+        """A new alert update (duplicates already dropped)."""
+        ...
+
+
+class Pipeline(Protocol):
+    """What the demo runs: the services and the scenario injection."""
+
+    def services(self) -> Mapping[str, Service]: ...
+
+    def ready(self) -> bool:
+        """True once every service consumes (e.g. its group has joined)."""
+        ...
+
+    def launches(self) -> Sequence[LaunchEvent]:
+        """The scenario's launches, timed from now on the accelerated clock."""
+        ...
+
+    def inject(self, launches: Sequence[LaunchEvent]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DemoConfig:
+    """One demo run. ``timeout_s`` bounds the watch (wall seconds after injection)."""
+
+    kafka: KafkaConfig
+    topics: Topics = field(default_factory=Topics)
+    partitions: int = 3
+    timeout_s: float = 300.0
+    startup_timeout_s: float = 60.0
+
+
+class DemoWatch:
+    """The injected launches and the alert picture of their scenario(s)."""
+
+    def __init__(self, launches: Sequence[LaunchEvent]) -> None:
+        self.launches = tuple(launches)
+        self.picture = AlertPicture()
+        self._scenarios = {launch.scenario_id for launch in launches}
+        self._impacted: list[LaunchEvent] = []
+
+    def feed(self, record: Record | None) -> FusedAlert | None:
+        """Fold in a record; the alert if it is a new update of this run's scenario."""
+        if isinstance(record, MissileWarning):
+            self.picture.observe_warning(record)
+        elif (
+            isinstance(record, FusedAlert)
+            and record.scenario_id in self._scenarios
+            and self.picture.apply(record)
+        ):
+            if record.status is AlertStatus.IMPACT:
+                self._impacted = self._find_impacted()
+            return record
+        return None
+
+    def tracks(self) -> list[TrackView]:
+        return self.picture.tracks()
+
+    def impacted(self) -> list[LaunchEvent]:
+        """Launches some plausible track has reported an IMPACT for."""
+        return list(self._impacted)
+
+    def _find_impacted(self) -> list[LaunchEvent]:
+        done = [t for t in self.tracks() if t.latest.status is AlertStatus.IMPACT]
+        return [launch for launch in self.launches if any(plausible(t, launch) for t in done)]
+
+    def complete(self) -> bool:
+        """True once every injected launch has an IMPACT alert."""
+        return bool(self.launches) and len(self._impacted) == len(self.launches)
+
+    def summary(self) -> list[MissileSummary]:
+        return summarise(self.tracks(), self.launches)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoResult:
+    """How a run ended, and what it saw."""
+
+    rows: tuple[MissileSummary, ...]
+    launches: tuple[LaunchEvent, ...]
+    complete: bool
+    interrupted: bool
+    failed: Mapping[str, str]
+    elapsed_s: float
+
+    @property
+    def ok(self) -> bool:
+        return self.complete and not self.failed and not self.interrupted
+
+
+def all_topics(topics: Topics) -> list[str]:
+    return [
+        topics.launches,
+        topics.warnings_kor,
+        topics.warnings_jpn,
+        topics.warnings_usa,
+        topics.alerts,
+        topics.dead_letter,
+        topics.bridge_state,
+    ]
+
+
+def run_demo(
+    config: DemoConfig, pipeline: Pipeline, codec: Codec, display: DemoDisplay
+) -> DemoResult:
+    """Run the demo (see the module docstring); never raises on Ctrl-C, reports it."""
+    started = time.monotonic()
+    topics = config.topics
+    with display.step("creating topics"):
+        ensure_topics(config.kafka, all_topics(topics), config.partitions)
+    watched = [topics.alerts, topics.warnings_kor, topics.warnings_jpn, topics.warnings_usa]
+    threads = ServiceThreads()
+    launches: Sequence[LaunchEvent] = ()
+    watch = DemoWatch(())
+    interrupted = False
+    try:
+        with RecordReader(config.kafka, watched, codec) as reader:
+            with display.step("positioning the alert reader"):
+                reader.open(StartPosition(StartKind.NOW))
+            with display.step("starting the bridge and the three national producers"):
+                for name, service in pipeline.services().items():
+                    threads.start(name, service)
+                _await_ready(pipeline, threads, config.startup_timeout_s)
+            launches = pipeline.launches()
+            watch = DemoWatch(launches)
+            with display.step(f"injecting {len(launches)} launches"):
+                pipeline.inject(launches)
+            display.injected(launches)
+            for alert in _watch(reader, watch, threads, config.timeout_s):
+                display.alert(alert, watch)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        with display.step("stopping the producers and the bridge"):
+            still = threads.stop()
+    failed = {name: f"{type(exc).__name__}: {exc}" for name, exc in threads.failures().items()}
+    failed.update({name: "did not stop" for name in still})
+    return DemoResult(
+        rows=tuple(watch.summary()),
+        launches=tuple(launches),
+        complete=bool(launches) and watch.complete(),
+        interrupted=interrupted,
+        failed=failed,
+        elapsed_s=time.monotonic() - started,
+    )
+
+
+def _await_ready(pipeline: Pipeline, threads: ServiceThreads, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not pipeline.ready():
+        if threads.failures() or threads.stopped_early():
+            return  # reported by the caller through the result
+        if time.monotonic() >= deadline:
+            log.warning("services not ready after %.0f s; injecting anyway", timeout_s)
+            return
+        time.sleep(0.1)
+
+
+def _watch(
+    reader: RecordReader, watch: DemoWatch, threads: ServiceThreads, timeout_s: float
+) -> Iterator[FusedAlert]:
+    deadline = time.monotonic() + timeout_s
+
+    def stop() -> bool:
+        return (
+            watch.complete()
+            or time.monotonic() >= deadline
+            or bool(threads.failures())
+            or bool(threads.stopped_early())
+        )
+
+    for delivery in reader.read(follow=True, stop=stop):
+        if delivery.error is not None:
+            log.warning(
+                "undecodable record %s[%d]@%d: %s",
+                delivery.topic,
+                delivery.partition,
+                delivery.offset,
+                delivery.error.reason,
+            )
+            continue
+        alert = watch.feed(delivery.record)
+        if alert is not None:
+            yield alert
