@@ -180,6 +180,8 @@ class EmbeddedBroker:
                 text=True,
                 errors="replace",
                 env=env,
+                # Own session: a terminal's Ctrl-C reaches us, and we stop the broker in order.
+                start_new_session=True,
                 preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
             )
         except OSError as exc:

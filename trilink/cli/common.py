@@ -1,0 +1,122 @@
+"""Pieces every ``trilink`` command shares: Kafka options, clean failure, a cluster to use.
+
+Typical command::
+
+    @app.command()
+    def watch(bootstrap: BootstrapOption = None, registry: RegistryOption = None) -> None:
+        kafka = build_kafka_config(bootstrap, registry)
+        with handle_errors(), cluster(kafka) as config:
+            ...
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, NoReturn, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from trilink.broker import EmbeddedBroker
+from trilink.config import ENV_BOOTSTRAP, ENV_SCHEMA_REGISTRY, KafkaConfig
+from trilink.errors import ConfigError, TrilinkError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+err_console = Console(stderr=True)
+
+BootstrapOption = Annotated[
+    str | None,
+    typer.Option(
+        "--bootstrap-servers",
+        "-b",
+        envvar=ENV_BOOTSTRAP,
+        show_envvar=True,
+        metavar="HOST:PORT[,...]",
+        help="Kafka cluster to use. Without it an embedded broker is started for the command.",
+    ),
+]
+
+RegistryOption = Annotated[
+    str | None,
+    typer.Option(
+        "--schema-registry",
+        envvar=ENV_SCHEMA_REGISTRY,
+        show_envvar=True,
+        metavar="URL",
+        help="Confluent Schema Registry: use the Confluent wire format. "
+        "Without it: Avro single-object encoding with the bundled schemas.",
+    ),
+]
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print one line on stderr and exit with ``code`` (2: bad arguments, 1: failure)."""
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def build_kafka_config(bootstrap: str | None, registry: str | None) -> KafkaConfig | None:
+    """The cluster the flags name, or None for "start an embedded broker".
+
+    Malformed values fail with exit code 2.
+    """
+    bootstrap = (bootstrap or "").strip() or None
+    registry = (registry or "").strip() or None
+    if bootstrap is None:
+        if registry is not None:
+            fail("--schema-registry needs --bootstrap-servers (the embedded broker has none)")
+        return None
+    if registry is not None and not registry.startswith(("http://", "https://")):
+        fail(f"--schema-registry {registry!r} is not an http(s) URL")
+    try:
+        return KafkaConfig(bootstrap_servers=bootstrap, schema_registry_url=registry)
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+@contextmanager
+def cluster(kafka: KafkaConfig | None, progress: bool = True) -> Iterator[KafkaConfig]:
+    """Yield ``kafka``, or start an embedded broker for the block and stop it after."""
+    if kafka is not None:
+        yield kafka
+        return
+    broker = EmbeddedBroker()
+    if progress:
+        with err_console.status("starting embedded broker…"):
+            broker.start()
+    else:
+        broker.start()
+    try:
+        yield KafkaConfig(bootstrap_servers=broker.bootstrap_servers)
+    finally:
+        broker.stop()
+
+
+@contextmanager
+def handle_errors() -> Iterator[None]:
+    """Turn trilink errors into one line on stderr: ConfigError exits 2, others 1;
+    Ctrl-C exits 130 without a traceback."""
+    try:
+        yield
+    except ConfigError as exc:
+        fail(str(exc), code=2)
+    except TrilinkError as exc:
+        fail(str(exc), code=1)
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+
+
+def exits_on_error(command: Callable[P, R]) -> Callable[P, R]:
+    """Decorator form of :func:`handle_errors` for a Typer command function."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with handle_errors():
+            return command(*args, **kwargs)
+
+    return wrapper
