@@ -28,7 +28,7 @@ from typing import Protocol
 from consumers.positions import StartKind, StartPosition
 from consumers.reader import RecordReader
 from consumers.services import Service, ServiceThreads
-from consumers.summary import MissileSummary, plausible, summarise
+from consumers.summary import MissileSummary, match_launches, summarise
 from consumers.view import AlertPicture, TrackView
 from trilink.codec import Codec
 from trilink.config import KafkaConfig, Topics
@@ -106,12 +106,14 @@ class DemoWatch:
         return self.picture.tracks()
 
     def impacted(self) -> list[LaunchEvent]:
-        """Launches some plausible track has reported an IMPACT for."""
+        """Launches matched one-to-one to a track that has reported its IMPACT."""
         return list(self._impacted)
 
     def _find_impacted(self) -> list[LaunchEvent]:
+        # One-to-one: in a salvo one impacted track must not count for its sister missile.
         done = [t for t in self.tracks() if t.latest.status is AlertStatus.IMPACT]
-        return [launch for launch in self.launches if any(plausible(t, launch) for t in done)]
+        matched = {launch.launch_id for launch in match_launches(done, self.launches).values()}
+        return [launch for launch in self.launches if launch.launch_id in matched]
 
     def complete(self) -> bool:
         """True once every injected launch has an IMPACT alert."""
