@@ -1,0 +1,353 @@
+"""One nation's picture, stepped deterministically in simulation time.
+
+:class:`NationalSimulation` is what both ``trilink simulate`` (offline, as fast as
+it goes) and ``trilink producer`` (online, on the scenario clock) run, so the same
+launches and seeds give byte-identical warnings either way:
+
+* :meth:`~NationalSimulation.add_launch` flies the launch (``sim.solve``, cached) and
+  draws every detection each of the nation's sensors will make of it, vectorised
+  over the sensor's scan grid (anchored at the scenario start, seeded per
+  (seed, nation, sensor, launch));
+* :meth:`~NationalSimulation.advance` processes the sensor scans up to a time in
+  time order through the nation's :class:`~tracking.tracker.Tracker`, decides track
+  ends (IMPACTED once the predicted impact time passes, LOST after a coast without
+  detections) and returns the warnings whose ``reported_us`` has come.
+
+Each scenario is its own theatre with its own tracker: an exercise is a separate
+world, and a warning must carry its scenario id. Track ids (``KOR-0001``...) are
+numbered per simulation in the order tracks are confirmed.
+
+Reporting: a confirmed track reports INITIAL at confirmation, then UPDATE on the
+first measurement at least ``report_period_s`` after the previous report, then once
+LOST or IMPACTED. ``observed_us`` is the time of the track's last measurement;
+``reported_us`` adds the reporting sensor's latency and the national processing
+latency (for a track end, the end decision time plus processing latency).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from producers.report import (
+    Snapshot,
+    WarningContext,
+    back_propagated_launch,
+    build_warning,
+    early_launch,
+    impact_point,
+)
+from sim.sensors import Sensor, Trajectory, observe, seed_sequence, sensors_of
+from tracking.tracker import ScanResult, Stage, Track, Tracker, TrackerConfig
+from trilink.model import (
+    DataMode,
+    GroundPoint,
+    LaunchEvent,
+    MissileWarning,
+    Nation,
+    TrackStatus,
+)
+
+log = logging.getLogger(__name__)
+
+NATIONS = (Nation.KOR, Nation.JPN, Nation.USA)
+END_OF_TIME_US = 2**62
+TrajectorySolver = Callable[[LaunchEvent], Trajectory]
+
+
+def solve_launch(event: LaunchEvent) -> Trajectory:
+    """Ground-truth trajectory of a launch event (``sim.solve.solve_trajectory``, cached)."""
+    from sim.solve import solve_trajectory  # the solver pulls in scipy's integrators
+
+    return solve_trajectory(
+        event.site_lat_deg,
+        event.site_lon_deg,
+        event.bearing_deg,
+        event.range_km,
+        event.apogee_km,
+        event.missile,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class NationalConfig:
+    """Reporting and track-ending policy of a nation (seconds)."""
+
+    report_period_s: float = 4.0
+    coast_timeout_s: float = 20.0
+    coast_to_impact_s: float = 120.0
+    processing_latency_s: float = 0.5
+    launch_refresh_s: float = 30.0
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    classification: str = "UNCLASSIFIED//EXERCISE"
+    releasable_to: tuple[Nation, ...] = (Nation.USA, Nation.KOR, Nation.JPN)
+
+
+@dataclass(slots=True)
+class _Book:
+    """Reporting state of one confirmed track."""
+
+    track: Track
+    snapshot: Snapshot
+    latency_us: int
+    sequence: int = 0
+    last_report_us: int = 0
+    impact: GroundPoint | None = None
+    launch: GroundPoint | None = None
+    launch_at_us: int | None = None
+    early: bool = False
+
+
+@dataclass(slots=True)
+class _Theatre:
+    """One scenario as one nation sees it."""
+
+    order: int
+    scenario_id: str
+    anchor_us: int
+    data_mode: DataMode
+    tracker: Tracker
+    end_us: int = 0
+    detections: dict[int, dict[int, list[np.ndarray]]] = field(default_factory=dict)
+    scheduled: set[int] = field(default_factory=set)
+    books: dict[int, _Book] = field(default_factory=dict)
+
+
+class NationalSimulation:
+    """Deterministic simulation of one nation's sensors, tracker and reports."""
+
+    def __init__(
+        self,
+        nation: Nation,
+        *,
+        sensors: Sequence[Sensor] | None = None,
+        config: NationalConfig | None = None,
+        solver: TrajectorySolver = solve_launch,
+    ) -> None:
+        self.nation = nation
+        self.sensors = tuple(sensors) if sensors is not None else sensors_of(nation)
+        self.config = config or NationalConfig()
+        self._solver = solver
+        self._theatres: dict[str, _Theatre] = {}
+        self._by_order: dict[int, _Theatre] = {}
+        self._orders = itertools.count()
+        self._events: list[tuple[int, int, int]] = []  # (time, theatre order, sensor index)
+        self._pending: list[tuple[int, int, MissileWarning]] = []
+        self._emitted = itertools.count()
+        self._track_numbers = itertools.count(1)
+        self._processing_us = round(self.config.processing_latency_s * 1e6)
+        self.clock_us = 0
+        self.scans_processed = 0
+
+    # -- input ---------------------------------------------------------------------
+    def add_launch(self, event: LaunchEvent) -> None:
+        """Fly ``event`` and queue every detection the nation's sensors will make of it.
+
+        Detections at or before the simulation clock are too late to use and dropped.
+        Raises ``sim.errors.SimError`` if the launch cannot be flown.
+        """
+        trajectory = self._solver(event)
+        theatre = self._theatre(event)
+        for index, sensor in enumerate(self.sensors):
+            rng = np.random.default_rng(
+                seed_sequence(event.seed, self.nation.value, sensor.name, event.launch_id)
+            )
+            det = observe(sensor, trajectory, event.launch_time_us, theatre.anchor_us, rng)
+            scans = theatre.detections.setdefault(index, {})
+            late = 0
+            for t, z in zip(det.times_us.tolist(), det.z, strict=True):
+                if t <= self.clock_us:
+                    late += 1
+                    continue
+                scans.setdefault(t, []).append(z)
+            if late:
+                log.warning(
+                    "%s: %d detections of %s by %s came too late",
+                    self.nation,
+                    late,
+                    event.launch_id,
+                    sensor.name,
+                )
+        end = event.launch_time_us + round(trajectory.flight_time_s * 1e6)
+        end += round((self.config.coast_timeout_s + self.config.report_period_s) * 1e6)
+        theatre.end_us = max(theatre.end_us, end)
+        self._schedule(theatre, max(event.launch_time_us, self.clock_us + 1))
+
+    def _theatre(self, event: LaunchEvent) -> _Theatre:
+        theatre = self._theatres.get(event.scenario_id)
+        if theatre is None:
+            order = next(self._orders)
+            theatre = _Theatre(
+                order=order,
+                scenario_id=event.scenario_id,
+                anchor_us=event.scenario_start_us or event.launch_time_us,
+                data_mode=event.data_mode,
+                tracker=Tracker(self.config.tracker, self._next_track_id),
+            )
+            self._theatres[event.scenario_id] = theatre
+            self._by_order[order] = theatre
+        return theatre
+
+    def _next_track_id(self) -> str:
+        return f"{self.nation.value}-{next(self._track_numbers):04d}"
+
+    def _schedule(self, theatre: _Theatre, from_us: int) -> None:
+        for index, sensor in enumerate(self.sensors):
+            if index in theatre.scheduled:
+                continue
+            times = sensor.scan_times_us(theatre.anchor_us, from_us, theatre.end_us)
+            if times.size:
+                heapq.heappush(self._events, (int(times[0]), theatre.order, index))
+                theatre.scheduled.add(index)
+
+    # -- stepping ------------------------------------------------------------------
+    def advance(self, until_us: int) -> list[MissileWarning]:
+        """Process everything up to ``until_us``; return warnings reported by then, in order."""
+        while self._events and self._events[0][0] <= until_us:
+            t, order, index = heapq.heappop(self._events)
+            theatre = self._by_order[order]
+            sensor = self.sensors[index]
+            self._end_tracks(theatre, t)
+            rows = theatre.detections.get(index, {}).pop(t, None)
+            if rows is not None or theatre.tracker.has_tentative:
+                z = np.stack(rows) if rows else np.zeros((0, sensor.model.dim))
+                result = theatre.tracker.scan(sensor, t, z)
+                self.scans_processed += 1
+                self._after_scan(theatre, sensor, t, result)
+            nxt = t + sensor.revisit_us
+            if nxt <= theatre.end_us:
+                heapq.heappush(self._events, (nxt, order, index))
+            else:
+                theatre.scheduled.discard(index)
+            self.clock_us = max(self.clock_us, t)
+        self.clock_us = max(self.clock_us, until_us)
+        for theatre in list(self._theatres.values()):
+            self._end_tracks(theatre, until_us)
+            if not theatre.scheduled and not theatre.tracker.tracks:
+                del self._theatres[theatre.scenario_id]
+                del self._by_order[theatre.order]
+        out: list[MissileWarning] = []
+        while self._pending and self._pending[0][0] <= until_us:
+            out.append(heapq.heappop(self._pending)[2])
+        return out
+
+    def finish(self) -> list[MissileWarning]:
+        """Run every queued launch to its end and return the remaining warnings."""
+        return self.advance(END_OF_TIME_US)
+
+    @property
+    def idle(self) -> bool:
+        """Nothing queued: no launch in flight, no track alive, no warning unsent."""
+        return not self._events and not self._pending and not self._theatres
+
+    # -- reporting -----------------------------------------------------------------
+    def _after_scan(self, theatre: _Theatre, sensor: Sensor, t: int, result: ScanResult) -> None:
+        confirmed = {id(tr) for tr in result.confirmed}
+        for tr in result.updated:
+            if tr.stage is not Stage.CONFIRMED:
+                continue
+            xc, pc = tr.estimate()
+            snap = Snapshot(t, xc, pc, tr.boost_probability)
+            book = theatre.books.get(tr.serial)
+            if book is None or id(tr) in confirmed:
+                book = _Book(tr, snap, sensor.latency_us)
+                theatre.books[tr.serial] = book
+                early = early_launch(snap)
+                if early is not None:
+                    book.launch, book.early = early, True
+                self._report(theatre, book, TrackStatus.INITIAL)
+                continue
+            book.snapshot = snap
+            book.latency_us = sensor.latency_us
+            period = round(self.config.report_period_s * 1e6)
+            if t - book.last_report_us >= period:
+                self._report(theatre, book, TrackStatus.UPDATE)
+
+    def _report(self, theatre: _Theatre, book: _Book, status: TrackStatus) -> None:
+        snap = book.snapshot
+        book.impact = impact_point(snap)
+        refresh = round(self.config.launch_refresh_s * 1e6)
+        stale = book.launch_at_us is None or snap.observed_us - book.launch_at_us >= refresh
+        if not book.early and not snap.boosting and stale:
+            book.launch = back_propagated_launch(snap)
+            book.launch_at_us = snap.observed_us
+        book.last_report_us = snap.observed_us
+        reported = snap.observed_us + book.latency_us + self._processing_us
+        self._emit(theatre, book, status, reported)
+
+    def _emit(self, theatre: _Theatre, book: _Book, status: TrackStatus, reported: int) -> None:
+        book.sequence += 1
+        ctx = WarningContext(
+            self.nation,
+            theatre.scenario_id,
+            theatre.data_mode,
+            self.config.classification,
+            self.config.releasable_to,
+        )
+        warning = build_warning(
+            ctx,
+            track_id=book.track.track_id,
+            sequence=book.sequence,
+            status=status,
+            snap=book.snapshot,
+            reported_us=reported,
+            sensors=tuple(sorted(book.track.sensors)),
+            launch=book.launch,
+            impact=book.impact,
+        )
+        heapq.heappush(self._pending, (reported, next(self._emitted), warning))
+
+    def _deadline(self, book: _Book) -> tuple[int, TrackStatus]:
+        last = book.track.last_update_us
+        impact = book.impact
+        if (
+            impact is not None
+            and not book.snapshot.boosting
+            and impact.time_us - last <= round(self.config.coast_to_impact_s * 1e6)
+        ):
+            return max(impact.time_us, last), TrackStatus.IMPACTED
+        return last + round(self.config.coast_timeout_s * 1e6), TrackStatus.LOST
+
+    def _end_tracks(self, theatre: _Theatre, t: int) -> None:
+        if not theatre.books:
+            return
+        due = []
+        for serial, book in theatre.books.items():
+            when, status = self._deadline(book)
+            if when <= t:
+                due.append((when, book.track.track_id, serial, status))
+        for when, _, serial, status in sorted(due):
+            book = theatre.books.pop(serial)
+            theatre.tracker.drop(book.track)
+            self._emit(theatre, book, status, when + self._processing_us)
+
+
+def simulate_nation(
+    launches: Iterable[LaunchEvent],
+    nation: Nation,
+    *,
+    config: NationalConfig | None = None,
+    sensors: Sequence[Sensor] | None = None,
+    solver: TrajectorySolver = solve_launch,
+) -> list[MissileWarning]:
+    """Every warning ``nation`` publishes for ``launches``, in reporting order."""
+    sim = NationalSimulation(nation, sensors=sensors, config=config, solver=solver)
+    for event in sorted(launches, key=lambda e: (e.launch_time_us, e.launch_id)):
+        sim.add_launch(event)
+    return sim.finish()
+
+
+def simulate_all(
+    launches: Iterable[LaunchEvent],
+    *,
+    config: NationalConfig | None = None,
+    solver: TrajectorySolver = solve_launch,
+) -> dict[Nation, list[MissileWarning]]:
+    """Warnings of the three nations for the same launches."""
+    events = list(launches)
+    return {n: simulate_nation(events, n, config=config, solver=solver) for n in NATIONS}

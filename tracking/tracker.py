@@ -1,0 +1,347 @@
+"""A national multi-target tracker: one nation fuses its own sensors' detections into tracks.
+
+Per sensor scan (:meth:`Tracker.scan`):
+
+1. predict every live track to the scan time — an interacting-multiple-model (IMM)
+   filter per track with two EKFs on the same ECEF state: a *boost* model (ballistic
+   dynamics plus large white-acceleration noise, since thrust is not modelled) and a
+   *ballistic* model (nearly noise-free free flight); mode probabilities mix them;
+2. gate detections against each track's predicted measurement (Mahalanobis distance
+   under the innovation covariance, chi-square gate) and assign them by global
+   nearest neighbour (``scipy.optimize.linear_sum_assignment`` on d² + ln|S|);
+3. update the assigned tracks (both models, Joseph-form EKF; mode probabilities by
+   the models' likelihoods — an infrared plume detection is itself evidence of
+   thrust and weighs the boost model);
+4. start a tentative track from every unassigned detection: a radar detection is
+   inverted to a position with a large velocity prior; an infrared detection (no
+   range) to a point on the line of sight at a nominal boost altitude, with that
+   altitude's uncertainty along the line of sight;
+5. count M-of-N on tentative tracks over the scans whose coverage held them, and
+   confirm or drop them.
+
+The tracker sees only (sensor, time, measurements): never a truth identifier. Ending
+confirmed tracks (lost, impacted) is the caller's decision, since it depends on the
+predicted impact the caller computes for its reports.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+from scipy.stats import chi2
+
+from tracking import ekf
+from tracking.ekf import MeasurementKind, MeasurementModel
+from trilink.geodesy import E2, A, FloatArray, ecef_to_geodetic
+
+BOOST, BALLISTIC = 0, 1
+_BIG = 1e12
+MODE_FLOOR = 1e-15
+
+
+class SensorLike(Protocol):
+    """What the tracker needs of a sensor (``sim.sensors.Sensor`` satisfies it)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def model(self) -> MeasurementModel: ...
+
+    def covers(self, r: FloatArray, boosting: FloatArray | None = None) -> FloatArray: ...
+
+
+class Stage(StrEnum):
+    TENTATIVE = "TENTATIVE"
+    CONFIRMED = "CONFIRMED"
+    DROPPED = "DROPPED"
+
+
+@dataclass(frozen=True, slots=True)
+class TrackerConfig:
+    """Filter and track-management tuning (SI units)."""
+
+    q_boost: float = 3000.0  # m²/s³: thrust up to ~50 m/s² is unmodelled
+    q_ballistic: float = 1e-7  # m²/s³: free flight is modelled exactly (J2, rotating frame)
+    boost_end_rate: float = 1.0 / 40.0  # 1/s: mean boost phase ~40 s
+    boost_start_rate: float = 0.0  # 1/s: no re-ignition after a coast (not in the threat set)
+    ir_ballistic_likelihood: float = 0.01  # P(plume detection | not thrusting)
+    gate_probability: float = 0.9995
+    confirm_m: int = 3
+    confirm_n: int = 5
+    init_speed_sigma_low: float = 1500.0  # m/s, first detection below init_low_alt_m
+    init_speed_sigma_high: float = 4500.0  # m/s, first detection higher up (mid-course)
+    init_low_alt_m: float = 60_000.0
+    ir_init_alt_m: float = 20_000.0
+    ir_init_alt_sigma_m: float = 12_000.0
+    ir_init_speed_sigma: float = 1500.0
+
+
+@dataclass(slots=True)
+class Track:
+    """A local track. Mutable: owned and advanced by one :class:`Tracker`."""
+
+    serial: int
+    x: FloatArray  # (2, 6) per-model states (boost, ballistic)
+    p: FloatArray  # (2, 6, 6)
+    mu: FloatArray  # (2,) model probabilities
+    epoch_us: int
+    created_us: int
+    last_update_us: int
+    last_sensor: str
+    stage: Stage = Stage.TENTATIVE
+    track_id: str = ""
+    hits: int = 1
+    updates: int = 1
+    opportunities: deque[bool] = field(default_factory=lambda: deque([True]))
+    sensors: set[str] = field(default_factory=set)
+    confirmed_us: int | None = None
+    confirm_state: tuple[FloatArray, FloatArray, float] | None = None  # x, P, mu_boost
+
+    @property
+    def boost_probability(self) -> float:
+        return float(self.mu[BOOST])
+
+    @property
+    def boosting(self) -> bool:
+        return self.boost_probability > 0.5
+
+    def estimate(self) -> tuple[FloatArray, FloatArray]:
+        """Moment-matched state and covariance of the model mixture."""
+        x, p = combine(self.x[None], self.p[None], self.mu[None])
+        return x[0], p[0]
+
+
+@dataclass(slots=True)
+class ScanResult:
+    """What one scan changed: updated, newly confirmed and dropped tracks."""
+
+    updated: list[Track] = field(default_factory=list)
+    confirmed: list[Track] = field(default_factory=list)
+    dropped: list[Track] = field(default_factory=list)
+
+
+def combine(x: FloatArray, p: FloatArray, mu: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Moment-match stacked two-model estimates (n, 2, 6), (n, 2, 6, 6), (n, 2)."""
+    xc = np.einsum("nj,njk->nk", mu, x)
+    d = x - xc[:, None, :]
+    pc = np.einsum("nj,njkl->nkl", mu, p) + np.einsum("nj,njk,njl->nkl", mu, d, d)
+    return xc, pc
+
+
+class Tracker:
+    """Multi-target tracker for one nation's sensors (see the module docstring)."""
+
+    def __init__(self, config: TrackerConfig, new_track_id: Callable[[], str]) -> None:
+        self.config = config
+        self._new_track_id = new_track_id
+        self._serial = 0
+        self.tracks: list[Track] = []
+        self._gate = {d: float(chi2.ppf(config.gate_probability, d)) for d in (2, 3)}
+
+    @property
+    def has_tentative(self) -> bool:
+        return any(t.stage is Stage.TENTATIVE for t in self.tracks)
+
+    def drop(self, track: Track) -> None:
+        """Stop tracking (the caller decided the track is lost or impacted)."""
+        track.stage = Stage.DROPPED
+        self.tracks = [t for t in self.tracks if t is not track]
+
+    # -- prediction ----------------------------------------------------------------
+    def _transition(self, dt: FloatArray) -> FloatArray:
+        c = self.config
+        leave_boost = 1.0 - np.exp(-c.boost_end_rate * dt)
+        enter_boost = 1.0 - np.exp(-c.boost_start_rate * dt)
+        pi = np.empty((dt.size, 2, 2))
+        pi[:, 0, 0] = 1.0 - leave_boost
+        pi[:, 0, 1] = leave_boost
+        pi[:, 1, 0] = enter_boost
+        pi[:, 1, 1] = 1.0 - enter_boost
+        return pi
+
+    def predict(self, tracks: Sequence[Track], t_us: int) -> None:
+        """IMM mixing and propagation of ``tracks`` to ``t_us`` (committed to the tracks)."""
+        if not tracks:
+            return
+        n = len(tracks)
+        dt = np.array([(t_us - tr.epoch_us) / 1e6 for tr in tracks])
+        x = np.stack([tr.x for tr in tracks])
+        p = np.stack([tr.p for tr in tracks])
+        mu = np.stack([tr.mu for tr in tracks])
+        pi = self._transition(dt)
+        c = np.einsum("nij,ni->nj", pi, mu)
+        w = pi * mu[:, :, None] / c[:, None, :]
+        x0 = np.einsum("nij,nik->njk", w, x)
+        d = x[:, :, None, :] - x0[:, None, :, :]
+        p0 = np.einsum("nij,nikl->njkl", w, p) + np.einsum("nij,nijk,nijl->njkl", w, d, d)
+        q = np.tile([self.config.q_boost, self.config.q_ballistic], n)
+        xs, ps = ekf.propagate_many(
+            x0.reshape(2 * n, 6), p0.reshape(2 * n, 6, 6), np.repeat(dt, 2), q
+        )
+        xs = xs.reshape(n, 2, 6)
+        ps = ps.reshape(n, 2, 6, 6)
+        for i, tr in enumerate(tracks):
+            tr.x, tr.p, tr.mu, tr.epoch_us = xs[i], ps[i], c[i], t_us
+
+    # -- one scan ------------------------------------------------------------------
+    def scan(self, sensor: SensorLike, t_us: int, z: FloatArray) -> ScanResult:
+        """Process one scan of ``sensor`` at ``t_us`` with detections ``z`` (m, dim)."""
+        result = ScanResult()
+        model = sensor.model
+        z = np.asarray(z, dtype=float).reshape(-1, model.dim)
+        tracks = list(self.tracks)
+        if not len(z) and not self.has_tentative:
+            return result
+        self.predict(tracks, t_us)
+        assigned: dict[int, int] = {}
+        if tracks and len(z):
+            assigned = self._associate(model, tracks, z)
+        if assigned:
+            self._update(sensor, t_us, [tracks[i] for i in assigned], z[list(assigned.values())])
+            result.updated = [tracks[i] for i in assigned]
+        self._count_opportunities(sensor, tracks, set(assigned), result)
+        used = set(assigned.values())
+        for j in range(len(z)):
+            if j not in used:
+                self._initiate(sensor, t_us, z[j])
+        return result
+
+    def _associate(
+        self, model: MeasurementModel, tracks: list[Track], z: FloatArray
+    ) -> dict[int, int]:
+        xc, pc = combine(
+            np.stack([t.x for t in tracks]),
+            np.stack([t.p for t in tracks]),
+            np.stack([t.mu for t in tracks]),
+        )
+        z_hat, jac = ekf.predict_measurement(model, xc)
+        s = ekf.innovation_covariance(model, pc, jac)
+        s_inv = np.linalg.inv(s)
+        _, logdet = np.linalg.slogdet(s)
+        nu = ekf.innovation(model, z[None, :, :], z_hat[:, None, :])  # (n, m, dim)
+        d2 = np.einsum("nmi,nij,nmj->nm", nu, s_inv, nu)
+        inside = d2 < self._gate[model.dim]
+        if not inside.any():
+            return {}
+        cost = np.where(inside, d2 + logdet[:, None], _BIG)
+        rows, cols = linear_sum_assignment(cost)
+        return {int(i): int(j) for i, j in zip(rows, cols, strict=True) if inside[i, j]}
+
+    def _update(self, sensor: SensorLike, t_us: int, tracks: list[Track], z: FloatArray) -> None:
+        n = len(tracks)
+        x = np.stack([t.x for t in tracks]).reshape(2 * n, 6)
+        p = np.stack([t.p for t in tracks]).reshape(2 * n, 6, 6)
+        up = ekf.kalman_update(sensor.model, x, p, np.repeat(z, 2, axis=0))
+        loglik = up.log_likelihood.reshape(n, 2)
+        if sensor.model.kind is MeasurementKind.IR:
+            loglik[:, BALLISTIC] += math.log(self.config.ir_ballistic_likelihood)
+        mu = np.stack([t.mu for t in tracks])
+        logw = np.log(np.maximum(mu, 1e-300)) + loglik
+        logw -= logw.max(axis=1, keepdims=True)
+        w = np.exp(logw)
+        w /= w.sum(axis=1, keepdims=True)
+        # Keep both models alive: a model at probability 0 could never come back.
+        w = np.clip(w, MODE_FLOOR, 1.0)
+        w /= w.sum(axis=1, keepdims=True)
+        xs = up.x.reshape(n, 2, 6)
+        ps = up.p.reshape(n, 2, 6, 6)
+        for i, tr in enumerate(tracks):
+            tr.x, tr.p, tr.mu = xs[i], ps[i], w[i]
+            tr.last_update_us = t_us
+            tr.last_sensor = sensor.name
+            tr.hits += 1
+            tr.updates += 1
+            tr.sensors.add(sensor.name)
+
+    def _count_opportunities(
+        self, sensor: SensorLike, tracks: list[Track], hit: set[int], result: ScanResult
+    ) -> None:
+        cfg = self.config
+        tentative = [i for i, t in enumerate(tracks) if t.stage is Stage.TENTATIVE]
+        if not tentative:
+            return
+        positions = np.stack([tracks[i].estimate()[0][0:3] for i in tentative])
+        covered = sensor.covers(positions)
+        for k, i in enumerate(tentative):
+            tr = tracks[i]
+            if i not in hit and not covered[k]:
+                continue
+            tr.opportunities.append(i in hit)
+            hits = sum(tr.opportunities)
+            if hits >= cfg.confirm_m:
+                tr.stage = Stage.CONFIRMED
+                tr.track_id = self._new_track_id()
+                tr.confirmed_us = tr.last_update_us
+                xc, pc = tr.estimate()
+                tr.confirm_state = (xc, pc, tr.boost_probability)
+                result.confirmed.append(tr)
+            elif hits + cfg.confirm_n - len(tr.opportunities) < cfg.confirm_m:
+                self.drop(tr)
+                result.dropped.append(tr)
+
+    # -- initiation ----------------------------------------------------------------
+    def _initiate(self, sensor: SensorLike, t_us: int, z: FloatArray) -> Track:
+        cfg = self.config
+        model = sensor.model
+        if model.kind is MeasurementKind.RADAR:
+            pos, pcov = ekf.radar_position(model, z[None, :])
+            r, prr = pos[0], pcov[0]
+            _, _, alt = ecef_to_geodetic(r)
+            speed_sigma = (
+                cfg.init_speed_sigma_low if alt < cfg.init_low_alt_m else cfg.init_speed_sigma_high
+            )
+        else:
+            r, prr = _line_of_sight_prior(model, z, cfg.ir_init_alt_m, cfg.ir_init_alt_sigma_m)
+            speed_sigma = cfg.ir_init_speed_sigma
+        x = np.concatenate([r, np.zeros(3)])
+        p = np.zeros((6, 6))
+        p[0:3, 0:3] = prr
+        p[3:6, 3:6] = np.eye(3) * speed_sigma**2
+        self._serial += 1
+        track = Track(
+            serial=self._serial,
+            x=np.stack([x, x]),
+            p=np.stack([p, p]),
+            mu=np.array([0.5, 0.5]),
+            epoch_us=t_us,
+            created_us=t_us,
+            last_update_us=t_us,
+            last_sensor=sensor.name,
+            sensors={sensor.name},
+        )
+        self.tracks.append(track)
+        return track
+
+
+def _line_of_sight_prior(
+    model: MeasurementModel, z: FloatArray, alt_m: float, alt_sigma_m: float
+) -> tuple[FloatArray, FloatArray]:
+    """A point on an infrared line of sight at nominal altitude, with its covariance."""
+    d = np.array([math.tan(z[0]), math.tan(z[1]), 1.0])
+    u = model.rotation.T @ (d / np.linalg.norm(d))
+    o = model.origin
+    radius = A + alt_m
+    point = o
+    for _ in range(3):
+        # Nearest intersection of the ray with the sphere |r| = radius, then correct
+        # the radius for the ellipsoid's geocentric radius at that latitude.
+        b = float(o @ u)
+        disc = b * b - (float(o @ o) - radius * radius)
+        s = -b - math.sqrt(max(disc, 0.0))
+        point = o + s * u
+        sin_lat = point[2] / np.linalg.norm(point)
+        radius = A * math.sqrt((1.0 - E2) / (1.0 - E2 * (1.0 - sin_lat * sin_lat))) + alt_m
+    up = point / np.linalg.norm(point)
+    slant = float(np.linalg.norm(point - o))
+    along = alt_sigma_m / max(abs(float(u @ up)), 0.1)
+    cross = slant * max(model.sigma)
+    cov = along**2 * np.outer(u, u) + cross**2 * (np.eye(3) - np.outer(u, u))
+    return point, cov
