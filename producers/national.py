@@ -13,9 +13,10 @@ launches and seeds give byte-identical warnings either way:
   ends (IMPACTED once the predicted impact time passes, LOST after a coast without
   detections) and returns the warnings whose ``reported_us`` has come.
 
-Each scenario is its own theatre with its own tracker: an exercise is a separate
-world, and a warning must carry its scenario id. Track ids (``KOR-0001``...) are
-numbered per simulation in the order tracks are confirmed.
+Each scenario (id and start) is its own theatre with its own tracker: an exercise
+is a separate world, and a warning must carry its scenario id. Track ids (``KOR-0001``...) are
+numbered per simulation in the order tracks are confirmed (or drawn from a shared
+``track_ids`` factory when several simulations publish for one nation).
 
 Reporting: a confirmed track reports INITIAL at confirmation, then UPDATE on the
 first measurement at least ``report_period_s`` after the previous report, then once
@@ -79,7 +80,7 @@ class NationalConfig:
     """Reporting and track-ending policy of a nation (seconds)."""
 
     report_period_s: float = 4.0
-    coast_timeout_s: float = 20.0
+    coast_timeout_s: float = 45.0
     coast_to_impact_s: float = 120.0
     processing_latency_s: float = 0.5
     launch_refresh_s: float = 30.0
@@ -128,18 +129,20 @@ class NationalSimulation:
         sensors: Sequence[Sensor] | None = None,
         config: NationalConfig | None = None,
         solver: TrajectorySolver = solve_launch,
+        track_ids: Callable[[], str] | None = None,
     ) -> None:
         self.nation = nation
         self.sensors = tuple(sensors) if sensors is not None else sensors_of(nation)
         self.config = config or NationalConfig()
         self._solver = solver
-        self._theatres: dict[str, _Theatre] = {}
+        self._theatres: dict[tuple[str, int], _Theatre] = {}
         self._by_order: dict[int, _Theatre] = {}
         self._orders = itertools.count()
         self._events: list[tuple[int, int, int]] = []  # (time, theatre order, sensor index)
         self._pending: list[tuple[int, int, MissileWarning]] = []
         self._emitted = itertools.count()
         self._track_numbers = itertools.count(1)
+        self._new_track_id = track_ids or self._next_track_id
         self._processing_us = round(self.config.processing_latency_s * 1e6)
         self.clock_us = 0
         self.scans_processed = 0
@@ -179,17 +182,18 @@ class NationalSimulation:
         self._schedule(theatre, max(event.launch_time_us, self.clock_us + 1))
 
     def _theatre(self, event: LaunchEvent) -> _Theatre:
-        theatre = self._theatres.get(event.scenario_id)
+        anchor = event.scenario_start_us or event.launch_time_us
+        theatre = self._theatres.get((event.scenario_id, anchor))
         if theatre is None:
             order = next(self._orders)
             theatre = _Theatre(
                 order=order,
                 scenario_id=event.scenario_id,
-                anchor_us=event.scenario_start_us or event.launch_time_us,
+                anchor_us=anchor,
                 data_mode=event.data_mode,
-                tracker=Tracker(self.config.tracker, self._next_track_id),
+                tracker=Tracker(self.config.tracker, self._new_track_id),
             )
-            self._theatres[event.scenario_id] = theatre
+            self._theatres[(event.scenario_id, anchor)] = theatre
             self._by_order[order] = theatre
         return theatre
 
@@ -229,7 +233,7 @@ class NationalSimulation:
         for theatre in list(self._theatres.values()):
             self._end_tracks(theatre, until_us)
             if not theatre.scheduled and not theatre.tracker.tracks:
-                del self._theatres[theatre.scenario_id]
+                del self._theatres[(theatre.scenario_id, theatre.anchor_us)]
                 del self._by_order[theatre.order]
         out: list[MissileWarning] = []
         while self._pending and self._pending[0][0] <= until_us:

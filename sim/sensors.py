@@ -46,6 +46,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import pymap3d
+from numpy.typing import NDArray
 
 from sim.errors import SimError
 from tracking.ekf import MeasurementKind, MeasurementModel, measure
@@ -53,6 +54,8 @@ from trilink.geodesy import ELLIPSOID, FloatArray, enu_rotation, geodetic_to_ece
 from trilink.model import Nation
 
 EFFECTIVE_EARTH = 4.0 / 3.0
+BoolArray = NDArray[np.bool_]
+IntArray = NDArray[np.int64]
 
 
 class Trajectory(Protocol):
@@ -122,7 +125,7 @@ class Sensor:
     def latency_us(self) -> int:
         return round(self.latency_s * 1e6)
 
-    def covers(self, r: FloatArray, boosting: FloatArray | None = None) -> FloatArray:
+    def covers(self, r: FloatArray, boosting: BoolArray | None = None) -> BoolArray:
         """Which ECEF positions ``r`` (n, 3) this sensor can see (bool (n,)).
 
         ``boosting`` matters to infrared sensors only; ``None`` means "assume it
@@ -161,7 +164,7 @@ class Sensor:
         result: FloatArray = np.degrees(elev)
         return result
 
-    def scan_times_us(self, anchor_us: int, start_us: int, end_us: int) -> FloatArray:
+    def scan_times_us(self, anchor_us: int, start_us: int, end_us: int) -> IntArray:
         """Scan times of this sensor in [start, end], on its grid anchored at ``anchor_us``."""
         step = self.revisit_us
         zero = anchor_us + round(self.phase_s * 1e6)
@@ -177,7 +180,7 @@ class Detections:
     """One sensor's detections of one launch: scan times and noisy measurements."""
 
     sensor: Sensor
-    times_us: FloatArray  # (k,) int64, sim time of each scan with a detection
+    times_us: IntArray  # (k,) sim time of each scan with a detection
     z: FloatArray  # (k, dim)
 
 

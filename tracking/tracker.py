@@ -34,6 +34,7 @@ from enum import StrEnum
 from typing import Protocol
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 from scipy.stats import chi2
 
@@ -41,6 +42,7 @@ from tracking import ekf
 from tracking.ekf import MeasurementKind, MeasurementModel
 from trilink.geodesy import E2, A, FloatArray, ecef_to_geodetic
 
+BoolArray = NDArray[np.bool_]
 BOOST, BALLISTIC = 0, 1
 _BIG = 1e12
 MODE_FLOOR = 1e-15
@@ -55,7 +57,7 @@ class SensorLike(Protocol):
     @property
     def model(self) -> MeasurementModel: ...
 
-    def covers(self, r: FloatArray, boosting: FloatArray | None = None) -> FloatArray: ...
+    def covers(self, r: FloatArray, boosting: BoolArray | None = None) -> BoolArray: ...
 
 
 class Stage(StrEnum):

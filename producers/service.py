@@ -1,0 +1,230 @@
+"""A nation's producer as a Kafka service: launches in, that nation's warnings out.
+
+Loop (every ``tick_s`` of wall time until ``stop`` is set):
+
+1. poll the ground-truth launch topic; each record is decoded into a
+   :class:`~trilink.model.LaunchEvent` and given to the simulation of its scenario
+   (a record that does not decode, or a launch that cannot be flown, goes to the
+   dead-letter topic with the reason — the service never stops for bad input);
+2. advance every scenario's :class:`~producers.national.NationalSimulation` to its
+   simulation time, ``S + (now - S) * speed`` with S the scenario start;
+3. publish the warnings that came due on the nation's topic, key = local track id,
+   through an idempotent, acks=all :class:`~trilink.kafka.ResilientProducer`
+   (recreated after a fatal error); a warning whose delivery fails is produced again
+   (a few times) — the bridge drops duplicates by (nation, track, sequence).
+
+Launches are read from "now" on (explicit assignment, no consumer group): a producer
+started after an injection ignores it, exactly as a sensor that was off would.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from confluent_kafka import Consumer, Message
+from confluent_kafka import KafkaError as ConfluentError
+
+from producers.national import NationalConfig, NationalSimulation
+from sim.errors import SimError
+from trilink.codec import Codec, codec_for
+from trilink.config import KafkaConfig, Topics
+from trilink.errors import DecodeError, TrilinkError, ValidationError
+from trilink.kafka import (
+    ResilientProducer,
+    assign_from_now,
+    consumer_config,
+    ensure_topics,
+    poll_batch,
+    producer_config,
+)
+from trilink.model import DeadLetter, LaunchEvent, MissileWarning, Nation
+
+log = logging.getLogger(__name__)
+
+_MAX_RESENDS = 3
+
+
+def wall_clock_us() -> int:
+    return time.time_ns() // 1000
+
+
+def sim_time_us(wall_us: int, start_us: int, speed: float) -> int:
+    """Simulation time of a scenario that started at ``start_us``, at ``speed`` x real time."""
+    return start_us + round((wall_us - start_us) * speed)
+
+
+@dataclass(frozen=True, slots=True)
+class ProducerConfig:
+    """Everything a national producer needs besides the cluster."""
+
+    nation: Nation
+    speed: float = 1.0
+    topics: Topics = field(default_factory=Topics)
+    national: NationalConfig = field(default_factory=NationalConfig)
+    tick_s: float = 0.05
+    group: str = ""
+
+    def __post_init__(self) -> None:
+        if self.nation not in (Nation.KOR, Nation.JPN, Nation.USA):
+            raise TrilinkError(f"no national producer for {self.nation.value}")
+        if not self.speed > 0.0:
+            raise TrilinkError(f"speed must be > 0, got {self.speed}")
+
+    @property
+    def service(self) -> str:
+        return f"producer-{self.nation.value.lower()}"
+
+
+@dataclass(slots=True)
+class ProducerStats:
+    """Counters of a running producer (for logs and tests)."""
+
+    launches: int = 0
+    warnings: int = 0
+    dead_letters: int = 0
+    resent: int = 0
+    ready: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass(slots=True)
+class _Scenario:
+    start_us: int
+    sim: NationalSimulation
+
+
+class NationalProducer:
+    """One nation's producer service; ``run(stop)`` serves until ``stop`` is set."""
+
+    def __init__(
+        self,
+        kafka: KafkaConfig,
+        config: ProducerConfig,
+        *,
+        codec: Codec | None = None,
+        clock: Callable[[], int] = wall_clock_us,
+    ) -> None:
+        self.kafka = kafka
+        self.config = config
+        self.codec = codec or codec_for(kafka)
+        self.clock = clock
+        self.stats = ProducerStats()
+        self._scenarios: dict[tuple[str, int], _Scenario] = {}
+        numbers = itertools.count(1)
+        self._track_ids = lambda: f"{config.nation.value}-{next(numbers):04d}"
+        self._failed: list[tuple[str, bytes | None, bytes | None, int]] = []
+        self._producer: ResilientProducer | None = None
+        self._topic = config.topics.warnings(config.nation)
+
+    # -- life cycle -----------------------------------------------------------------
+    def run(self, stop: threading.Event) -> None:
+        """Serve until ``stop`` is set; queued warnings are flushed before returning."""
+        topics = self.config.topics
+        out_topic = self._topic
+        ensure_topics(self.kafka, [topics.launches, out_topic, topics.dead_letter])
+        group = self.config.group or f"trilink-{self.config.service}"
+        consumer = Consumer(consumer_config(self.kafka, group))
+        producer = ResilientProducer(
+            producer_config(self.kafka), name=f"{self.config.service} producer"
+        )
+        self._producer = producer
+        try:
+            assign_from_now(consumer, [topics.launches])
+            self.stats.ready.set()
+            log.info("%s serving %s -> %s", self.config.service, topics.launches, out_topic)
+            while not stop.is_set():
+                for msg in poll_batch(consumer, 100, self.config.tick_s):
+                    self._on_message(msg)
+                self._step()
+                producer.poll(0)
+        finally:
+            producer.close()
+            consumer.close()
+            self._producer = None
+
+    # -- input ----------------------------------------------------------------------
+    def _on_message(self, msg: Message) -> None:
+        value = msg.value()
+        try:
+            event = self.codec.decode(value, LaunchEvent)
+        except (DecodeError, ValidationError) as exc:
+            self._dead_letter(msg, exc.error_type, exc.reason)
+            return
+        self.stats.launches += 1
+        start = event.scenario_start_us or event.launch_time_us
+        scenario = self._scenarios.get((event.scenario_id, start))
+        if scenario is None:
+            sim = NationalSimulation(
+                self.config.nation, config=self.config.national, track_ids=self._track_ids
+            )
+            scenario = _Scenario(start, sim)
+            self._scenarios[(event.scenario_id, start)] = scenario
+        # Catch the scenario's clock up to now first, so a late launch is seen as late.
+        for warning in scenario.sim.advance(self._sim_now(scenario)):
+            self._publish(warning)
+        try:
+            scenario.sim.add_launch(event)
+        except SimError as exc:
+            self._dead_letter(msg, "simulation", f"launch {event.launch_id}: {exc}")
+            return
+        log.info(
+            "%s: launch %s (%s) from %s",
+            self.config.service,
+            event.launch_id,
+            event.missile,
+            event.site,
+        )
+
+    def _dead_letter(self, msg: Message, error_type: str, reason: str) -> None:
+        topic, partition, offset = str(msg.topic()), int(msg.partition() or 0), msg.offset()
+        log.warning("dead letter %s[%d]@%s: %s", topic, partition, offset, reason)
+        record = DeadLetter(
+            topic=topic,
+            partition=partition,
+            offset=int(offset if offset is not None else -1),
+            key=msg.key(),
+            value=msg.value(),
+            error_type=error_type,
+            reason=reason,
+            time_us=self.clock(),
+            service=self.config.service,
+        )
+        assert self._producer is not None
+        self._producer.produce(self.config.topics.dead_letter, self.codec.encode(record), msg.key())
+        self.stats.dead_letters += 1
+
+    # -- output ---------------------------------------------------------------------
+    def _sim_now(self, scenario: _Scenario) -> int:
+        return sim_time_us(self.clock(), scenario.start_us, self.config.speed)
+
+    def _step(self) -> None:
+        self._resend()
+        for key, scenario in list(self._scenarios.items()):
+            for warning in scenario.sim.advance(self._sim_now(scenario)):
+                self._publish(warning)
+            if scenario.sim.idle:
+                del self._scenarios[key]
+
+    def _publish(self, warning: MissileWarning) -> None:
+        key = warning.track_id.encode()
+        self._send(self._topic, key, self.codec.encode(warning), 0)
+        self.stats.warnings += 1
+
+    def _send(self, topic: str, key: bytes | None, value: bytes | None, attempt: int) -> None:
+        assert self._producer is not None
+
+        def delivered(err: ConfluentError | None, _msg: Message) -> None:
+            if err is not None and attempt < _MAX_RESENDS:
+                self._failed.append((topic, key, value, attempt + 1))
+
+        self._producer.produce(topic, value, key, on_delivery=delivered)
+
+    def _resend(self) -> None:
+        failed, self._failed = self._failed, []
+        for topic, key, value, attempt in failed:
+            self.stats.resent += 1
+            self._send(topic, key, value, attempt)

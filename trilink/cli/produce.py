@@ -1,0 +1,243 @@
+"""``trilink producer | inject | simulate``: the national producers and their ground truth.
+
+Thin by design: flags and environment are read here into frozen configs, then
+:mod:`producers` does the work.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from producers.errors import ProducerError
+from trilink.cli.common import (
+    BootstrapOption,
+    RegistryOption,
+    build_kafka_config,
+    cluster,
+    fail,
+    handle_errors,
+)
+from trilink.config import Topics
+from trilink.errors import TrilinkError
+from trilink.model import Nation
+from trilink.timeutil import iso, parse_iso
+
+log = logging.getLogger(__name__)
+ENV = "TRILINK_PRODUCER_"
+NATIONS = ("KOR", "JPN", "USA")
+
+SpeedOption = Annotated[
+    float,
+    typer.Option(
+        "--speed",
+        envvar=f"{ENV}SPEED",
+        show_envvar=True,
+        help="Simulation clock rate: sim time = S + (now - S) x speed, S the scenario start.",
+    ),
+]
+SeedOption = Annotated[
+    int | None, typer.Option("--seed", help="Seed of every random draw (default: the scenario's).")
+]
+
+
+def producer(
+    nation: Annotated[
+        str,
+        typer.Option("--nation", envvar=f"{ENV}NATION", show_envvar=True, help="KOR, JPN or USA."),
+    ],
+    speed: SpeedOption = 1.0,
+    bootstrap: BootstrapOption = None,
+    registry: RegistryOption = None,
+    launches_topic: Annotated[
+        str, typer.Option("--launches-topic", help="Ground-truth launch topic.")
+    ] = Topics().launches,
+    warnings_topic: Annotated[
+        str | None,
+        typer.Option("--warnings-topic", help="Output topic (default: warnings.<nation>)."),
+    ] = None,
+) -> None:
+    """Simulate one nation's sensors and tracker and publish its warnings.
+
+    Consumes launch events from the ground-truth topic and runs until SIGINT/SIGTERM.
+    """
+    from producers.service import NationalProducer, ProducerConfig
+
+    code = nation.strip().upper()
+    if code not in NATIONS:
+        fail(f"--nation must be one of {', '.join(NATIONS)}, got {nation!r}")
+    if not speed > 0.0:
+        fail(f"--speed must be > 0, got {speed}")
+    kafka = build_kafka_config(bootstrap, registry)
+    n = Nation(code)
+    topics = Topics(launches=launches_topic)
+    if warnings_topic:
+        field = {"KOR": "warnings_kor", "JPN": "warnings_jpn", "USA": "warnings_usa"}[code]
+        topics = Topics(launches=launches_topic, **{field: warnings_topic})
+    config = ProducerConfig(nation=n, speed=speed, topics=topics)
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("signal %d: stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    with handle_errors(), cluster(kafka, progress=False) as resolved:
+        NationalProducer(resolved, config).run(stop)
+
+
+def inject(
+    site: Annotated[str | None, typer.Option("--site", help="Launch site (catalogue key).")] = None,
+    missile: Annotated[
+        str, typer.Option("--missile", help="Missile key, alias, class or 'unknown'.")
+    ] = "unknown",
+    bearing: Annotated[
+        float | None, typer.Option("--bearing", help="Bearing to the impact point (deg).")
+    ] = None,
+    range_km: Annotated[float | None, typer.Option("--range-km", help="Range (km).")] = None,
+    apogee_km: Annotated[float | None, typer.Option("--apogee-km", help="Apogee (km).")] = None,
+    count: Annotated[
+        int | None, typer.Option("--count", help="Salvo size (with the launch parameters).")
+    ] = None,
+    spacing_s: Annotated[
+        float | None, typer.Option("--spacing-s", help="Seconds between salvo launches.")
+    ] = None,
+    historical: Annotated[
+        str | None,
+        typer.Option("--historical", metavar="DATE", help="Replay a historical day, re-timed."),
+    ] = None,
+    scenario: Annotated[
+        str | None,
+        typer.Option("--scenario", metavar="NAME|FILE", help="Built-in scenario or YAML file."),
+    ] = None,
+    seed: SeedOption = None,
+    lead_s: Annotated[
+        float, typer.Option("--lead-s", help="Scenario start this many seconds from now.")
+    ] = 2.0,
+    bootstrap: BootstrapOption = None,
+    registry: RegistryOption = None,
+    launches_topic: Annotated[
+        str, typer.Option("--launches-topic", help="Ground-truth launch topic.")
+    ] = Topics().launches,
+) -> None:
+    """Publish launch events (one launch, a salvo, a historical day or a scenario).
+
+    Prints the launch ids.
+    """
+    from producers.inject import LaunchRequest, scenario_for
+    from producers.inject import inject as publish
+
+    launch_given = any(v is not None for v in (site, bearing, range_km, apogee_km))
+    if (count is not None or spacing_s is not None) and not launch_given:
+        fail("--count/--spacing-s need launch parameters (--site, --bearing, --range-km, ...)")
+    request = None
+    if launch_given:
+        missing = [
+            flag
+            for flag, value in (
+                ("--site", site),
+                ("--bearing", bearing),
+                ("--range-km", range_km),
+                ("--apogee-km", apogee_km),
+            )
+            if value is None
+        ]
+        if missing:
+            fail(f"a launch needs {', '.join(missing)}")
+        if count is not None and count < 1:
+            fail(f"--count must be at least 1, got {count}")
+        assert site is not None and bearing is not None
+        assert range_km is not None and apogee_km is not None
+        request = LaunchRequest(
+            site,
+            missile,
+            bearing,
+            range_km,
+            apogee_km,
+            count or 1,
+            10.0 if spacing_s is None else spacing_s,
+        )
+    if lead_s < 0.0:
+        fail(f"--lead-s must be >= 0, got {lead_s}")
+    kafka = build_kafka_config(bootstrap, registry)
+    if kafka is None:
+        fail(
+            "inject needs --bootstrap-servers (or KAFKA_BOOTSTRAP_SERVERS): the producers' cluster"
+        )
+    try:
+        chosen = scenario_for(launch=request, historical=historical, scenario=scenario, seed=seed)
+    except ProducerError as exc:
+        fail(str(exc))
+    with handle_errors():
+        anchored = publish(kafka, chosen, topics=Topics(launches=launches_topic), lead_s=lead_s)
+    for event in anchored.launches:
+        typer.echo(event.launch_id)
+
+
+def simulate(
+    scenario: Annotated[str, typer.Argument(help="Built-in scenario name or YAML file.")],
+    out: Annotated[Path, typer.Option("--out", help="Directory for the JSON-lines files.")],
+    seed: SeedOption = None,
+    start: Annotated[
+        str | None,
+        typer.Option("--start", metavar="ISO|now", help="Re-anchor the scenario start."),
+    ] = None,
+) -> None:
+    """Run a scenario offline: launches.jsonl and warnings.<nation>.jsonl, no Kafka."""
+    from producers.national import simulate_all
+    from producers.scenario import load_scenario
+    from trilink.timeutil import us_from_datetime
+
+    try:
+        loaded = load_scenario(scenario, seed)
+    except ProducerError as exc:
+        fail(str(exc))
+    if start is not None:
+        import datetime as dt
+
+        try:
+            anchor = (
+                us_from_datetime(dt.datetime.now(dt.UTC)) if start == "now" else parse_iso(start)
+            )
+        except ValueError:
+            fail(f"--start {start!r} is not ISO-8601 or 'now'")
+        loaded = loaded.at(anchor)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        fail(f"cannot create {out}: {exc.strerror}")
+    with handle_errors():
+        warnings = simulate_all(loaded.launches)
+    try:
+        _write_jsonl(out / "launches.jsonl", [e.to_dict() for e in loaded.launches])
+        for nation, records in warnings.items():
+            name = f"warnings.{nation.value.lower()}.jsonl"
+            _write_jsonl(out / name, [w.to_dict() for w in records])
+    except OSError as exc:
+        raise TrilinkError(f"cannot write to {out}: {exc.strerror}") from exc
+    typer.echo(
+        f"{loaded.scenario_id}: {len(loaded.launches)} launches from "
+        f"{iso(loaded.start_us)}, warnings "
+        + ", ".join(f"{n.value} {len(ws)}" for n, ws in warnings.items())
+        + f" -> {out}"
+    )
+
+
+def _write_jsonl(path: Path, rows: list[dict[str, object]]) -> None:
+    with path.open("w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, separators=(",", ":")) + "\n")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``producer``, ``inject`` and ``simulate`` to the root app."""
+    app.command("producer")(producer)
+    app.command("inject")(inject)
+    app.command("simulate")(simulate)
