@@ -16,6 +16,7 @@ class Profile:
     linger_s: float
     pipeline_rates: tuple[tuple[float, float], ...]  # (warnings/s, seconds measured)
     pipeline_warmup_s: float
+    catch_up_s: float  # how long a bridge that fell behind may take to drain its backlog
     variant_rate: float  # where bridge settings are varied to see what the latency is made of
     variant_s: float
     throughput_warnings: int
@@ -24,7 +25,9 @@ class Profile:
     memory_s: float
     memory_warmup_s: float
     sim_launches: int | None  # None: the whole salvo-20 scenario
-    profile_warnings: int
+    profile_warnings: int  # steady-state warnings the engine is profiled on (0: no profiling)
+    engine_profile_rate: float  # the salvo shape of the engine profile
+    service_profile: bool  # also profile the bridge service draining them from the broker
 
 
 FULL = Profile(
@@ -37,6 +40,7 @@ FULL = Profile(
     linger_s=10,
     pipeline_rates=((100, 30), (1000, 30), (10000, 10)),
     pipeline_warmup_s=3.0,
+    catch_up_s=60.0,
     variant_rate=1000,
     variant_s=20,
     throughput_warnings=100_000,
@@ -46,27 +50,32 @@ FULL = Profile(
     memory_warmup_s=60,
     sim_launches=None,
     profile_warnings=20_000,
+    engine_profile_rate=10_000,
+    service_profile=True,
 )
 
 QUICK = Profile(
     name="quick",
     ping_pong_samples=200,
-    hop_rates=((100, 3), (1000, 3), (10000, 2)),
+    hop_rates=((100, 2), (1000, 2), (10000, 2)),
     hop_warmup_s=1.0,
     linger_sweep=(),
     linger_rate=1000,
     linger_s=0,
-    pipeline_rates=((100, 4), (1000, 4), (10000, 2)),
-    pipeline_warmup_s=3.0,
+    pipeline_rates=((100, 3), (1000, 3), (10000, 1)),
+    pipeline_warmup_s=2.5,
+    catch_up_s=2.0,
     variant_rate=1000,
-    variant_s=4,
+    variant_s=3,
     throughput_warnings=10_000,
     throughput_non_transactional=False,
     memory_rate=1000,
-    memory_s=25,
-    memory_warmup_s=8,
+    memory_s=15,
+    memory_warmup_s=5,
     sim_launches=None,
     profile_warnings=4_000,
+    engine_profile_rate=1_000,
+    service_profile=False,
 )
 
 TINY = Profile(
@@ -79,6 +88,7 @@ TINY = Profile(
     linger_s=0,
     pipeline_rates=((1000, 1.5),),
     pipeline_warmup_s=0.3,
+    catch_up_s=5.0,
     variant_rate=1000,
     variant_s=0,
     throughput_warnings=1_000,
@@ -88,6 +98,8 @@ TINY = Profile(
     memory_warmup_s=1,
     sim_launches=2,
     profile_warnings=0,
+    engine_profile_rate=1_000,
+    service_profile=False,
 )
 
 PROFILES = {p.name: p for p in (FULL, QUICK, TINY)}

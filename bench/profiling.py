@@ -1,19 +1,30 @@
-"""Where the bridge spends its time: cProfile of the bridge process draining a backlog.
+"""Where the bridge spends its time, two ways, apart from the timed figures.
 
-Run apart from the throughput figures (profiling slows Python down by ~1.5-2x);
-the shares, not the absolute times, are what matters here.
+* ``profile_engine``: the pure engine in this process on the throughput data, in
+  batches of the service's size: the unprofiled cost per warning while the salvo's
+  tracks are created and afterwards (steady state), then cProfile of the steady part.
+* ``profile_bridge``: cProfile of the whole bridge process draining a backlog from
+  the broker, so the share spent waiting in librdkafka shows.
+
+Profiling slows Python down by ~1.5-2x; the shares are what matters.
 """
 
 from __future__ import annotations
 
+import cProfile
 import os
 import pstats
 import tempfile
+import time
 from collections.abc import Sequence
 from typing import Any
 
 from bench.throughput import drain
 from bench.workload import Outgoing
+from bridge.config import BridgeConfig, EngineConfig
+from bridge.engine import Engine, Inbound
+from trilink.codec import Codec
+from trilink.config import Topics
 
 # Buckets for "what dominates", matched on the function's file path.
 _AREAS: tuple[tuple[str, str], ...] = (
@@ -28,6 +39,9 @@ _AREAS: tuple[tuple[str, str], ...] = (
     ("bridge/state.py", "state snapshots"),
     ("tracking/", "propagation (tracking)"),
     ("trilink/codec.py", "codec"),
+    ("sim/", "simulation model (sim)"),
+    ("producers/", "national producer"),
+    ("stonesoup", "stonesoup"),
     ("trilink/model.py", "model to_dict/from_dict"),
     ("fastavro", "fastavro"),
     ("numpy", "numpy"),
@@ -46,9 +60,9 @@ def _area(filename: str, func: str) -> str:
     return "other"
 
 
-def summarise(path: str, top: int = 15) -> dict[str, Any]:
+def summarise(source: str | cProfile.Profile, top: int = 15) -> dict[str, Any]:
     """Top functions by own time, and own time by area, as shares of the total."""
-    stats = pstats.Stats(path)
+    stats = pstats.Stats(source)
     raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
     total = sum(v[2] for v in raw.values()) or 1e-9
     rows = []
@@ -129,3 +143,95 @@ def profile_bridge(
     finally:
         os.unlink(path)
     return {"warnings": len(records), "profiled_rate": run["warnings_per_s"], **summary}
+
+
+def _run_engine(
+    inbound: Sequence[Inbound], batch: int, split: int, profiler: cProfile.Profile | None
+) -> tuple[float, float]:
+    """Seconds spent on ``inbound[:split]`` and on the rest (the latter maybe profiled)."""
+    engine = Engine(EngineConfig(topics=Topics()), Codec(), lambda: time.time_ns() // 1000)
+    t0 = time.perf_counter()
+    for i in range(0, split, batch):
+        engine.process(inbound[i : min(i + batch, split)])
+    t1 = time.perf_counter()
+    if profiler is not None:
+        profiler.enable()
+    for i in range(split, len(inbound), batch):
+        engine.process(inbound[i : i + batch])
+    if profiler is not None:
+        profiler.disable()
+    return t1 - t0, time.perf_counter() - t1
+
+
+def engine_records(rate: float, steady: int, warm_s: float = 3.0) -> tuple[list[Outgoing], int]:
+    """A salvo at ``rate``/s: its first ``warm_s`` (every track created) then ``steady`` more.
+
+    Returns the records (addressed to the default ``Topics()``) and where steady state starts.
+    """
+    from bench.workload import Stream, StreamShape
+
+    anchor = time.time_ns() // 1000
+    stream = Stream(StreamShape.for_rate(rate), warm_s + 1.5 * steady / rate, Topics(), seed=5)
+    records = stream.encode(Codec(), anchor)
+    split = sum(1 for r in records if r.due_us < anchor + warm_s * 1e6)
+    return records[: split + steady], split
+
+
+def profile_engine(rate: float, steady: int) -> dict[str, Any]:
+    """Per-warning engine cost while a salvo's tracks are created and after; steady hot spots."""
+    records, split = engine_records(rate, steady)
+    batch = BridgeConfig().batch_size
+    inbound = [Inbound(r.topic, 0, i, r.key, r.value) for i, r in enumerate(records)]
+    first_s, steady_s = _run_engine(inbound, batch, split, None)
+    profiler = cProfile.Profile()
+    _run_engine(inbound, batch, split, profiler)
+    steady_n = len(inbound) - split
+    return {
+        "rate": rate,
+        "warnings": len(inbound),
+        "batch_size": batch,
+        "creation_phase_warnings": split,
+        "creation_phase_us_per_warning": round(1e6 * first_s / max(1, split), 1),
+        "steady_us_per_warning": round(1e6 * steady_s / max(1, steady_n), 1),
+        "steady_warnings_per_s": round(steady_n / steady_s, 1) if steady_s > 0 else None,
+        **summarise(profiler),
+    }
+
+
+def codec_costs(records: Sequence[Outgoing], n: int = 3000) -> dict[str, float]:
+    """Unprofiled µs per call of the codec steps every warning goes through."""
+    from trilink.model import MissileWarning
+
+    codec = Codec()
+    values = [r.value for r in records[:n]]
+    warnings = [codec.decode(v, MissileWarning) for v in values]
+    schema = MissileWarning.SCHEMA
+
+    def per_call(fn: Any, items: Sequence[Any]) -> float:
+        t0 = time.perf_counter()
+        for item in items:
+            fn(item)
+        return round(1e6 * (time.perf_counter() - t0) / max(1, len(items)), 1)
+
+    return {
+        "decode_us": per_call(lambda v: codec.decode(v, MissileWarning), values),
+        "decode_dict_us": per_call(lambda v: codec.decode_dict(v, schema), values),
+        "from_dict_us": per_call(
+            MissileWarning.from_dict, [codec.decode_dict(v, schema)[1] for v in values]
+        ),
+        "encode_us": per_call(codec.encode, warnings),
+    }
+
+
+def profile_simulation(launches: int = 3) -> dict[str, Any]:
+    """cProfile of ``simulate_all`` on the first ``launches`` of salvo-20."""
+    from bench.simspeed import scenario_launches
+    from producers.national import simulate_all
+    from producers.scenario import load_scenario
+
+    events = scenario_launches(load_scenario("salvo-20", 7))[:launches]
+    profiler = cProfile.Profile()
+    profiler.enable()
+    simulate_all(events)
+    profiler.disable()
+    return {"launches": launches, **summarise(profiler)}

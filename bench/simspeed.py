@@ -15,7 +15,8 @@ from typing import Any
 from trilink.model import LaunchEvent
 
 
-def _launches(scenario: Any) -> list[LaunchEvent]:
+def scenario_launches(scenario: Any) -> list[LaunchEvent]:
+    """The launch events of what ``load_scenario`` returns."""
     events = getattr(scenario, "launches", scenario)
     return list(events)
 
@@ -26,7 +27,7 @@ def run(scenario_name: str = "salvo-20", seed: int = 7, limit: int | None = None
 
     from producers.national import simulate_all
 
-    launches: Sequence[LaunchEvent] = _launches(load_scenario(scenario_name, seed))
+    launches: Sequence[LaunchEvent] = scenario_launches(load_scenario(scenario_name, seed))
     if limit is not None:
         launches = launches[:limit]
     t0 = time.perf_counter()

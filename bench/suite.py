@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import os
 import time
 from collections.abc import Callable
 from functools import partial
@@ -124,6 +125,7 @@ def run_suite(profile: Profile, bootstrap: str, broker: str, progress: Progress)
                 seconds,
                 warmup_s=profile.pipeline_warmup_s,
                 core=core,
+                catch_up_s=profile.catch_up_s,
             ),
         )
         _bridge_added(run, hops.get(rate), base["ping_pong"])
@@ -148,6 +150,7 @@ def run_suite(profile: Profile, bootstrap: str, broker: str, progress: Progress)
                     profile.variant_s,
                     warmup_s=profile.pipeline_warmup_s,
                     core=core,
+                    catch_up_s=profile.catch_up_s,
                     **kwargs,
                 ),
             )
@@ -199,16 +202,38 @@ def run_suite(profile: Profile, bootstrap: str, broker: str, progress: Progress)
 
     # Where the bridge's time goes.
     if profile.profile_warnings:
-        from bench.profiling import profile_bridge
-
-        results["profile"] = _guard(
-            "cProfile of the bridge",
-            progress,
-            lambda: profile_bridge(bootstrap, records[: profile.profile_warnings], core=core),
+        from bench.profiling import (
+            codec_costs,
+            profile_bridge,
+            profile_engine,
+            profile_simulation,
         )
+
+        sample = records[: profile.profile_warnings]
+        prof: dict[str, Any] = {
+            "codec": _guard("codec costs", progress, partial(codec_costs, records)),
+            "engine": _guard(
+                "cProfile of the engine",
+                progress,
+                partial(profile_engine, profile.engine_profile_rate, profile.profile_warnings),
+            ),
+        }
+        if profile.service_profile:
+            prof["service"] = _guard(
+                "cProfile of the bridge service",
+                progress,
+                partial(profile_bridge, bootstrap, sample, core=core),
+            )
+        speed = _num(results["simulation"].get("speedup"))
+        if speed is not None and speed < 1000:
+            prof["simulation"] = _guard(
+                "cProfile of the simulation", progress, partial(profile_simulation, 3)
+            )
+        results["profile"] = prof
 
     results["targets"] = targets(results)
     results["meta"]["elapsed_s"] = round(time.monotonic() - started, 1)
+    results["meta"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     return results
 
 

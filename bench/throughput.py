@@ -121,7 +121,11 @@ def drain(
         cpu0 = svc.cpu_s()
         progress = GroupProgress(bootstrap, config.group, ends)
         deadline = time.monotonic() + timeout_s
-        while progress.lag() > 0:
+        total = sum(ends.values())
+        t_steady: float | None = None  # when 30% were drained: the salvo's tracks exist by then
+        while (lag := progress.lag()) > 0:
+            if t_steady is None and total - lag >= 0.3 * total:
+                t_steady, done_at_steady = time.time(), total - lag
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{kind} did not drain {len(records)} warnings in {timeout_s} s")
             time.sleep(0.02)
@@ -131,12 +135,16 @@ def drain(
     finally:
         stats = svc.stop()
     wall = t_done - t_ready
+    steady = None
+    if t_steady is not None and t_done > t_steady:
+        steady = round((total - done_at_steady) / (t_done - t_steady), 1)
     output = clients.end_offsets(bootstrap, [topics.alerts])
     return {
         "service": kind,
         "warnings": len(records),
         "seconds": round(wall, 3),
         "warnings_per_s": round(len(records) / wall, 1),
+        "steady_warnings_per_s": steady,
         "cpu_s": round(cpu, 3),
         "cpu_utilisation": round(cpu / wall, 3),
         "rss_mb": round(rss / 2**20, 1),
