@@ -130,6 +130,7 @@ class Engine:
         self.hints: dict[TrackKey, str] = {}  # published memberships newer than the state
         self.published_closed: dict[str, AlertStatus] = {}
         self._impacts: list[tuple[int, str]] = []
+        self._reissue: list[str] = []
         self._scanned_us = 0
 
     # -- entry points -------------------------------------------------------------
@@ -203,7 +204,28 @@ class Engine:
                 self.published_closed[track_id] = alert.status
                 if known is not None:
                     known.closed, known.closed_us = alert.status, alert.newest_report_us
+        # A snapshot ahead of the alerts topic: its transaction was cut short after the
+        # snapshot but before the alert reached the broker (visible on brokers that show
+        # aborted output). That version was never published: issue it again.
+        self._reissue = sorted(
+            t.track_id
+            for t in self.tracks.values()
+            if t.last_alert is not None and t.version > self.published.get(t.track_id, 0)
+        )
         self._scanned_us = self.event_us
+
+    def resume(self) -> Outcome:
+        """After ``restore``: the alerts a cut-short transaction lost (see ``restore``)."""
+        out = Outcome()
+        now = self.clock()
+        for track_id in self._reissue:
+            track = self.tracks[track_id]
+            assert track.last_alert is not None
+            track.notes.append("re-issued after restart")
+            self._emit(track, track.last_alert.status, now, out, reissue=True)
+            out.states.append(snapshot_track(track, self.event_us, now))
+        self._reissue = []
+        return out
 
     # -- 1. admit -------------------------------------------------------------------
 
@@ -529,14 +551,23 @@ class Engine:
                 del self.national[key]
         out.tombstones.append(track.track_id)
 
-    def _emit(self, track: SystemTrack, status: AlertStatus, now: int, out: Outcome) -> None:
+    def _emit(
+        self,
+        track: SystemTrack,
+        status: AlertStatus,
+        now: int,
+        out: Outcome,
+        *,
+        reissue: bool = False,
+    ) -> None:
         pic = track.picture
         if pic is None:
             return
         floor = self.published.get(track.track_id, 0)
         if status is AlertStatus.NEW and floor > 0:
             status = AlertStatus.UPDATE  # its NEW is already out there
-        track.version = max(track.version, floor) + 1
+        if not reissue:
+            track.version = max(track.version, floor) + 1
         members = track.active() or sorted(
             track.members.values(), key=lambda m: (m.first_observed_us, m.nation, m.track_id)
         )

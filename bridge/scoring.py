@@ -358,8 +358,7 @@ def score_scenario(name: str, seed: int = 0, *, kafka: Any = None) -> dict[str, 
     from producers.national import simulate_all, solve_launch
     from producers.scenario import load_scenario
 
-    loaded = load_scenario(name, seed)
-    launches = list(getattr(loaded, "launches", loaded))
+    launches = list(load_scenario(name, seed).launches)
     warnings = simulate_all(launches)
     truths = [truth_from_launch(e, solve_launch(e)) for e in launches]
     if kafka is None:

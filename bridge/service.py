@@ -125,6 +125,12 @@ class BridgeService:
             self.stats.restored_tracks = len(recovered.states)
             consumer = Consumer(consumer_config(self.kafka, self.config.group))
             try:
+                lost = self.engine.resume()
+                if not lost.empty:
+                    log.warning(
+                        "re-issuing %d alert(s) lost with a cut-short transaction", len(lost.alerts)
+                    )
+                    self._deliver(consumer, lost)
                 parts = topic_partitions(consumer, inputs)
                 consumer.assign(
                     [TopicPartition(tp.topic, tp.partition, OFFSET_STORED) for tp in parts]

@@ -295,3 +295,27 @@ def test_impact_follows_event_time_without_a_final_word() -> None:
     assert first.status is AlertStatus.IMPACT
     assert first.impact is not None
     assert abs(first.impact.time_us - early.impact_us) < 10 * US
+
+
+def test_snapshot_ahead_of_the_alerts_reissues_the_lost_version() -> None:
+    """A cut-short transaction left its snapshot visible but not its alert (Tansu)."""
+    reports = _salvo()
+    half = len(reports) // 2
+    first = Run()
+    first.feed(reports[:half])
+    published = first.final()
+    lost_id = sorted(published)[0]
+    lost = published[lost_id]
+    earlier = [a for a in first.alerts if a.system_track_id == lost_id and a.version < lost.version]
+    visible = {**published, lost_id: earlier[-1]}  # the newest alert never reached the broker
+    second = Run()
+    second.engine.restore(first.states.values(), visible)
+    out = second.engine.resume()
+    (again,) = out.alerts
+    assert (again.system_track_id, again.version, again.status) == (
+        lost_id,
+        lost.version,
+        lost.status,
+    )
+    assert "re-issued" in again.note
+    assert second.engine.resume().empty
