@@ -28,7 +28,7 @@ from typing import Protocol
 from consumers.positions import StartKind, StartPosition
 from consumers.reader import RecordReader
 from consumers.services import Service, ServiceThreads
-from consumers.summary import MissileSummary, match_launches, summarise
+from consumers.summary import MissileSummary, match_launches, plausible, summarise
 from consumers.view import AlertPicture, TrackView
 from trilink.codec import Codec
 from trilink.config import KafkaConfig, Topics
@@ -36,6 +36,8 @@ from trilink.kafka import ensure_topics
 from trilink.model import AlertStatus, FusedAlert, LaunchEvent, MissileWarning, Record
 
 log = logging.getLogger(__name__)
+
+_FINAL = frozenset({AlertStatus.IMPACT, AlertStatus.DROPPED})
 
 
 class DemoDisplay(Protocol):
@@ -61,11 +63,9 @@ class Pipeline(Protocol):
         """True once every service consumes (e.g. its group has joined)."""
         ...
 
-    def launches(self) -> Sequence[LaunchEvent]:
-        """The scenario's launches, timed from now on the accelerated clock."""
+    def inject(self) -> Sequence[LaunchEvent]:
+        """Publish the scenario's launches, timed from now; returns them as published."""
         ...
-
-    def inject(self, launches: Sequence[LaunchEvent]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,13 +80,21 @@ class DemoConfig:
 
 
 class DemoWatch:
-    """The injected launches and the alert picture of their scenario(s)."""
+    """The injected launches and the alert picture of their scenario(s).
+
+    A missile is *finished* once a track matched to it (one-to-one, so in a salvo
+    one track cannot finish its sister missile too) has ended: IMPACT, or DROPPED
+    when it flew out of every sensor's coverage before coming down (an IRBM over
+    the Pacific does). The run is complete when every missile is finished and no
+    track that could still be one of them remains open.
+    """
 
     def __init__(self, launches: Sequence[LaunchEvent]) -> None:
         self.launches = tuple(launches)
         self.picture = AlertPicture()
         self._scenarios = {launch.scenario_id for launch in launches}
-        self._impacted: list[LaunchEvent] = []
+        self._finished: list[LaunchEvent] = []
+        self._open_candidates = True
 
     def feed(self, record: Record | None) -> FusedAlert | None:
         """Fold in a record; the alert if it is a new update of this run's scenario."""
@@ -97,27 +105,40 @@ class DemoWatch:
             and record.scenario_id in self._scenarios
             and self.picture.apply(record)
         ):
-            if record.status is AlertStatus.IMPACT:
-                self._impacted = self._find_impacted()
+            self._finished, self._open_candidates = self._progress()
             return record
         return None
 
     def tracks(self) -> list[TrackView]:
         return self.picture.tracks()
 
-    def impacted(self) -> list[LaunchEvent]:
-        """Launches matched one-to-one to a track that has reported its IMPACT."""
-        return list(self._impacted)
+    def finished(self) -> list[LaunchEvent]:
+        """Launches matched one-to-one to a track that has ended (IMPACT or DROPPED)."""
+        return list(self._finished)
 
-    def _find_impacted(self) -> list[LaunchEvent]:
-        # One-to-one: in a salvo one impacted track must not count for its sister missile.
+    def impacted(self) -> list[LaunchEvent]:
+        """Launches matched one-to-one to a track that reported its IMPACT."""
         done = [t for t in self.tracks() if t.latest.status is AlertStatus.IMPACT]
         matched = {launch.launch_id for launch in match_launches(done, self.launches).values()}
         return [launch for launch in self.launches if launch.launch_id in matched]
 
+    def _progress(self) -> tuple[list[LaunchEvent], bool]:
+        tracks = self.tracks()
+        ended = [t for t in tracks if t.final]
+        matched = {launch.launch_id for launch in match_launches(ended, self.launches).values()}
+        finished = [launch for launch in self.launches if launch.launch_id in matched]
+        still_open = any(
+            plausible(t, launch) for t in tracks if not t.final for launch in self.launches
+        )
+        return finished, still_open
+
     def complete(self) -> bool:
-        """True once every injected launch has an IMPACT alert."""
-        return bool(self.launches) and len(self._impacted) == len(self.launches)
+        """True once every injected launch is finished and no candidate track is open."""
+        return (
+            bool(self.launches)
+            and len(self._finished) == len(self.launches)
+            and not self._open_candidates
+        )
 
     def summary(self) -> list[MissileSummary]:
         return summarise(self.tracks(), self.launches)
@@ -172,10 +193,9 @@ def run_demo(
                 for name, service in pipeline.services().items():
                     threads.start(name, service)
                 _await_ready(pipeline, threads, config.startup_timeout_s)
-            launches = pipeline.launches()
+            with display.step("injecting the scenario"):
+                launches = pipeline.inject()
             watch = DemoWatch(launches)
-            with display.step(f"injecting {len(launches)} launches"):
-                pipeline.inject(launches)
             display.injected(launches)
             for alert in _watch(reader, watch, threads, config.timeout_s):
                 display.alert(alert, watch)

@@ -2,9 +2,19 @@
 
 Alerts carry no launch id (the bridge only knows sensor data), so system tracks
 are matched to ground-truth :class:`LaunchEvent`s by global-nearest-neighbour
-assignment on launch time and place: the estimated launch point when an alert
-has one, otherwise the first detection time alone (it follows launch by seconds
-to a minute or two). Pairs outside the gates are not matched.
+assignment (``linear_sum_assignment``) on:
+
+* place: the distance from the alert's estimated launch point to the launch site;
+* time: the delay from launch to the track's first detection, squared. Estimated
+  launch *times* are not used: back-propagating through the boost phase misses
+  them by tens of seconds, more than the spacing of a salvo, whereas the delay to
+  first detection is much the same for sister missiles, and a convex cost then
+  pairs a salvo's tracks with its launches in order;
+* class: a track whose class contradicts the launch's costs more, and so does a
+  track that did not end in an IMPACT (a broken-off piece).
+
+Pairs outside the gates (400 km, detection 5 s before to 10 min after launch,
+another scenario) are not matched.
 """
 
 from __future__ import annotations
@@ -19,16 +29,16 @@ from scipy.optimize import linear_sum_assignment
 
 from consumers.view import SHARING_NATIONS, TrackView
 from trilink.geodesy import distance_bearing, great_circle
-from trilink.model import AlertStatus, GroundPoint, LaunchEvent, Nation
+from trilink.model import AlertStatus, GroundPoint, LaunchEvent, MissileClass, Nation
 from trilink.timeutil import s_from_us
 
 _LAUNCH_GATE_KM = 400.0
-_LAUNCH_TIME_GATE_S = 300.0
 # First detection follows launch by the time the missile needs to rise into view.
-_DETECTION_WINDOW_S = (-30.0, 600.0)
-_KM_PER_S = 2.0  # weighs launch-time error against launch-place error
+_DETECTION_WINDOW_S = (-5.0, 600.0)
+_S2_PER_KM = 10.0  # a 10 s delay weighs as much as 10 km of launch-place error
+_CLASS_PENALTY = 200.0
+_UNFINISHED_PENALTY = 50.0
 _INFEASIBLE = 1e9
-_UNFINISHED_PENALTY = 100.0
 
 
 class ImpactTruth(Protocol):
@@ -91,24 +101,30 @@ def _gate_cost(track: TrackView, launch: LaunchEvent) -> float:
     scenarios = {track.latest.scenario_id, launch.scenario_id}
     if "" not in scenarios and len(scenarios) > 1:
         return _INFEASIBLE
-    estimate = track.latest.launch
-    if estimate is None:
-        delay_s = s_from_us(track.first_detection_us - launch.launch_time_us)
-        low, high = _DETECTION_WINDOW_S
-        return abs(delay_s) if low <= delay_s <= high else _INFEASIBLE
-    dist_m, _ = distance_bearing(
-        estimate.lat_deg, estimate.lon_deg, launch.site_lat_deg, launch.site_lon_deg
-    )
-    dt_s = abs(s_from_us(estimate.time_us - launch.launch_time_us))
-    if dist_m / 1000.0 > _LAUNCH_GATE_KM or dt_s > _LAUNCH_TIME_GATE_S:
+    delay_s = s_from_us(track.first_detection_us - launch.launch_time_us)
+    low, high = _DETECTION_WINDOW_S
+    if not low <= delay_s <= high:
         return _INFEASIBLE
-    return dist_m / 1000.0 + _KM_PER_S * dt_s
+    cost = delay_s**2 / _S2_PER_KM
+    estimate = track.latest.launch
+    if estimate is not None:
+        dist_m, _ = distance_bearing(
+            estimate.lat_deg, estimate.lon_deg, launch.site_lat_deg, launch.site_lon_deg
+        )
+        if dist_m / 1000.0 > _LAUNCH_GATE_KM:
+            return _INFEASIBLE
+        cost += dist_m / 1000.0
+    return cost
 
 
 def _cost(track: TrackView, launch: LaunchEvent) -> float:
-    """Assignment cost; a track followed to impact is preferred over a broken-off piece."""
     cost = _gate_cost(track, launch)
-    if cost < _INFEASIBLE and track.latest.status is not AlertStatus.IMPACT:
+    if cost >= _INFEASIBLE:
+        return cost
+    known = MissileClass.UNKNOWN
+    if track.latest.missile_class not in (known, launch.missile_class):
+        cost += _CLASS_PENALTY
+    if track.latest.status is not AlertStatus.IMPACT:
         cost += _UNFINISHED_PENALTY
     return cost
 

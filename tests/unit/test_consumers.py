@@ -81,29 +81,44 @@ def test_jsonable_encodes_bytes_as_base64() -> None:
     assert data["time_us"].endswith("Z")
 
 
-def test_demo_watch_is_complete_once_every_launch_has_an_impact_alert() -> None:
+def test_demo_watch_is_complete_once_every_launch_has_ended() -> None:
     first, second = make_launch(launch_id="A"), make_launch(launch_id="B")
     second = dataclasses.replace(second, launch_time_us=T0_US + 200 * S)
     watch = DemoWatch([first, second])
     assert watch.feed(make_alert(system_track_id="S1", version=1)) is not None
     assert watch.feed(make_alert(system_track_id="S1", version=1)) is None  # duplicate
     assert watch.feed(make_alert(scenario_id="another-run", version=9)) is None
+    watch.feed(make_alert(system_track_id="S2", version=1, first_detection_us=T0_US + 230 * S))
+    # One impacted track finishes one missile of the pair, not both.
     watch.feed(make_alert(system_track_id="S1", version=2, status=AlertStatus.IMPACT))
-    assert [launch.launch_id for launch in watch.impacted()] == ["A"]
+    assert [launch.launch_id for launch in watch.finished()] == ["A"]
     assert not watch.complete()
-    late = make_alert().launch
-    assert late is not None
+    # The second leaves coverage before impact: DROPPED also ends it.
     watch.feed(
         make_alert(
             system_track_id="S2",
-            version=1,
-            status=AlertStatus.IMPACT,
-            launch=dataclasses.replace(late, time_us=T0_US + 201 * S),
+            version=2,
+            status=AlertStatus.DROPPED,
+            first_detection_us=T0_US + 230 * S,
         )
     )
+    assert [launch.launch_id for launch in watch.finished()] == ["A", "B"]
+    assert [launch.launch_id for launch in watch.impacted()] == ["A"]
     assert watch.complete()
     rows = watch.summary()
     assert [
         (r.launch.launch_id if r.launch else "", r.track.system_track_id if r.track else "")
         for r in rows
     ] == [("A", "S1"), ("B", "S2")]
+
+
+def test_demo_watch_waits_while_a_candidate_track_is_still_open() -> None:
+    watch = DemoWatch([make_launch()])
+    watch.feed(make_alert(system_track_id="fragment", version=1, status=AlertStatus.DROPPED))
+    assert watch.complete()  # as far as it can know
+    watch.feed(make_alert(system_track_id="main", version=1))
+    assert not watch.complete()
+    watch.feed(make_alert(system_track_id="main", version=2, status=AlertStatus.IMPACT))
+    assert watch.complete()
+    assert watch.summary()[0].track is not None
+    assert watch.summary()[0].track.system_track_id == "main"

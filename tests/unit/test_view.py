@@ -11,7 +11,7 @@ from consumers.render import alert_line, alerts_table, jsonable, summary_lines, 
 from consumers.summary import NominalImpact, match_launches, summarise
 from consumers.view import AlertPicture
 from tests.factories import T0_US, make_alert, make_ground_point, make_launch, make_warning
-from trilink.model import AlertStatus, Contributor, FusedAlert, Nation
+from trilink.model import AlertStatus, Contributor, FusedAlert, MissileClass, Nation
 from trilink.timeutil import iso
 
 S = 1_000_000
@@ -80,11 +80,11 @@ def test_summary_matches_tracks_to_launches_and_measures_impact_error() -> None:
     launch_b = make_launch(launch_id="L-B", launch_time_us=T0_US + 120 * S)
     lat, lon = NominalImpact().impact(launch_a)
     picture = AlertPicture()
-    # B's track is estimated to launch 2 minutes later from the same site.
+    # B's track was first seen 30 s after B's launch, like A's after A's.
     picture.apply(
         make_alert(
             system_track_id="SYS-B",
-            launch=make_ground_point(time_us=T0_US + 118 * S),
+            first_detection_us=T0_US + 150 * S,
             impact=make_ground_point(lat_deg=lat + 0.1, lon_deg=lon),
         )
     )
@@ -100,6 +100,50 @@ def test_summary_matches_tracks_to_launches_and_measures_impact_error() -> None:
     assert rows[1].impact_error_km == pytest.approx(11.1, abs=0.2)  # 0.1 deg of latitude
     assert rows[0].lead_s(Nation.JPN) == pytest.approx(54.0)
     assert rows[0].detection_delay_s(Nation.KOR) == pytest.approx(30.0)
+
+
+def test_a_salvo_is_matched_in_order_whatever_the_launch_time_estimates() -> None:
+    launches = [make_launch(launch_id=f"L{i}", launch_time_us=T0_US + i * 20 * S) for i in range(3)]
+    picture = AlertPicture()
+    for i in (2, 0, 1):
+        picture.apply(
+            make_alert(
+                system_track_id=f"T{i}",
+                status=AlertStatus.IMPACT,
+                first_detection_us=T0_US + (i * 20 + 18) * S,
+                # Back-propagated launch times can be off by more than the spacing.
+                launch=make_ground_point(time_us=T0_US + (i * 20 - 25) * S),
+            )
+        )
+    matched = match_launches(picture.tracks(), launches)
+    assert {t: launch.launch_id for t, launch in matched.items()} == {
+        "T0": "L0",
+        "T1": "L1",
+        "T2": "L2",
+    }
+
+
+def test_a_track_of_the_wrong_class_or_cut_short_is_the_last_choice() -> None:
+    launch = make_launch()  # an IRBM
+    picture = AlertPicture()
+    picture.apply(
+        make_alert(
+            system_track_id="srbm", missile_class=MissileClass.SRBM, status=AlertStatus.IMPACT
+        )
+    )
+    picture.apply(
+        make_alert(
+            system_track_id="piece", status=AlertStatus.DROPPED, first_detection_us=T0_US + 40 * S
+        )
+    )
+    picture.apply(
+        make_alert(
+            system_track_id="irbm", status=AlertStatus.IMPACT, first_detection_us=T0_US + 45 * S
+        )
+    )
+    assert {t: e.launch_id for t, e in match_launches(picture.tracks(), [launch]).items()} == {
+        "irbm": "L-0001"
+    }
 
 
 def test_summary_keeps_unmatched_launches_and_tracks() -> None:

@@ -20,7 +20,7 @@ app = typer.Typer(
 )
 
 # Order is the order of `trilink --help`.
-_COMMAND_MODULES: tuple[str, ...] = ("sim", "broker", "consume", "bridge", "produce")
+_COMMAND_MODULES: tuple[str, ...] = ("sim", "broker", "consume", "bridge", "produce", "demo")
 
 
 @app.callback()

@@ -1,0 +1,248 @@
+"""``trilink demo``: the whole pipeline on one machine, with a live picture of the alerts.
+
+Parses flags, builds the pipeline (national producers + bridge on the accelerated
+scenario clock) and hands it to :func:`consumers.demo.run_demo`; this module only
+decides how it looks: a Rich Live view on a terminal, progressive plain lines
+otherwise (or with ``--once``), and the summary table at the end.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from types import TracebackType
+from typing import Annotated
+
+import typer
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.spinner import Spinner
+from rich.text import Text
+
+from consumers.demo import DemoConfig, DemoResult, DemoWatch, run_demo
+from consumers.errors import ConsumerError
+from consumers.pipeline import PipelineConfig, ThreadedPipeline
+from consumers.render import alert_line, alerts_table, clock, summary_lines, summary_table
+from producers.errors import ScenarioError
+from trilink.cli.common import (
+    BootstrapOption,
+    RegistryOption,
+    build_kafka_config,
+    cluster,
+    err_console,
+    fail,
+    handle_errors,
+)
+from trilink.codec import codec_for
+from trilink.model import FusedAlert, LaunchEvent
+
+DEFAULT_SPEED = 25.0
+WIDE = 200  # summary columns do not wrap in logs and pipes
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``demo`` command to the root app."""
+    app.command("demo")(demo)
+
+
+def demo(
+    once: Annotated[
+        bool,
+        typer.Option(
+            "--once",
+            help="Non-interactive: plain progressive lines, no live view; ends by itself "
+            "when every missile's track has ended (IMPACT, or DROPPED out of coverage); "
+            "non-zero exit on --timeout.",
+        ),
+    ] = False,
+    speed: Annotated[
+        float,
+        typer.Option(
+            "--speed", min=1.0, max=200.0, help="Simulation seconds per wall-clock second."
+        ),
+    ] = DEFAULT_SPEED,
+    scenario: Annotated[
+        str,
+        typer.Option(
+            "--scenario",
+            help="Scenario to inject: 'demo' (2022-10-04 IRBM over Japan + a KN-25 salvo), "
+            "another built-in name, or a scenario file.",
+        ),
+    ] = "demo",
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Seed of every random draw (default: 0).")
+    ] = None,
+    timeout: Annotated[
+        float,
+        typer.Option("--timeout", min=10.0, help="Give up this many seconds after injection."),
+    ] = 300.0,
+    bootstrap: BootstrapOption = None,
+    registry: RegistryOption = None,
+) -> None:
+    """Run three national producers and the bridge, inject a scripted scenario on an
+    accelerated clock, and watch the fused alerts: who sees each missile, and when.
+
+    Uses an embedded broker unless --bootstrap-servers is given. Ctrl-C stops
+    everything cleanly and still prints the summary.
+    """
+    kafka = build_kafka_config(bootstrap, registry)
+    console = Console(highlight=False)
+    live = console.is_terminal and not once
+    if not live:
+        console = Console(highlight=False, width=max(console.width, WIDE))
+    with handle_errors():
+        try:
+            pipeline_config = PipelineConfig.load(scenario, speed=speed, seed=seed)
+        except (ConsumerError, ScenarioError) as exc:
+            fail(str(exc))
+        with cluster(kafka) as config:
+            codec = codec_for(config)
+            pipeline = ThreadedPipeline(config, pipeline_config, codec)
+            display: LiveDisplay | LineDisplay = (
+                LiveDisplay(console, speed) if live else LineDisplay(console, speed)
+            )
+            with display:
+                result = run_demo(DemoConfig(config, timeout_s=timeout), pipeline, codec, display)
+    _finish(console, result, timeout)
+
+
+def _finish(console: Console, result: DemoResult, timeout: float) -> None:
+    console.print()
+    console.print(summary_table(result.rows, title="Trilateral sharing: summary"))
+    if not console.is_terminal:
+        for line in summary_lines(result.rows):
+            console.print(line, markup=False, soft_wrap=True)
+    console.print(f"demo took {result.elapsed_s:.0f} s", style="dim")
+    if result.interrupted:
+        err_console.print("interrupted: every service stopped")
+        raise typer.Exit(130)
+    if result.failed:
+        name, why = next(iter(result.failed.items()))
+        fail(f"service {name} failed: {why}", code=1)
+    if not result.complete:
+        unfinished = sum(
+            1
+            for r in result.rows
+            if r.launch is not None and (r.track is None or not r.track.final)
+        )
+        fail(
+            f"timed out after {timeout:g} s: {unfinished} of {len(result.launches)} missiles "
+            "still without a final (IMPACT/DROPPED) alert",
+            code=1,
+        )
+
+
+def _launch_line(launch: LaunchEvent) -> str:
+    return (
+        f"launch {launch.launch_id}: {launch.missile} ({launch.missile_class.value}) from "
+        f"{launch.site} at {clock(launch.launch_time_us)} UTC, bearing "
+        f"{launch.bearing_deg:.0f}°, {launch.range_km:.0f} km, apogee {launch.apogee_km:.0f} km"
+    )
+
+
+class LineDisplay:
+    """Plain progressive lines: for pipes, logs, CI and ``--once``."""
+
+    def __init__(self, console: Console, speed: float) -> None:
+        self.console = console
+        self.speed = speed
+
+    def __enter__(self) -> LineDisplay:
+        return self
+
+    def __exit__(
+        self, _t: type[BaseException] | None, _e: BaseException | None, _tb: TracebackType | None
+    ) -> None:
+        return None
+
+    @contextmanager
+    def _timed(self, text: str) -> Iterator[None]:
+        started = time.monotonic()
+        self.console.print(f"… {text}", markup=False)
+        yield
+        self.console.print(f"  done in {time.monotonic() - started:.1f} s", style="dim")
+
+    def step(self, text: str) -> AbstractContextManager[object]:
+        return self._timed(text)
+
+    def injected(self, launches: Sequence[LaunchEvent]) -> None:
+        self.console.print(f"scenario injected, clock ×{self.speed:g}:", markup=False)
+        for launch in launches:
+            self.console.print(f"  {_launch_line(launch)}", markup=False, soft_wrap=True)
+
+    def alert(self, alert: FusedAlert, watch: DemoWatch) -> None:
+        done = len(watch.finished())
+        self.console.print(
+            f"ALERT {alert_line(alert)}  [{done}/{len(watch.launches)} finished]",
+            markup=False,
+            soft_wrap=True,
+        )
+
+
+class LiveDisplay:
+    """A Rich Live screen: the launches, the alert table and what is happening."""
+
+    def __init__(self, console: Console, speed: float) -> None:
+        self.console = console
+        self.speed = speed
+        self.launches: Sequence[LaunchEvent] = ()
+        self.watch: DemoWatch | None = None
+        self.activity = "starting"
+        self.started = time.monotonic()
+        self.finished = False
+        self._live = Live(self, console=console, refresh_per_second=4, transient=False)
+
+    def __enter__(self) -> LiveDisplay:
+        self._live.start()
+        return self
+
+    def __exit__(
+        self, _t: type[BaseException] | None, _e: BaseException | None, _tb: TracebackType | None
+    ) -> None:
+        self.finished = True
+        self._live.refresh()
+        self._live.stop()
+
+    def __rich__(self) -> RenderableType:
+        elapsed = time.monotonic() - self.started
+        header = Text.assemble(
+            ("trilink demo", "bold"),
+            f"  clock ×{self.speed:g}  elapsed {elapsed:.0f} s",
+        )
+        parts: list[RenderableType] = [header]
+        parts.extend(Text(_launch_line(launch), style="dim") for launch in self.launches)
+        if self.watch is not None:
+            parts.append(alerts_table(self.watch.tracks()))
+            done = len(self.watch.finished())
+            parts.append(
+                Text(
+                    f"{done}/{len(self.launches)} missiles finished (impact, or out of coverage)",
+                    style="bold",
+                )
+            )
+        if self.finished:
+            parts.append(Text(f"finished in {elapsed:.0f} s", style="bold green"))
+        else:
+            parts.append(Spinner("dots", text=Text(self.activity, style="cyan")))
+        return Group(*parts)
+
+    @contextmanager
+    def _activity(self, text: str) -> Iterator[None]:
+        previous, self.activity = self.activity, text + "…"
+        try:
+            yield
+        finally:
+            self.activity = previous
+
+    def step(self, text: str) -> AbstractContextManager[object]:
+        return self._activity(text)
+
+    def injected(self, launches: Sequence[LaunchEvent]) -> None:
+        self.launches = launches
+        self.watch = DemoWatch(())  # replaced by the run's watch with the first alert
+        self.activity = "waiting for the national sensors to detect the launches…"
+
+    def alert(self, alert: FusedAlert, watch: DemoWatch) -> None:
+        self.watch = watch
+        self.activity = "watching the alerts (Ctrl-C stops)…"
