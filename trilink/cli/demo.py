@@ -38,7 +38,7 @@ from trilink.codec import codec_for
 from trilink.model import FusedAlert, LaunchEvent
 
 DEFAULT_SPEED = 25.0
-WIDE = 200  # summary columns do not wrap in logs and pipes
+WIDE = 240  # summary columns do not wrap in logs and pipes
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,80 @@
+"""``trilink demo`` end to end on the session broker, as a user runs it (a real process)."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.conftest import KafkaEndpoint
+from trilink.cli import main as cli_main
+
+CLI = [sys.executable, "-c", "from trilink.cli.main import main; main()"]
+LAUNCH = re.compile(r"^\s+launch (demo-\d+-[0-9a-f]+): (\S+)", re.MULTILINE)
+
+
+def _demo(kafka: KafkaEndpoint, *args: str) -> list[str]:
+    return [*CLI, "demo", "--bootstrap-servers", kafka.bootstrap_servers, *args]
+
+
+@pytest.mark.timeout(150)
+def test_demo_once_shows_every_missile_with_alerts_and_lead_times(kafka: KafkaEndpoint) -> None:
+    done = subprocess.run(
+        _demo(kafka, "--once", "--speed", "50", "--timeout", "100"),
+        capture_output=True,
+        text=True,
+        timeout=140,
+    )
+    out = done.stdout
+    assert done.returncode == 0, out[-3000:] + done.stderr[-3000:]
+    assert "Traceback" not in done.stderr
+    launches = dict(LAUNCH.findall(out))
+    # The demo scenario: the 2022-10-04 IRBM over Japan, then a KN-25 salvo.
+    assert len(launches) == 4
+    assert sorted(launches.values()) == ["kn-25", "kn-25", "kn-25", "new-irbm-2022"]
+    assert re.search(r"^ALERT .* NEW ", out, re.MULTILINE)
+    for launch_id in launches:
+        (row,) = [line for line in out.splitlines() if line.startswith(f"{launch_id} (")]
+        # Matched to a fused track that ended, with its first alert and impact point.
+        assert re.search(r": ST-\S+ v\d+ (IMPACT|DROPPED); first detection", row), row
+        assert "first alert T+" in row and "impact " in row and "error " in row
+    rows = [line for line in out.splitlines() if line.startswith(tuple(launches))]
+    # Japan's radars see the salvo late: sharing gives it warning before its own detection.
+    assert any(re.search(r"JPN T\+[\d.]+ s, lead [\d.]+ s", row) for row in rows), rows
+
+
+@pytest.mark.timeout(90)
+def test_ctrl_c_stops_everything_and_still_summarises(kafka: KafkaEndpoint) -> None:
+    proc = subprocess.Popen(
+        _demo(kafka, "--once", "--speed", "25"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("scenario injected"):
+                break
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=40)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err[-2000:]
+    assert "interrupted" in err and "Traceback" not in err
+    assert "stopping the producers and the bridge" in out
+    assert "summary" in out
+
+
+def test_an_unknown_scenario_is_a_one_line_usage_error() -> None:
+    cli_main._load()
+    result = CliRunner().invoke(cli_main.app, ["demo", "--once", "--scenario", "no-such-thing"])
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no-such-thing" in lines[0], result.stderr
