@@ -11,7 +11,12 @@ alert lists. From there:
   track's final update — per nation (its last warning with a prediction) and
   fused (the last alert with one) — median and max over missiles;
 * ``fused_not_worse_fraction``: share of missiles whose fused error is at most
-  the best single nation's;
+  the best single nation's; ``fused_not_significantly_worse_fraction`` allows the
+  fused error to exceed it by at most that nation's own 95% ellipse semi-major
+  axis (a difference its own uncertainty cannot tell from zero). With two nations
+  of equal accuracy and independent errors even optimal fusion beats the better
+  one on only about half of the missiles, so the strict figure measures luck as
+  much as fusion;
 * ``lead_time_s``: per missile and nation, the time the nation's own first
   warning of it exists (its ``reported_us``) minus the time of the first fused
   alert on the missile (``alert_us``); null if the nation never detects it;
@@ -188,6 +193,7 @@ def score(
                 first_fused_us[named] = min(first_fused_us.get(named, a.alert_us), a.alert_us)
 
     national_error: dict[Nation, dict[str, float]] = {n: {} for n in NATIONS}
+    national_major: dict[Nation, dict[str, float]] = {n: {} for n in NATIONS}
     first_seen: dict[Nation, dict[str, int]] = {n: {} for n in NATIONS}
     last_impact: dict[tuple[Nation, str], MissileWarning] = {}
     for w in sorted(all_warnings, key=lambda w: (w.observed_us, w.reported_us)):
@@ -201,6 +207,7 @@ def score(
     for (nation, m), w in last_impact.items():
         assert w.impact is not None
         national_error[nation][m] = ground_distance_km(w.impact, by_truth[m].impact)
+        national_major[nation][m] = w.impact.ellipse.semi_major_km
 
     fused_error: dict[str, float] = {}
     for m, tids in tracks_of.items():
@@ -216,6 +223,13 @@ def score(
         for m in compared
         if fused_error[m] <= min(national_error[n].get(m, math.inf) for n in NATIONS) + 1e-9
     ]
+    close_enough = []
+    for m in compared:
+        best = min(
+            (n for n in NATIONS if m in national_error[n]), key=lambda n: national_error[n][m]
+        )
+        if fused_error[m] <= national_error[best][m] + national_major[best][m]:
+            close_enough.append(m)
     lead = {
         t.name: {
             n.value: (
@@ -246,6 +260,9 @@ def score(
         },
         "fused_not_worse_fraction": (
             round(len(not_worse) / len(compared), 4) if compared else None
+        ),
+        "fused_not_significantly_worse_fraction": (
+            round(len(close_enough) / len(compared), 4) if compared else None
         ),
         "lead_time_s": lead,
         "first_alert_after_launch_s": {
