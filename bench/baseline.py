@@ -91,7 +91,7 @@ def one_hop(
     warm = int(rate * warmup_s)
     count = int(rate * duration_s)
     probe = Probe(ProbeSpec(bootstrap, names, clients.PARTITIONS, expected=count))
-    p = clients.producer(bootstrap, **producer_overrides)
+    p = clients.load_producer(bootstrap, **producer_overrides)
     dr = DeliveryCounter()
     value = payload(size)
 

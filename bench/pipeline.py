@@ -93,7 +93,7 @@ def run(
                 key = (str(msg.topic()), int(msg.partition() or 0))
                 ends[key] = max(ends[key], int(msg.offset() or 0) + 1)
 
-        p = clients.producer(bootstrap)
+        p = clients.load_producer(bootstrap)
         sampler = _Sampler(svc, progress, measure_from_us, sample)
         sampler.start()
 

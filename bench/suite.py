@@ -188,8 +188,8 @@ def run_suite(profile: Profile, bootstrap: str, broker: str, progress: Progress)
     results["memory"] = _guard(
         f"memory: {profile.memory_s:g} s at {profile.memory_rate:g}/s",
         progress,
-        lambda: memory.run(
-            bootstrap, profile.memory_rate, profile.memory_s, profile.memory_warmup_s, core=core
+        partial(
+            memory.run, profile.memory_rate, profile.memory_s, profile.memory_warmup_s, core=core
         ),
     )
 

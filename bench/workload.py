@@ -187,7 +187,7 @@ class Stream:
         self.topics = topics
         self.seed = seed
 
-    def _data(self) -> Iterator[tuple[int, dict[str, object]]]:
+    def data(self) -> Iterator[tuple[int, dict[str, object]]]:
         rng = np.random.default_rng(self.seed)
         end_us = round(self.duration_s * US)
         tracks = []
@@ -196,6 +196,7 @@ class Stream:
             for cad in NATIONS:
                 track_id = f"{cad.nation.value}-{k + 1:05d}"
                 tracks.append(_track(missile, cad, track_id, self.shape.interval_s, end_us, rng))
+        """(reported_us relative to the anchor, Avro datum with relative times), due order."""
         # Streams are merged lazily: memory stays at one pending report per track.
         yield from heapq.merge(*tracks, key=lambda item: item[0])
 
@@ -203,7 +204,7 @@ class Stream:
         """Encoded warnings with every time shifted by ``anchor_us``."""
         out: list[Outgoing] = []
         schema = MissileWarning.SCHEMA
-        for rel_us, datum in self._data():
+        for rel_us, datum in self.data():
             if limit is not None and len(out) >= limit:
                 break
             datum["observed_us"] = int(datum["observed_us"]) + anchor_us  # type: ignore[call-overload]
