@@ -222,7 +222,7 @@ class LiveDisplay:
                 )
             )
         if self.finished:
-            parts.append(Text(f"finished in {elapsed:.0f} s", style="bold green"))
+            parts.append(Text(f"stopped after {elapsed:.0f} s", style="bold green"))
         else:
             parts.append(Spinner("dots", text=Text(self.activity, style="cyan")))
         return Group(*parts)
