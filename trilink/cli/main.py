@@ -8,8 +8,20 @@ from __future__ import annotations
 
 import importlib
 import logging
+import sys
 
 import typer
+
+
+def _base(name: str) -> type[Exception]:
+    # Newer typer vendors click privately; reach click's exception classes through
+    # typer's public BadParameter so this works with either packaging.
+    return next(c for c in typer.BadParameter.__mro__ if c.__name__ == name)
+
+
+UsageError = _base("UsageError")
+ClickException = _base("ClickException")
+Abort = typer.Abort
 
 app = typer.Typer(
     name="trilink",
@@ -37,6 +49,26 @@ def _load() -> None:
 
 
 def main() -> None:
-    """Run the CLI (console-script entry point)."""
+    """Run the CLI (console-script entry point).
+
+    Click's own usage errors (a bad type, a missing option) are printed as one line
+    instead of a framed box, so every bad argument reads the same way: exit 2.
+    """
     _load()
-    app()
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(prog_name="trilink", standalone_mode=False)
+    except UsageError as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            exc.show()
+            sys.exit(2)
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        print(f"trilink: error: {exc.format_message()}{hint}", file=sys.stderr)
+        sys.exit(2)
+    except Abort:
+        print("trilink: aborted", file=sys.stderr)
+        sys.exit(130)
+    except ClickException as exc:
+        print(f"trilink: error: {exc.format_message()}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
