@@ -9,11 +9,12 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
+from typing import Any
 
 import typer
 
 
-def _base(name: str) -> type[Exception]:
+def _base(name: str) -> Any:
     # Newer typer vendors click privately; reach click's exception classes through
     # typer's public BadParameter so this works with either packaging.
     return next(c for c in typer.BadParameter.__mro__ if c.__name__ == name)
