@@ -115,7 +115,7 @@ class _Theatre:
     tracker: Tracker
     end_us: int = 0
     detections: dict[int, dict[int, list[np.ndarray]]] = field(default_factory=dict)
-    scheduled: set[int] = field(default_factory=set)
+    next_scan: dict[int, int] = field(default_factory=dict)  # sensor index -> queued scan
     books: dict[int, _Book] = field(default_factory=dict)
 
 
@@ -201,20 +201,26 @@ class NationalSimulation:
         return f"{self.nation.value}-{next(self._track_numbers):04d}"
 
     def _schedule(self, theatre: _Theatre, from_us: int) -> None:
+        # Launches may arrive out of time order: a sensor already queued for a later
+        # scan gets an earlier one, and the later heap entry goes stale.
         for index, sensor in enumerate(self.sensors):
-            if index in theatre.scheduled:
-                continue
             times = sensor.scan_times_us(theatre.anchor_us, from_us, theatre.end_us)
-            if times.size:
-                heapq.heappush(self._events, (int(times[0]), theatre.order, index))
-                theatre.scheduled.add(index)
+            if not times.size:
+                continue
+            first = int(times[0])
+            queued = theatre.next_scan.get(index)
+            if queued is None or first < queued:
+                heapq.heappush(self._events, (first, theatre.order, index))
+                theatre.next_scan[index] = first
 
     # -- stepping ------------------------------------------------------------------
     def advance(self, until_us: int) -> list[MissileWarning]:
         """Process everything up to ``until_us``; return warnings reported by then, in order."""
         while self._events and self._events[0][0] <= until_us:
             t, order, index = heapq.heappop(self._events)
-            theatre = self._by_order[order]
+            theatre = self._by_order.get(order)
+            if theatre is None or theatre.next_scan.get(index) != t:
+                continue  # superseded by an earlier scan of the same sensor
             sensor = self.sensors[index]
             self._end_tracks(theatre, t)
             rows = theatre.detections.get(index, {}).pop(t, None)
@@ -226,13 +232,14 @@ class NationalSimulation:
             nxt = t + sensor.revisit_us
             if nxt <= theatre.end_us:
                 heapq.heappush(self._events, (nxt, order, index))
+                theatre.next_scan[index] = nxt
             else:
-                theatre.scheduled.discard(index)
+                del theatre.next_scan[index]
             self.clock_us = max(self.clock_us, t)
         self.clock_us = max(self.clock_us, until_us)
         for theatre in list(self._theatres.values()):
             self._end_tracks(theatre, until_us)
-            if not theatre.scheduled and not theatre.tracker.tracks:
+            if not theatre.next_scan and not theatre.tracker.tracks:
                 del self._theatres[(theatre.scenario_id, theatre.anchor_us)]
                 del self._by_order[theatre.order]
         out: list[MissileWarning] = []

@@ -172,11 +172,12 @@ class NationalProducer:
             self._dead_letter(msg, "simulation", f"launch {event.launch_id}: {exc}")
             return
         log.info(
-            "%s: launch %s (%s) from %s",
+            "%s: launch %s (%s) from %s, %.1f s of simulation time before launch",
             self.config.service,
             event.launch_id,
             event.missile,
             event.site,
+            (event.launch_time_us - scenario.sim.clock_us) / 1e6,
         )
 
     def _dead_letter(self, msg: Message, error_type: str, reason: str) -> None:

@@ -46,6 +46,7 @@ BoolArray = NDArray[np.bool_]
 BOOST, BALLISTIC = 0, 1
 _BIG = 1e12
 MODE_FLOOR = 1e-15
+GATE_MODE_PROBABILITY = 1e-3  # a model this unlikely does not widen the gate
 
 
 class SensorLike(Protocol):
@@ -70,7 +71,7 @@ class Stage(StrEnum):
 class TrackerConfig:
     """Filter and track-management tuning (SI units)."""
 
-    q_boost: float = 3000.0  # m²/s³: thrust up to ~50 m/s² is unmodelled
+    q_boost: float = 20000.0  # m²/s³: thrust (up to ~150 m/s² at burnout) is unmodelled
     q_ballistic: float = 1e-7  # m²/s³: free flight is modelled exactly (J2, rotating frame)
     boost_end_rate: float = 1.0 / 40.0  # 1/s: mean boost phase ~40 s
     boost_start_rate: float = 0.0  # 1/s: no re-ignition after a coast (not in the threat set)
@@ -219,21 +220,26 @@ class Tracker:
     def _associate(
         self, model: MeasurementModel, tracks: list[Track], z: FloatArray
     ) -> dict[int, int]:
-        xc, pc = combine(
-            np.stack([t.x for t in tracks]),
-            np.stack([t.p for t in tracks]),
-            np.stack([t.mu for t in tracks]),
-        )
-        z_hat, jac = ekf.predict_measurement(model, xc)
-        s = ekf.innovation_covariance(model, pc, jac)
+        # Gate against each plausible model's prediction: a detection belongs to a track
+        # if either model (boosting or coasting) expects it. The assignment cost is the best
+        # model's -2 log(mu N(nu; 0, S)), constants dropped.
+        n = len(tracks)
+        x = np.stack([t.x for t in tracks]).reshape(2 * n, 6)
+        p = np.stack([t.p for t in tracks]).reshape(2 * n, 6, 6)
+        mu = np.stack([t.mu for t in tracks]).reshape(2 * n)
+        z_hat, jac = ekf.predict_measurement(model, x)
+        s = ekf.innovation_covariance(model, p, jac)
         s_inv = np.linalg.inv(s)
         _, logdet = np.linalg.slogdet(s)
-        nu = ekf.innovation(model, z[None, :, :], z_hat[:, None, :])  # (n, m, dim)
+        nu = ekf.innovation(model, z[None, :, :], z_hat[:, None, :])  # (2n, m, dim)
         d2 = np.einsum("nmi,nij,nmj->nm", nu, s_inv, nu)
-        inside = d2 < self._gate[model.dim]
+        gated = (d2 < self._gate[model.dim]) & (mu >= GATE_MODE_PROBABILITY)[:, None]
+        mode_cost = np.where(gated, d2 + (logdet - 2.0 * np.log(mu))[:, None], _BIG)
+        mode_cost = mode_cost.reshape(n, 2, -1)
+        inside = gated.reshape(n, 2, -1).any(axis=1)
         if not inside.any():
             return {}
-        cost = np.where(inside, d2 + logdet[:, None], _BIG)
+        cost = mode_cost.min(axis=1)
         rows, cols = linear_sum_assignment(cost)
         return {int(i): int(j) for i, j in zip(rows, cols, strict=True) if inside[i, j]}
 
