@@ -54,7 +54,13 @@ class AlertPolicy:
     config: AlertConfig = field(default_factory=AlertConfig)
 
     def refresh_due(self, track: SystemTrack, event_us: int) -> bool:
-        """Whether the expensive (fused, ground-crossing) refresh should run now."""
+        """Whether the expensive (fused, ground-crossing) refresh should run now.
+
+        Always on a membership change; otherwise only with new data, and then when a
+        member's own impact prediction changed materially (half the alert thresholds)
+        at most every ``refresh_min_s``, or anyway every ``refresh_s`` and when the
+        maximum alert interval is up.
+        """
         if track.membership_changed or track.picture is None:
             return True
         if not track.dirty:

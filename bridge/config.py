@@ -57,16 +57,17 @@ class AlertConfig:
     An UPDATE goes out when the impact point moved more than ``update_km``, its
     ellipse semi-major axis shrank by more than ``shrink_fraction``, a contributor
     joined or left, or ``max_interval_s`` of event time passed with new data.
-    The fused impact (``ground_crossing``, ~1.3 ms) is recomputed for tracks with
-    several contributors at most every ``refresh_min_s`` when a contributor's own
-    estimate changed materially, and at least every ``refresh_s`` while data flows.
+    The fused impact (``ground_crossing``, ~0.3-1 ms) is recomputed for tracks with
+    several contributors when a contributor's own prediction changed materially (at
+    most every ``refresh_min_s``), and otherwise only every ``refresh_s`` while data
+    flows — never per message.
     """
 
     update_km: float = 5.0
     shrink_fraction: float = 0.25
     max_interval_s: float = 10.0
-    refresh_s: float = 2.0
-    refresh_min_s: float = 0.25
+    refresh_s: float = 5.0
+    refresh_min_s: float = 1.0
     impact_grace_s: float = 2.0
     stale_s: float = 120.0
     revive_window_s: float = 300.0

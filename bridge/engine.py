@@ -23,16 +23,14 @@ from __future__ import annotations
 
 import heapq
 import logging
-import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import numpy as np
-
 from bridge.alerts import US, AlertPolicy
-from bridge.association import Gate, assign
+from bridge.assigner import Candidate, Slot, plan
+from bridge.association import Gate
 from bridge.config import EngineConfig
 from bridge.fusion import CovarianceIntersection
 from bridge.picture import PictureBuilder
@@ -46,7 +44,6 @@ from bridge.tracks import (
     system_track_id,
 )
 from bridge.validate import Checked, Validator
-from tracking.propagate import upper_triangle
 from trilink.errors import DecodeError, ValidationError
 from trilink.model import (
     AlertStatus,
@@ -371,45 +368,33 @@ class Engine:
                 self._attach_hinted(n, hinted, touched)
             else:
                 pending.append(n)
+        window = round(self.config.alerts.revive_window_s * US)
         targets = [
             t
             for t in self.tracks.values()
             if t.closed is None
-            or (
-                t.closed is AlertStatus.DROPPED
-                and self.event_us - t.closed_us <= self.config.alerts.revive_window_s * US
-            )
+            or (t.closed is AlertStatus.DROPPED and self.event_us - t.closed_us <= window)
         ]
-        cache: dict[tuple[TrackKey, str], float] = {}
-        while pending:
-            cost = [[self._cost(n, t, cache) for t in targets] for n in pending]
-            pairs = assign(_matrix(cost, len(targets)), self.gate.threshold)
-            if pairs:
-                for row, col in pairs:
-                    self._join(pending[row], targets[col], touched)
-                joined = {row for row, _ in pairs}
-                pending = [n for i, n in enumerate(pending) if i not in joined]
-                continue
-            first = min(pending, key=lambda n: (n.created_us, n.member.nation, n.member.track_id))
-            pending.remove(first)
-            targets.append(self._create(first, touched))
-
-    def _cost(
-        self, n: _Newcomer, track: SystemTrack, cache: dict[tuple[TrackKey, str], float]
-    ) -> float:
-        m = n.member
-        if (
-            track.track_id == n.previous
-            or m.nation in track.nations()
-            or track.data_mode is not m.data_mode
-            or track.scenario_id != m.scenario_id
-        ):
-            return math.inf
-        key = (m.key, track.track_id)
-        if key not in cache:
-            est = track.gate_estimate()
-            cache[key] = math.inf if est is None else self.gate.distance(m.estimate, est)
-        return cache[key]
+        slots = [
+            Slot(t.track_id, t.gate_estimate(), t.nations(), (t.data_mode, t.scenario_id))
+            for t in targets
+        ]
+        cands = [
+            Candidate(
+                n.member.estimate,
+                n.member.nation,
+                (n.member.data_mode, n.member.scenario_id),
+                (n.created_us, n.member.nation.value, n.member.track_id),
+                n.previous,
+            )
+            for n in pending
+        ]
+        for step in plan(cands, slots, self.gate):
+            n = pending[step.candidate]
+            if step.founds:
+                targets.append(self._create(n, touched))
+            else:
+                self._join(n, targets[step.slot], touched)
 
     def _join(self, n: _Newcomer, track: SystemTrack, touched: set[str]) -> None:
         if track.closed is not None:
@@ -587,9 +572,9 @@ class Engine:
                 first_detection_us=track.first_detection_us,
                 first_detection_nation=track.first_detection_nation,
                 state_time_us=pic.time_us,
-                position_m=(float(pic.x[0]), float(pic.x[1]), float(pic.x[2])),
-                velocity_mps=(float(pic.x[3]), float(pic.x[4]), float(pic.x[5])),
-                covariance=upper_triangle(pic.p),
+                position_m=pic.state_wire[:3],  # type: ignore[arg-type]
+                velocity_mps=pic.state_wire[3:],  # type: ignore[arg-type]
+                covariance=pic.cov_wire,
                 launch=pic.launch,
                 impact=pic.impact,
                 missile_class=pic.missile_class,
@@ -618,7 +603,3 @@ class Engine:
             track = self.tracks.get(track_id)
             if track is not None:
                 out.states.append(snapshot_track(track, self.event_us, wall))
-
-
-def _matrix(rows: list[list[float]], columns: int) -> Any:
-    return np.array(rows, dtype=float).reshape(len(rows), columns)

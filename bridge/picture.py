@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from bridge.estimate import Estimate, Propagator
 from bridge.fusion import CovarianceIntersection
 from bridge.tracks import NationalTrack, Picture, SystemTrack, key_text
-from tracking.propagate import ground_crossing
+from tracking.propagate import ground_crossing, upper_triangle
 from trilink.model import Ellipse, GroundPoint, MissileClass
 
 BACK_PROPAGATED = "back-propagated (ballistic)"
@@ -80,9 +80,11 @@ class PictureBuilder:
             return previous
         if len(active) == 1:
             est = active[0].estimate
+            wire = (active[0].state_wire, active[0].cov_wire)
         elif full:
             t = max(m.observed_us for m in active)
             est = self.fuse([self.propagator.to(m.estimate, t) for m in active])
+            wire = (tuple(float(v) for v in est.x), upper_triangle(est.p))
         else:
             return previous
         impact = self._impact(est, active, previous, full)
@@ -97,6 +99,8 @@ class PictureBuilder:
             missile_class=vote_class(active),
             newest_report_us=max(m.reported_us for m in active),
             launch_source=source,
+            state_wire=wire[0],
+            cov_wire=wire[1],
         )
 
     def _impact(

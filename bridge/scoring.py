@@ -225,10 +225,10 @@ def score(
     ]
     close_enough = []
     for m in compared:
-        best = min(
+        top = min(
             (n for n in NATIONS if m in national_error[n]), key=lambda n: national_error[n][m]
         )
-        if fused_error[m] <= national_error[best][m] + national_major[best][m]:
+        if fused_error[m] <= national_error[top][m] + national_major[top][m]:
             close_enough.append(m)
     lead = {
         t.name: {

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from bridge.tracks import AlertMark, NationalTrack, Picture, SystemTrack
-from tracking.propagate import from_upper_triangle, upper_triangle
+from tracking.propagate import from_upper_triangle
 from trilink.model import (
     AlertStatus,
     DataMode,
@@ -260,8 +260,8 @@ def _member_state(m: NationalTrack) -> MemberState:
         m.last_sequence,
         m.observed_us,
         m.reported_us,
-        _floats(m.x),
-        upper_triangle(m.p),
+        m.state_wire,
+        m.cov_wire,
         m.status,
         m.boosting,
         m.saw_boost,
@@ -292,8 +292,8 @@ def snapshot_track(track: SystemTrack, event_us: int, wall_us: int) -> BridgeTra
         if pic is None
         else PictureState(
             pic.time_us,
-            _floats(pic.x),
-            upper_triangle(pic.p),
+            pic.state_wire,
+            pic.cov_wire,
             pic.boosting,
             pic.impact,
             pic.launch,
@@ -355,6 +355,8 @@ def restore_track(s: BridgeTrackState) -> tuple[SystemTrack, list[NationalTrack]
             data_mode=ms.data_mode,
             scenario_id=ms.scenario_id,
             impact_at_refresh=ms.impact_at_refresh,
+            state_wire=ms.state,
+            cov_wire=ms.covariance,
         )
         track.members[m.key] = m
         members.append(m)
@@ -370,6 +372,8 @@ def restore_track(s: BridgeTrackState) -> tuple[SystemTrack, list[NationalTrack]
             ps.missile_class,
             ps.newest_report_us,
             ps.launch_source,
+            ps.state,
+            ps.covariance,
         )
     if s.last_alert is not None:
         la = s.last_alert

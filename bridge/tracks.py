@@ -66,6 +66,10 @@ class NationalTrack:
     # The national impact estimate as it was at the system track's last refresh:
     # comparing against it tells whether this contributor changed materially since.
     impact_at_refresh: GroundPoint | None = None
+    # The state and covariance as they came on the wire (what snapshots and alerts
+    # carry): converting the arrays back on every snapshot would cost more than fusing.
+    state_wire: tuple[float, ...] = ()
+    cov_wire: tuple[float, ...] = ()
     checked_us: int = 0  # observed time of the state last tested against the break gate
 
     @classmethod
@@ -90,6 +94,8 @@ class NationalTrack:
             impact=w.impact,
             data_mode=w.data_mode,
             scenario_id=w.scenario_id,
+            state_wire=(*w.position_m, *w.velocity_mps),
+            cov_wire=w.covariance,
         )
 
     @property
@@ -113,6 +119,8 @@ class NationalTrack:
         if w.observed_us >= self.observed_us:
             self.observed_us = w.observed_us
             self.x, self.p = c.x, c.p
+            self.state_wire = (*w.position_m, *w.velocity_mps)
+            self.cov_wire = w.covariance
             self.boosting = w.boosting
         self.reported_us = max(self.reported_us, w.reported_us)
         self.status = w.status
@@ -137,6 +145,8 @@ class Picture:
     newest_report_us: int
     # Where the launch estimate came from ("KOR/KOR-0001 (saw boost)", "back-propagated", ...).
     launch_source: str = ""
+    state_wire: tuple[float, ...] = ()
+    cov_wire: tuple[float, ...] = ()
 
     @property
     def estimate(self) -> Estimate:
@@ -178,8 +188,8 @@ class SystemTrack:
     fresh_data: bool = False  # data arrived since the last alert
 
     def active(self) -> list[NationalTrack]:
-        """Members still reporting, in a stable order."""
-        return sorted((m for m in self.members.values() if m.active), key=_member_order)
+        """Members still reporting, in the order they joined (deterministic from the input)."""
+        return [m for m in self.members.values() if m.active]
 
     def nations(self) -> set[Nation]:
         """Nations with an active member: a second track of theirs may not join."""

@@ -30,6 +30,10 @@ BAD_COVARIANCE = "bad-covariance"
 BAD_TIME = "bad-time"
 
 _IU = np.triu_indices(6)
+# Index of each of the 36 matrix entries in the 21-value upper triangle (row-major).
+_FULL = np.empty((6, 6), dtype=np.intp)
+_FULL[_IU] = np.arange(21)
+_FULL[(_IU[1], _IU[0])] = np.arange(21)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +77,9 @@ def check_shape(w: MissileWarning) -> None:
 
 def check_finite(w: MissileWarning) -> None:
     """No NaN or infinity anywhere in the numbers the bridge computes with."""
-    values = (*w.position_m, *w.velocity_mps, *w.covariance)
-    if not all(math.isfinite(v) for v in values):
+    # One C-level pass: a NaN or infinity poisons the sum (so would an overflow of
+    # values ~1e308, which are out of range anyway).
+    if not math.isfinite(math.fsum((*w.position_m, *w.velocity_mps, *w.covariance))):
         raise ValidationError("non-finite value in state or covariance", error_type=OUT_OF_RANGE)
 
 
@@ -130,21 +135,20 @@ def check_kinematics(w: MissileWarning, cfg: ValidationConfig) -> None:
 def covariance_matrix(values: tuple[float, ...], cfg: ValidationConfig) -> FloatArray:
     """The symmetric 6x6 matrix of a 21-value upper triangle, checked positive definite and
     of a plausible scale (so that inverting it later cannot overflow)."""
-    p = np.zeros((6, 6))
-    p[_IU] = values
-    p = p + np.triu(p, 1).T
+    pos_var = max(values[0], values[6], values[11])
+    vel_var = max(values[15], values[18], values[20])
+    p = np.asarray(values, dtype=float)[_FULL]
     try:
         chol = np.linalg.cholesky(p)
     except np.linalg.LinAlgError:
         raise ValidationError(
             "covariance is not positive definite", error_type=BAD_COVARIANCE
         ) from None
-    diag = np.diag(p)
-    if float(diag[:3].max()) > cfg.max_position_sigma_m**2:
+    if pos_var > cfg.max_position_sigma_m**2:
         raise ValidationError("position sigma beyond the plausible", error_type=BAD_COVARIANCE)
-    if float(diag[3:].max()) > cfg.max_velocity_sigma_mps**2:
+    if vel_var > cfg.max_velocity_sigma_mps**2:
         raise ValidationError("velocity sigma beyond the plausible", error_type=BAD_COVARIANCE)
-    if float(np.diag(chol).min()) < cfg.min_sigma:
+    if float(chol.diagonal().min()) < cfg.min_sigma:
         raise ValidationError("covariance is (nearly) singular", error_type=BAD_COVARIANCE)
     return p
 

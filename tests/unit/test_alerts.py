@@ -102,11 +102,12 @@ def test_refresh_due() -> None:
     track = _alerted_track(member)
     assert not POLICY.refresh_due(track, T0_US + 60 * US)  # nothing new
     track.dirty = True
-    assert not POLICY.refresh_due(track, T0_US + US)
-    assert POLICY.refresh_due(track, T0_US + 2 * US)  # refresh_s
+    assert not POLICY.refresh_due(track, T0_US + 4 * US)  # nothing material
+    assert POLICY.refresh_due(track, T0_US + 5 * US)  # refresh_s
     member.impact_at_refresh = HERE
     member.impact = make_ground_point(lat_deg=40.1, lon_deg=135.0, ellipse=HERE.ellipse)
-    assert POLICY.refresh_due(track, T0_US + US // 2)  # a member moved materially
+    assert not POLICY.refresh_due(track, T0_US + US // 2)  # too soon after the last one
+    assert POLICY.refresh_due(track, T0_US + US)  # a member moved materially
     track.membership_changed = True
     assert POLICY.refresh_due(track, T0_US)
 

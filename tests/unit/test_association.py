@@ -7,11 +7,13 @@ import math
 import numpy as np
 import pytest
 
+from bridge.assigner import Candidate, Slot, Step, plan
 from bridge.association import Gate, assign, mahalanobis2
 from bridge.config import GateConfig
 from bridge.estimate import Estimate
 from bridge.synthetic import ballistic_missile
 from trilink.errors import ConfigError
+from trilink.model import Nation
 
 T0 = 1_777_593_600_000_000
 US = 1_000_000
@@ -92,3 +94,44 @@ def test_out_of_gate_pair_never_displaces_an_in_gate_one() -> None:
     cost = np.array([[5.0, 50.0], [1.0, math.inf]])
     pairs = assign(cost, threshold=10.0)
     assert pairs == [(1, 0)]
+
+
+def _cand(m_truth: np.ndarray, t: int, nation: str, order: int, **kw: object) -> Candidate:
+    return Candidate(
+        _est(m_truth, t), Nation(nation), "realm", (order, nation, f"{nation}-{order}"), **kw
+    )
+
+
+def test_plan_one_missile_reported_by_two_nations_in_one_batch() -> None:
+    m = ballistic_missile("M", T0)
+    t = T0 + 30 * US
+    cands = [_cand(m.truth(t), t, "KOR", 1), _cand(m.truth(t + US), t + US, "JPN", 2)]
+    steps = plan(cands, [], Gate())
+    assert steps == [Step(0, 0, founds=True), Step(1, 0)]
+
+
+def test_plan_salvo_pairs_globally_and_respects_nations() -> None:
+    a, b = ballistic_missile("A", T0), ballistic_missile("B", T0 + 8 * US)
+    t = T0 + 60 * US
+    slots = [
+        Slot("ST-a", _est(a.truth(t), t), {Nation.KOR}, "realm"),
+        Slot("ST-b", _est(b.truth(t), t), {Nation.KOR}, "realm"),
+    ]
+    cands = [
+        _cand(b.truth(t + 2 * US), t + 2 * US, "JPN", 1),
+        _cand(a.truth(t + 2 * US), t + 2 * US, "JPN", 2),
+        _cand(a.truth(t + 2 * US), t + 2 * US, "KOR", 3),  # KOR is on both already
+    ]
+    steps = plan(cands, slots, Gate())
+    assert Step(0, 1) in steps and Step(1, 0) in steps
+    assert Step(2, 2, founds=True) in steps
+
+
+def test_plan_keeps_realms_and_exclusions_apart() -> None:
+    m = ballistic_missile("M", T0)
+    t = T0 + 30 * US
+    slots = [Slot("ST-x", _est(m.truth(t), t), set(), "exercise")]
+    other_realm = _cand(m.truth(t), t, "JPN", 1)
+    excluded = Candidate(_est(m.truth(t), t), Nation.USA, "exercise", (2, "USA", "U"), "ST-x")
+    steps = plan([other_realm, excluded], slots, Gate())
+    assert [s.founds for s in steps] == [True, True]

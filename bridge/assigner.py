@@ -1,0 +1,150 @@
+"""Joint association of a batch's new national tracks: GNN rounds, new tracks for the rest.
+
+Pure: candidates (new or detached national tracks) and slots (open system tracks)
+in, a plan out — which candidate joins which slot, and which candidates found a
+new system track, in the order the engine must carry them out. A slot created
+from a candidate is gated like any other in later rounds, so a missile first
+reported by two nations in the same batch becomes one system track.
+
+Each round solves a global-nearest-neighbour assignment (``association.assign``)
+over the candidates that gate with some slot; when none does, the earliest
+remaining candidate founds a slot and the others are compared with it. A cheap
+straight-line pre-filter spares the ballistic propagation for pairs hundreds of
+kilometres apart, which is most pairs in a large salvo.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bridge.association import Gate, assign
+from bridge.estimate import Estimate
+from trilink.model import Nation
+
+US = 1_000_000
+_MARGIN_M = 5_000.0
+_ACCEL_COAST = 15.0  # m/s²: gravity and drag the straight line ignores
+_ACCEL_BOOST = 80.0  # m/s²: plus thrust
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A national track looking for its system track."""
+
+    estimate: Estimate
+    nation: Nation
+    realm: Hashable  # only slots of the same realm (data mode, scenario) are eligible
+    order: tuple[int, str, str]  # who founds a slot first: (time, nation, track id)
+    exclude: str = ""  # a system track it may not join (the one it just broke from)
+
+
+@dataclass(slots=True)
+class Slot:
+    """A system track as association sees it."""
+
+    track_id: str  # "" for a slot founded in this plan
+    estimate: Estimate | None
+    nations: set[Nation]
+    realm: Hashable
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """Candidate ``candidate`` joins slot ``slot``; ``founds``: it creates that slot."""
+
+    candidate: int
+    slot: int
+    founds: bool = False
+
+
+@dataclass(slots=True)
+class _Rows:
+    """The pending candidates as arrays for the vectorised pre-filter."""
+
+    t: np.ndarray
+    pos: np.ndarray
+    var: np.ndarray
+    boosting: np.ndarray
+    alive: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.alive = np.ones(len(self.t), dtype=bool)
+
+
+def _rows(cands: Sequence[Candidate]) -> _Rows:
+    est = [c.estimate for c in cands]
+    return _Rows(
+        np.array([e.time_us / US for e in est]),
+        np.array([e.x[:3] for e in est]).reshape(-1, 3),
+        np.array([float(np.trace(e.p[:3, :3])) for e in est]),
+        np.array([e.boosting for e in est], dtype=bool),
+    )
+
+
+def _near(rows: _Rows, e: Estimate) -> np.ndarray:
+    """Mask of the rows a straight-line extrapolation of ``e`` does not rule out."""
+    dt = rows.t - e.time_us / US
+    pred = e.x[:3] + np.outer(dt, e.x[3:6])
+    miss = np.linalg.norm(rows.pos - pred, axis=1)
+    sigma2 = rows.var + float(np.trace(e.p[:3, :3])) + float(np.trace(e.p[3:, 3:])) * dt * dt
+    accel = np.where(rows.boosting | e.boosting, _ACCEL_BOOST, _ACCEL_COAST)
+    tolerance = 8.0 * np.sqrt(sigma2) + 0.5 * accel * dt * dt + _MARGIN_M
+    return rows.alive & (miss <= tolerance)
+
+
+def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[Step]:
+    """Who joins what, and who founds what, in execution order."""
+    slots = list(slots)
+    rows = _rows(cands) if cands else None
+    gated: dict[tuple[int, int], float] = {}  # (candidate, slot) -> d² within the gate
+    steps: list[Step] = []
+
+    def allowed(i: int, j: int) -> bool:
+        c, s = cands[i], slots[j]
+        return (
+            c.realm == s.realm
+            and c.nation not in s.nations
+            and (not c.exclude or s.track_id != c.exclude)
+        )
+
+    def score_slot(j: int) -> None:
+        est = slots[j].estimate
+        if est is None or rows is None:
+            return
+        for k in np.flatnonzero(_near(rows, est)).tolist():
+            if allowed(k, j):
+                d2 = gate.distance(cands[k].estimate, est)
+                if gate.admits(d2):
+                    gated[(k, j)] = d2
+
+    for j in range(len(slots)):
+        score_slot(j)
+    while rows is not None and rows.alive.any():
+        if gated:
+            ri = sorted({i for i, _ in gated})
+            cj = sorted({j for _, j in gated})
+            cost = np.full((len(ri), len(cj)), math.inf)
+            for (i, j), d2 in gated.items():
+                cost[ri.index(i), cj.index(j)] = d2
+            pairs = assign(cost, gate.threshold)
+            if not pairs:  # only on an exact tie with the gate: take the nearest pair
+                flat = int(np.argmin(cost))
+                pairs = [(flat // cost.shape[1], flat % cost.shape[1])]
+            for r, col in pairs:
+                i, j = ri[r], cj[col]
+                steps.append(Step(i, j))
+                rows.alive[i] = False
+                slots[j].nations.add(cands[i].nation)
+            gated = {(i, j): d2 for (i, j), d2 in gated.items() if rows.alive[i] and allowed(i, j)}
+            continue
+        founder = min(np.flatnonzero(rows.alive).tolist(), key=lambda k: cands[k].order)
+        c = cands[founder]
+        rows.alive[founder] = False
+        slots.append(Slot("", c.estimate, {c.nation}, c.realm))
+        steps.append(Step(founder, len(slots) - 1, founds=True))
+        score_slot(len(slots) - 1)
+    return steps
