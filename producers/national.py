@@ -22,7 +22,8 @@ Reporting: a confirmed track reports INITIAL at confirmation, then UPDATE on the
 first measurement at least ``report_period_s`` after the previous report, then once
 LOST or IMPACTED. ``observed_us`` is the time of the track's last measurement;
 ``reported_us`` adds the reporting sensor's latency and the national processing
-latency (for a track end, the end decision time plus processing latency).
+latency (for a track end, the end decision time plus processing latency), held back
+if needed so that a track's reports go out in sequence order.
 """
 
 from __future__ import annotations
@@ -98,6 +99,7 @@ class _Book:
     latency_us: int
     sequence: int = 0
     last_report_us: int = 0
+    last_reported_us: int = 0
     impact: GroundPoint | None = None
     launch: GroundPoint | None = None
     launch_at_us: int | None = None
@@ -292,6 +294,10 @@ class NationalSimulation:
         self._emit(theatre, book, status, reported)
 
     def _emit(self, theatre: _Theatre, book: _Book, status: TrackStatus, reported: int) -> None:
+        # A track's reports leave in sequence order even when a slow sensor (SBIRS)
+        # made the previous one: a report never overtakes the one before it.
+        reported = max(reported, book.last_reported_us)
+        book.last_reported_us = reported
         book.sequence += 1
         ctx = WarningContext(
             self.nation,

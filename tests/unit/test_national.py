@@ -1,0 +1,160 @@
+"""National simulation: who warns when, determinism, warning contents, track life cycle."""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+
+import numpy as np
+import pytest
+
+from producers.national import (
+    NATIONS,
+    NationalSimulation,
+    simulate_all,
+    simulate_nation,
+    solve_launch,
+)
+from producers.report import message_id
+from producers.scenario import load_scenario
+from sim.sensors import sensors_of
+from tracking.propagate import from_upper_triangle
+from trilink.codec import Codec
+from trilink.geodesy import distance_bearing
+from trilink.model import DataMode, MissileWarning, Nation, TrackStatus
+
+
+@pytest.fixture(scope="module")
+def sunan() -> tuple:  # type: ignore[type-arg]
+    scenario = load_scenario("sunan-srbm", 4)
+    (event,) = scenario.launches
+    return event, solve_launch(event), simulate_all(scenario.launches)
+
+
+def _json(warnings: list[MissileWarning]) -> list[str]:
+    return [json.dumps(w.to_dict(), sort_keys=True) for w in warnings]
+
+
+def test_korea_warns_during_the_boost_and_japan_late_or_never(sunan) -> None:  # type: ignore[no-untyped-def]
+    event, trajectory, warnings = sunan
+    first = {n: min((w.reported_us for w in ws), default=None) for n, ws in warnings.items()}
+    kor = first[Nation.KOR]
+    assert kor is not None
+    kor_s = (kor - event.launch_time_us) / 1e6
+    # B's KN-23 climbs through the 4/3-Earth horizon of the nearest radar (~250 km) at
+    # ~16 s; three hits, then sensor and processing latency.
+    assert kor_s < 30.0 and kor_s < trajectory.burnout_s
+    jpn = first[Nation.JPN]
+    assert jpn is None or (jpn - event.launch_time_us) / 1e6 > 60.0
+    initial = next(w for w in warnings[Nation.KOR] if w.status is TrackStatus.INITIAL)
+    assert initial.launch is not None
+    km, _ = distance_bearing(
+        event.site_lat_deg, event.site_lon_deg, initial.launch.lat_deg, initial.launch.lon_deg
+    )
+    assert km / 1000.0 < initial.launch.ellipse.semi_major_km
+
+
+def test_sbirs_only_reports_come_from_the_boost(sunan) -> None:  # type: ignore[no-untyped-def]
+    event, trajectory, warnings = sunan
+    ir = {s.name for s in sensors_of(Nation.USA) if s.boost_only}
+    ir_only = [w for w in warnings[Nation.USA] if set(w.sensors) <= ir]
+    assert ir_only, "SBIRS reports the launch before the radars see it"
+    burnout_us = event.launch_time_us + trajectory.burnout_s * 1e6
+    assert all(w.observed_us < burnout_us for w in ir_only)
+    assert all(w.boosting for w in ir_only if w.status is not TrackStatus.INITIAL)
+
+
+def test_warning_contents_and_life_cycle(sunan) -> None:  # type: ignore[no-untyped-def]
+    event, trajectory, warnings = sunan
+    codec = Codec()
+    for nation, ws in warnings.items():
+        by_track: dict[str, list[MissileWarning]] = {}
+        for w in ws:
+            by_track.setdefault(w.track_id, []).append(w)
+            assert w.nation is nation and w.track_id.startswith(f"{nation.value}-")
+            assert w.scenario_id == "sunan-srbm" and w.data_mode is DataMode.SIMULATED
+            assert w.reported_us > w.observed_us
+            assert 0 <= w.quality <= 15
+            assert np.all(np.linalg.eigvalsh(from_upper_triangle(w.covariance)) > 0.0)
+            assert w.message_id == message_id(nation, w.track_id, w.sequence, w.scenario_id)
+            assert uuid.UUID(w.message_id).version == 5
+            assert w.sensors and all(s.startswith(nation.value) for s in w.sensors)
+            assert codec.decode(codec.encode(w), MissileWarning) == w
+        for track in by_track.values():
+            assert [w.sequence for w in track] == list(range(1, len(track) + 1))
+            assert track[0].status is TrackStatus.INITIAL
+            assert track[-1].status in (TrackStatus.IMPACTED, TrackStatus.LOST)
+            assert all(w.status is TrackStatus.UPDATE for w in track[1:-1])
+    kor = [w for w in warnings[Nation.KOR] if w.status is TrackStatus.UPDATE]
+    last = kor[-1]
+    assert last.impact is not None and not last.boosting
+    km, _ = distance_bearing(
+        trajectory.impact_lat_deg, trajectory.impact_lon_deg, last.impact.lat_deg,
+        last.impact.lon_deg,
+    )  # fmt: skip
+    assert km / 1000.0 < max(1.0, 2.0 * last.impact.ellipse.semi_major_km)
+    impact_us = event.launch_time_us + trajectory.flight_time_s * 1e6
+    assert abs(last.impact.time_us - impact_us) < 2e6
+    end = warnings[Nation.KOR][-1]
+    assert end.status is TrackStatus.IMPACTED and end.reported_us >= last.impact.time_us
+    assert last.missile_class.value == "SRBM"
+
+
+def test_same_seed_gives_byte_identical_warnings() -> None:
+    scenario = load_scenario("tight-salvo", 11)
+    codec = Codec()
+    for nation in (Nation.KOR, Nation.USA):
+        a = simulate_nation(scenario.launches, nation)
+        b = simulate_nation(load_scenario("tight-salvo", 11).launches, nation)
+        assert _json(a) == _json(b)
+        assert [codec.encode(w) for w in a] == [codec.encode(w) for w in b]
+    other = simulate_nation(load_scenario("tight-salvo", 12).launches, Nation.KOR)
+    assert _json(other) != _json(simulate_nation(scenario.launches, Nation.KOR))
+
+
+def test_stepping_and_launch_order_do_not_change_the_warnings() -> None:
+    scenario = load_scenario("tight-salvo", 3)
+    reference = _json(simulate_nation(scenario.launches, Nation.USA))
+    rnd = random.Random(5)
+    sim = NationalSimulation(Nation.USA)
+    events = list(scenario.launches)
+    rnd.shuffle(events)  # Kafka partitions deliver a salvo in any order
+    out: list[MissileWarning] = []
+    t = scenario.start_us - 600_000_000
+    for event in events:
+        t += rnd.randint(0, 100_000_000)
+        out += sim.advance(min(t, scenario.start_us - 1))
+        sim.add_launch(event)
+    t = scenario.start_us
+    while not sim.idle:
+        t += rnd.randint(1, 15_000_000)
+        out += sim.advance(t)
+        assert all(w.reported_us <= t for w in out)
+    assert _json(out) == reference
+
+
+def test_a_launch_added_after_its_flight_is_not_seen() -> None:
+    scenario = load_scenario("sunan-srbm", 1)
+    sim = NationalSimulation(Nation.KOR)
+    sim.advance(scenario.start_us + 600_000_000)
+    sim.add_launch(scenario.launches[0])
+    assert sim.finish() == []
+
+
+def test_track_ids_can_come_from_a_shared_counter() -> None:
+    scenario = load_scenario("sunan-srbm", 1)
+    numbers = iter(range(40, 100))
+    sim = NationalSimulation(Nation.KOR, track_ids=lambda: f"KOR-{next(numbers):04d}")
+    sim.add_launch(scenario.launches[0])
+    assert {w.track_id for w in sim.finish()} == {"KOR-0040"}
+
+
+def test_every_nation_reports_something_for_a_salvo_over_japan() -> None:
+    scenario = load_scenario("2022-10-04", 2)
+    warnings = simulate_all(scenario.launches)
+    assert set(warnings) == set(NATIONS)
+    for nation in NATIONS:
+        assert warnings[nation], f"{nation} sees the IRBM over Japan"
+        classes = {w.missile_class.value for w in warnings[nation] if not w.boosting}
+        assert "IRBM" in classes
