@@ -14,9 +14,9 @@ import math
 from dataclasses import dataclass, field
 
 from bridge.config import AlertConfig
-from bridge.tracks import SystemTrack
+from bridge.tracks import Picture, SystemTrack
 from trilink.geodesy import R_MEAN
-from trilink.model import GroundPoint
+from trilink.model import AlertStatus, Contributor, FusedAlert, GroundPoint
 
 US = 1_000_000
 
@@ -97,3 +97,30 @@ class AlertPolicy:
         if track.fresh_data and event_us - last.event_us >= self.config.max_interval_s * US:
             return "interval"
         return None
+
+
+def fused_alert(track: SystemTrack, pic: Picture, status: AlertStatus, now_us: int) -> FusedAlert:
+    """The alert a system track's picture makes (version and notes as they stand)."""
+    members = track.active() or sorted(
+        track.members.values(), key=lambda m: (m.first_observed_us, m.nation, m.track_id)
+    )
+    return FusedAlert(
+        system_track_id=track.track_id,
+        version=track.version,
+        status=status,
+        contributors=tuple(Contributor(m.nation, m.track_id, m.observed_us) for m in members),
+        first_detection_us=track.first_detection_us,
+        first_detection_nation=track.first_detection_nation,
+        state_time_us=pic.time_us,
+        position_m=(pic.state_wire[0], pic.state_wire[1], pic.state_wire[2]),
+        velocity_mps=(pic.state_wire[3], pic.state_wire[4], pic.state_wire[5]),
+        covariance=pic.cov_wire,
+        launch=pic.launch,
+        impact=pic.impact,
+        missile_class=pic.missile_class,
+        alert_us=now_us,
+        newest_report_us=pic.newest_report_us,
+        data_mode=track.data_mode,
+        note="; ".join(track.notes),
+        scenario_id=track.scenario_id,
+    )

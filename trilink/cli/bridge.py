@@ -184,10 +184,14 @@ def score(
 ) -> None:
     """Simulate a scenario, fuse it, and score the picture against truth."""
     from bridge.scoring import score_scenario
+    from producers.errors import ScenarioError
 
     kafka = build_kafka_config(bootstrap, None)
     with handle_errors():
-        result = score_scenario(scenario, seed, kafka=kafka)
+        try:
+            result = score_scenario(scenario, seed, kafka=kafka)
+        except ScenarioError as exc:
+            fail(str(exc))
     if as_json:
         typer.echo(json.dumps(result, sort_keys=False))
         return
