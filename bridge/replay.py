@@ -47,6 +47,7 @@ def run_through_broker(
     *,
     quiet_s: float = 5.0,
     timeout_s: float = 300.0,
+    chunk: int = 1,
 ) -> list[FusedAlert]:
     """Every alert a bridge publishes for ``warnings`` (its topics are ``config.topics``)."""
     topics = config.topics
@@ -64,11 +65,20 @@ def run_through_broker(
             ((w.reported_us, n, w) for n, ws in warnings.items() for w in ws),
             key=lambda item: (item[0], item[1].value, item[2].track_id, item[2].sequence),
         )
-        for _, nation, w in stream:
-            producer.produce(topics.warnings(nation), codec.encode(w), w.track_id.encode())
-            producer.poll(0)
-        if producer.flush(60.0):
-            raise ServiceError("warnings could not be delivered")
+        # In publication order, each consumed before the next is sent (``chunk`` at a time):
+        # the bridge then sees the three topics interleaved as they were published
+        # (a backlog would be read topic by topic and fused in large batches).
+        for start in range(0, len(stream), chunk):
+            for _, nation, w in stream[start : start + chunk]:
+                producer.produce(topics.warnings(nation), codec.encode(w), w.track_id.encode())
+            if producer.flush(60.0):
+                raise ServiceError("warnings could not be delivered")
+            sent = min(start + chunk, len(stream))
+            deadline = time.monotonic() + 30.0
+            while service.stats.consumed < sent:
+                if time.monotonic() > deadline or not thread.is_alive():
+                    raise ServiceError("the bridge stopped consuming")
+                time.sleep(0.001)
         return _read_alerts(
             kafka, topics.alerts, f"{config.group}-score", codec, quiet_s, timeout_s
         )

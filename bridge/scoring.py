@@ -19,7 +19,10 @@ alert lists. From there:
   much as fusion;
 * ``lead_time_s``: per missile and nation, the time the nation's own first
   warning of it exists (its ``reported_us``) minus the time of the first fused
-  alert on the missile (``alert_us``); null if the nation never detects it;
+  alert on the missile, in event time: the publication time of the newest report
+  behind it (``newest_report_us``; offline this is also its ``alert_us``, through a
+  broker ``alert_us`` is wall-clock time and the scenario's clock is not); null if
+  the nation never detects it;
 * ``gospa``: Stone Soup's GOSPA metric between the fused tracks (each alert's
   state propagated ballistically along a 5 s grid while the track is open) and
   the true positions of the missiles in flight, averaged over the grid.
@@ -190,7 +193,8 @@ def score(
         for c in a.contributors:
             named = track_to_missile.get((c.nation, c.track_id))
             if named is not None:
-                first_fused_us[named] = min(first_fused_us.get(named, a.alert_us), a.alert_us)
+                t = a.newest_report_us
+                first_fused_us[named] = min(first_fused_us.get(named, t), t)
 
     national_error: dict[Nation, dict[str, float]] = {n: {} for n in NATIONS}
     national_major: dict[Nation, dict[str, float]] = {n: {} for n in NATIONS}
