@@ -84,7 +84,10 @@ class Engine:
         self.published: dict[str, int] = {}  # highest version already on the alerts topic
         self.hints: dict[TrackKey, str] = {}  # published memberships newer than the state
         self.published_closed: dict[str, AlertStatus] = {}
+        # Impact deadlines: at most one live heap entry per track (the earliest queued);
+        # a popped entry re-queues the track if its prediction moved later since.
         self._impacts: list[tuple[int, str]] = []
+        self._queued: dict[str, int] = {}
         self._reissue: list[str] = []
         self._scanned_us = 0
 
@@ -142,7 +145,7 @@ class Engine:
         self.published_closed, self._reissue = r.published_closed, r.reissue
         for track in self.tracks.values():
             if track.picture is not None and track.picture.impact is not None:
-                heapq.heappush(self._impacts, (track.picture.impact.time_us, track.track_id))
+                self._queue_impact(track.track_id, track.picture.impact.time_us)
         self._scanned_us = self.event_us
 
     def resume(self) -> Outcome:
@@ -297,7 +300,7 @@ class Engine:
                 m.impact_at_refresh = m.impact
         pic = track.picture
         if pic is not None and pic.impact is not None:
-            heapq.heappush(self._impacts, (pic.impact.time_us, track.track_id))
+            self._queue_impact(track.track_id, pic.impact.time_us)
 
     def _refresh_and_alert(self, track: SystemTrack, now: int, out: Outcome) -> None:
         if track.closed is not None:
@@ -324,21 +327,32 @@ class Engine:
             self._emit(track, AlertStatus.UPDATE, now, out)
         track.membership_changed = False
 
+    def _queue_impact(self, track_id: str, time_us: int) -> None:
+        queued = self._queued.get(track_id)
+        if queued is None or time_us < queued:
+            self._queued[track_id] = time_us
+            heapq.heappush(self._impacts, (time_us, track_id))
+
     def _close_due(self, now: int, out: Outcome, touched: set[str]) -> None:
         cfg = self.config.alerts
         horizon = self.event_us - round(cfg.impact_grace_s * US)
         while self._impacts and self._impacts[0][0] <= horizon:
             time_us, track_id = heapq.heappop(self._impacts)
+            if self._queued.get(track_id) != time_us:
+                continue  # superseded by an earlier deadline
+            del self._queued[track_id]
             track = self.tracks.get(track_id)
             pic = None if track is None else track.picture
             if track is None or track.closed is not None or pic is None or pic.impact is None:
                 continue
-            if pic.impact.time_us != time_us:
-                continue  # superseded by a newer prediction (already queued)
+            if pic.impact.time_us > horizon:  # the prediction moved later: wait for it
+                self._queue_impact(track_id, pic.impact.time_us)
+                continue
             if track.dirty:
                 self._refresh(track, full=True)
                 pic = track.picture
                 if pic is not None and pic.impact is not None and pic.impact.time_us > horizon:
+                    self._queue_impact(track_id, pic.impact.time_us)
                     touched.add(track_id)
                     continue
             self._close(track, AlertStatus.IMPACT, now, out, "predicted impact time passed")
