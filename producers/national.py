@@ -45,7 +45,7 @@ from producers.report import (
     impact_point,
 )
 from sim.sensors import Sensor, Trajectory, observe, seed_sequence, sensors_of
-from tracking.tracker import ScanResult, Stage, Track, Tracker, TrackerConfig
+from tracking.tracker import ScanResult, Stage, Track, Tracker, TrackerConfig, combine
 from trilink.model import (
     DataMode,
     GroundPoint,
@@ -80,7 +80,7 @@ def solve_launch(event: LaunchEvent) -> Trajectory:
 class NationalConfig:
     """Reporting and track-ending policy of a nation (seconds)."""
 
-    report_period_s: float = 4.0
+    report_period_s: float = 5.0
     coast_timeout_s: float = 45.0
     coast_to_impact_s: float = 120.0
     processing_latency_s: float = 0.5
@@ -261,10 +261,15 @@ class NationalSimulation:
     # -- reporting -----------------------------------------------------------------
     def _after_scan(self, theatre: _Theatre, sensor: Sensor, t: int, result: ScanResult) -> None:
         confirmed = {id(tr) for tr in result.confirmed}
-        for tr in result.updated:
-            if tr.stage is not Stage.CONFIRMED:
-                continue
-            xc, pc = tr.estimate()
+        updated = [tr for tr in result.updated if tr.stage is Stage.CONFIRMED]
+        if not updated:
+            return
+        xs, ps = combine(
+            np.stack([tr.x for tr in updated]),
+            np.stack([tr.p for tr in updated]),
+            np.stack([tr.mu for tr in updated]),
+        )
+        for tr, xc, pc in zip(updated, xs, ps, strict=True):
             snap = Snapshot(t, xc, pc, tr.boost_probability)
             book = theatre.books.get(tr.serial)
             if book is None or id(tr) in confirmed:

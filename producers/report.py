@@ -4,7 +4,7 @@ Launch point: a track confirmed low in the boost phase (it saw the missile rise)
 takes the ground point under its first confirmed position, with the launch time
 from a constant-acceleration climb and an ellipse widened by the horizontal drift a
 missile may have made by then; any other track back-propagates its state
-ballistically to the ground (``tracking.propagate.ground_crossing``, backwards) once
+ballistically to the ground (:func:`tracking.impact.crossing`, backwards) once
 it no longer boosts — biased for the powered part of the flight, as every ballistic
 launch-point estimate is. Impact point: forward ballistic propagation of the state
 with its covariance, mapped to a 95% ground ellipse; while the missile still boosts
@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from tracking.classify import classify
-from tracking.propagate import CHI2_2D_95, GroundCrossing, ground_crossing, upper_triangle
+from tracking.impact import crossing
+from tracking.propagate import CHI2_2D_95, GroundCrossing, upper_triangle
 from trilink.geodesy import FloatArray, ecef_to_geodetic, enu_rotation
 from trilink.model import (
     DataMode,
@@ -35,7 +36,6 @@ MESSAGE_NAMESPACE = uuid.UUID("5b0e6a53-4c1f-5d8e-9a51-7472696c696e")
 MAX_CLIMB_S = 120.0
 BOOST_ALLOWANCE_M = 20_000.0
 EARLY_LAUNCH_ALT_M = 30_000.0
-CROSSING_STEP_S = 20.0
 _MIN_SEMI_KM = 0.001
 
 
@@ -76,23 +76,23 @@ def _ellipse(cov_en: FloatArray) -> Ellipse:
     )
 
 
-def _point(crossing: GroundCrossing, observed_us: int) -> GroundPoint:
+def _point(found: GroundCrossing, observed_us: int) -> GroundPoint:
     return GroundPoint(
-        crossing.lat_deg,
-        crossing.lon_deg,
-        observed_us + round(crossing.dt_s * 1e6),
+        found.lat_deg,
+        found.lon_deg,
+        observed_us + round(found.dt_s * 1e6),
         Ellipse(
-            max(crossing.semi_major_km, _MIN_SEMI_KM),
-            max(crossing.semi_minor_km, _MIN_SEMI_KM),
-            crossing.orientation_deg,
+            max(found.semi_major_km, _MIN_SEMI_KM),
+            max(found.semi_minor_km, _MIN_SEMI_KM),
+            found.orientation_deg,
         ),
     )
 
 
 def impact_point(snap: Snapshot) -> GroundPoint | None:
     """Forward ballistic impact estimate with its 95% ellipse (None if it never comes down)."""
-    crossing = ground_crossing(snap.x, snap.p, step_s=CROSSING_STEP_S)
-    return None if crossing is None else _point(crossing, snap.observed_us)
+    found = crossing(snap.x, snap.p)
+    return None if found is None else _point(found, snap.observed_us)
 
 
 def back_propagated_launch(snap: Snapshot) -> GroundPoint | None:
@@ -102,10 +102,10 @@ def back_propagated_launch(snap: Snapshot) -> GroundPoint | None:
     propagated covariance: back-propagation ignores the thrust, which moves the
     estimate 2–40 km off the true site for the catalogue's missiles.
     """
-    crossing = ground_crossing(snap.x, snap.p, backwards=True, step_s=CROSSING_STEP_S)
-    if crossing is None:
+    found = crossing(snap.x, snap.p, backwards=True)
+    if found is None:
         return None
-    point = _point(crossing, snap.observed_us)
+    point = _point(found, snap.observed_us)
     k2 = CHI2_2D_95 * (BOOST_ALLOWANCE_M / 1000.0) ** 2
     ell = point.ellipse
     widened = Ellipse(

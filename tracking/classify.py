@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from trilink.geodesy import GM, OMEGA, R_MEAN, FloatArray
 from trilink.model import MissileClass
 
@@ -24,11 +22,16 @@ _BANDS_KM = ((1000.0, MissileClass.SRBM), (3000.0, MissileClass.MRBM), (5500.0, 
 _LOW_ORBIT_M = 200_000.0
 
 
+def _energy(x: FloatArray) -> float:
+    """Specific mechanical energy in the inertial frame (J/kg): v_i = v + w x r."""
+    rx, ry, rz, vx, vy, vz = (float(c) for c in x[0:6])
+    vx_i, vy_i = vx - OMEGA * ry, vy + OMEGA * rx
+    return 0.5 * (vx_i * vx_i + vy_i * vy_i + vz * vz) - GM / math.sqrt(rx * rx + ry * ry + rz * rz)
+
+
 def potential_range_km(x: FloatArray) -> float:
     """Longest ballistic range (km) the energy of ECEF state ``x`` allows; ``inf`` if orbital."""
-    r = np.asarray(x[0:3], dtype=float)
-    v_inertial = np.asarray(x[3:6], dtype=float) + np.cross([0.0, 0.0, OMEGA], r)
-    energy = 0.5 * float(v_inertial @ v_inertial) - GM / float(np.linalg.norm(r))
+    energy = _energy(x)
     q = 2.0 * (energy + GM / R_MEAN) * R_MEAN / GM
     if q <= 0.0:
         return 0.0
@@ -39,10 +42,7 @@ def potential_range_km(x: FloatArray) -> float:
 
 def is_orbital(x: FloatArray) -> bool:
     """Energy at least that of a circular orbit 200 km up."""
-    r = np.asarray(x[0:3], dtype=float)
-    v_inertial = np.asarray(x[3:6], dtype=float) + np.cross([0.0, 0.0, OMEGA], r)
-    energy = 0.5 * float(v_inertial @ v_inertial) - GM / float(np.linalg.norm(r))
-    return energy >= -GM / (2.0 * (R_MEAN + _LOW_ORBIT_M))
+    return _energy(x) >= -GM / (2.0 * (R_MEAN + _LOW_ORBIT_M))
 
 
 def classify(x: FloatArray, boosting: bool) -> MissileClass:

@@ -303,12 +303,13 @@ class Tracker:
             pos, pcov = ekf.radar_position(model, z[None, :])
             r, prr = pos[0], pcov[0]
             _, _, alt = ecef_to_geodetic(r)
-            speed_sigma = (
-                cfg.init_speed_sigma_low if alt < cfg.init_low_alt_m else cfg.init_speed_sigma_high
-            )
+            low = alt < cfg.init_low_alt_m
+            speed_sigma = cfg.init_speed_sigma_low if low else cfg.init_speed_sigma_high
+            boost_prior = 0.5
         else:
             r, prr = _line_of_sight_prior(model, z, cfg.ir_init_alt_m, cfg.ir_init_alt_sigma_m)
             speed_sigma = cfg.ir_init_speed_sigma
+            boost_prior = 0.9  # a plume is thrust
         x = np.concatenate([r, np.zeros(3)])
         p = np.zeros((6, 6))
         p[0:3, 0:3] = prr
@@ -318,7 +319,7 @@ class Tracker:
             serial=self._serial,
             x=np.stack([x, x]),
             p=np.stack([p, p]),
-            mu=np.array([0.5, 0.5]),
+            mu=np.array([boost_prior, 1.0 - boost_prior]),
             epoch_us=t_us,
             created_us=t_us,
             last_update_us=t_us,

@@ -16,9 +16,10 @@ from sim.sensors import get_sensor
 from sim.solve import solve_trajectory
 from tracking import ekf
 from tracking.classify import classify, potential_range_km
-from tracking.propagate import propagate
+from tracking.impact import crossing
+from tracking.propagate import ground_crossing, propagate
 from tracking.tracker import Stage, Tracker, TrackerConfig
-from trilink.geodesy import geodetic_to_ecef
+from trilink.geodesy import distance_bearing, geodetic_to_ecef
 from trilink.model import MissileClass, MissileWarning, Nation
 
 
@@ -132,3 +133,27 @@ def test_class_from_energy() -> None:
     assert classify(leo, boosting=False) is MissileClass.SLV
     # At rest on the ground: only the Earth's spin (and a little height) to spend.
     assert potential_range_km(_state(39.0, 126.0, 0.0, (0.0, 0.0, 0.0))) < 50.0
+
+
+@pytest.mark.parametrize("backwards", [False, True])
+@pytest.mark.parametrize(
+    ("shot", "t_s"),
+    [
+        ((39.2, 125.75, 80, 400, 50, "hwasong-11a"), 120.0),
+        ((40.0, 127.9, 80, 4500, 970, "new-irbm-2022"), 600.0),
+    ],
+)
+def test_fast_crossing_agrees_with_the_shared_one(shot: tuple, t_s: float, backwards: bool) -> None:  # type: ignore[type-arg]
+    r, v = solve_trajectory(*shot).state_at(t_s)
+    x = np.concatenate([r, v])
+    p = np.diag([300.0**2] * 3 + [4.0**2] * 3)
+    slow = ground_crossing(x, p, backwards=backwards)
+    fast = crossing(x, p, backwards=backwards)
+    assert slow is not None and fast is not None
+    metres, _ = distance_bearing(slow.lat_deg, slow.lon_deg, fast.lat_deg, fast.lon_deg)
+    assert metres < 10.0
+    assert fast.dt_s == pytest.approx(slow.dt_s, abs=5e-3)
+    assert fast.semi_major_km == pytest.approx(slow.semi_major_km, rel=0.01)
+    assert fast.semi_minor_km == pytest.approx(slow.semi_minor_km, rel=0.01)
+    assert fast.sigma_t_s == pytest.approx(slow.sigma_t_s, rel=0.01)
+    assert crossing(np.concatenate([r * 0.5, v])) is None  # under ground

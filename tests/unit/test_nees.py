@@ -1,0 +1,91 @@
+"""Covariance honesty: the normalised estimation error squared (NEES) of published warnings.
+
+What is measured: one KN-23 from Sunan (``sunan-srbm``), Monte Carlo over seeds. For
+each seed and each nation, the first UPDATE warning observed at or after
+``SAMPLE_S`` seconds after launch (ballistic phase: burnout is at 42 s) is compared
+with the flight model's truth at its ``observed_us``:
+``(x - x_true)^T P^-1 (x - x_true)`` with x the published 6-state and P the
+published covariance. Samples from different seeds and nations have independent
+noise, so their mean lies within chi2.ppf(0.025, 6N)/N .. chi2.ppf(0.975, 6N)/N
+for a consistent filter.
+
+Run ``python -m tests.unit.test_nees --seeds 200`` for a bigger sample, with the
+whole post-burnout phase and the boost phase shown too (those samples are
+correlated in time, so only their means are printed, without bounds).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterable
+
+import numpy as np
+from scipy.stats import chi2
+
+from producers.national import NATIONS, simulate_nation, solve_launch
+from producers.scenario import load_scenario
+from tracking.ekf import nees
+from tracking.propagate import from_upper_triangle
+from trilink.model import MissileWarning, Nation, TrackStatus
+
+SAMPLE_S = (100.0, 160.0)  # per nation: the first time it can be sampled from
+SEEDS = range(36)
+
+
+def _nees(warning: MissileWarning, truth: np.ndarray) -> float:
+    x = np.array(warning.position_m + warning.velocity_mps)
+    return float(nees(x, from_upper_triangle(warning.covariance), truth)[0])
+
+
+def run(seeds: Iterable[int]) -> dict[str, list[float]]:
+    """NEES samples: ``settled`` (one per seed and nation), ``ballistic`` and ``boost`` (all)."""
+    out: dict[str, list[float]] = {"settled": [], "ballistic": [], "boost": []}
+    for seed in seeds:
+        (event,) = load_scenario("sunan-srbm", seed).launches
+        trajectory = solve_launch(event)
+        for nation in NATIONS:
+            sample_s = SAMPLE_S[1] if nation is Nation.JPN else SAMPLE_S[0]
+            taken = False
+            for w in simulate_nation([event], nation):
+                if w.status is not TrackStatus.UPDATE and w.status is not TrackStatus.INITIAL:
+                    continue
+                t = (w.observed_us - event.launch_time_us) / 1e6
+                r, v = trajectory.state_at(t)
+                value = _nees(w, np.concatenate([r, v]))
+                out["boost" if t < trajectory.burnout_s else "ballistic"].append(value)
+                if not taken and w.status is TrackStatus.UPDATE and t >= sample_s:
+                    out["settled"].append(value)
+                    taken = True
+    return out
+
+
+def bounds(n: int, dof: int = 6) -> tuple[float, float]:
+    """95% two-sided bounds for the mean of ``n`` independent chi-square(dof) samples."""
+    return float(chi2.ppf(0.025, dof * n) / n), float(chi2.ppf(0.975, dof * n) / n)
+
+
+def test_published_covariances_are_consistent_in_the_ballistic_phase() -> None:
+    samples = run(SEEDS)["settled"]
+    n = len(samples)
+    assert n >= 2 * len(SEEDS), "KOR and USA (and usually JPN) sample every seed"
+    low, high = bounds(n)
+    mean = float(np.mean(samples))
+    assert low <= mean <= high, f"mean NEES {mean:.2f} outside [{low:.2f}, {high:.2f}] (N={n})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seeds", type=int, default=200)
+    args = parser.parse_args()
+    samples = run(range(args.seeds))
+    for key, values in samples.items():
+        mean = float(np.mean(values))
+        if key == "settled":
+            low, high = bounds(len(values))
+            print(f"{key}: N={len(values)} mean={mean:.3f} bounds=[{low:.3f}, {high:.3f}]")
+        else:
+            print(f"{key} (correlated): N={len(values)} mean={mean:.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""Fast ground crossings (impact and launch points) for the national trackers' reports.
+
+The same first-order method as :func:`tracking.propagate.ground_crossing` — free-flight
+propagation to the ellipsoid, the covariance mapped onto the local horizontal plane
+there as a 95% ellipse — tuned for a nation that reports every few seconds per track:
+
+* the search steps 30 s at a time (RK4 on the J2 + rotating-frame dynamics is good to
+  metres at that step over a ballistic arc);
+* the crossing inside the last step is found on a cubic Hermite model of the height
+  (heights and height rates at both ends), then polished with one Newton step on a
+  propagated state, instead of a bisection;
+* heights come from Bowring's closed form rather than an iterative conversion.
+
+It agrees with ``ground_crossing`` to metres and milliseconds (unit-tested) at a
+fraction of the cost.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from tracking.propagate import CHI2_2D_95, GroundCrossing, propagate, propagate_state
+from trilink.geodesy import E2, A, B, FloatArray, enu_rotation
+
+STEP_S = 30.0
+COVARIANCE_STEP_S = 120.0  # second-order transition matrices: ~1e-3 relative over a step
+MAX_TIME_S = 7200.0
+_EP2 = E2 / (1.0 - E2)
+
+
+def geodetic(r: FloatArray) -> tuple[float, float, float]:
+    """Geodetic latitude, longitude (degrees) and height (m) by Bowring's closed form."""
+    x, y, z = float(r[0]), float(r[1]), float(r[2])
+    p = math.hypot(x, y)
+    th = math.atan2(z * A, p * B)
+    st, ct = math.sin(th), math.cos(th)
+    lat = math.atan2(z + _EP2 * B * st**3, p - E2 * A * ct**3)
+    sl, cl = math.sin(lat), math.cos(lat)
+    n = A / math.sqrt(1.0 - E2 * sl * sl)
+    h = p / cl - n if abs(cl) > 1e-9 else abs(z) / abs(sl) - n * (1.0 - E2)
+    return math.degrees(lat), math.degrees(math.atan2(y, x)), h
+
+
+def _height_and_rate(s: FloatArray) -> tuple[float, float]:
+    lat, lon, h = geodetic(s)
+    lat_r, lon_r = math.radians(lat), math.radians(lon)
+    up = (
+        math.cos(lat_r) * math.cos(lon_r),
+        math.cos(lat_r) * math.sin(lon_r),
+        math.sin(lat_r),
+    )
+    return h, up[0] * float(s[3]) + up[1] * float(s[4]) + up[2] * float(s[5])
+
+
+def _hermite_root(h0: float, r0: float, h1: float, r1: float, step: float) -> float:
+    """Where the cubic Hermite height model on [0, step] crosses zero (h0 > 0 >= h1)."""
+    lo, hi = 0.0, step
+    tau = step * h0 / (h0 - h1) if h0 != h1 else 0.5 * step
+    for _ in range(8):
+        u = tau / step
+        h00, h10 = 2 * u**3 - 3 * u**2 + 1, (u**3 - 2 * u**2 + u) * step
+        h01, h11 = -2 * u**3 + 3 * u**2, (u**3 - u**2) * step
+        value = h00 * h0 + h10 * r0 + h01 * h1 + h11 * r1
+        if value > 0.0:
+            lo = tau
+        else:
+            hi = tau
+        d00, d10 = (6 * u**2 - 6 * u) / step, 3 * u**2 - 4 * u + 1
+        d01, d11 = (-6 * u**2 + 6 * u) / step, 3 * u**2 - 2 * u
+        slope = d00 * h0 + d10 * r0 + d01 * h1 + d11 * r1
+        nxt = tau - value / slope if slope != 0.0 else 0.5 * (lo + hi)
+        if not lo < nxt < hi:
+            nxt = 0.5 * (lo + hi)
+        if abs(nxt - tau) < 1e-6:
+            return nxt
+        tau = nxt
+    return tau
+
+
+def crossing(
+    x: FloatArray, p: FloatArray | None = None, *, backwards: bool = False
+) -> GroundCrossing | None:
+    """Where free flight from ``x`` meets the ellipsoid (backwards: where it came from).
+
+    Same result type and conventions as :func:`tracking.propagate.ground_crossing`;
+    ``None`` if it does not happen within two hours or ``x`` is not above ground.
+    """
+    sign = -1.0 if backwards else 1.0
+    s = np.asarray(x, dtype=float)
+    h0, r0 = _height_and_rate(s)
+    if h0 <= 0.0:
+        return None
+    t = 0.0
+    while abs(t) < MAX_TIME_S:
+        nxt = propagate_state(s, sign * STEP_S, max_step=STEP_S)
+        h1, r1 = _height_and_rate(nxt)
+        if h1 <= 0.0:
+            break
+        s, t, h0, r0 = nxt, t + sign * STEP_S, h1, r1
+    else:
+        return None
+    # Along the search direction the height falls: flip the rates when going backwards.
+    tau = _hermite_root(h0, sign * r0, h1, sign * r1, STEP_S)
+    final = propagate_state(s, sign * tau, max_step=STEP_S)
+    h, rate = _height_and_rate(final)
+    if rate != 0.0:
+        final = propagate_state(final, -h / rate, max_step=STEP_S)
+        t += -h / rate
+    t += sign * tau
+    lat, lon, _ = geodetic(final)
+    if p is None:
+        return GroundCrossing(lat, lon, t, 0.0, 0.0, 0.0, 0.0, final)
+    _, p_end = propagate(np.asarray(x, dtype=float), p, t, max_step=COVARIANCE_STEP_S)
+    return _with_ellipse(final, p_end, lat, lon, t)
+
+
+def _with_ellipse(
+    final: FloatArray, p_end: FloatArray, lat: float, lon: float, t: float
+) -> GroundCrossing:
+    enu = enu_rotation(lat, lon)
+    up = enu[2]
+    v = final[3:6]
+    vu = float(up @ v)
+    if abs(vu) < 1e-6:
+        vu = -1e-6
+    # A position error slides the crossing along the velocity back to the surface.
+    m = np.eye(3) - np.outer(v, up) / vu
+    g = m @ p_end[0:3, 0:3] @ m.T
+    g_en = enu[0:2] @ g @ enu[0:2].T
+    sigma_t = math.sqrt(max(float(up @ p_end[0:3, 0:3] @ up), 0.0)) / abs(vu)
+    vals, vecs = np.linalg.eigh(0.5 * (g_en + g_en.T))
+    vals = np.clip(vals, 0.0, None)
+    major = vecs[:, 1]
+    k = math.sqrt(CHI2_2D_95)
+    return GroundCrossing(
+        lat,
+        lon,
+        t,
+        sigma_t,
+        k * math.sqrt(vals[1]) / 1000.0,
+        k * math.sqrt(vals[0]) / 1000.0,
+        math.degrees(math.atan2(major[0], major[1])) % 180.0,
+        final,
+    )
