@@ -310,11 +310,9 @@ class Engine:
             self._close(track, AlertStatus.DROPPED, now, out, "all contributors lost")
             return
         impacted = all(m.status is TrackStatus.IMPACTED for m in active)
-        if impacted and track.picture is not None:
-            # Down already: the last in-flight prediction stands (the nations' final
-            # reports do not re-predict either).
-            self._close(track, AlertStatus.IMPACT, now, out, "contributors report impact")
-            return
+        # Down already: one last full refresh, so the IMPACT alert carries the best
+        # of everything the nations predicted while it flew (a refresh may have been
+        # skipped as immaterial since the last UPDATE).
         self._refresh(track, full=impacted or self.policy.refresh_due(track, self.event_us))
         if impacted:
             self._close(track, AlertStatus.IMPACT, now, out, "contributors report impact")

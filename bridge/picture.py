@@ -71,13 +71,14 @@ class PictureBuilder:
 
     propagator: Propagator = field(default_factory=Propagator)
     fuse: CovarianceIntersection = field(default_factory=CovarianceIntersection)
+    lost_memory_us: int = 600_000_000
 
     def build(self, track: SystemTrack, *, full: bool) -> Picture | None:
         """The new picture of ``track``, or its current one when nothing cheap changed."""
-        active = track.active()
+        if not track.active():
+            return track.picture
+        active = track.contributing(self.lost_memory_us)
         previous = track.picture
-        if not active:
-            return previous
         if len(active) == 1:
             est = active[0].estimate
             wire = (active[0].state_wire, active[0].cov_wire)
@@ -117,8 +118,10 @@ class PictureBuilder:
         if len(active) == 1 and active[0].impact is not None:
             return active[0].impact
         if full:
-            # On (or under) the ground already: the last prediction stands.
-            return crossing_point(est) or national or kept
+            # CI never claims more than the data supports, so when one nation's own
+            # prediction is sharper than the fused one, that nation's is the best
+            # estimate on offer. On (or under) the ground already: the last stands.
+            return sharpest([crossing_point(est), national]) or kept
         return kept or national
 
     def _launch(

@@ -191,6 +191,22 @@ class SystemTrack:
         """Members still reporting, in the order they joined (deterministic from the input)."""
         return [m for m in self.members.values() if m.active]
 
+    def contributing(self, memory_us: int) -> list[NationalTrack]:
+        """Members whose last estimate still informs the picture.
+
+        Active members, plus members LOST within ``memory_us`` of the newest
+        observation: a radar that lost a coasting missile below its horizon still
+        knew its ballistic path, and that knowledge only ages (the propagated
+        covariance grows). Dropping it would let the picture fall back to the
+        least precise nation that happens to report last.
+        """
+        newest = self.newest_observed_us()
+        return [
+            m
+            for m in self.members.values()
+            if m.active or (not m.boosting and newest - m.observed_us <= memory_us)
+        ]
+
     def nations(self) -> set[Nation]:
         """Nations with an active member: a second track of theirs may not join."""
         return {m.nation for m in self.members.values() if m.active}

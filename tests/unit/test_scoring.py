@@ -97,6 +97,11 @@ def test_salvos_neither_merge_nor_split(name: str) -> None:
     # for every missile; the strict "no worse at all" share is reported, not asserted
     # (two equally good nations split it about evenly whatever the fusion).
     assert s["fused_not_significantly_worse_fraction"] >= 0.95
+    # And the fused picture is as good as the best nation's on the whole: a bridge
+    # that let the last (least precise) reporter dominate fails this.
+    errors = s["impact_error_km"]
+    best_median = min(errors[n]["median"] for n in ("KOR", "JPN", "USA") if errors[n]["n"])
+    assert errors["fused"]["median"] <= 1.25 * best_median
     assert s["alerts_by_status"][AlertStatus.IMPACT.value] == s["missiles"]
 
 
