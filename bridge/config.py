@@ -142,8 +142,14 @@ class BridgeConfig:
     batch_size: int = 500
     poll_timeout_s: float = 0.05
     idle_advance: bool = True
+    # How fast event time runs while no input arrives: the producers' clock speed.
+    # A coasting track (every sensor lost it) closes at its predicted impact time,
+    # which at speed 25 should come 25x sooner than the wall clock says.
+    idle_rate: float = 1.0
 
     def __post_init__(self) -> None:
+        if not self.idle_rate > 0.0:
+            raise ConfigError("idle rate must be positive")
         if not self.group.strip():
             raise ConfigError("consumer group must not be empty")
         if self.transactional and not self.transactional_id.strip():

@@ -307,6 +307,14 @@ class Engine:
             return
         active = track.active()
         if not active:
+            if self._coasting(track):
+                # Every sensor lost it (an IRBM flies beyond them all), but it coasts on
+                # a known ballistic path: stay open and close with IMPACT at the
+                # predicted time, rather than dropping a well-predicted threat.
+                if track.membership_changed:
+                    track.notes.append("all contributors lost; coasting to the predicted impact")
+                    self._emit(track, AlertStatus.UPDATE, now, out)
+                return
             self._close(track, AlertStatus.DROPPED, now, out, "all contributors lost")
             return
         impacted = all(m.status is TrackStatus.IMPACTED for m in active)
@@ -324,6 +332,17 @@ class Engine:
         if reason is not None:
             self._emit(track, AlertStatus.UPDATE, now, out)
         track.membership_changed = False
+
+    def _coasting(self, track: SystemTrack) -> bool:
+        """No active contributor, but a free-flight impact prediction still ahead."""
+        pic = track.picture
+        return (
+            not track.active()
+            and pic is not None
+            and not pic.boosting
+            and pic.impact is not None
+            and pic.impact.time_us > self.event_us
+        )
 
     def _queue_impact(self, track_id: str, time_us: int) -> None:
         queued = self._queued.get(track_id)
@@ -361,7 +380,11 @@ class Engine:
         stale = round(cfg.stale_s * US)
         retention = round(cfg.closed_retention_s * US)
         for track in list(self.tracks.values()):
-            if track.closed is None and self.event_us - track.newest_observed_us() > stale:
+            if (
+                track.closed is None
+                and self.event_us - track.newest_observed_us() > stale
+                and not self._coasting(track)
+            ):
                 self._close(track, AlertStatus.DROPPED, now, out, "no reports")
                 touched.add(track.track_id)
             elif track.closed is not None and self.event_us - track.closed_us > retention:

@@ -155,9 +155,9 @@ class BridgeService:
                 continue
             idle = time.monotonic() - last_input
             if self.config.idle_advance and idle >= 1.0 and last_event:
-                # Nothing arrives: let event time run at the wall's pace so that
-                # impact times still pass (never faster than real time).
-                out = self.engine.tick(last_event + round(idle * 1e6))
+                # Nothing arrives: let event time run at the scenario clock's pace so
+                # that impact times still pass.
+                out = self.engine.tick(last_event + round(idle * self.config.idle_rate * 1e6))
                 if not out.empty:
                     self._deliver(consumer, out)
 

@@ -59,7 +59,12 @@ class ThreadedPipeline:
         engine = EngineConfig(topics=config.topics)
         self.bridge = BridgeService(
             kafka,
-            BridgeConfig(engine=engine, group=DEMO_GROUP, transactional_id=DEMO_GROUP),
+            BridgeConfig(
+                engine=engine,
+                group=DEMO_GROUP,
+                transactional_id=DEMO_GROUP,
+                idle_rate=config.speed,
+            ),
             codec=codec,
         )
         self.producers = {

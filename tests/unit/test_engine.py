@@ -269,15 +269,40 @@ def test_bad_input_is_dead_lettered_and_the_bridge_carries_on() -> None:
     assert [a.status for a in out.alerts] == [AlertStatus.NEW]
 
 
-def test_dropped_when_every_contributor_is_lost() -> None:
+def test_dropped_when_every_contributor_is_lost_while_boosting() -> None:
+    # Lost during boost: no ballistic prediction to coast on, so the track is dropped.
     m = _missile("M0", 0.0)
     models = [replace(n, track_for_s=30.0, final_status=TrackStatus.LOST) for n in NATIONS[:2]]
+    reports = [
+        replace(r, warning=replace(r.warning, boosting=True))
+        for r in national_reports([m], models, seed=2)
+    ]
     run = Run()
-    run.feed(national_reports([m], models, seed=2))
+    run.feed(reports)
     statuses = [a.status for a in run.alerts]
     assert statuses[-1] is AlertStatus.DROPPED
     assert statuses.count(AlertStatus.DROPPED) == 1
     assert "lost" in run.alerts[-2].note or "lost" in run.alerts[-1].note
+
+
+def test_lost_in_free_flight_coasts_to_impact() -> None:
+    # Every sensor loses it mid-course (an IRBM beyond them all): the track stays open
+    # on its ballistic prediction and closes with IMPACT once that time has passed.
+    m = _missile("M0", 0.0)
+    models = [replace(n, track_for_s=30.0, final_status=TrackStatus.LOST) for n in NATIONS[:2]]
+    run = Run()
+    run.feed(national_reports([m], models, seed=2))
+    assert run.alerts[-1].status is AlertStatus.UPDATE
+    assert "coasting" in run.alerts[-1].note
+    predicted = run.alerts[-1].impact
+    assert predicted is not None
+    run.take(run.engine.tick(predicted.time_us - 5 * US))
+    assert run.alerts[-1].status is AlertStatus.UPDATE
+    run.take(run.engine.tick(predicted.time_us + 60 * US))
+    statuses = [a.status for a in run.alerts]
+    assert statuses[-1] is AlertStatus.IMPACT
+    assert AlertStatus.DROPPED not in statuses
+    assert abs(predicted.time_us - m.impact_us) < 10 * US
 
 
 def test_impact_follows_event_time_without_a_final_word() -> None:

@@ -119,6 +119,14 @@ def bridge(
     fusion: Annotated[
         str, _opt("--fusion", "FUSION", "Covariance intersection: det, trace or fast.")
     ] = "det",
+    clock_rate: Annotated[
+        float,
+        _opt(
+            "--clock-rate",
+            "CLOCK_RATE",
+            "Scenario clock speed while idle (match the producers' --speed).",
+        ),
+    ] = 1.0,
 ) -> None:
     """Fuse the three national warning streams into one picture on the alerts topic.
 
@@ -153,6 +161,7 @@ def bridge(
             transactional=transactional,
             transactional_id=transactional_id,
             batch_size=batch_size,
+            idle_rate=clock_rate,
         )
     except ConfigError as exc:
         fail(str(exc))
