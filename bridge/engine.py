@@ -334,11 +334,10 @@ class Engine:
         track.membership_changed = False
 
     def _coasting(self, track: SystemTrack) -> bool:
-        """No active contributor, but a free-flight impact prediction still ahead."""
+        """A free-flight impact prediction still ahead: silence is no reason to drop it."""
         pic = track.picture
         return (
-            not track.active()
-            and pic is not None
+            pic is not None
             and not pic.boosting
             and pic.impact is not None
             and pic.impact.time_us > self.event_us

@@ -344,3 +344,21 @@ def test_snapshot_ahead_of_the_alerts_reissues_the_lost_version() -> None:
     )
     assert "re-issued" in again.note
     assert second.engine.resume().empty
+
+
+def test_silent_contributors_do_not_drop_a_coasting_track() -> None:
+    # Reports stop long before impact (no LOST, no IMPACTED): silence past the stale
+    # limit is no reason to drop a missile whose free-flight impact is still ahead.
+    m = _missile("M0", 0.0)
+    kor = NationModel(Nation.KOR, interval_s=2.0, final_status=None, stop_before_impact_s=200.0)
+    run = Run()
+    run.feed(national_reports([m], (kor,), seed=5))
+    predicted = run.alerts[-1].impact
+    assert predicted is not None
+    stale_us = round(EngineConfig().alerts.stale_s * US)
+    last_report = max(a.newest_report_us for a in run.alerts)
+    assert predicted.time_us - last_report > stale_us  # the case under test
+    run.take(run.engine.tick(last_report + stale_us + 10 * US))
+    assert run.alerts[-1].status is not AlertStatus.DROPPED
+    run.take(run.engine.tick(predicted.time_us + 60 * US))
+    assert run.alerts[-1].status is AlertStatus.IMPACT
