@@ -75,9 +75,7 @@ def test_tiny_profile_produces_every_figure(tiny_run: tuple[dict[str, Any], str]
     for run in runs:
         _latency(run)
         assert run["alerts_received"] > 0
-        assert all(
-            isinstance(v, float) and math.isfinite(v) for v in run["bridge_added"].values()
-        )
+        assert all(isinstance(v, float) and math.isfinite(v) for v in run["bridge_added"].values())
 
     pair = results["throughput"]["transactional"]
     for kind in ("bridge", "passthrough"):
