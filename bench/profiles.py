@@ -19,6 +19,7 @@ class Profile:
     catch_up_s: float  # how long a bridge that fell behind may take to drain its backlog
     variant_rate: float  # where bridge settings are varied to see what the latency is made of
     variant_s: float
+    variant_count: int  # how many of the bridge-setting variants to run (suite.VARIANTS)
     throughput_warnings: int
     throughput_non_transactional: bool
     memory_rate: float
@@ -43,6 +44,7 @@ FULL = Profile(
     catch_up_s=60.0,
     variant_rate=1000,
     variant_s=10,
+    variant_count=2,
     throughput_warnings=100_000,
     throughput_non_transactional=True,
     memory_rate=1000,
@@ -62,11 +64,13 @@ QUICK = Profile(
     linger_sweep=(),
     linger_rate=1000,
     linger_s=0,
-    pipeline_rates=((100, 3), (1000, 3), (10000, 1)),
+    # Long enough to pass the alert policy's 10 s interval UPDATEs after the salvo's NEWs.
+    pipeline_rates=((100, 9), (1000, 9), (10000, 1)),
     pipeline_warmup_s=2.5,
     catch_up_s=2.0,
     variant_rate=1000,
-    variant_s=3,
+    variant_s=9,
+    variant_count=1,
     throughput_warnings=10_000,
     throughput_non_transactional=False,
     memory_rate=1000,
@@ -91,6 +95,7 @@ TINY = Profile(
     catch_up_s=5.0,
     variant_rate=1000,
     variant_s=0,
+    variant_count=0,
     throughput_warnings=1_000,
     throughput_non_transactional=False,
     memory_rate=200,

@@ -139,7 +139,7 @@ def run_suite(profile: Profile, bootstrap: str, broker: str, progress: Progress)
                 {"poll_timeout_s": 0.001, "transactional": False},
             ),
         )
-        for label, kwargs in variant_settings:
+        for label, kwargs in variant_settings[: profile.variant_count]:
             run = _guard(
                 f"pipeline at {profile.variant_rate:g}/s, {label}",
                 progress,
