@@ -362,3 +362,24 @@ def test_silent_contributors_do_not_drop_a_coasting_track() -> None:
     assert run.alerts[-1].status is not AlertStatus.DROPPED
     run.take(run.engine.tick(predicted.time_us + 60 * US))
     assert run.alerts[-1].status is AlertStatus.IMPACT
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open bug: a nation re-initiating its track of a boosting missile (the old "
+    "track coasts silently, not yet LOST) is barred from the system track by the "
+    "same-nation rule and founds a second one",
+)
+def test_a_national_track_re_initiation_does_not_split_the_missile() -> None:
+    pytest.importorskip("producers.scenario")
+    from bridge.scoring import run_offline
+    from producers.national import simulate_all
+    from producers.scenario import load_scenario
+
+    # Seed 2 of the 2022-10-04 IRBM: KOR's tracker loses KOR-0001 in boost (its last
+    # update at T+17.7 s, LOST declared much later) and starts KOR-0002 at T+22.4 s.
+    warnings = simulate_all(load_scenario("2022-10-04", 2).launches)
+    if len({w.track_id for w in warnings[Nation.KOR]}) != 2:
+        pytest.skip("the simulation no longer re-initiates KOR's track: case gone")
+    alerts, _ = run_offline(warnings)
+    assert len({a.system_track_id for a in alerts}) == 1
