@@ -45,7 +45,7 @@ from producers.report import (
     impact_point,
 )
 from sim.sensors import Sensor, Trajectory, observe, seed_sequence, sensors_of
-from tracking.tracker import ScanResult, Stage, Track, Tracker, TrackerConfig, combine
+from tracking.tracker import ScanResult, Stage, Track, Tracker, TrackerConfig
 from trilink.model import (
     DataMode,
     GroundPoint,
@@ -261,15 +261,9 @@ class NationalSimulation:
     # -- reporting -----------------------------------------------------------------
     def _after_scan(self, theatre: _Theatre, sensor: Sensor, t: int, result: ScanResult) -> None:
         confirmed = {id(tr) for tr in result.confirmed}
-        updated = [tr for tr in result.updated if tr.stage is Stage.CONFIRMED]
-        if not updated:
-            return
-        xs, ps = combine(
-            np.stack([tr.x for tr in updated]),
-            np.stack([tr.p for tr in updated]),
-            np.stack([tr.mu for tr in updated]),
-        )
-        for tr, xc, pc in zip(updated, xs, ps, strict=True):
+        for tr, xc, pc in zip(result.updated, result.x, result.p, strict=True):
+            if tr.stage is not Stage.CONFIRMED:
+                continue
             snap = Snapshot(t, xc, pc, tr.boost_probability)
             book = theatre.books.get(tr.serial)
             if book is None or id(tr) in confirmed:

@@ -27,10 +27,14 @@ from enum import StrEnum
 
 import numpy as np
 
-from trilink.geodesy import GM, OMEGA, FloatArray, ecef_acceleration
+from trilink.geodesy import GM, J2, OMEGA, A, FloatArray
 
 _W2 = OMEGA * OMEGA
 _LOG_2PI = math.log(2.0 * math.pi)
+_EYE6 = np.eye(6)
+_DIAG3 = np.arange(3)
+_2W = 2.0 * OMEGA
+_J2K = 1.5 * J2 * A * A
 
 
 class MeasurementKind(StrEnum):
@@ -138,25 +142,20 @@ def radar_position(model: MeasurementModel, z: FloatArray) -> tuple[FloatArray, 
     return model.origin + enu @ model.rotation, cov
 
 
-def _dynamics_jacobian(x: FloatArray) -> FloatArray:
-    """Stacked version of :func:`tracking.propagate.jacobian` (n, 6) -> (n, 6, 6)."""
-    r = x[:, 0:3]
-    rn2 = np.einsum("ij,ij->i", r, r)
-    rn = np.sqrt(rn2)
-    k = (GM / (rn2 * rn))[:, None, None]
-    g = k * (3.0 * r[:, :, None] * r[:, None, :] / rn2[:, None, None] - np.eye(3))
-    f = np.zeros((x.shape[0], 6, 6))
-    f[:, 0:3, 3:6] = np.eye(3)
-    f[:, 3:6, 0:3] = g
-    f[:, 3, 0] += _W2
-    f[:, 4, 1] += _W2
-    f[:, 3, 4] = 2.0 * OMEGA
-    f[:, 4, 3] = -2.0 * OMEGA
-    return f
+def _acceleration(
+    x: FloatArray, y: FloatArray, z: FloatArray, vx: FloatArray, vy: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Rotating-frame J2 acceleration on component rows; also |r|² and -GM/|r|³.
 
-
-def _derivative(s: FloatArray) -> FloatArray:
-    return np.concatenate([s[:, 3:6], ecef_acceleration(s[:, 0:3], s[:, 3:6])], axis=1)
+    The same dynamics as ``trilink.geodesy.ecef_acceleration``, written per component
+    so that an RK4 stage costs a few dozen numpy calls on (n,) rows and no stacking.
+    """
+    r2 = x * x + y * y + z * z
+    k = -GM / (r2 * np.sqrt(r2))
+    kc = k * (_J2K / r2)
+    fxy = k + kc * (1.0 - 5.0 * (z * z / r2))
+    fxy_w = fxy + _W2
+    return fxy_w * x + _2W * vy, fxy_w * y - _2W * vx, (fxy + 2.0 * kc) * z, r2, k
 
 
 def propagate_many(
@@ -173,22 +172,53 @@ def propagate_many(
     if longest == 0.0:
         return x.copy(), p.copy()
     steps = max(1, math.ceil(longest / max_step))
-    h = (dt / steps)[:, None]
-    h3 = h[:, :, None]
-    s = np.asarray(x, dtype=float)
-    phi = np.broadcast_to(np.eye(6), p.shape).copy()
+    h = dt / steps
+    h2, h6 = 0.5 * h, h / 6.0
+    rx, ry, rz, vx, vy, vz = np.asarray(x, dtype=float).T
+    # Per-step transition I + F h + (F h)^2 / 2 with F linearised at the drift-only
+    # midpoint; F's constant blocks (identity, Coriolis) are filled once.
+    fh = np.zeros((x.shape[0], 6, 6))
+    fh[:, 0, 3] = fh[:, 1, 4] = fh[:, 2, 5] = h
+    fh[:, 3, 4] = _2W * h
+    fh[:, 4, 3] = -_2W * h
+    hg = h[:, None, None]
+    phi: FloatArray | None = None
     for _ in range(steps):
-        mid = s.copy()
-        mid[:, 0:3] += 0.5 * h * s[:, 3:6]
-        f = _dynamics_jacobian(mid) * h3
-        phi = (np.eye(6) + f + 0.5 * (f @ f)) @ phi
-        k1 = _derivative(s)
-        k2 = _derivative(s + 0.5 * h * k1)
-        k3 = _derivative(s + 0.5 * h * k2)
-        k4 = _derivative(s + h * k3)
-        s = s + h / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+        a1x, a1y, a1z, _, _ = _acceleration(rx, ry, rz, vx, vy)
+        x2, y2, z2 = rx + h2 * vx, ry + h2 * vy, rz + h2 * vz
+        vx2, vy2, vz2 = vx + h2 * a1x, vy + h2 * a1y, vz + h2 * a1z
+        a2x, a2y, a2z, r2m, km = _acceleration(x2, y2, z2, vx2, vy2)
+        mid = np.stack([x2, y2, z2], axis=1)
+        # Two-body gravity gradient GM/r^3 (3 r r^T / r^2 - I); J2's share is ~1e-3 of it.
+        g = mid[:, :, None] * mid[:, None, :] * (-3.0 * km / r2m)[:, None, None]
+        g[:, _DIAG3, _DIAG3] += km[:, None]
+        g[:, 0, 0] += _W2
+        g[:, 1, 1] += _W2
+        fh[:, 3:6, 0:3] = g * hg
+        step = _EYE6 + fh + 0.5 * (fh @ fh)
+        phi = step if phi is None else step @ phi
+        x3, y3, z3 = rx + h2 * vx2, ry + h2 * vy2, rz + h2 * vz2
+        vx3, vy3, vz3 = vx + h2 * a2x, vy + h2 * a2y, vz + h2 * a2z
+        a3x, a3y, a3z, _, _ = _acceleration(x3, y3, z3, vx3, vy3)
+        x4, y4, z4 = rx + h * vx3, ry + h * vy3, rz + h * vz3
+        vx4, vy4, vz4 = vx + h * a3x, vy + h * a3y, vz + h * a3z
+        a4x, a4y, a4z, _, _ = _acceleration(x4, y4, z4, vx4, vy4)
+        rx = rx + h6 * (vx + 2.0 * vx2 + 2.0 * vx3 + vx4)
+        ry = ry + h6 * (vy + 2.0 * vy2 + 2.0 * vy3 + vy4)
+        rz = rz + h6 * (vz + 2.0 * vz2 + 2.0 * vz3 + vz4)
+        vx = vx + h6 * (a1x + 2.0 * a2x + 2.0 * a3x + a4x)
+        vy = vy + h6 * (a1y + 2.0 * a2y + 2.0 * a3y + a4y)
+        vz = vz + h6 * (a1z + 2.0 * a2z + 2.0 * a3z + a4z)
+    assert phi is not None
     p_new = phi @ p @ phi.transpose(0, 2, 1)
-    p_new += process_noise_many(dt, q)
+    a = np.abs(dt)
+    qa = np.asarray(q, dtype=float) * a
+    cross = qa * a / 2.0
+    p_new[:, _DIAG3, _DIAG3] += (qa * a * a / 3.0)[:, None]
+    p_new[:, _DIAG3 + 3, _DIAG3 + 3] += qa[:, None]
+    p_new[:, _DIAG3, _DIAG3 + 3] += cross[:, None]
+    p_new[:, _DIAG3 + 3, _DIAG3] += cross[:, None]
+    s = np.stack([rx, ry, rz, vx, vy, vz], axis=1)
     return s, 0.5 * (p_new + p_new.transpose(0, 2, 1))
 
 
@@ -224,17 +254,46 @@ def innovation_covariance(model: MeasurementModel, p: FloatArray, jac: FloatArra
 
 def kalman_update(model: MeasurementModel, x: FloatArray, p: FloatArray, z: FloatArray) -> Update:
     """EKF update of stacked states with one measurement each (Joseph form)."""
-    z_hat, jac = predict_measurement(model, x)
-    nu = innovation(model, z, z_hat)
-    s = innovation_covariance(model, p, jac)
-    s_inv = np.linalg.inv(s)
-    gain = p @ jac.transpose(0, 2, 1) @ s_inv
-    x_new = x + np.einsum("nij,nj->ni", gain, nu)
-    ikh = np.eye(6) - gain @ jac
+    pred = Predicted.of(model, x, p)
+    nu = innovation(model, z, pred.z_hat)
+    nis = np.einsum("ni,nij,nj->n", nu, pred.s_inv, nu)
+    return kalman_update_predicted(model, x, p, pred.jac, pred.s_inv, nu, nis, pred.logdet)
+
+
+@dataclass(frozen=True, slots=True)
+class Predicted:
+    """Predicted measurements of stacked states with what gating and updating need."""
+
+    z_hat: FloatArray  # (n, dim)
+    jac: FloatArray  # (n, dim, 6)
+    s_inv: FloatArray  # (n, dim, dim) inverse innovation covariance
+    logdet: FloatArray  # (n,) log |S|
+
+    @classmethod
+    def of(cls, model: MeasurementModel, x: FloatArray, p: FloatArray) -> Predicted:
+        z_hat, jac = predict_measurement(model, x)
+        s = innovation_covariance(model, p, jac)
+        _, logdet = np.linalg.slogdet(s)
+        return cls(z_hat, jac, np.linalg.inv(s), logdet)
+
+
+def kalman_update_predicted(
+    model: MeasurementModel,
+    x: FloatArray,
+    p: FloatArray,
+    jac: FloatArray,
+    s_inv: FloatArray,
+    nu: FloatArray,
+    nis: FloatArray,
+    logdet: FloatArray,
+) -> Update:
+    """Joseph-form EKF update from an already computed innovation ``nu`` and ``S^-1``."""
+    pht = p @ jac.transpose(0, 2, 1)
+    gain = pht @ s_inv
+    x_new = x + (gain @ nu[:, :, None])[:, :, 0]
+    ikh = _EYE6 - gain @ jac
     p_new = ikh @ p @ ikh.transpose(0, 2, 1) + gain @ model.noise @ gain.transpose(0, 2, 1)
     p_new = 0.5 * (p_new + p_new.transpose(0, 2, 1))
-    nis = np.einsum("ni,nij,nj->n", nu, s_inv, nu)
-    _, logdet = np.linalg.slogdet(s)
     loglik = -0.5 * (nis + logdet + model.dim * _LOG_2PI)
     return Update(x_new, p_new, nis, loglik)
 

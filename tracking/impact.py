@@ -21,8 +21,8 @@ import math
 
 import numpy as np
 
-from tracking.propagate import CHI2_2D_95, GroundCrossing, propagate, propagate_state
-from trilink.geodesy import E2, A, B, FloatArray, enu_rotation
+from tracking.propagate import CHI2_2D_95, GroundCrossing, State, _rk4, propagate
+from trilink.geodesy import E2, A, B, FloatArray
 
 STEP_S = 30.0
 COVARIANCE_STEP_S = 120.0  # second-order transition matrices: ~1e-3 relative over a step
@@ -30,7 +30,7 @@ MAX_TIME_S = 7200.0
 _EP2 = E2 / (1.0 - E2)
 
 
-def geodetic(r: FloatArray) -> tuple[float, float, float]:
+def geodetic(r: FloatArray | State) -> tuple[float, float, float]:
     """Geodetic latitude, longitude (degrees) and height (m) by Bowring's closed form."""
     x, y, z = float(r[0]), float(r[1]), float(r[2])
     p = math.hypot(x, y)
@@ -43,15 +43,20 @@ def geodetic(r: FloatArray) -> tuple[float, float, float]:
     return math.degrees(lat), math.degrees(math.atan2(y, x)), h
 
 
-def _height_and_rate(s: FloatArray) -> tuple[float, float]:
+def _height_and_rate(s: State) -> tuple[float, float]:
     lat, lon, h = geodetic(s)
     lat_r, lon_r = math.radians(lat), math.radians(lon)
-    up = (
-        math.cos(lat_r) * math.cos(lon_r),
-        math.cos(lat_r) * math.sin(lon_r),
-        math.sin(lat_r),
-    )
-    return h, up[0] * float(s[3]) + up[1] * float(s[4]) + up[2] * float(s[5])
+    cl = math.cos(lat_r)
+    return h, cl * math.cos(lon_r) * s[3] + cl * math.sin(lon_r) * s[4] + math.sin(lat_r) * s[5]
+
+
+def _propagated(s: State, dt: float) -> State:
+    # Fixed RK4 steps of at most STEP_S, on plain floats (numpy's per-call cost dominates).
+    n = max(1, math.ceil(abs(dt) / STEP_S))
+    h = dt / n
+    for _ in range(n):
+        s = _rk4(s, h)
+    return s
 
 
 def _hermite_root(h0: float, r0: float, h1: float, r1: float, step: float) -> float:
@@ -88,59 +93,74 @@ def crossing(
     ``None`` if it does not happen within two hours or ``x`` is not above ground.
     """
     sign = -1.0 if backwards else 1.0
-    s = np.asarray(x, dtype=float)
+    s: State = tuple(float(v) for v in x[0:6])  # type: ignore[assignment]
     h0, r0 = _height_and_rate(s)
     if h0 <= 0.0:
         return None
     t = 0.0
+    step = sign * STEP_S
     while abs(t) < MAX_TIME_S:
-        nxt = propagate_state(s, sign * STEP_S, max_step=STEP_S)
+        nxt = _rk4(s, step)
         h1, r1 = _height_and_rate(nxt)
         if h1 <= 0.0:
             break
-        s, t, h0, r0 = nxt, t + sign * STEP_S, h1, r1
+        s, t, h0, r0 = nxt, t + step, h1, r1
     else:
         return None
     # Along the search direction the height falls: flip the rates when going backwards.
     tau = _hermite_root(h0, sign * r0, h1, sign * r1, STEP_S)
-    final = propagate_state(s, sign * tau, max_step=STEP_S)
-    h, rate = _height_and_rate(final)
+    end = _propagated(s, sign * tau)
+    h, rate = _height_and_rate(end)
     if rate != 0.0:
-        final = propagate_state(final, -h / rate, max_step=STEP_S)
+        end = _propagated(end, -h / rate)
         t += -h / rate
     t += sign * tau
-    lat, lon, _ = geodetic(final)
+    lat, lon, _ = geodetic(end)
+    final = np.array(end)
     if p is None:
         return GroundCrossing(lat, lon, t, 0.0, 0.0, 0.0, 0.0, final)
     _, p_end = propagate(np.asarray(x, dtype=float), p, t, max_step=COVARIANCE_STEP_S)
-    return _with_ellipse(final, p_end, lat, lon, t)
+    return _with_ellipse(end, p_end, lat, lon, t)
 
 
 def _with_ellipse(
-    final: FloatArray, p_end: FloatArray, lat: float, lon: float, t: float
+    final: State, p_end: FloatArray, lat: float, lon: float, t: float
 ) -> GroundCrossing:
-    enu = enu_rotation(lat, lon)
-    up = enu[2]
+    lat_r, lon_r = math.radians(lat), math.radians(lon)
+    sl, cl, so, co = math.sin(lat_r), math.cos(lat_r), math.sin(lon_r), math.cos(lon_r)
+    up = (cl * co, cl * so, sl)
+    east = (-so, co, 0.0)
+    north = (-sl * co, -sl * so, cl)
     v = final[3:6]
-    vu = float(up @ v)
+    vu = up[0] * v[0] + up[1] * v[1] + up[2] * v[2]
     if abs(vu) < 1e-6:
         vu = -1e-6
-    # A position error slides the crossing along the velocity back to the surface.
-    m = np.eye(3) - np.outer(v, up) / vu
-    g = m @ p_end[0:3, 0:3] @ m.T
-    g_en = enu[0:2] @ g @ enu[0:2].T
-    sigma_t = math.sqrt(max(float(up @ p_end[0:3, 0:3] @ up), 0.0)) / abs(vu)
-    vals, vecs = np.linalg.eigh(0.5 * (g_en + g_en.T))
-    vals = np.clip(vals, 0.0, None)
-    major = vecs[:, 1]
+    # A position error slides the crossing along the velocity back to the surface:
+    # the ground error is E (I - v up^T / vu) dr, E the east and north rows.
+    ve = (east[0] * v[0] + east[1] * v[1]) / vu
+    vn = (north[0] * v[0] + north[1] * v[1] + north[2] * v[2]) / vu
+    k_rows = np.array(
+        [
+            [east[i] - ve * up[i] for i in range(3)],
+            [north[i] - vn * up[i] for i in range(3)],
+            up,
+        ]
+    )
+    g = k_rows @ p_end[0:3, 0:3] @ k_rows.T
+    a, b, c = float(g[0, 0]), 0.5 * float(g[0, 1] + g[1, 0]), float(g[1, 1])
+    sigma_t = math.sqrt(max(float(g[2, 2]), 0.0)) / abs(vu)
+    # Eigen-decomposition of the symmetric 2x2 ground covariance in closed form.
+    mean, half = 0.5 * (a + c), math.hypot(0.5 * (a - c), b)
+    major_val, minor_val = max(mean + half, 0.0), max(mean - half, 0.0)
+    theta = 0.5 * math.atan2(2.0 * b, a - c)  # major axis from east, counter-clockwise
     k = math.sqrt(CHI2_2D_95)
     return GroundCrossing(
         lat,
         lon,
         t,
         sigma_t,
-        k * math.sqrt(vals[1]) / 1000.0,
-        k * math.sqrt(vals[0]) / 1000.0,
-        math.degrees(math.atan2(major[0], major[1])) % 180.0,
-        final,
+        k * math.sqrt(major_val) / 1000.0,
+        k * math.sqrt(minor_val) / 1000.0,
+        (90.0 - math.degrees(theta)) % 180.0,
+        np.array(final),
     )

@@ -127,6 +127,8 @@ class ScanResult:
     """What one scan changed: updated, newly confirmed and dropped tracks."""
 
     updated: list[Track] = field(default_factory=list)
+    x: FloatArray = field(default_factory=lambda: np.zeros((0, 6)))  # combined, per updated
+    p: FloatArray = field(default_factory=lambda: np.zeros((0, 6, 6)))
     confirmed: list[Track] = field(default_factory=list)
     dropped: list[Track] = field(default_factory=list)
 
@@ -148,6 +150,7 @@ class Tracker:
         self._serial = 0
         self.tracks: list[Track] = []
         self._gate = {d: float(chi2.ppf(config.gate_probability, d)) for d in (2, 3)}
+        self._q_rows: FloatArray = np.zeros(0)
 
     @property
     def has_tentative(self) -> bool:
@@ -172,8 +175,14 @@ class Tracker:
 
     def predict(self, tracks: Sequence[Track], t_us: int) -> None:
         """IMM mixing and propagation of ``tracks`` to ``t_us`` (committed to the tracks)."""
-        if not tracks:
-            return
+        if tracks:
+            self._predict(tracks, t_us)
+
+    def _predict(
+        self, tracks: Sequence[Track], t_us: int
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        # Returns the stacked predictions (n, 2, 6), (n, 2, 6, 6), (n, 2) so the scan
+        # works on them without gathering the tracks' arrays again.
         n = len(tracks)
         dt = np.array([(t_us - tr.epoch_us) / 1e6 for tr in tracks])
         x = np.stack([tr.x for tr in tracks])
@@ -185,14 +194,22 @@ class Tracker:
         x0 = np.einsum("nij,nik->njk", w, x)
         d = x[:, :, None, :] - x0[:, None, :, :]
         p0 = np.einsum("nij,nikl->njkl", w, p) + np.einsum("nij,nijk,nijl->njkl", w, d, d)
-        q = np.tile([self.config.q_boost, self.config.q_ballistic], n)
         xs, ps = ekf.propagate_many(
-            x0.reshape(2 * n, 6), p0.reshape(2 * n, 6, 6), np.repeat(dt, 2), q
+            x0.reshape(2 * n, 6), p0.reshape(2 * n, 6, 6), np.repeat(dt, 2), self._q[: 2 * n]
         )
         xs = xs.reshape(n, 2, 6)
         ps = ps.reshape(n, 2, 6, 6)
         for i, tr in enumerate(tracks):
             tr.x, tr.p, tr.mu, tr.epoch_us = xs[i], ps[i], c[i], t_us
+        return xs, ps, c
+
+    @property
+    def _q(self) -> FloatArray:
+        # Spectral densities of the (boost, ballistic) rows, long enough for every track.
+        need = 2 * len(self.tracks)
+        if self._q_rows.shape[0] < need:
+            self._q_rows = np.tile([self.config.q_boost, self.config.q_ballistic], 2 * need)
+        return self._q_rows
 
     # -- one scan ------------------------------------------------------------------
     def scan(self, sensor: SensorLike, t_us: int, z: FloatArray) -> ScanResult:
@@ -203,13 +220,16 @@ class Tracker:
         tracks = list(self.tracks)
         if not len(z) and not self.has_tentative:
             return result
-        self.predict(tracks, t_us)
         assigned: dict[int, int] = {}
-        if tracks and len(z):
-            assigned = self._associate(model, tracks, z)
-        if assigned:
-            self._update(sensor, t_us, [tracks[i] for i in assigned], z[list(assigned.values())])
-            result.updated = [tracks[i] for i in assigned]
+        if tracks:
+            x, p, mu = self._predict(tracks, t_us)
+            if len(z):
+                pred = ekf.Predicted.of(model, x.reshape(-1, 6), p.reshape(-1, 6, 6))
+                nu = ekf.innovation(model, z[None, :, :], pred.z_hat[:, None, :])  # (2n, m, dim)
+                d2 = np.einsum("nmi,nij,nmj->nm", nu, pred.s_inv, nu)
+                assigned = self._associate(model, pred, mu, d2)
+                if assigned:
+                    self._update(sensor, t_us, tracks, assigned, x, p, mu, pred, nu, d2, result)
         self._count_opportunities(sensor, tracks, set(assigned), result)
         used = set(assigned.values())
         for j in range(len(z)):
@@ -218,41 +238,58 @@ class Tracker:
         return result
 
     def _associate(
-        self, model: MeasurementModel, tracks: list[Track], z: FloatArray
+        self, model: MeasurementModel, pred: ekf.Predicted, mu: FloatArray, d2: FloatArray
     ) -> dict[int, int]:
         # Gate against each plausible model's prediction: a detection belongs to a track
         # if either model (boosting or coasting) expects it. The assignment cost is the best
         # model's -2 log(mu N(nu; 0, S)), constants dropped.
-        n = len(tracks)
-        x = np.stack([t.x for t in tracks]).reshape(2 * n, 6)
-        p = np.stack([t.p for t in tracks]).reshape(2 * n, 6, 6)
-        mu = np.stack([t.mu for t in tracks]).reshape(2 * n)
-        z_hat, jac = ekf.predict_measurement(model, x)
-        s = ekf.innovation_covariance(model, p, jac)
-        s_inv = np.linalg.inv(s)
-        _, logdet = np.linalg.slogdet(s)
-        nu = ekf.innovation(model, z[None, :, :], z_hat[:, None, :])  # (2n, m, dim)
-        d2 = np.einsum("nmi,nij,nmj->nm", nu, s_inv, nu)
+        n = mu.shape[0]
+        mu = mu.reshape(2 * n)
         gated = (d2 < self._gate[model.dim]) & (mu >= GATE_MODE_PROBABILITY)[:, None]
-        mode_cost = np.where(gated, d2 + (logdet - 2.0 * np.log(mu))[:, None], _BIG)
+        if not gated.any():
+            return {}
+        mode_cost = np.where(gated, d2 + (pred.logdet - 2.0 * np.log(mu))[:, None], _BIG)
         mode_cost = mode_cost.reshape(n, 2, -1)
         inside = gated.reshape(n, 2, -1).any(axis=1)
-        if not inside.any():
-            return {}
         cost = mode_cost.min(axis=1)
         rows, cols = linear_sum_assignment(cost)
         return {int(i): int(j) for i, j in zip(rows, cols, strict=True) if inside[i, j]}
 
-    def _update(self, sensor: SensorLike, t_us: int, tracks: list[Track], z: FloatArray) -> None:
-        n = len(tracks)
-        x = np.stack([t.x for t in tracks]).reshape(2 * n, 6)
-        p = np.stack([t.p for t in tracks]).reshape(2 * n, 6, 6)
-        up = ekf.kalman_update(sensor.model, x, p, np.repeat(z, 2, axis=0))
+    def _update(
+        self,
+        sensor: SensorLike,
+        t_us: int,
+        tracks: list[Track],
+        assigned: dict[int, int],
+        x: FloatArray,
+        p: FloatArray,
+        mu: FloatArray,
+        pred: ekf.Predicted,
+        nu: FloatArray,
+        d2: FloatArray,
+        result: ScanResult,
+    ) -> None:
+        # The association already computed every innovation and its covariance: the
+        # update reuses them for the assigned (track, detection) pairs, both models.
+        idx = np.fromiter(assigned, dtype=np.intp, count=len(assigned))
+        det = np.fromiter(assigned.values(), dtype=np.intp, count=len(assigned))
+        n = len(idx)
+        rows = np.stack([2 * idx, 2 * idx + 1], axis=1).reshape(-1)
+        cols = np.repeat(det, 2)
+        up = ekf.kalman_update_predicted(
+            sensor.model,
+            x.reshape(-1, 6)[rows],
+            p.reshape(-1, 6, 6)[rows],
+            pred.jac[rows],
+            pred.s_inv[rows],
+            nu[rows, cols],
+            d2[rows, cols],
+            pred.logdet[rows],
+        )
         loglik = up.log_likelihood.reshape(n, 2)
         if sensor.model.kind is MeasurementKind.IR:
             loglik[:, BALLISTIC] += math.log(self.config.ir_ballistic_likelihood)
-        mu = np.stack([t.mu for t in tracks])
-        logw = np.log(np.maximum(mu, 1e-300)) + loglik
+        logw = np.log(np.maximum(mu[idx], 1e-300)) + loglik
         logw -= logw.max(axis=1, keepdims=True)
         w = np.exp(logw)
         w /= w.sum(axis=1, keepdims=True)
@@ -261,13 +298,16 @@ class Tracker:
         w /= w.sum(axis=1, keepdims=True)
         xs = up.x.reshape(n, 2, 6)
         ps = up.p.reshape(n, 2, 6, 6)
-        for i, tr in enumerate(tracks):
+        updated = [tracks[i] for i in assigned]
+        for i, tr in enumerate(updated):
             tr.x, tr.p, tr.mu = xs[i], ps[i], w[i]
             tr.last_update_us = t_us
             tr.last_sensor = sensor.name
             tr.hits += 1
             tr.updates += 1
             tr.sensors.add(sensor.name)
+        result.updated = updated
+        result.x, result.p = combine(xs, ps, w)
 
     def _count_opportunities(
         self, sensor: SensorLike, tracks: list[Track], hit: set[int], result: ScanResult
