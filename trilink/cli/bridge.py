@@ -7,9 +7,6 @@ one frozen :class:`bridge.config.BridgeConfig`.
 from __future__ import annotations
 
 import json
-import logging
-import signal
-import threading
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -29,11 +26,11 @@ from trilink.cli.common import (
     cluster,
     fail,
     handle_errors,
+    stop_on_signals,
 )
 from trilink.config import Topics
 from trilink.errors import ConfigError
 
-log = logging.getLogger(__name__)
 ENV = "TRILINK_BRIDGE_"
 _DEFAULT_TOPICS = Topics()
 _GATE = GateConfig()
@@ -165,14 +162,7 @@ def bridge(
         )
     except ConfigError as exc:
         fail(str(exc))
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: object) -> None:
-        log.info("signal %d: stopping after the current batch", signum)
-        stop.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    stop = stop_on_signals("the bridge after the current batch")
     with handle_errors(), cluster(kafka, progress=False) as resolved:
         BridgeService(resolved, config).run(stop)
 

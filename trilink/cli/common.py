@@ -12,6 +12,9 @@ Typical command::
 from __future__ import annotations
 
 import functools
+import logging
+import signal
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, NoReturn, ParamSpec, TypeVar
@@ -120,3 +123,18 @@ def exits_on_error(command: Callable[P, R]) -> Callable[P, R]:
             return command(*args, **kwargs)
 
     return wrapper
+
+
+def stop_on_signals(what: str) -> threading.Event:
+    """An event set by SIGINT or SIGTERM, for services whose ``run(stop)`` finishes
+    the work in hand before returning (a clean shutdown under Docker and Ctrl-C)."""
+    stop = threading.Event()
+    log = logging.getLogger("trilink.cli")
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("signal %d: stopping %s", signum, what)
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    return stop

@@ -7,9 +7,6 @@ Thin by design: flags and environment are read here into frozen configs, then
 from __future__ import annotations
 
 import json
-import logging
-import signal
-import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -23,13 +20,13 @@ from trilink.cli.common import (
     cluster,
     fail,
     handle_errors,
+    stop_on_signals,
 )
 from trilink.config import Topics
 from trilink.errors import TrilinkError
 from trilink.model import Nation
 from trilink.timeutil import iso, parse_iso
 
-log = logging.getLogger(__name__)
 ENV = "TRILINK_PRODUCER_"
 NATIONS = ("KOR", "JPN", "USA")
 
@@ -81,14 +78,7 @@ def producer(
         field = {"KOR": "warnings_kor", "JPN": "warnings_jpn", "USA": "warnings_usa"}[code]
         topics = Topics(launches=launches_topic, **{field: warnings_topic})
     config = ProducerConfig(nation=n, speed=speed, topics=topics)
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: object) -> None:
-        log.info("signal %d: stopping", signum)
-        stop.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    stop = stop_on_signals("the producer")
     with handle_errors(), cluster(kafka, progress=False) as resolved:
         NationalProducer(resolved, config).run(stop)
 
