@@ -45,12 +45,14 @@ from importlib import resources
 from typing import Any, Protocol
 
 import numpy as np
-import pymap3d
 from numpy.typing import NDArray
 
 from sim.errors import SimError
 from tracking.ekf import MeasurementKind, MeasurementModel, measure
-from trilink.geodesy import ELLIPSOID, FloatArray, enu_rotation, geodetic_to_ecef
+from trilink.geodesy import E2 as WGS84_E2
+from trilink.geodesy import A as WGS84_A
+from trilink.geodesy import B as WGS84_B
+from trilink.geodesy import FloatArray, enu_rotation, geodetic_to_ecef
 from trilink.model import Nation
 
 EFFECTIVE_EARTH = 4.0 / 3.0
@@ -132,8 +134,7 @@ class Sensor:
         might be" (a tracker asking whether it should have had a detection).
         """
         r = np.atleast_2d(np.asarray(r, dtype=float))
-        _, _, alt = pymap3d.ecef2geodetic(r[:, 0], r[:, 1], r[:, 2], ell=ELLIPSOID)
-        alt = np.asarray(alt, dtype=float)
+        alt = heights(r)
         z = measure(self.model, r)
         if self.kind is MeasurementKind.IR:
             ok = alt >= self.min_target_alt_km * 1000.0
@@ -173,6 +174,26 @@ class Sensor:
         if last < first:
             return np.zeros(0, dtype=np.int64)
         return zero + np.arange(first, last + 1, dtype=np.int64) * step
+
+
+def heights(r: FloatArray) -> FloatArray:
+    """Heights (m) above the WGS-84 ellipsoid of ECEF positions ``r`` (n, 3).
+
+    Bowring's closed form: within a centimetre below 1,000 km, several times cheaper
+    than pymap3d's iteration on the small arrays a scan asks about.
+    """
+    x, y, z = r[:, 0], r[:, 1], r[:, 2]
+    p = np.hypot(x, y)
+    th = np.arctan2(z * WGS84_A, p * WGS84_B)
+    ep2 = WGS84_E2 / (1.0 - WGS84_E2)
+    lat = np.arctan2(z + ep2 * WGS84_B * np.sin(th) ** 3, p - WGS84_E2 * WGS84_A * np.cos(th) ** 3)
+    sl, cl = np.sin(lat), np.cos(lat)
+    n = WGS84_A / np.sqrt(1.0 - WGS84_E2 * sl * sl)
+    polar = np.abs(cl) <= 1e-9
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = np.where(polar, np.abs(z) / np.abs(sl) - n * (1.0 - WGS84_E2), p / cl - n)
+    result: FloatArray = h
+    return result
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,13 +21,16 @@ import math
 
 import numpy as np
 
-from tracking.propagate import CHI2_2D_95, GroundCrossing, State, _rk4, propagate
-from trilink.geodesy import E2, A, B, FloatArray
+from tracking.propagate import CHI2_2D_95, GroundCrossing, State, _rk4
+from trilink.geodesy import E2, GM, OMEGA, A, B, FloatArray
 
 STEP_S = 30.0
 COVARIANCE_STEP_S = 120.0  # second-order transition matrices: ~1e-3 relative over a step
 MAX_TIME_S = 7200.0
 _EP2 = E2 / (1.0 - E2)
+_A2 = A * A
+_W2 = OMEGA * OMEGA
+_EYE6 = np.eye(6)
 
 
 def geodetic(r: FloatArray | State) -> tuple[float, float, float]:
@@ -44,10 +47,22 @@ def geodetic(r: FloatArray | State) -> tuple[float, float, float]:
 
 
 def _height_and_rate(s: State) -> tuple[float, float]:
-    lat, lon, h = geodetic(s)
-    lat_r, lon_r = math.radians(lat), math.radians(lon)
-    cl = math.cos(lat_r)
-    return h, cl * math.cos(lon_r) * s[3] + cl * math.sin(lon_r) * s[4] + math.sin(lat_r) * s[5]
+    x, y, z = s[0], s[1], s[2]
+    p = math.hypot(x, y)
+    th = math.atan2(z * A, p * B)
+    st, ct = math.sin(th), math.cos(th)
+    lat = math.atan2(z + _EP2 * B * st**3, p - E2 * A * ct**3)
+    sl, cl = math.sin(lat), math.cos(lat)
+    n = A / math.sqrt(1.0 - E2 * sl * sl)
+    h = p / cl - n if abs(cl) > 1e-9 else abs(z) / abs(sl) - n * (1.0 - E2)
+    # Up = (cos lat cos lon, cos lat sin lon, sin lat), with cos/sin lon = x/p, y/p.
+    horizontal = (x * s[3] + y * s[4]) / p if p > 0.0 else 0.0
+    return h, cl * horizontal + sl * s[5]
+
+
+def _surely_above(s: State) -> bool:
+    # The ellipsoid lies inside the sphere of radius A: outside it the height is positive.
+    return s[0] * s[0] + s[1] * s[1] + s[2] * s[2] > _A2
 
 
 def _propagated(s: State, dt: float) -> State:
@@ -99,14 +114,20 @@ def crossing(
         return None
     t = 0.0
     step = sign * STEP_S
+    known = True  # whether h0, r0 belong to s (skipped while surely above ground)
     while abs(t) < MAX_TIME_S:
         nxt = _rk4(s, step)
+        if _surely_above(nxt):
+            s, t, known = nxt, t + step, False
+            continue
         h1, r1 = _height_and_rate(nxt)
         if h1 <= 0.0:
             break
-        s, t, h0, r0 = nxt, t + step, h1, r1
+        s, t, h0, r0, known = nxt, t + step, h1, r1, True
     else:
         return None
+    if not known:
+        h0, r0 = _height_and_rate(s)
     # Along the search direction the height falls: flip the rates when going backwards.
     tau = _hermite_root(h0, sign * r0, h1, sign * r1, STEP_S)
     end = _propagated(s, sign * tau)
@@ -119,8 +140,43 @@ def crossing(
     final = np.array(end)
     if p is None:
         return GroundCrossing(lat, lon, t, 0.0, 0.0, 0.0, 0.0, final)
-    _, p_end = propagate(np.asarray(x, dtype=float), p, t, max_step=COVARIANCE_STEP_S)
-    return _with_ellipse(end, p_end, lat, lon, t)
+    start: State = tuple(float(v) for v in x[0:6])  # type: ignore[assignment]
+    return _with_ellipse(end, _propagated_covariance(start, p, t), lat, lon, t)
+
+
+def _propagated_covariance(s: State, p: FloatArray, dt: float) -> FloatArray:
+    """``tracking.propagate.propagate``'s covariance (no process noise) with float Jacobians.
+
+    Same steps: RK4 on the state, the second-order transition linearised at the
+    drift-only midpoint of each step (two-body gravity gradient plus frame terms).
+    """
+    n = max(1, math.ceil(abs(dt) / COVARIANCE_STEP_S))
+    h = dt / n
+    h2 = 0.5 * h
+    cor = 2.0 * OMEGA * h
+    phi: FloatArray | None = None
+    for _ in range(n):
+        mx, my, mz = s[0] + h2 * s[3], s[1] + h2 * s[4], s[2] + h2 * s[5]
+        r2 = mx * mx + my * my + mz * mz
+        k = GM / (r2 * math.sqrt(r2)) * h
+        c = 3.0 / r2
+        kx, ky, kz = k * c * mx, k * c * my, k * c * mz
+        fh = np.array(
+            [
+                [0.0, 0.0, 0.0, h, 0.0, 0.0],
+                [0.0, 0.0, 0.0, 0.0, h, 0.0],
+                [0.0, 0.0, 0.0, 0.0, 0.0, h],
+                [kx * mx - k + _W2 * h, kx * my, kx * mz, 0.0, cor, 0.0],
+                [ky * mx, ky * my - k + _W2 * h, ky * mz, -cor, 0.0, 0.0],
+                [kz * mx, kz * my, kz * mz - k, 0.0, 0.0, 0.0],
+            ]
+        )
+        step = _EYE6 + fh + 0.5 * (fh @ fh)
+        phi = step if phi is None else step @ phi
+        s = _rk4(s, h)
+    assert phi is not None
+    p_new = phi @ p @ phi.T
+    return 0.5 * (p_new + p_new.T)
 
 
 def _with_ellipse(
