@@ -21,7 +21,7 @@ import numpy as np
 
 from tracking.classify import classify
 from tracking.impact import crossing
-from tracking.propagate import CHI2_2D_95, GroundCrossing, upper_triangle
+from tracking.propagate import CHI2_2D_95, GroundCrossing
 from trilink.geodesy import FloatArray, ecef_to_geodetic, enu_rotation
 from trilink.model import (
     DataMode,
@@ -37,6 +37,7 @@ MAX_CLIMB_S = 120.0
 BOOST_ALLOWANCE_M = 20_000.0
 EARLY_LAUNCH_ALT_M = 30_000.0
 _MIN_SEMI_KM = 0.001
+_IU = np.triu_indices(6)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +61,9 @@ def message_id(nation: Nation, track_id: str, sequence: int, scenario_id: str) -
 
 def quality(p: FloatArray) -> int:
     """0–15 from the position uncertainty: 15 at <= 100 m RMS, two steps per halving."""
-    sigma = math.sqrt(max(float(np.trace(p[0:3, 0:3])) / 3.0, 1e-6))
-    return int(np.clip(round(15.0 - 2.0 * math.log2(max(sigma, 1.0) / 100.0)), 0, 15))
+    trace = float(p[0, 0]) + float(p[1, 1]) + float(p[2, 2])
+    sigma = math.sqrt(max(trace / 3.0, 1e-6))
+    return min(max(round(15.0 - 2.0 * math.log2(max(sigma, 1.0) / 100.0)), 0), 15)
 
 
 def _ellipse(cov_en: FloatArray) -> Ellipse:
@@ -172,7 +174,7 @@ def build_warning(
         boosting=snap.boosting,
         position_m=(float(snap.x[0]), float(snap.x[1]), float(snap.x[2])),
         velocity_mps=(float(snap.x[3]), float(snap.x[4]), float(snap.x[5])),
-        covariance=upper_triangle(snap.p),
+        covariance=tuple(snap.p[_IU].tolist()),  # upper_triangle, without per-item floats
         launch=launch,
         impact=impact,
         quality=quality(snap.p),
