@@ -32,7 +32,11 @@ from trilink.geodesy import GM, J2, OMEGA, A, FloatArray
 _W2 = OMEGA * OMEGA
 _LOG_2PI = math.log(2.0 * math.pi)
 _EYE6 = np.eye(6)
-_DIAG3 = np.arange(3)
+_EYE3 = np.eye(3)
+_CENTRIFUGAL = np.diag([OMEGA * OMEGA, OMEGA * OMEGA, 0.0])
+_NOISE_POS = np.kron([[1.0, 0.0], [0.0, 0.0]], _EYE3)
+_NOISE_CROSS = np.kron([[0.0, 1.0], [1.0, 0.0]], _EYE3)
+_NOISE_VEL = np.kron([[0.0, 0.0], [0.0, 1.0]], _EYE3)
 _2W = 2.0 * OMEGA
 _J2K = 1.5 * J2 * A * A
 
@@ -194,9 +198,7 @@ def propagate_many(
         mid = r2.T
         # Two-body gravity gradient GM/r^3 (3 r r^T / r^2 - I); J2's share is ~1e-3 of it.
         g = mid[:, :, None] * mid[:, None, :] * (-3.0 * km / r2m)[:, None, None]
-        g[:, _DIAG3, _DIAG3] += km[:, None]
-        g[:, 0, 0] += _W2
-        g[:, 1, 1] += _W2
+        g += km[:, None, None] * _EYE3 + _CENTRIFUGAL
         fh[:, 3:6, 0:3] = g * hg
         step = _EYE6 + fh + 0.5 * (fh @ fh)
         phi = step if phi is None else step @ phi
@@ -213,10 +215,11 @@ def propagate_many(
     a = np.abs(dt)
     qa = np.asarray(q, dtype=float) * a
     cross = qa * a / 2.0
-    p_new[:, _DIAG3, _DIAG3] += (qa * a * a / 3.0)[:, None]
-    p_new[:, _DIAG3 + 3, _DIAG3 + 3] += qa[:, None]
-    p_new[:, _DIAG3, _DIAG3 + 3] += cross[:, None]
-    p_new[:, _DIAG3 + 3, _DIAG3] += cross[:, None]
+    p_new += (
+        (qa * a * a / 3.0)[:, None, None] * _NOISE_POS
+        + cross[:, None, None] * _NOISE_CROSS
+        + qa[:, None, None] * _NOISE_VEL
+    )
     s = np.concatenate([r, v]).T
     return s, 0.5 * (p_new + p_new.transpose(0, 2, 1))
 
@@ -273,7 +276,8 @@ class Predicted:
         z_hat, jac = predict_measurement(model, x)
         s = innovation_covariance(model, p, jac)
         _, logdet = np.linalg.slogdet(s)
-        return cls(z_hat, jac, np.linalg.inv(s), logdet)
+        s_inv: FloatArray = np.linalg.inv(s)
+        return cls(z_hat, jac, s_inv, logdet)
 
 
 def kalman_update_predicted(

@@ -250,7 +250,7 @@ class Tracker:
             return {}
         mode_cost = np.where(gated, d2 + (pred.logdet - 2.0 * np.log(mu))[:, None], _BIG)
         mode_cost = mode_cost.reshape(n, 2, -1)
-        inside = gated.reshape(n, 2, -1).any(axis=1)
+        inside: BoolArray = gated.reshape(n, 2, -1).any(axis=1)
         cost = mode_cost.min(axis=1)
         rows, cols = linear_sum_assignment(cost)
         return {int(i): int(j) for i, j in zip(rows, cols, strict=True) if inside[i, j]}
