@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import cast
 
 import numpy as np
 
@@ -276,7 +277,7 @@ class Predicted:
         z_hat, jac = predict_measurement(model, x)
         s = innovation_covariance(model, p, jac)
         _, logdet = np.linalg.slogdet(s)
-        s_inv: FloatArray = np.linalg.inv(s)
+        s_inv = cast(FloatArray, np.linalg.inv(s))
         return cls(z_hat, jac, s_inv, logdet)
 
 

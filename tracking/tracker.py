@@ -31,7 +31,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -250,7 +250,7 @@ class Tracker:
             return {}
         mode_cost = np.where(gated, d2 + (pred.logdet - 2.0 * np.log(mu))[:, None], _BIG)
         mode_cost = mode_cost.reshape(n, 2, -1)
-        inside: BoolArray = gated.reshape(n, 2, -1).any(axis=1)
+        inside = cast(BoolArray, gated.reshape(n, 2, -1).any(axis=1))
         cost = mode_cost.min(axis=1)
         rows, cols = linear_sum_assignment(cost)
         return {int(i): int(j) for i, j in zip(rows, cols, strict=True) if inside[i, j]}
