@@ -11,6 +11,11 @@ over the candidates that gate with some slot; when none does, the earliest
 remaining candidate founds a slot and the others are compared with it. A cheap
 straight-line pre-filter spares the ballistic propagation for pairs hundreds of
 kilometres apart, which is most pairs in a large salvo.
+
+A candidate allowed to wait (``may_hold``) that would found a slot although it
+gates with an existing open slot barred to it only by its own nation's member is
+*held* instead: the engine retries it on its next report (see ``bridge.engine``).
+Closed slots take only candidates whose national track began before the close.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ class Candidate:
     realm: Hashable  # only slots of the same realm (data mode, scenario) are eligible
     order: tuple[int, str, str]  # who founds a slot first: (time, nation, track id)
     exclude: str = ""  # a system track it may not join (the one it just broke from)
+    begun_us: int = 0  # observed time its national track began
+    may_hold: bool = False  # may wait instead of founding when only its nation blocks it
 
 
 @dataclass(slots=True)
@@ -50,15 +57,21 @@ class Slot:
     estimate: Estimate | None
     nations: set[Nation]
     realm: Hashable
+    # Event time it closed (None: open). Only a national track that began before then
+    # may join it: data that arrived late, from a feed read behind the others.
+    closed_us: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """Candidate ``candidate`` joins slot ``slot``; ``founds``: it creates that slot."""
+    """Candidate ``candidate`` joins slot ``slot``; ``founds``: it creates that slot;
+    ``held``: it founds nothing yet, as it gates with ``slot`` but that slot already
+    has an active track of its nation."""
 
     candidate: int
     slot: int
     founds: bool = False
+    held: bool = False
 
 
 @dataclass(slots=True)
@@ -101,25 +114,41 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
     slots = list(slots)
     rows = _rows(cands) if cands else None
     gated: dict[tuple[int, int], float] = {}  # (candidate, slot) -> d² within the gate
+    blocked: dict[int, int] = {}  # candidate -> an open slot it gates with but its nation holds
     steps: list[Step] = []
 
-    def allowed(i: int, j: int) -> bool:
+    def eligible(i: int, j: int) -> bool:
         c, s = cands[i], slots[j]
         return (
             c.realm == s.realm
-            and c.nation not in s.nations
             and (not c.exclude or s.track_id != c.exclude)
+            and (s.closed_us is None or c.begun_us < s.closed_us)
         )
+
+    def allowed(i: int, j: int) -> bool:
+        return eligible(i, j) and cands[i].nation not in slots[j].nations
 
     def score_slot(j: int) -> None:
         est = slots[j].estimate
         if est is None or rows is None:
             return
         for k in np.flatnonzero(_near(rows, est)).tolist():
-            if allowed(k, j):
+            free = allowed(k, j)
+            holdable = (
+                not free
+                and cands[k].may_hold
+                and k not in blocked
+                and slots[j].closed_us is None
+                and slots[j].track_id != ""
+                and eligible(k, j)
+            )
+            if free or holdable:
                 d2 = gate.distance(cands[k].estimate, est)
                 if gate.admits(d2):
-                    gated[(k, j)] = d2
+                    if free:
+                        gated[(k, j)] = d2
+                    else:
+                        blocked[k] = j
 
     for j in range(len(slots)):
         score_slot(j)
@@ -144,6 +173,9 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
         founder = min(np.flatnonzero(rows.alive).tolist(), key=lambda k: cands[k].order)
         c = cands[founder]
         rows.alive[founder] = False
+        if founder in blocked:  # ambiguous: its nation may be re-initiating a track there
+            steps.append(Step(founder, blocked[founder], held=True))
+            continue
         slots.append(Slot("", c.estimate, {c.nation}, c.realm))
         steps.append(Step(founder, len(slots) - 1, founds=True))
         score_slot(len(slots) - 1)

@@ -28,6 +28,14 @@ class GateConfig:
     spectral densities (m²/s³) added when a state is propagated to a common time:
     small in free flight, large while the missile may still be thrusting (ballistic
     propagation ignores thrust).
+
+    A member whose nation's feed has run ``silent_s`` of observed time past its last
+    report is *silent* (a national track lost but not yet declared LOST): it no
+    longer bars its nation's new tracks from its system track, nor steers its gate
+    estimate or (in boost) its picture. A new national track that gates with a
+    system track but is barred from it only by its own nation's live member is held
+    (no track founded, no alert) for up to ``hold_s`` of its own observed time, in
+    case that member falls silent: a national tracker re-initiating its track.
     """
 
     dof: int = 6
@@ -36,8 +44,12 @@ class GateConfig:
     q_ballistic: float = 1.0
     q_boost: float = 2.0e4
     break_check_s: float = 1.0
+    silent_s: float = 12.0
+    hold_s: float = 12.0
 
     def __post_init__(self) -> None:
+        if self.silent_s <= 0.0 or self.hold_s < 0.0:
+            raise ConfigError("silent time must be positive and hold time not negative")
         if self.dof not in (3, 6):
             raise ConfigError(f"gate dof must be 3 or 6, got {self.dof}")
         if not 0.0 < self.gate_probability < 1.0 or not 0.0 < self.break_probability < 1.0:

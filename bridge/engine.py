@@ -10,7 +10,10 @@ every system track the batch touched. Steps, each delegated to its own module:
 3. break   — a member that drifted past the break threshold is detached;
 4. associate — newcomers and detached members are gated and assigned jointly
              (``association``, ``assigner``), founding system tracks for the rest
-             (``membership``);
+             (``membership``). A newcomer barred from a track it gates with only by
+             its own nation's live member is held a while instead (``GateConfig``:
+             its nation may be re-initiating its track, the old one falling silent);
+             one whose reports precede a closed track's close joins it late;
 5. refresh — pictures rebuilt, the expensive way only when due (``picture``,
              ``alerts.AlertPolicy.refresh_due``);
 6. alert   — NEW / UPDATE / IMPACT / DROPPED per ``alerts`` and the event clock.
@@ -33,13 +36,14 @@ from bridge.assigner import Candidate, Slot, plan
 from bridge.association import Gate
 from bridge.config import EngineConfig
 from bridge.fusion import CovarianceIntersection
-from bridge.membership import Newcomer, attach_hinted, found, join
+from bridge.membership import Newcomer, attach_hinted, found, join, join_late
 from bridge.picture import PictureBuilder
 from bridge.rebuild import rebuild
 from bridge.state import BridgeTrackState, snapshot_track
 from bridge.tracks import (
     AlertMark,
     NationalTrack,
+    SilentBefore,
     SystemTrack,
     TrackKey,
     key_text,
@@ -50,6 +54,7 @@ from trilink.model import (
     DeadLetter,
     FusedAlert,
     MissileWarning,
+    Nation,
     TrackStatus,
 )
 
@@ -90,6 +95,11 @@ class Engine:
         self._queued: dict[str, int] = {}
         self._reissue: list[str] = []
         self._scanned_us = 0
+        # Newest observed time per nation's feed (derived: restore recomputes it), the
+        # clock silence is judged by, so a feed read behind the others silences nothing.
+        self._nation_us: dict[Nation, int] = {}
+        # Newcomers held back from founding (in memory only; see ``_associate``).
+        self._held: dict[TrackKey, NationalTrack] = {}
 
     # -- entry points -------------------------------------------------------------
 
@@ -147,6 +157,10 @@ class Engine:
             if track.picture is not None and track.picture.impact is not None:
                 self._queue_impact(track.track_id, track.picture.impact.time_us)
         self._scanned_us = self.event_us
+        self._nation_us = {}
+        self._held = {}
+        for m in self.national.values():
+            self._nation_us[m.nation] = max(self._nation_us.get(m.nation, 0), m.observed_us)
 
     def resume(self) -> Outcome:
         """After ``restore``: the alerts a cut-short transaction lost (see ``restore``)."""
@@ -171,7 +185,8 @@ class Engine:
             grouped[(c.warning.nation, c.warning.track_id)].append(c)
         for key in sorted(grouped):
             known = self.national.get(key)
-            floor = known.last_sequence if known is not None else 0
+            base = known if known is not None else self._held.get(key)
+            floor = base.last_sequence if base is not None else 0
             reports = sorted(
                 (c for c in grouped[key] if c.warning.sequence > floor),
                 key=lambda c: c.warning.sequence,
@@ -181,18 +196,25 @@ class Engine:
             if not reports:
                 continue
             self.event_us = max(self.event_us, max(c.warning.reported_us for c in reports))
+            newest = max(c.warning.observed_us for c in reports)
+            self._nation_us[key[0]] = max(self._nation_us.get(key[0], 0), newest)
             if known is None:
-                member = NationalTrack.from_report(reports[0])
-                for c in reports[1:]:
+                held = self._held.pop(key, None)
+                member = held or NationalTrack.from_report(reports[0])
+                for c in reports if held is not None else reports[1:]:
                     member.apply(c)
                 if member.active:
                     newcomers.append(Newcomer(member, member.first_observed_us))
                 continue
             self._update_member(known, reports, touched, newcomers)
         newcomers.extend(self._breaks(touched))
-        self._associate(newcomers, touched)
+        late = self._associate(newcomers, touched)
         for track_id in sorted(touched):
             self._refresh_and_alert(self.tracks[track_id], now, out)
+        for track_id in sorted(late):  # closed, so re-state the close with every contributor
+            track = self.tracks[track_id]
+            assert track.closed is not None
+            self._emit(track, track.closed, now, out)
         self._close_due(now, out, touched)
         self._snapshot(touched, out)
 
@@ -203,7 +225,7 @@ class Engine:
         touched: set[str],
         newcomers: list[Newcomer],
     ) -> None:
-        was_active = member.active
+        was_active, was_observed_us = member.active, member.observed_us
         for c in reports:
             member.apply(c)
         track = self.tracks.get(member.system_track_id)
@@ -212,7 +234,20 @@ class Engine:
                 newcomers.append(Newcomer(member, member.observed_us))
             return
         if track.closed is not None:
-            return
+            window = round(self.config.alerts.revive_window_s * US)
+            if not (
+                track.closed is AlertStatus.DROPPED
+                and self.event_us - track.closed_us <= window
+                and member.active
+                and member.observed_us > was_observed_us
+            ):
+                return
+            # Dropped for want of reports that were only late (its nation's feed read
+            # behind the others): a contributor's newer report revives it, as a
+            # newcomer joining it would.
+            track.closed = None
+            track.membership_changed = True
+            track.notes.append(f"revived: {key_text(member.key)} reports again")
         touched.add(track.track_id)
         track.dirty = track.fresh_data = True
         if was_active and not member.active:
@@ -251,8 +286,27 @@ class Engine:
 
     # -- 4. associate ---------------------------------------------------------------------
 
-    def _associate(self, newcomers: list[Newcomer], touched: set[str]) -> None:
-        """Gate newcomers against open tracks; GNN per round, new tracks for the rest."""
+    def _silent_before(self) -> SilentBefore:
+        silent = round(self.config.gate.silent_s * US)
+        return {nation: t - silent for nation, t in self._nation_us.items()}
+
+    def _associate(self, newcomers: list[Newcomer], touched: set[str]) -> set[str]:
+        """Gate newcomers against open tracks; GNN per round, new tracks for the rest.
+
+        Closed tracks are targets too, but only for national tracks that began
+        before the close: a feed read behind the others (a partition lagging)
+        delivers reports of a missile whose track the others' newer reports have
+        already closed; founding a second track for it would duplicate the missile.
+        Such a newcomer joins late (``join_late``) and the closed track stays
+        closed; the ids of those tracks are returned.
+
+        A newcomer (not a detached member) that would found a track although it
+        gates with an open one barred to it only by its nation's live member is
+        held instead, for at most ``GateConfig.hold_s`` of its own observed time,
+        and retried on each of its later reports: if that member has meanwhile
+        fallen silent (its nation re-initiated its track) it joins, else it founds
+        its own track once the hold is over. Holds live in memory only.
+        """
         pending: list[Newcomer] = []
         for n in newcomers:
             hinted = self.hints.pop(n.member.key, None)
@@ -261,17 +315,22 @@ class Engine:
                 attach_hinted(self.tracks, self.national, n, hinted, closed, self.event_us, touched)
             else:
                 pending.append(n)
+        if not pending:
+            return set()
         window = round(self.config.alerts.revive_window_s * US)
-        targets = [
-            t
-            for t in self.tracks.values()
-            if t.closed is None
-            or (t.closed is AlertStatus.DROPPED and self.event_us - t.closed_us <= window)
-        ]
-        slots = [
-            Slot(t.track_id, t.gate_estimate(), t.nations(), (t.data_mode, t.scenario_id))
-            for t in targets
-        ]
+        hold = round(self.config.gate.hold_s * US)
+        silent_before = self._silent_before()
+        targets = list(self.tracks.values())
+        slots = []
+        for t in targets:
+            realm = (t.data_mode, t.scenario_id)
+            revivable = t.closed is AlertStatus.DROPPED and self.event_us - t.closed_us <= window
+            if t.closed is None or revivable:
+                est, nations = t.gate_estimate(silent_before), t.nations(silent_before)
+                slots.append(Slot(t.track_id, est, nations, realm))
+            else:
+                nations = {m.nation for m in t.members.values()}
+                slots.append(Slot(t.track_id, t.gate_estimate(), nations, realm, t.closed_us))
         cands = [
             Candidate(
                 n.member.estimate,
@@ -279,20 +338,34 @@ class Engine:
                 (n.member.data_mode, n.member.scenario_id),
                 (n.created_us, n.member.nation.value, n.member.track_id),
                 n.previous,
+                n.member.first_observed_us,
+                not n.previous and n.member.observed_us - n.member.first_observed_us <= hold,
             )
             for n in pending
         ]
+        late: set[str] = set()
         for step in plan(cands, slots, self.gate):
             n = pending[step.candidate]
-            if step.founds:
+            if step.held:
+                log.info(
+                    "%s held: its nation is live on %s",
+                    key_text(n.member.key),
+                    targets[step.slot].track_id,
+                )
+                self._held[n.member.key] = n.member
+            elif step.founds:
                 targets.append(found(self.tracks, self.national, n, touched))
+            elif step.slot < len(slots) and slots[step.slot].closed_us is not None:
+                join_late(self.national, n, targets[step.slot], touched)
+                late.add(targets[step.slot].track_id)
             else:
                 join(self.tracks, self.national, n, targets[step.slot], touched)
+        return late
 
     # -- 5./6. refresh and alert ------------------------------------------------------------
 
     def _refresh(self, track: SystemTrack, *, full: bool) -> None:
-        track.picture = self.builder.build(track, full=full)
+        track.picture = self.builder.build(track, full=full, silent_before=self._silent_before())
         if full:
             track.refreshed_us = self.event_us
             track.dirty = False
@@ -389,6 +462,9 @@ class Engine:
             elif track.closed is not None and self.event_us - track.closed_us > retention:
                 self._evict(track, out)
                 touched.discard(track.track_id)
+        for key, member in list(self._held.items()):
+            if self.event_us - member.observed_us > stale:  # stopped reporting while held
+                del self._held[key]
 
     def _close(
         self, track: SystemTrack, status: AlertStatus, now: int, out: Outcome, why: str

@@ -42,6 +42,20 @@ def join(
     touched.add(track.track_id)
 
 
+def join_late(national: Nationals, n: Newcomer, track: SystemTrack, touched: set[str]) -> None:
+    """``n`` joins ``track``, closed since, as a late contributor; it stays closed.
+
+    Its reports all began before the close but arrived after it (its nation's feed
+    was read behind the others): the missile is the same, only the news is late.
+    Its picture is left as it was; the engine re-states the closing alert once so
+    the contributor lists consumers read from final alerts are complete.
+    """
+    track.add(n.member)
+    national[n.member.key] = n.member
+    track.notes.append(f"{key_text(n.member.key)} joined late (its reports precede the close)")
+    touched.add(track.track_id)
+
+
 def found(tracks: Tracks, national: Nationals, n: Newcomer, touched: set[str]) -> SystemTrack:
     """A new system track for ``n``, named after (nation, track id, ``n.created_us``)."""
     m = n.member

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from bridge.estimate import Estimate, Propagator
 from bridge.fusion import CovarianceIntersection
-from bridge.tracks import NationalTrack, Picture, SystemTrack, key_text
+from bridge.tracks import NationalTrack, Picture, SilentBefore, SystemTrack, key_text
 from tracking.propagate import ground_crossing, upper_triangle
 from trilink.model import Ellipse, GroundPoint, MissileClass
 
@@ -73,12 +73,19 @@ class PictureBuilder:
     fuse: CovarianceIntersection = field(default_factory=CovarianceIntersection)
     lost_memory_us: int = 600_000_000
 
-    def build(self, track: SystemTrack, *, full: bool) -> Picture | None:
-        """The new picture of ``track``, or its current one when nothing cheap changed."""
+    def build(
+        self, track: SystemTrack, *, full: bool, silent_before: SilentBefore | None = None
+    ) -> Picture | None:
+        """The new picture of ``track``, or its current one when nothing cheap changed.
+
+        Silent members (see ``SystemTrack.live``) in boost are left out of it.
+        """
         if not track.active():
             return track.picture
-        active = track.contributing(self.lost_memory_us)
+        active = track.contributing(self.lost_memory_us, silent_before)
         previous = track.picture
+        if not active:  # every member silent in boost: nothing better than what it showed
+            return previous
         if len(active) == 1:
             est = active[0].estimate
             wire = (active[0].state_wire, active[0].cov_wire)

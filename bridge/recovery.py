@@ -6,6 +6,12 @@ version per system track is kept. On Apache Kafka (read_committed) aborted
 output is invisible on both topics; on Tansu it is visible on both. Either way
 snapshots and alerts of one transaction are seen together, which is what the
 engine's restore relies on.
+
+Not everything is in the snapshots: national tracks the engine holds back from
+founding a system track (``GateConfig.hold_s``) live in memory only. After a
+restart their reports are replayed from the committed offsets and they are simply
+newcomers again; silence (``GateConfig.silent_s``) is derived from the members'
+observed times, so it needs no state of its own.
 """
 
 from __future__ import annotations

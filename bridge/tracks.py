@@ -10,6 +10,7 @@ picture and the bookkeeping the alert policy needs.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,6 +29,8 @@ from trilink.model import (
 
 FloatArray = NDArray[np.float64]
 TrackKey = tuple[Nation, str]
+# Per nation, the observed time before which a member's last report makes it silent.
+SilentBefore = Mapping[Nation, int]
 
 
 def key_text(key: TrackKey) -> str:
@@ -191,34 +194,68 @@ class SystemTrack:
         """Members still reporting, in the order they joined (deterministic from the input)."""
         return [m for m in self.members.values() if m.active]
 
-    def contributing(self, memory_us: int) -> list[NationalTrack]:
-        """Members whose last estimate still informs the picture.
+    def live(self, silent_before: SilentBefore) -> list[NationalTrack]:
+        """Active members that are not *silent*.
 
-        Active members, plus members LOST within ``memory_us`` of the newest
-        observation: a radar that lost a coasting missile below its horizon still
-        knew its ballistic path, and that knowledge only ages (the propagated
-        covariance grows). Dropping it would let the picture fall back to the
-        least precise nation that happens to report last.
+        A member is silent when its nation's feed has moved on past
+        ``silent_before[nation]`` without a report of it: a national tracker that
+        lost the missile and has not said so yet (LOST may come much later). It
+        still counts as active for the track's lifecycle, but it neither bars a
+        new track of its nation (which may be that nation's re-initiated track of
+        this missile) nor steers the gate and the picture with a stale estimate.
         """
-        newest = self.newest_observed_us()
         return [
             m
             for m in self.members.values()
-            if m.active or (not m.boosting and newest - m.observed_us <= memory_us)
+            if m.active and m.observed_us >= silent_before.get(m.nation, m.observed_us)
         ]
 
-    def nations(self) -> set[Nation]:
-        """Nations with an active member: a second track of theirs may not join."""
-        return {m.nation for m in self.members.values() if m.active}
+    def contributing(
+        self, memory_us: int, silent_before: SilentBefore | None = None
+    ) -> list[NationalTrack]:
+        """Members whose last estimate still informs the picture.
+
+        Live members, plus members LOST within ``memory_us`` of the newest
+        observation in free flight: a radar that lost a coasting missile below its
+        horizon still knew its ballistic path, and that knowledge only ages (the
+        propagated covariance grows). Dropping it would let the picture fall back
+        to the least precise nation that happens to report last. Silent members
+        are left out while any member is live: a tracker that lost the missile
+        without saying so may have lost it in boost, whatever its last report
+        claimed, and propagated without thrust it would drag the picture off the
+        missile. With no live member, every active one counts as before. A lost
+        member whose nation has a live member here was superseded by that one (its
+        nation re-initiated its track) and is left out too.
+        """
+        newest = self.newest_observed_us()
+        live_members = self.live(silent_before or {})
+        live = {id(m) for m in live_members}
+        superseded = {m.nation for m in live_members}
+        return [
+            m
+            for m in self.members.values()
+            if id(m) in live
+            or (not live and m.active)
+            or (
+                not m.active
+                and m.nation not in superseded
+                and not m.boosting
+                and newest - m.observed_us <= memory_us
+            )
+        ]
+
+    def nations(self, silent_before: SilentBefore | None = None) -> set[Nation]:
+        """Nations with a live member: a second track of theirs may not join."""
+        return {m.nation for m in self.live(silent_before or {})}
 
     def newest_observed_us(self) -> int:
         return max((m.observed_us for m in self.members.values()), default=self.created_us)
 
-    def gate_estimate(self) -> Estimate | None:
+    def gate_estimate(self, silent_before: SilentBefore | None = None) -> Estimate | None:
         """The freshest estimate to compare a newcomer with."""
-        active = self.active()
-        if len(active) == 1:
-            return active[0].estimate
+        live = self.live(silent_before or {})
+        if len(live) == 1:
+            return live[0].estimate
         return None if self.picture is None else self.picture.estimate
 
     def add(self, member: NationalTrack) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
@@ -47,9 +47,16 @@ def produce(kafka: KafkaConfig, reports: list[Report]) -> None:
 
 
 def read_alerts(
-    kafka: KafkaConfig, topic: str, group: str, until: int, timeout_s: float = 40.0
+    kafka: KafkaConfig,
+    topic: str,
+    group: str,
+    until: int,
+    timeout_s: float = 40.0,
+    done: Callable[[list[FusedAlert]], bool] = lambda alerts: True,
 ) -> list[FusedAlert]:
-    """Alerts from the beginning until ``until`` tracks have a final (IMPACT) alert."""
+    """Alerts from the beginning until ``until`` tracks have a final (IMPACT) alert
+    and ``done`` holds of what was read (a feed read behind the others can add a late
+    contributor to a track after it closed)."""
     consumer = Consumer(consumer_config(kafka, group))
     assign_from_beginning(consumer, [topic])
     alerts: list[FusedAlert] = []
@@ -60,7 +67,7 @@ def read_alerts(
                 CODEC.decode(m.value(), FusedAlert) for m in poll_batch(consumer, 500, 0.2)
             )
             closed = {a.system_track_id for a in alerts if a.status is AlertStatus.IMPACT}
-            if len(closed) >= until:
+            if len(closed) >= until and done(alerts):
                 # Drain what is already there so duplicates would show.
                 alerts.extend(
                     CODEC.decode(m.value(), FusedAlert) for m in poll_batch(consumer, 500, 0.5)
@@ -94,6 +101,11 @@ def bridge_config(topics: Topics, group: str, *, transactional: bool) -> BridgeC
     )
 
 
+def _all_joined(alerts: list[FusedAlert]) -> bool:
+    final = {a.system_track_id: a for a in alerts}
+    return all(len(a.contributors) == 3 for a in final.values() if a.status is AlertStatus.IMPACT)
+
+
 @pytest.mark.parametrize("transactional", [True, False], ids=["exactly-once", "at-least-once"])
 def test_salvo_through_the_broker(
     kafka_config: KafkaConfig, topics: Topics, new_group: str, transactional: bool
@@ -105,7 +117,9 @@ def test_salvo_through_the_broker(
     )
     with running(service):
         produce(kafka_config, reports)
-        alerts = read_alerts(kafka_config, topics.alerts, f"{new_group}-reader", until=3)
+        alerts = read_alerts(
+            kafka_config, topics.alerts, f"{new_group}-reader", until=3, done=_all_joined
+        )
     keys = [(a.system_track_id, a.version) for a in alerts]
     assert len(keys) == len(set(keys))
     final: dict[str, FusedAlert] = {}

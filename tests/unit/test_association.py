@@ -135,3 +135,29 @@ def test_plan_keeps_realms_and_exclusions_apart() -> None:
     excluded = Candidate(_est(m.truth(t), t), Nation.USA, "exercise", (2, "USA", "U"), "ST-x")
     steps = plan([other_realm, excluded], slots, Gate())
     assert [s.founds for s in steps] == [True, True]
+
+
+def test_plan_holds_a_newcomer_barred_only_by_its_nation() -> None:
+    a, b = ballistic_missile("A", T0), ballistic_missile("B", T0 + 8 * US)
+    t = T0 + 60 * US
+    slots = [
+        Slot("ST-a", _est(a.truth(t), t), {Nation.KOR}, "realm"),
+        Slot("ST-b", _est(b.truth(t), t), {Nation.KOR}, "realm"),
+    ]
+    u = t + 2 * US
+    again = _cand(a.truth(u), u, "KOR", 1, may_hold=True)  # re-initiated on A
+    elsewhere = _cand(b.truth(u) + 5e5, u, "KOR", 2, may_hold=True)  # gates with nothing
+    impatient = _cand(a.truth(u), u, "KOR", 3)  # its hold is over
+    steps = plan([again, elsewhere, impatient], slots, Gate())
+    assert steps[0] == Step(0, 0, held=True)
+    assert Step(1, 2, founds=True) in steps and Step(2, 3, founds=True) in steps
+
+
+def test_plan_closed_slots_take_only_tracks_that_began_before_the_close() -> None:
+    m = ballistic_missile("M", T0)
+    t = T0 + 60 * US
+    closed = Slot("ST-m", _est(m.truth(t), t), {Nation.KOR}, "realm", closed_us=t + 10 * US)
+    before = _cand(m.truth(t), t, "JPN", 1, begun_us=t - 20 * US)
+    after = _cand(m.truth(t), t, "USA", 2, begun_us=t + 10 * US)
+    steps = plan([before, after], [closed], Gate())
+    assert Step(0, 0) in steps and Step(1, 1, founds=True) in steps

@@ -364,12 +364,6 @@ def test_silent_contributors_do_not_drop_a_coasting_track() -> None:
     assert run.alerts[-1].status is AlertStatus.IMPACT
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open bug: a nation re-initiating its track of a boosting missile (the old "
-    "track coasts silently, not yet LOST) is barred from the system track by the "
-    "same-nation rule and founds a second one",
-)
 def test_a_national_track_re_initiation_does_not_split_the_missile() -> None:
     pytest.importorskip("producers.scenario")
     from bridge.scoring import run_offline
@@ -383,3 +377,50 @@ def test_a_national_track_re_initiation_does_not_split_the_missile() -> None:
         pytest.skip("the simulation no longer re-initiates KOR's track: case gone")
     alerts, _ = run_offline(warnings)
     assert len({a.system_track_id for a in alerts}) == 1
+
+
+@pytest.mark.parametrize("batch", [1, 16])
+def test_a_feed_read_behind_the_others_joins_the_closed_track_late(batch: int) -> None:
+    """JPN's partition is read only after KOR's and USA's have carried the event
+    clock past the impact: its older reports join the closed track, not a new one."""
+    reports = _single()
+    ahead = [r for r in reports if r.warning.nation is not Nation.JPN]
+    behind = [r for r in reports if r.warning.nation is Nation.JPN]
+    run = Run()
+    run.feed(ahead, batch=batch)
+    (closed,) = run.final().values()
+    assert closed.status is AlertStatus.IMPACT
+    assert max(r.warning.observed_us for r in behind) < max(
+        r.warning.reported_us for r in ahead
+    )  # the case under test: every JPN report precedes the close
+    count = len(run.alerts)
+    run.feed(behind, batch=batch)
+    (track,) = run.final().values()
+    assert track.system_track_id == closed.system_track_id
+    late = run.alerts[count:]
+    assert [(a.status, a.version) for a in late] == [(AlertStatus.IMPACT, closed.version + 1)]
+    assert "JPN/JPN-0001 joined late" in late[0].note
+    assert {c.nation for c in track.contributors} == {Nation.KOR, Nation.USA, Nation.JPN}
+    assert track.impact == closed.impact  # a closed track's picture stays as it closed
+    _assert_versions(run.alerts)
+
+
+def test_a_track_dropped_for_late_reports_revives_when_they_come() -> None:
+    """The other feeds carried event time past the stale limit while this track's
+    reports were still queued behind: they revive it instead of being ignored."""
+    kor = [r for r in _single() if r.warning.nation is Nation.KOR]
+    early = [
+        replace(r, warning=replace(r.warning, boosting=True))  # boosting: nothing to coast on
+        for r in kor
+        if r.warning.observed_us < T0 + 30 * US
+    ]
+    run = Run()
+    run.feed(early)
+    stale_us = round(EngineConfig().alerts.stale_s * US)
+    run.take(run.engine.tick(early[-1].warning.reported_us + stale_us + 10 * US))
+    assert run.alerts[-1].status is AlertStatus.DROPPED
+    run.feed(kor[len(early) :])
+    (track,) = run.final().values()
+    assert any("revived" in a.note for a in run.alerts)
+    assert track.status is AlertStatus.IMPACT
+    _assert_versions(run.alerts)

@@ -47,12 +47,25 @@ def poll_one(consumer: Consumer, timeout: float = 1.0, *, strict: bool = False) 
 def poll_batch(
     consumer: Consumer, max_messages: int = 500, timeout: float = 0.1, *, strict: bool = False
 ) -> list[Message]:
-    """Up to ``max_messages`` good messages in one call (``Consumer.consume``)."""
+    """Up to ``max_messages`` good messages: waits at most ``timeout`` for the first,
+    then takes only what is already fetched.
+
+    ``Consumer.consume(n, timeout)`` alone returns when ``n`` messages are queued *or*
+    the timeout passes, so at low rates every batch would wait the full timeout:
+    latency would be set by the poll timeout, not by the data.
+    """
+    first = consumer.poll(timeout)
+    if first is None:
+        return []
     out = []
-    for msg in consumer.consume(max_messages, timeout):
-        good = _checked(msg, strict)
-        if good is not None:
-            out.append(good)
+    good = _checked(first, strict)
+    if good is not None:
+        out.append(good)
+    if max_messages > 1:
+        for msg in consumer.consume(max_messages - 1, 0):
+            good = _checked(msg, strict)
+            if good is not None:
+                out.append(good)
     return out
 
 
