@@ -413,7 +413,9 @@ class Engine:
             pic is not None
             and not pic.boosting
             and pic.impact is not None
-            and pic.impact.time_us > self.event_us
+            # Until its IMPACT deadline (impact + grace) has fired, not just the impact:
+            # otherwise the stale sweep could drop it in between.
+            and pic.impact.time_us > self.event_us - round(self.config.alerts.impact_grace_s * US)
         )
 
     def _queue_impact(self, track_id: str, time_us: int) -> None:

@@ -360,6 +360,9 @@ def test_silent_contributors_do_not_drop_a_coasting_track() -> None:
     assert predicted.time_us - last_report > stale_us  # the case under test
     run.take(run.engine.tick(last_report + stale_us + 10 * US))
     assert run.alerts[-1].status is not AlertStatus.DROPPED
+    # Past the impact time but inside the grace before the IMPACT deadline fires.
+    run.take(run.engine.tick(predicted.time_us + US))
+    assert AlertStatus.DROPPED not in {a.status for a in run.alerts}
     run.take(run.engine.tick(predicted.time_us + 60 * US))
     assert run.alerts[-1].status is AlertStatus.IMPACT
 
