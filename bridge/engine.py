@@ -16,7 +16,8 @@ every system track the batch touched. Steps, each delegated to its own module:
              one whose reports precede a closed track's close joins it late;
 5. refresh — pictures rebuilt, the expensive way only when due (``picture``,
              ``alerts.AlertPolicy.refresh_due``);
-6. alert   — NEW / UPDATE / IMPACT / DROPPED per ``alerts`` and the event clock.
+6. alert   — NEW / UPDATE / IMPACT / DROPPED per ``alerts`` and the event clock
+             (closing and emitting live in ``lifecycle``).
 
 Event time is the newest ``reported_us`` seen on any input, so offline and
 accelerated runs make the same decisions; the wall clock only stamps alerts and
