@@ -62,14 +62,11 @@ from trilink.kafka import (
     producer_config,
     topic_partitions,
 )
+from trilink.timeutil import wall_clock_us
 
 log = logging.getLogger(__name__)
 
 _TXN_ATTEMPTS = 5
-
-
-def wall_clock_us() -> int:
-    return time.time_ns() // 1000
 
 
 @dataclass(slots=True)

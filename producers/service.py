@@ -22,7 +22,6 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -43,14 +42,11 @@ from trilink.kafka import (
     producer_config,
 )
 from trilink.model import DeadLetter, LaunchEvent, MissileWarning, Nation
+from trilink.timeutil import wall_clock_us
 
 log = logging.getLogger(__name__)
 
 _MAX_RESENDS = 3
-
-
-def wall_clock_us() -> int:
-    return time.time_ns() // 1000
 
 
 def sim_time_us(wall_us: int, start_us: int, speed: float) -> int:

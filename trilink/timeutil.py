@@ -7,6 +7,7 @@ unit, so the codec only converts at the boundary.
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 US_PER_S = 1_000_000
@@ -43,3 +44,8 @@ def parse_iso(text: str) -> int:
     """Parse ISO-8601 text (``Z`` or offset; date-only means midnight UTC) to microseconds."""
     value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     return us_from_datetime(value)
+
+
+def wall_clock_us() -> int:
+    """Now, in microseconds since the epoch (the services' default injected clock)."""
+    return time.time_ns() // 1000
