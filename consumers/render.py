@@ -65,7 +65,10 @@ def point(p: GroundPoint | None) -> str:
         return "—"
     ns = "N" if p.lat_deg >= 0 else "S"
     ew = "E" if p.lon_deg >= 0 else "W"
-    return f"{abs(p.lat_deg):.2f}°{ns} {abs(p.lon_deg):.2f}°{ew} ±{p.ellipse.semi_major_km:.0f} km"
+    axis = p.ellipse.semi_major_km
+    # Mid-course predictions tighten to hundreds of metres: "±0 km" would read as none.
+    spread = f"±{axis:.0f} km" if axis >= 10.0 else f"±{axis:.1f} km" if axis >= 0.1 else "±<0.1 km"
+    return f"{abs(p.lat_deg):.2f}°{ns} {abs(p.lon_deg):.2f}°{ew} {spread}"
 
 
 def nations(items: Sequence[Nation]) -> str:

@@ -199,3 +199,15 @@ def test_alert_line_and_tables_show_the_picture() -> None:
     assert "lead 8.0 s" in text  # KOR's radars saw it 8 s after the first alert
     assert "shared only" in text  # Japan only knows it through sharing
     assert "hwasong-12" in text
+
+
+def test_small_impact_ellipses_are_not_shown_as_zero() -> None:
+    from consumers.render import point
+    from trilink.model import Ellipse, GroundPoint
+
+    def shown(axis_km: float) -> str:
+        return point(GroundPoint(35.5, 178.0, 0, Ellipse(axis_km, axis_km / 2, 0.0)))
+
+    assert shown(25.0).endswith("±25 km")
+    assert shown(1.24).endswith("±1.2 km")
+    assert shown(0.04).endswith("±<0.1 km")
