@@ -10,20 +10,13 @@ import typer
 from typer.testing import CliRunner
 
 from trilink.cli import main as cli_main
-from trilink.cli import produce
 from trilink.model import LaunchEvent, MissileWarning
 
 
 @pytest.fixture(scope="module")
 def app() -> typer.Typer:
-    root = typer.Typer(pretty_exceptions_enable=False, add_completion=False)
-
-    @root.callback()
-    def _root() -> None:
-        pass
-
-    produce.register(root)
-    return root
+    cli_main._load()
+    return cli_main.app
 
 
 def _run(app: typer.Typer, *args: str) -> tuple[int, str, str]:

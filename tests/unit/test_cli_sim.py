@@ -9,20 +9,12 @@ import typer
 from typer.testing import CliRunner
 
 from trilink.cli import main as cli_main
-from trilink.cli import sim as sim_cli
 
 
 @pytest.fixture(scope="module")
 def app() -> typer.Typer:
-    # A fresh root app: the shared one in cli.main registers groups on every _load().
-    root = typer.Typer(pretty_exceptions_enable=False, add_completion=False)
-
-    @root.callback()
-    def _root() -> None:
-        pass
-
-    sim_cli.register(root)
-    return root
+    cli_main._load()
+    return cli_main.app
 
 
 def _run(app: typer.Typer, *args: str) -> tuple[int, str, str]:

@@ -44,9 +44,15 @@ def _root(
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
+_loaded: list[str] = []
+
+
 def _load() -> None:
+    """Register every command group on ``app``, once (tests and the entry point share it)."""
     for name in _COMMAND_MODULES:
-        importlib.import_module(f"trilink.cli.{name}").register(app)
+        if name not in _loaded:
+            importlib.import_module(f"trilink.cli.{name}").register(app)
+            _loaded.append(name)
 
 
 def main() -> None:
