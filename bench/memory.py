@@ -23,8 +23,6 @@ from typing import Any
 
 import psutil
 
-US = 1_000_000
-
 
 def _engine_main(rate: float, duration_s: float, core: int | None, conn: Connection) -> None:
     if core is not None:

@@ -1,9 +1,9 @@
 """A realistic warning stream for the bridge: many missiles, three nations, honest noise.
 
-Each missile is a free-flight trajectory (``bridge.synthetic.ballistic_missile``, on
+Each missile is a free-flight trajectory (``evaluation.synthetic.ballistic_missile``, on
 ``tracking.propagate``: WGS-84, J2, Earth rotation); each nation reports each missile
 at its own cadence with Gaussian errors drawn from the covariance it reports, as
-``bridge.synthetic`` does, but the truth is stepped incrementally along each track
+``evaluation.synthetic`` does, but the truth is stepped incrementally along each track
 (one RK4 step per report instead of a propagation from launch) so a stream of
 hundreds of thousands of warnings is generated in seconds.
 
@@ -26,13 +26,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bridge.synthetic import SyntheticMissile, ballistic_missile
+from evaluation.synthetic import SyntheticMissile, ballistic_missile
 from tracking.propagate import propagate_state, upper_triangle
 from trilink.codec import Codec
 from trilink.config import Topics
+from trilink.constants import US
 from trilink.model import MissileWarning, Nation
-
-US = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 
 from bridge.config import AlertConfig
 from bridge.tracks import Picture, SystemTrack
+from trilink.constants import US
 from trilink.geodesy import R_MEAN
 from trilink.model import AlertStatus, Contributor, FusedAlert, GroundPoint
-
-US = 1_000_000
 
 
 def ground_distance_km(a: GroundPoint, b: GroundPoint) -> float:

@@ -28,9 +28,9 @@ import numpy as np
 
 from bridge.association import Gate, assign
 from bridge.estimate import Estimate
+from trilink.constants import US
 from trilink.model import Nation
 
-US = 1_000_000
 _MARGIN_M = 5_000.0
 _ACCEL_COAST = 15.0  # m/s²: gravity and drag the straight line ignores
 _ACCEL_BOOST = 80.0  # m/s²: plus thrust

@@ -20,14 +20,12 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 from scipy.stats import chi2
 
 from bridge.config import GateConfig
 from bridge.estimate import Estimate, Propagator
-
-FloatArray = NDArray[np.float64]
+from trilink.constants import FloatArray
 
 FORBIDDEN = math.inf
 _BIG = 1e12  # linear_sum_assignment wants finite costs

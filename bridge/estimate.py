@@ -11,11 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import NDArray
 
 from tracking.propagate import propagate
-
-FloatArray = NDArray[np.float64]
+from trilink.constants import FloatArray
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,14 +22,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from numpy.typing import NDArray
 from scipy.linalg import eigvalsh
 from scipy.optimize import minimize_scalar
 
 from bridge.errors import BridgeError
 from bridge.estimate import Estimate
+from trilink.constants import FloatArray
 
-FloatArray = NDArray[np.float64]
 Criterion = Literal["det", "trace", "fast"]
 CRITERIA: tuple[str, ...] = ("det", "trace", "fast")
 

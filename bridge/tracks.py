@@ -13,11 +13,9 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-import numpy as np
-from numpy.typing import NDArray
-
 from bridge.estimate import Estimate
 from bridge.validate import Checked
+from trilink.constants import FloatArray
 from trilink.model import (
     AlertStatus,
     DataMode,
@@ -27,7 +25,6 @@ from trilink.model import (
     TrackStatus,
 )
 
-FloatArray = NDArray[np.float64]
 TrackKey = tuple[Nation, str]
 # Per nation, the observed time before which a member's last report makes it silent.
 SilentBefore = Mapping[Nation, int]

@@ -13,14 +13,12 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from numpy.typing import NDArray
 
 from bridge.config import ValidationConfig
+from trilink.constants import FloatArray
 from trilink.errors import ValidationError
 from trilink.geodesy import A, B
 from trilink.model import GroundPoint, MissileClass, MissileWarning, Nation
-
-FloatArray = NDArray[np.float64]
 
 UNAUTHORISED = "unauthorised"
 NOT_RELEASABLE = "not-releasable"

@@ -46,6 +46,7 @@ from producers.report import (
 )
 from sim.sensors import Sensor, Trajectory, observe, seed_sequence, sensors_of
 from tracking.tracker import ScanResult, Stage, Track, Tracker, TrackerConfig
+from trilink.constants import NATIONS
 from trilink.model import (
     DataMode,
     GroundPoint,
@@ -57,7 +58,6 @@ from trilink.model import (
 
 log = logging.getLogger(__name__)
 
-NATIONS = (Nation.KOR, Nation.JPN, Nation.USA)
 END_OF_TIME_US = 2**62
 TrajectorySolver = Callable[[LaunchEvent], Trajectory]
 

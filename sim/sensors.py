@@ -47,8 +47,8 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from measurement.models import MeasurementKind, MeasurementModel, measure
 from sim.errors import SimError
-from tracking.ekf import MeasurementKind, MeasurementModel, measure
 from trilink.geodesy import E2 as WGS84_E2
 from trilink.geodesy import A as WGS84_A
 from trilink.geodesy import B as WGS84_B

@@ -9,25 +9,18 @@ on the state, the midpoint-linearised second-order transition matrix on the
 covariance, white-acceleration process noise), written over stacks; the unit tests
 check the two agree.
 
-Measurement models:
-
-* radar — range, azimuth (clockwise from north), elevation in the sensor's local
-  East-North-Up frame (straight-line geometry; the refraction the 4/3-Earth horizon
-  stands for only limits visibility, real radars correct it in their angles);
-* infrared — two focal-plane line-of-sight angles ``atan2(a, c)``, ``atan2(b, c)``
-  of the target direction ``(a, b, c)`` in a sensor frame whose third axis is the
-  boresight. No range.
+Measurement models are in :mod:`measurement.models`.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from enum import StrEnum
+from dataclasses import dataclass
 from typing import cast
 
 import numpy as np
 
+from measurement.models import MeasurementModel, innovation, predict_measurement
 from trilink.geodesy import GM, J2, OMEGA, A, FloatArray
 
 _W2 = OMEGA * OMEGA
@@ -40,111 +33,6 @@ _NOISE_CROSS = np.kron([[0.0, 1.0], [1.0, 0.0]], _EYE3)
 _NOISE_VEL = np.kron([[0.0, 0.0], [0.0, 1.0]], _EYE3)
 _2W = 2.0 * OMEGA
 _J2K = 1.5 * J2 * A * A
-
-
-class MeasurementKind(StrEnum):
-    RADAR = "RADAR"
-    IR = "IR"
-
-
-@dataclass(frozen=True, slots=True)
-class MeasurementModel:
-    """Where a sensor is and what it measures: enough to predict and linearise a measurement.
-
-    ``rotation`` rows are the sensor's axes in ECEF (East, North, Up for a radar;
-    focal-plane a, b and boresight for an infrared sensor). ``sigma`` is the 1-sigma
-    noise per measured component (metres for range, radians for angles).
-    """
-
-    kind: MeasurementKind
-    origin: FloatArray
-    rotation: FloatArray
-    sigma: tuple[float, ...]
-    noise: FloatArray = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        expected = 3 if self.kind is MeasurementKind.RADAR else 2
-        if len(self.sigma) != expected:
-            raise ValueError(f"{self.kind} measurement needs {expected} sigmas")
-        object.__setattr__(self, "noise", np.diag(np.square(np.asarray(self.sigma, float))))
-
-    @property
-    def dim(self) -> int:
-        return len(self.sigma)
-
-    @property
-    def angle_index(self) -> int | None:
-        """Component that wraps at ±pi (radar azimuth), if any."""
-        return 1 if self.kind is MeasurementKind.RADAR else None
-
-
-def measure(model: MeasurementModel, r: FloatArray) -> FloatArray:
-    """Noise-free measurements of ECEF positions ``r`` (n, 3) -> (n, dim)."""
-    d = (np.asarray(r, dtype=float) - model.origin) @ model.rotation.T
-    if model.kind is MeasurementKind.RADAR:
-        e, n, u = d[:, 0], d[:, 1], d[:, 2]
-        rng = np.sqrt(e * e + n * n + u * u)
-        return np.stack([rng, np.arctan2(e, n), np.arctan2(u, np.hypot(e, n))], axis=-1)
-    return np.stack([np.arctan2(d[:, 0], d[:, 2]), np.arctan2(d[:, 1], d[:, 2])], axis=-1)
-
-
-def predict_measurement(model: MeasurementModel, x: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Predicted measurements (n, dim) of states ``x`` (n, 6) and their Jacobians (n, dim, 6)."""
-    d = (x[:, 0:3] - model.origin) @ model.rotation.T
-    n_rows = x.shape[0]
-    jac_d = np.zeros((n_rows, model.dim, 3))
-    if model.kind is MeasurementKind.RADAR:
-        e, n, u = d[:, 0], d[:, 1], d[:, 2]
-        h2 = e * e + n * n
-        h = np.sqrt(h2)
-        r2 = h2 + u * u
-        rng = np.sqrt(r2)
-        z = np.stack([rng, np.arctan2(e, n), np.arctan2(u, h)], axis=-1)
-        jac_d[:, 0, :] = d / rng[:, None]
-        jac_d[:, 1, 0] = n / h2
-        jac_d[:, 1, 1] = -e / h2
-        k = 1.0 / (r2 * h)
-        jac_d[:, 2, 0] = -e * u * k
-        jac_d[:, 2, 1] = -n * u * k
-        jac_d[:, 2, 2] = h2 * k
-    else:
-        a, b, c = d[:, 0], d[:, 1], d[:, 2]
-        z = np.stack([np.arctan2(a, c), np.arctan2(b, c)], axis=-1)
-        ac = a * a + c * c
-        bc = b * b + c * c
-        jac_d[:, 0, 0] = c / ac
-        jac_d[:, 0, 2] = -a / ac
-        jac_d[:, 1, 1] = c / bc
-        jac_d[:, 1, 2] = -b / bc
-    jac = np.zeros((n_rows, model.dim, 6))
-    jac[:, :, 0:3] = jac_d @ model.rotation
-    return z, jac
-
-
-def innovation(model: MeasurementModel, z: FloatArray, z_hat: FloatArray) -> FloatArray:
-    """``z - z_hat`` with the azimuth difference wrapped into (-pi, pi]."""
-    nu = z - z_hat
-    i = model.angle_index
-    if i is not None:
-        nu[..., i] = (nu[..., i] + math.pi) % (2.0 * math.pi) - math.pi
-    return nu
-
-
-def radar_position(model: MeasurementModel, z: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Invert radar measurements (n, 3) into ECEF positions (n, 3) and covariances (n, 3, 3).
-
-    The covariance is the first-order map of the measurement noise.
-    """
-    rng, az, el = z[:, 0], z[:, 1], z[:, 2]
-    ce, se, ca, sa = np.cos(el), np.sin(el), np.cos(az), np.sin(az)
-    enu = np.stack([rng * ce * sa, rng * ce * ca, rng * se], axis=-1)
-    jac = np.zeros((z.shape[0], 3, 3))
-    jac[:, 0, :] = np.stack([ce * sa, rng * ce * ca, -rng * se * sa], axis=-1)
-    jac[:, 1, :] = np.stack([ce * ca, -rng * ce * sa, -rng * se * ca], axis=-1)
-    jac[:, 2, :] = np.stack([se, np.zeros_like(rng), rng * ce], axis=-1)
-    jac = model.rotation.T @ jac
-    cov = jac @ model.noise @ jac.transpose(0, 2, 1)
-    return model.origin + enu @ model.rotation, cov
 
 
 def _acceleration(r: FloatArray, v: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:

@@ -19,8 +19,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import NDArray
 
+from trilink.constants import FloatArray
 from trilink.geodesy import (
     E2,
     GM,
@@ -33,7 +33,6 @@ from trilink.geodesy import (
     geodetic_to_ecef,
 )
 
-FloatArray = NDArray[np.float64]
 State = tuple[float, float, float, float, float, float]
 
 CHI2_2D_95 = 5.991464547107979  # chi-square, 2 dof, 95%

@@ -38,8 +38,9 @@ from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 from scipy.stats import chi2
 
+from measurement import models as measurement_models
+from measurement.models import MeasurementKind, MeasurementModel
 from tracking import ekf
-from tracking.ekf import MeasurementKind, MeasurementModel
 from trilink.geodesy import E2, A, FloatArray, ecef_to_geodetic
 
 BoolArray = NDArray[np.bool_]
@@ -225,7 +226,9 @@ class Tracker:
             x, p, mu = self._predict(tracks, t_us)
             if len(z):
                 pred = ekf.Predicted.of(model, x.reshape(-1, 6), p.reshape(-1, 6, 6))
-                nu = ekf.innovation(model, z[None, :, :], pred.z_hat[:, None, :])  # (2n, m, dim)
+                nu = measurement_models.innovation(
+                    model, z[None, :, :], pred.z_hat[:, None, :]
+                )  # (2n, m, dim)
                 d2 = np.einsum("nmi,nij,nmj->nm", nu, pred.s_inv, nu)
                 assigned = self._associate(model, pred, mu, d2)
                 if assigned:
@@ -340,7 +343,7 @@ class Tracker:
         cfg = self.config
         model = sensor.model
         if model.kind is MeasurementKind.RADAR:
-            pos, pcov = ekf.radar_position(model, z[None, :])
+            pos, pcov = measurement_models.radar_position(model, z[None, :])
             r, prr = pos[0], pcov[0]
             _, _, alt = ecef_to_geodetic(r)
             low = alt < cfg.init_low_alt_m

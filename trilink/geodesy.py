@@ -13,9 +13,8 @@ import math
 import numpy as np
 import pymap3d
 import pymap3d.vincenty  # a submodule: `import pymap3d` alone does not load it
-from numpy.typing import NDArray
 
-FloatArray = NDArray[np.float64]
+from trilink.constants import FloatArray
 
 # WGS-84 defining constants (NIMA TR8350.2) and EGM96 J2.
 GM = 3.986004418e14  # m^3/s^2

@@ -13,13 +13,13 @@ from confluent_kafka import Consumer, Producer
 from bridge.config import BridgeConfig, EngineConfig
 from bridge.service import BridgeService
 from bridge.state import BridgeTrackState
-from bridge.synthetic import NationModel, Report, ballistic_missile, national_reports
+from evaluation.synthetic import NationModel, Report, ballistic_missile, national_reports
 from trilink.codec import Codec
 from trilink.config import KafkaConfig, Topics
+from trilink.constants import US
 from trilink.kafka import assign_from_beginning, consumer_config, poll_batch, producer_config
 from trilink.model import AlertStatus, FusedAlert, Nation
 
-US = 1_000_000
 CODEC = Codec()
 NATIONS = (
     NationModel(Nation.KOR, pos_sigma_m=250.0, vel_sigma_mps=12.0, interval_s=4.0),

@@ -28,6 +28,8 @@ def start_bridge(
     args = [
         sys.executable,
         "-m",
+        "cli",
+        "-v",
         "bridge",
         "--bootstrap-servers",
         kafka.bootstrap_servers,

@@ -11,10 +11,10 @@ from collections.abc import Iterator
 import pytest
 from confluent_kafka.admin import AdminClient
 
+from cli.common import cluster
 from trilink.broker import free_port, port_in_use
-from trilink.cli.common import cluster
 
-CLI = [sys.executable, "-c", "from trilink.cli.main import main; main()", "broker"]
+CLI = [sys.executable, "-c", "from cli.main import main; main()", "broker"]
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 import pytest
 from typer.testing import CliRunner, Result
 
+from cli import main as cli_main
 from tests.conftest import KafkaEndpoint
 from tests.factories import make_alert, make_warning
-from trilink.cli import main as cli_main
 from trilink.codec import Codec, Framing
 from trilink.config import KafkaConfig, Topics
 from trilink.kafka import ResilientProducer, producer_config

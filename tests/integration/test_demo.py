@@ -10,10 +10,10 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
+from cli import main as cli_main
 from tests.conftest import KafkaEndpoint
-from trilink.cli import main as cli_main
 
-CLI = [sys.executable, "-c", "from trilink.cli.main import main; main()"]
+CLI = [sys.executable, "-c", "from cli.main import main; main()"]
 LAUNCH = re.compile(r"^\s+launch (demo-\d+-[0-9a-f]+): (\S+)", re.MULTILINE)
 
 

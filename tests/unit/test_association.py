@@ -11,12 +11,12 @@ from bridge.assigner import Candidate, Slot, Step, plan
 from bridge.association import Gate, assign, mahalanobis2
 from bridge.config import GateConfig
 from bridge.estimate import Estimate
-from bridge.synthetic import ballistic_missile
+from evaluation.synthetic import ballistic_missile
+from trilink.constants import US
 from trilink.errors import ConfigError
 from trilink.model import Nation
 
 T0 = 1_777_593_600_000_000
-US = 1_000_000
 P = np.diag([300.0**2] * 3 + [15.0**2] * 3)
 
 

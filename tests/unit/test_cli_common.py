@@ -6,7 +6,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from trilink.cli.common import (
+from cli.common import (
     BootstrapOption,
     RegistryOption,
     build_kafka_config,

@@ -9,7 +9,7 @@ import pytest
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    code = "from trilink.cli.main import main; main()"
+    code = "from cli.main import main; main()"
     return subprocess.run(
         [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=60
     )

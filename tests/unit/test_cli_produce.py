@@ -9,7 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from trilink.cli import main as cli_main
+from cli import main as cli_main
 from trilink.model import LaunchEvent, MissileWarning
 
 

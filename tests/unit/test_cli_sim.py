@@ -8,7 +8,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from trilink.cli import main as cli_main
+from cli import main as cli_main
 
 
 @pytest.fixture(scope="module")

@@ -6,12 +6,12 @@ import dataclasses
 
 import pytest
 
-from consumers.demo import DemoWatch
 from consumers.errors import StartPositionError
 from consumers.inspect import framing_of
 from consumers.positions import StartKind, StartPosition, parse_since
 from consumers.reader import identity
 from consumers.render import jsonable
+from demo.run import DemoWatch
 from tests.factories import T0_US, make_alert, make_dead_letter, make_launch, make_warning
 from trilink.codec import Codec, Framing
 from trilink.model import AlertStatus

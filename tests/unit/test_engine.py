@@ -12,7 +12,7 @@ import pytest
 from bridge.config import EngineConfig
 from bridge.engine import Engine, Inbound, Outcome
 from bridge.state import BridgeTrackState
-from bridge.synthetic import (
+from evaluation.synthetic import (
     NationModel,
     Report,
     SyntheticMissile,
@@ -20,10 +20,10 @@ from bridge.synthetic import (
     national_reports,
 )
 from trilink.codec import Codec
+from trilink.constants import US
 from trilink.model import AlertStatus, FusedAlert, Nation, TrackStatus
 
 T0 = 1_777_593_600_000_000
-US = 1_000_000
 CODEC = Codec()
 NATIONS = (
     NationModel(Nation.KOR, delay_s=0.0, pos_sigma_m=250.0, vel_sigma_mps=12.0, interval_s=2.0),
@@ -369,7 +369,7 @@ def test_silent_contributors_do_not_drop_a_coasting_track() -> None:
 
 def test_a_national_track_re_initiation_does_not_split_the_missile() -> None:
     pytest.importorskip("producers.scenario")
-    from bridge.scoring import run_offline
+    from evaluation.scoring import run_offline
     from producers.national import simulate_all
     from producers.scenario import load_scenario
 

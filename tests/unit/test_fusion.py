@@ -8,7 +8,7 @@ import pytest
 from bridge.errors import BridgeError
 from bridge.estimate import Estimate, Propagator
 from bridge.fusion import CovarianceIntersection, ci_weight, covariance_intersection
-from bridge.synthetic import ballistic_missile
+from evaluation.synthetic import ballistic_missile
 
 T0 = 1_777_593_600_000_000
 

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from bridge.scoring import map_tracks, run_offline, score, truth_from_synthetic
-from bridge.synthetic import NationModel, ballistic_missile, national_reports
+from evaluation.scoring import map_tracks, run_offline, score, truth_from_synthetic
+from evaluation.synthetic import NationModel, ballistic_missile, national_reports
+from trilink.constants import US
 from trilink.model import AlertStatus, FusedAlert, MissileWarning, Nation
 
 T0 = 1_777_593_600_000_000
-US = 1_000_000
 NATIONS = (
     NationModel(Nation.KOR, pos_sigma_m=250.0, vel_sigma_mps=12.0, interval_s=3.0, impact_every=2),
     NationModel(Nation.JPN, delay_s=50.0, pos_sigma_m=150.0, vel_sigma_mps=8.0, interval_s=3.0),
@@ -82,7 +82,7 @@ REFERENCE = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference"
 @cache
 def _scenario(name: str) -> dict[str, Any]:
     pytest.importorskip("producers.scenario")
-    from bridge.scoring import score_scenario
+    from evaluation.scoring import score_scenario
 
     return score_scenario(name, seed=0)
 
@@ -114,7 +114,7 @@ def test_sunan_srbm_gives_japan_a_minute() -> None:
 
 def test_score_command_rejects_an_unknown_scenario() -> None:
     pytest.importorskip("producers.scenario")
-    from trilink.cli.main import _load, app
+    from cli.main import _load, app
 
     _load()
     result = CliRunner().invoke(app, ["score", "no-such-scenario", "--json"])

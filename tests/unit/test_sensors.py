@@ -9,6 +9,8 @@ import numpy as np
 import pymap3d
 import pytest
 
+from measurement import models as measurement_models
+from measurement.models import MeasurementKind
 from sim.errors import SimError
 from sim.sensors import (
     EFFECTIVE_EARTH,
@@ -19,8 +21,6 @@ from sim.sensors import (
     sensors_of,
 )
 from sim.solve import solve_trajectory
-from tracking import ekf
-from tracking.ekf import MeasurementKind
 from trilink.geodesy import ELLIPSOID, R_MEAN, geodetic_to_ecef, great_circle
 from trilink.model import Nation
 
@@ -58,7 +58,7 @@ def test_every_nation_has_its_own_sensors_with_unique_names() -> None:
 def test_radar_measures_range_azimuth_elevation_like_pymap3d() -> None:
     sensor = get_sensor("KOR-GREEN-PINE-CHUNGBUK")
     target = geodetic_to_ecef(39.0, 126.5, 40_000.0)
-    z = ekf.measure(sensor.model, target[None])[0]
+    z = measurement_models.measure(sensor.model, target[None])[0]
     az, el, rng = pymap3d.ecef2aer(*target, sensor.lat_deg, sensor.lon_deg, sensor.alt_m, ELLIPSOID)
     assert z[0] == pytest.approx(rng, abs=1e-3)
     assert math.degrees(z[1]) % 360.0 == pytest.approx(az, abs=1e-9)
@@ -69,13 +69,14 @@ def test_radar_measures_range_azimuth_elevation_like_pymap3d() -> None:
 def test_measurement_jacobian_matches_finite_differences(name: str) -> None:
     model = get_sensor(name).model
     x = np.concatenate([geodetic_to_ecef(39.5, 127.0, 60_000.0), [800.0, -300.0, 1200.0]])
-    _, jac = ekf.predict_measurement(model, x[None])
+    _, jac = measurement_models.predict_measurement(model, x[None])
     numeric = np.zeros((model.dim, 6))
     for i in range(3):
         dx = np.zeros(6)
         dx[i] = 1.0
         numeric[:, i] = (
-            ekf.measure(model, (x + dx)[None, :3]) - ekf.measure(model, (x - dx)[None, :3])
+            measurement_models.measure(model, (x + dx)[None, :3])
+            - measurement_models.measure(model, (x - dx)[None, :3])
         )[0] / 2.0
     assert np.allclose(jac[0], numeric, rtol=1e-5, atol=1e-12)
 
@@ -83,7 +84,7 @@ def test_measurement_jacobian_matches_finite_differences(name: str) -> None:
 def test_radar_inversion_round_trips() -> None:
     model = get_sensor("JPN-SPY1D-KONGO").model
     r = geodetic_to_ecef(39.0, 131.0, 80_000.0)
-    pos, cov = ekf.radar_position(model, ekf.measure(model, r[None]))
+    pos, cov = measurement_models.radar_position(model, measurement_models.measure(model, r[None]))
     assert np.allclose(pos[0], r, atol=1e-4)
     assert np.all(np.linalg.eigvalsh(cov[0]) > 0.0)
 
@@ -136,7 +137,9 @@ def test_detections_are_seeded_per_sensor_and_launch(srbm) -> None:  # type: ign
     assert np.array_equal(a.times_us, b.times_us) and np.array_equal(a.z, b.z)
     assert not (a.z.shape == c.z.shape and np.array_equal(a.z, c.z))
     truth, _ = srbm.state_at((a.times_us - LAUNCH_US) / 1e6)
-    residual = ekf.innovation(sensor.model, a.z, ekf.measure(sensor.model, truth))
+    residual = measurement_models.innovation(
+        sensor.model, a.z, measurement_models.measure(sensor.model, truth)
+    )
     assert np.all(np.abs(residual) < 6.0 * np.asarray(sensor.sigma))
 
 

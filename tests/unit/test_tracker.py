@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import tracking.tracker as tracker_module
+from measurement import models as measurement_models
 from producers.national import NATIONS, simulate_nation, solve_launch
 from producers.scenario import load_scenario
 from sim.sensors import get_sensor
@@ -55,7 +56,7 @@ def test_kalman_update_shrinks_the_covariance_and_is_consistent() -> None:
     truth = _state(39.3, 127.8, 45e3, (1500.0, 300.0, 200.0))
     p0 = np.diag([500.0**2] * 3 + [100.0**2] * 3)
     x = truth + rng.multivariate_normal(np.zeros(6), p0, size=400)
-    z = ekf.measure(model, np.broadcast_to(truth[:3], (400, 3)))
+    z = measurement_models.measure(model, np.broadcast_to(truth[:3], (400, 3)))
     z += rng.standard_normal(z.shape) * np.asarray(model.sigma)
     up = ekf.kalman_update(model, x, np.broadcast_to(p0, (400, 6, 6)).copy(), z)
     assert np.all(np.trace(up.p, axis1=1, axis2=2) < np.trace(p0))
@@ -78,7 +79,7 @@ def test_a_lone_detection_never_becomes_a_track() -> None:
     sensor = get_sensor("KOR-GREEN-PINE-CHUNGBUK")
     ids = iter(f"T{i}" for i in range(100))
     tracker = Tracker(TrackerConfig(), lambda: next(ids))
-    z = ekf.measure(sensor.model, geodetic_to_ecef(39.3, 126.5, 30e3)[None])
+    z = measurement_models.measure(sensor.model, geodetic_to_ecef(39.3, 126.5, 30e3)[None])
     tracker.scan(sensor, 0, z)
     assert [t.stage for t in tracker.tracks] == [Stage.TENTATIVE]
     for k in range(1, 8):  # the target stays in coverage but is never seen again

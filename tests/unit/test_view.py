@@ -7,9 +7,10 @@ import json
 import pytest
 from rich.console import Console
 
-from consumers.render import alert_line, alerts_table, jsonable, summary_lines, summary_table
-from consumers.summary import NominalImpact, match_launches, summarise
+from consumers.render import alert_line, alerts_table, jsonable
 from consumers.view import AlertPicture
+from demo.render import summary_lines, summary_table
+from demo.summary import NominalImpact, match_launches, summarise
 from tests.factories import T0_US, make_alert, make_ground_point, make_launch, make_warning
 from trilink.model import AlertStatus, Contributor, FusedAlert, MissileClass, Nation
 from trilink.timeutil import iso

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from numpy.typing import NDArray
 
 from tracking.propagate import (
     ground_crossing,
@@ -24,6 +23,7 @@ from tracking.propagate import (
     upper_triangle,
 )
 from trilink.config import Topics
+from trilink.constants import US, FloatArray
 from trilink.model import (
     DataMode,
     Ellipse,
@@ -33,9 +33,6 @@ from trilink.model import (
     Nation,
     TrackStatus,
 )
-
-FloatArray = NDArray[np.float64]
-US = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)

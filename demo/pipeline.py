@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from bridge.config import BridgeConfig, EngineConfig
 from bridge.service import BridgeService
 from consumers.errors import ConsumerError
-from consumers.services import Service
+from demo.services import Service
 from producers.inject import inject
 from producers.national import NATIONS
 from producers.scenario import Scenario, load_scenario
@@ -50,7 +50,7 @@ class PipelineConfig:
 
 
 class ThreadedPipeline:
-    """Producers + bridge for :func:`consumers.demo.run_demo` (see :class:`Pipeline`)."""
+    """Producers + bridge for :func:`demo.run.run_demo` (see :class:`Pipeline`)."""
 
     def __init__(self, kafka: KafkaConfig, config: PipelineConfig, codec: Codec) -> None:
         self.kafka = kafka

@@ -19,7 +19,7 @@ from bridge.config import (
     GateConfig,
     ValidationConfig,
 )
-from trilink.cli.common import (
+from cli.common import (
     BootstrapOption,
     RegistryOption,
     build_kafka_config,
@@ -182,7 +182,7 @@ def score(
     ] = None,
 ) -> None:
     """Simulate a scenario, fuse it, and score the picture against truth."""
-    from bridge.scoring import score_scenario
+    from evaluation.scoring import score_scenario
     from producers.errors import ScenarioError
 
     kafka = build_kafka_config(bootstrap, None)

@@ -129,7 +129,7 @@ def stop_on_signals(what: str) -> threading.Event:
     """An event set by SIGINT or SIGTERM, for services whose ``run(stop)`` finishes
     the work in hand before returning (a clean shutdown under Docker and Ctrl-C)."""
     stop = threading.Event()
-    log = logging.getLogger("trilink.cli")
+    log = logging.getLogger("cli")
 
     def on_signal(signum: int, _frame: object) -> None:
         log.info("signal %d: stopping %s", signum, what)

@@ -12,8 +12,7 @@ from typing import Annotated
 
 import typer
 
-from producers.errors import ProducerError
-from trilink.cli.common import (
+from cli.common import (
     BootstrapOption,
     RegistryOption,
     build_kafka_config,
@@ -22,6 +21,7 @@ from trilink.cli.common import (
     handle_errors,
     stop_on_signals,
 )
+from producers.errors import ProducerError
 from trilink.config import Topics
 from trilink.errors import TrilinkError
 from trilink.model import Nation

@@ -27,9 +27,9 @@ from typing import Protocol
 
 from consumers.positions import StartKind, StartPosition
 from consumers.reader import RecordReader
-from consumers.services import Service, ServiceThreads
-from consumers.summary import MissileSummary, match_launches, plausible, summarise
 from consumers.view import AlertPicture, TrackView
+from demo.services import Service, ServiceThreads
+from demo.summary import MissileSummary, match_launches, plausible, summarise
 from trilink.codec import Codec
 from trilink.config import KafkaConfig, Topics
 from trilink.kafka import ensure_topics

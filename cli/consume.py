@@ -19,6 +19,14 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from cli.common import (
+    BootstrapOption,
+    RegistryOption,
+    build_kafka_config,
+    err_console,
+    fail,
+    handle_errors,
+)
 from consumers.errors import StartPositionError
 from consumers.inspect import inspect_topic
 from consumers.positions import StartPosition
@@ -32,14 +40,6 @@ from consumers.render import (
 )
 from consumers.topics import describe_cluster
 from consumers.view import AlertPicture
-from trilink.cli.common import (
-    BootstrapOption,
-    RegistryOption,
-    build_kafka_config,
-    err_console,
-    fail,
-    handle_errors,
-)
 from trilink.codec import codec_for
 from trilink.config import KafkaConfig, Topics
 from trilink.model import FusedAlert, MissileWarning, Nation

@@ -39,7 +39,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 from bridge.alerts import ground_distance_km
 from bridge.config import EngineConfig
@@ -47,11 +46,9 @@ from bridge.engine import Engine, Outcome
 from tracking.propagate import propagate_state
 from trilink.codec import Codec
 from trilink.config import Topics
+from trilink.constants import NATIONS, US, FloatArray
 from trilink.model import AlertStatus, FusedAlert, GroundPoint, MissileWarning, Nation
 
-FloatArray = NDArray[np.float64]
-US = 1_000_000
-NATIONS = (Nation.KOR, Nation.JPN, Nation.USA)
 GOSPA_C_KM = 50.0
 GOSPA_P = 1.0
 GOSPA_STEP_S = 5.0
@@ -76,7 +73,7 @@ class TruthPath:
 
 
 def truth_from_synthetic(m: Any) -> TruthPath:
-    """A ``bridge.synthetic.SyntheticMissile`` as a truth path."""
+    """A ``evaluation.synthetic.SyntheticMissile`` as a truth path."""
     return TruthPath(
         m.name, m.start_us, m.impact_us, m.impact_lat_deg, m.impact_lon_deg, m.positions
     )
@@ -388,7 +385,7 @@ def score_scenario(name: str, seed: int = 0, *, kafka: Any = None) -> dict[str, 
         mode = "offline"
     else:
         from bridge.config import BridgeConfig, ValidationConfig
-        from bridge.replay import fresh_topics, run_through_broker
+        from evaluation.replay import fresh_topics, run_through_broker
 
         topics = fresh_topics()
         group = f"trilink-score-{topics.alerts.rpartition('-')[2]}"

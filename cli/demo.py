@@ -1,7 +1,7 @@
 """``trilink demo``: the whole pipeline on one machine, with a live picture of the alerts.
 
 Parses flags, builds the pipeline (national producers + bridge on the accelerated
-scenario clock) and hands it to :func:`consumers.demo.run_demo`; this module only
+scenario clock) and hands it to :func:`demo.run.run_demo`; this module only
 decides how it looks: a Rich Live view on a terminal, progressive plain lines
 otherwise (or with ``--once``), and the summary table at the end.
 """
@@ -20,12 +20,7 @@ from rich.live import Live
 from rich.spinner import Spinner
 from rich.text import Text
 
-from consumers.demo import DemoConfig, DemoResult, DemoWatch, run_demo
-from consumers.errors import ConsumerError
-from consumers.pipeline import PipelineConfig, ThreadedPipeline
-from consumers.render import alert_line, alerts_table, clock, summary_lines, summary_table
-from producers.errors import ScenarioError
-from trilink.cli.common import (
+from cli.common import (
     BootstrapOption,
     RegistryOption,
     build_kafka_config,
@@ -34,6 +29,12 @@ from trilink.cli.common import (
     fail,
     handle_errors,
 )
+from consumers.errors import ConsumerError
+from consumers.render import alert_line, alerts_table, clock
+from demo.pipeline import PipelineConfig, ThreadedPipeline
+from demo.render import summary_lines, summary_table
+from demo.run import DemoConfig, DemoResult, DemoWatch, run_demo
+from producers.errors import ScenarioError
 from trilink.codec import codec_for
 from trilink.model import FusedAlert, LaunchEvent
 

@@ -9,8 +9,8 @@ from types import FrameType
 import typer
 from rich.console import Console
 
+from cli.common import err_console, fail, handle_errors
 from trilink.broker import EmbeddedBroker
-from trilink.cli.common import err_console, fail, handle_errors
 from trilink.config import ENV_BOOTSTRAP
 
 console = Console(highlight=False)

@@ -1,6 +1,6 @@
 """Entry point of the ``trilink`` command.
 
-Each command group lives in its own module under ``trilink.cli`` and exposes
+Each command group lives in its own module under ``cli`` and exposes
 ``register(app)``; this module only assembles them and maps errors to exit codes.
 """
 
@@ -51,7 +51,7 @@ def _load() -> None:
     """Register every command group on ``app``, once (tests and the entry point share it)."""
     for name in _COMMAND_MODULES:
         if name not in _loaded:
-            importlib.import_module(f"trilink.cli.{name}").register(app)
+            importlib.import_module(f"cli.{name}").register(app)
             _loaded.append(name)
 
 

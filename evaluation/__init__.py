@@ -1,0 +1,1 @@
+"""Judging the common picture against truth: scoring, offline replay, synthetic workloads."""

@@ -1,0 +1,1 @@
+"""Measurement models shared by the simulator and the trackers."""
