@@ -1,0 +1,128 @@
+"""Agreeing on the session's clock through a one-partition topic.
+
+Every service calls :func:`agree_clock` at start-up with the definition it would
+use on its own. The topic decides:
+
+1. read every definition on the clock topic;
+2. if there is none, publish the proposal (generation 0) and read again: when two
+   services race, the first record in the log wins for both;
+3. the definition in force is the one with the highest generation (ties: the
+   earliest offset); a service whose requested rate disagrees with it is told so
+   in one line instead of silently running on another time base.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+
+from trilink.clock import ClockDefinition
+from trilink.codec import Codec
+from trilink.config import KafkaConfig
+from trilink.errors import ConfigError, DecodeError, KafkaError
+from trilink.kafka.clients import consumer_config, ensure_topics, producer_config
+from trilink.kafka.consume import poll_one
+
+log = logging.getLogger(__name__)
+
+_KEY = b"clock"
+
+
+def read_clock(
+    kafka: KafkaConfig, topic: str, codec: Codec, *, timeout: float = 10.0
+) -> ClockDefinition | None:
+    """The definition in force on ``topic``, or None if none was ever written."""
+    consumer = Consumer(consumer_config(kafka, f"trilink-clock-{time.time_ns()}"))
+    try:
+        tp = TopicPartition(topic, 0)
+        try:
+            low, high = consumer.get_watermark_offsets(tp, timeout=timeout, cached=False)
+        except KafkaException as exc:
+            raise KafkaError(f"cannot read the clock topic: {exc}", topic=topic) from exc
+        if high <= low:
+            return None
+        consumer.assign([TopicPartition(topic, 0, low)])
+        best: tuple[int, int, ClockDefinition] | None = None
+        deadline = time.monotonic() + timeout
+        last = low - 1
+        while last < high - 1 and time.monotonic() < deadline:
+            msg = poll_one(consumer, 0.5)
+            if msg is None:
+                continue
+            last = int(msg.offset() or 0)
+            try:
+                _, datum = codec.decode_dict(msg.value(), ClockDefinition.SCHEMA)
+                found = ClockDefinition.from_dict(datum)
+            except (DecodeError, ConfigError, KeyError, TypeError, ValueError) as exc:
+                log.warning("clock topic %s@%d: ignoring a bad definition: %s", topic, last, exc)
+                continue
+            rank = (found.generation, -last)
+            if best is None or rank > best[:2]:
+                best = (found.generation, -last, found)
+        return None if best is None else best[2]
+    finally:
+        consumer.close()
+
+
+def write_clock(kafka: KafkaConfig, topic: str, codec: Codec, definition: ClockDefinition) -> None:
+    """Publish ``definition`` on the clock topic and wait until the broker has it."""
+    producer = Producer(producer_config(kafka))
+    failures: list[str] = []
+
+    def delivered(err: object, _msg: object) -> None:
+        if err is not None:
+            failures.append(str(err))
+
+    producer.produce(
+        topic,
+        codec.encode_dict(ClockDefinition.SCHEMA, definition.to_dict()),
+        _KEY,
+        on_delivery=delivered,
+    )
+    if producer.flush(10.0) or failures:
+        raise KafkaError(f"cannot write the clock: {failures or 'timed out'}", topic=topic)
+
+
+def agree_clock(
+    kafka: KafkaConfig,
+    topic: str,
+    codec: Codec,
+    proposal: ClockDefinition,
+    *,
+    strict_rate: bool = True,
+) -> ClockDefinition:
+    """The session's clock: the one on ``topic``, or ``proposal`` if there is none yet.
+
+    With ``strict_rate`` a definition in force at another rate is an error (a
+    producer asked for 10x on a cluster running at 25x would publish reports the
+    bridge cannot place); without it the service adopts what it finds.
+    """
+    ensure_topics(kafka, [topic], partitions=1)
+    found = read_clock(kafka, topic, codec)
+    if found is None:
+        write_clock(kafka, topic, codec, replace(proposal, generation=0))
+        found = read_clock(kafka, topic, codec)
+        if found is None:  # pragma: no cover - the write was acknowledged
+            raise KafkaError("the clock just written cannot be read back", topic=topic)
+    if strict_rate and found.rate != proposal.rate:
+        raise ConfigError(
+            f"the session clock runs at {found.describe()} (set by {found.set_by or '?'}); "
+            f"this service asked for {proposal.rate:g}x: use the same --speed, or reset it "
+            "with 'trilink clock reset'"
+        )
+    return found
+
+
+def reset_clock(
+    kafka: KafkaConfig, topic: str, codec: Codec, proposal: ClockDefinition
+) -> ClockDefinition:
+    """Supersede the definition in force (next generation); services restarted adopt it."""
+    ensure_topics(kafka, [topic], partitions=1)
+    found = read_clock(kafka, topic, codec)
+    generation = 0 if found is None else found.generation + 1
+    definition = replace(proposal, generation=generation)
+    write_clock(kafka, topic, codec, definition)
+    return definition
