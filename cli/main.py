@@ -7,7 +7,9 @@ Each command group lives in its own module under ``cli`` and exposes
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import logging
+import re
 import sys
 from typing import Any
 
@@ -36,12 +38,43 @@ app = typer.Typer(
 _COMMAND_MODULES: tuple[str, ...] = ("sim", "broker", "consume", "bridge", "produce", "demo")
 
 
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"trilink {_package_version()}")
+        raise typer.Exit()
+
+
+def _package_version() -> str:
+    try:
+        return importlib.metadata.version("trilink")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree
+        return "0+unknown"
+
+
 @app.callback()
 def _root(
     verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More logging (-vv debug)."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
 ) -> None:
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+_VERBOSE = re.compile(r"^-v+$|^--verbose$")
+
+
+def hoist_verbosity(argv: list[str]) -> list[str]:
+    """Move ``-v``/``-vv``/``--verbose`` given after the subcommand to the front.
+
+    Verbosity is the root's option, but people type it where they are: after the
+    command (``trilink bridge -v``). Everything after ``--`` is left alone.
+    """
+    end = argv.index("--") if "--" in argv else len(argv)
+    flags = [a for a in argv[:end] if _VERBOSE.match(a)]
+    rest = [a for a in argv[:end] if not _VERBOSE.match(a)]
+    return flags + rest + argv[end:]
 
 
 _loaded: list[str] = []
@@ -64,7 +97,9 @@ def main() -> None:
     _load()
     command = typer.main.get_command(app)
     try:
-        code = command.main(prog_name="trilink", standalone_mode=False)
+        code = command.main(
+            args=hoist_verbosity(sys.argv[1:]), prog_name="trilink", standalone_mode=False
+        )
     except UsageError as exc:
         if type(exc).__name__ == "NoArgsIsHelpError":
             exc.show()

@@ -141,21 +141,22 @@ def inject(
         ]
         if missing:
             fail(f"a launch needs {', '.join(missing)}")
-        if count is not None and count < 1:
-            fail(f"--count must be at least 1, got {count}")
         assert site is not None and bearing is not None
         assert range_km is not None and apogee_km is not None
-        request = LaunchRequest(
-            site,
-            missile,
-            bearing,
-            range_km,
-            apogee_km,
-            count or 1,
-            10.0 if spacing_s is None else spacing_s,
-        )
-    if lead_s < 0.0:
-        fail(f"--lead-s must be >= 0, got {lead_s}")
+        try:
+            request = LaunchRequest(
+                site,
+                missile,
+                bearing,
+                range_km,
+                apogee_km,
+                1 if count is None else count,
+                10.0 if spacing_s is None else spacing_s,
+            )
+        except ProducerError as exc:
+            fail(str(exc))
+    if not 0.0 <= lead_s <= 3600.0:
+        fail(f"--lead-s must be in [0, 3600] s, got {lead_s}")
     kafka = build_kafka_config(bootstrap, registry)
     if kafka is None:
         fail(

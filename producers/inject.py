@@ -12,6 +12,7 @@ bridge rejects records far in the past; its scenario id (``hist-<date>``) says s
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from producers.errors import ProducerError, ScenarioError
 from producers.scenario import (
     DEFAULT_START_US,
+    MAX_SALVO,
     LaunchSpec,
     Scenario,
     build,
@@ -32,6 +34,9 @@ from trilink.kafka import ResilientProducer, ensure_topics, producer_config
 log = logging.getLogger(__name__)
 
 DEFAULT_LEAD_S = 2.0
+MAX_RANGE_KM = 20_000.0  # half the Earth's circumference: no ballistic shot goes farther
+MAX_APOGEE_KM = 5_000.0  # above any lofted ICBM test (Hwasong-15: ~4,500 km)
+MAX_SPACING_S = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +50,34 @@ class LaunchRequest:
     apogee_km: float
     count: int = 1
     spacing_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        # Checked here, not deep in the flight solver, so a bad flag gets one clear line
+        # and a huge --count never allocates anything.
+        for name, value in (
+            ("--bearing", self.bearing_deg),
+            ("--range-km", self.range_km),
+            ("--apogee-km", self.apogee_km),
+            ("--spacing-s", self.spacing_s),
+        ):
+            if not math.isfinite(value):
+                raise ScenarioError(f"{name} must be a finite number, got {value}")
+        if not 0.0 <= self.bearing_deg < 360.0:
+            raise ScenarioError(f"--bearing must be in [0, 360) degrees, got {self.bearing_deg:g}")
+        if not 0.0 < self.range_km <= MAX_RANGE_KM:
+            raise ScenarioError(
+                f"--range-km must be in (0, {MAX_RANGE_KM:g}], got {self.range_km:g}"
+            )
+        if not 0.0 < self.apogee_km <= MAX_APOGEE_KM:
+            raise ScenarioError(
+                f"--apogee-km must be in (0, {MAX_APOGEE_KM:g}], got {self.apogee_km:g}"
+            )
+        if not 1 <= self.count <= MAX_SALVO:
+            raise ScenarioError(f"--count must be in 1..{MAX_SALVO}, got {self.count}")
+        if not 0.0 <= self.spacing_s <= MAX_SPACING_S:
+            raise ScenarioError(
+                f"--spacing-s must be in [0, {MAX_SPACING_S:g}] s, got {self.spacing_s:g}"
+            )
 
 
 def scenario_for(
@@ -69,10 +102,6 @@ def scenario_for(
     if scenario is not None:
         return load_scenario(scenario, seed)
     assert launch is not None
-    if launch.count < 1:
-        raise ScenarioError(f"--count must be at least 1, got {launch.count}")
-    if launch.spacing_s < 0.0:
-        raise ScenarioError(f"--spacing-s must be >= 0, got {launch.spacing_s}")
     specs = [
         LaunchSpec(
             launch.site,

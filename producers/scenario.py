@@ -309,17 +309,41 @@ def _number(entry: Mapping[str, Any], key: str, where: str, default: float | Non
     return number
 
 
+_SCENARIO_KEYS = frozenset(
+    {"scenario_id", "description", "seed", "start", "historical", "launches"}
+)
+_LAUNCH_KEYS = frozenset(
+    {"site", "lat", "lon", "missile", "bearing_deg", "range_km", "apogee_km", "offset_s"}
+    | {"count", "spacing_s"}
+)
+MAX_SALVO = 1000
+"""Most launches one YAML entry or one inject may ask for: far beyond any real raid."""
+
+
+def _refuse_unknown(entry: Mapping[str, Any], allowed: frozenset[str], where: str) -> None:
+    # A misspelt key (``bearing`` for ``bearing_deg``) would otherwise fall back to a
+    # default silently and fly another missile than the one written.
+    unknown = sorted(str(k) for k in entry if k not in allowed)
+    if unknown:
+        raise ScenarioError(
+            f"{where}: unknown key{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} "
+            f"(allowed: {', '.join(sorted(allowed))})"
+        )
+
+
 def _specs_from_entry(entry: Any, where: str) -> list[LaunchSpec]:
     if not isinstance(entry, Mapping):
         raise ScenarioError(f"{where}: a launch must be a mapping")
+    _refuse_unknown(entry, _LAUNCH_KEYS, where)
     site = entry.get("site")
     lat = entry.get("lat")
     lon = entry.get("lon")
     if site is None and (lat is None or lon is None):
         raise ScenarioError(f"{where}: give a site or lat and lon")
-    count = int(_number(entry, "count", where, 1))
-    if count < 1:
-        raise ScenarioError(f"{where}: count must be >= 1")
+    count_value = _number(entry, "count", where, 1)
+    if count_value != int(count_value) or not 1 <= count_value <= MAX_SALVO:
+        raise ScenarioError(f"{where}: count must be a whole number in 1..{MAX_SALVO}")
+    count = int(count_value)
     base = LaunchSpec(
         site=str(site if site is not None else f"{lat},{lon}"),
         missile=str(entry.get("missile", "unknown")),
@@ -338,6 +362,7 @@ def scenario_from_mapping(doc: Any, default_id: str, seed: int | None = None) ->
     """Build a scenario from a parsed YAML document (see the module docstring)."""
     if not isinstance(doc, Mapping):
         raise ScenarioError(f"{default_id}: a scenario file must be a mapping")
+    _refuse_unknown(doc, _SCENARIO_KEYS, default_id)
     scenario_id = str(doc.get("scenario_id", default_id))
     specs: list[LaunchSpec] = []
     start_us: int | None = None
@@ -379,5 +404,9 @@ def load_scenario(name_or_path: str | Path, seed: int | None = None) -> Scenario
     except OSError as exc:
         raise ScenarioError(f"cannot read scenario file {text}: {exc.strerror}") from exc
     except yaml.YAMLError as exc:
-        raise ScenarioError(f"scenario file {text} is not valid YAML: {exc}") from exc
+        # PyYAML's message spans several lines with a caret diagram: keep the gist.
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise ScenarioError(f"scenario file {text} is not valid YAML: {problem}{where}") from exc
     return scenario_from_mapping(doc, path.stem, seed)

@@ -37,3 +37,32 @@ def test_help_exits_zero() -> None:
     result = _run("--help")
     assert result.returncode == 0
     assert "Usage" in result.stdout
+
+
+def test_version_prints_the_package_version() -> None:
+    done = _run("--version")
+    assert done.returncode == 0
+    assert done.stdout.startswith("trilink ")
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["bridge", "-v"], ["-v", "bridge"]),
+        (["inject", "--site", "x", "-vv"], ["-vv", "inject", "--site", "x"]),
+        (["-v", "alerts", "--verbose"], ["-v", "--verbose", "alerts"]),
+        (["inspect", "t", "--", "-v"], ["inspect", "t", "--", "-v"]),
+        (["inject", "--missile", "-vx"], ["inject", "--missile", "-vx"]),
+    ],
+)
+def test_verbosity_after_the_subcommand_moves_to_the_root(
+    argv: list[str], expected: list[str]
+) -> None:
+    from cli.main import hoist_verbosity
+
+    assert hoist_verbosity(argv) == expected
+
+
+def test_verbose_after_the_subcommand_turns_on_info_logging() -> None:
+    done = _run("topics", "--bootstrap-servers", "127.0.0.1:1", "-v")
+    assert "No such option" not in done.stderr

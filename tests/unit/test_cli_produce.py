@@ -110,7 +110,35 @@ def test_simulate_can_re_anchor(app: typer.Typer, tmp_path: Path) -> None:
                 "-b",
                 "h:1",
             ),
-            "--count must be at least 1",
+            "--count must be in 1..1000",
+        ),
+        *(
+            (
+                (
+                    "inject",
+                    "--site",
+                    "sunan",
+                    "--bearing",
+                    bearing,
+                    "--range-km",
+                    rng,
+                    "--apogee-km",
+                    "50",
+                    "--count",
+                    count,
+                    "-b",
+                    "h:1",
+                ),
+                message,
+            )
+            for bearing, rng, count, message in (
+                ("80", "300", "100000000", "--count must be in 1..1000"),
+                ("360", "300", "1", "--bearing must be in [0, 360)"),
+                ("-5", "300", "1", "--bearing must be in [0, 360)"),
+                ("nan", "300", "1", "--bearing must be a finite number"),
+                ("80", "inf", "1", "--range-km must be a finite number"),
+                ("80", "-3", "1", "--range-km must be in (0, 20000]"),
+            )
         ),
         (("inject", "--historical", "1999-01-01", "-b", "h:1"), "no historical launch"),
         (("inject", "--scenario", "demo", "--lead-s", "-1", "-b", "h:1"), "--lead-s"),

@@ -132,3 +132,35 @@ def test_injector_requests() -> None:
         scenario_for(launch=LaunchRequest("sunan", "scud-z", 80.0, 350.0, 50.0))
     with pytest.raises(ScenarioError, match="known UTC dates"):
         scenario_for(historical="1999-01-01")
+
+
+def test_unknown_keys_in_a_scenario_file_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "typo.yaml"
+    path.write_text(
+        "scenario_id: typo\nlaunches:\n  - site: sunan\n    bearing: 80\n"
+        "    bearing_deg: 80\n    range_km: 300\n    apogee_km: 50\n"
+    )
+    with pytest.raises(ScenarioError, match=r"launch 1: unknown key bearing \(allowed: "):
+        load_scenario(path)
+    path.write_text("scenario_id: typo\nlaunch: []\n")
+    with pytest.raises(ScenarioError, match="typo: unknown key launch"):
+        load_scenario(path)
+
+
+def test_malformed_yaml_is_one_line_with_its_position(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("launches:\n  - site: [sunan\n")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert "\n" not in str(info.value)
+    assert "line " in str(info.value)
+
+
+def test_a_salvo_size_beyond_any_raid_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "huge.yaml"
+    path.write_text(
+        "launches:\n  - {site: sunan, bearing_deg: 80, range_km: 300, apogee_km: 50, "
+        "count: 100000000}\n"
+    )
+    with pytest.raises(ScenarioError, match=r"count must be a whole number in 1\.\.1000"):
+        load_scenario(path)
