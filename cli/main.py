@@ -35,7 +35,15 @@ app = typer.Typer(
 )
 
 # Order is the order of `trilink --help`.
-_COMMAND_MODULES: tuple[str, ...] = ("sim", "broker", "consume", "bridge", "produce", "demo")
+_COMMAND_MODULES: tuple[str, ...] = (
+    "sim",
+    "broker",
+    "consume",
+    "status",
+    "bridge",
+    "produce",
+    "demo",
+)
 
 
 def _version(value: bool) -> None:

@@ -29,6 +29,8 @@ class Topics:
     alerts: str = "alerts.trilateral"
     dead_letter: str = "trilink.deadletter"
     bridge_state: str = "bridge.state"
+    clock: str = "trilink.clock"
+    heartbeats: str = "trilink.heartbeats"
 
     def warnings(self, nation: Nation) -> str:
         """The warning topic a nation publishes to."""

@@ -51,7 +51,11 @@ def _named_types(schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 # Records private to one service (the bridge's state snapshots) share schemas/ and the
 # codec but not the domain model.
-SERVICE_RECORDS = {"trilink.v1.BridgeTrackState", "trilink.v1.ClockDefinition"}
+SERVICE_RECORDS = {
+    "trilink.v1.BridgeTrackState",
+    "trilink.v1.ClockDefinition",
+    "trilink.v1.Heartbeat",
+}
 
 
 def test_catalog_has_every_model_record() -> None:
