@@ -26,6 +26,7 @@ from rich.markup import escape
 from trilink.broker import EmbeddedBroker
 from trilink.config import ENV_BOOTSTRAP, ENV_SCHEMA_REGISTRY, KafkaConfig
 from trilink.errors import ConfigError, TrilinkError
+from trilink.kafka.probe import check_reachable
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -86,6 +87,8 @@ def build_kafka_config(bootstrap: str | None, registry: str | None) -> KafkaConf
 def cluster(kafka: KafkaConfig | None, progress: bool = True) -> Iterator[KafkaConfig]:
     """Yield ``kafka``, or start an embedded broker for the block and stop it after."""
     if kafka is not None:
+        # Fail in seconds with one line, not after every client's own retries.
+        check_reachable(kafka)
         yield kafka
         return
     broker = EmbeddedBroker()

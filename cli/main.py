@@ -68,6 +68,11 @@ def _root(
 ) -> None:
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # librdkafka repeats every connection failure many times a second; trilink reports
+    # an unreachable cluster itself in one line. Its own log shows from -vv on.
+    logging.getLogger("trilink.librdkafka").setLevel(
+        logging.DEBUG if verbose >= 2 else logging.CRITICAL
+    )
 
 
 _VERBOSE = re.compile(r"^-v+$|^--verbose$")

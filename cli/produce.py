@@ -24,6 +24,7 @@ from cli.common import (
 from producers.errors import ProducerError
 from trilink.config import Topics
 from trilink.errors import TrilinkError
+from trilink.kafka.probe import check_reachable
 from trilink.model import Nation
 from trilink.timeutil import iso, parse_iso
 
@@ -167,6 +168,7 @@ def inject(
     except ProducerError as exc:
         fail(str(exc))
     with handle_errors():
+        check_reachable(kafka)
         anchored = publish(kafka, chosen, topics=Topics(launches=launches_topic), lead_s=lead_s)
     for event in anchored.launches:
         typer.echo(event.launch_id)

@@ -36,6 +36,7 @@ from trilink.kafka import (
     poll_one,
     topic_partitions,
 )
+from trilink.kafka.probe import check_reachable
 from trilink.model import FusedAlert, MissileWarning, Record
 
 log = logging.getLogger(__name__)
@@ -70,19 +71,6 @@ def identity(record: Record) -> tuple[str, ...] | None:
     if isinstance(record, MissileWarning):
         return ("warning", record.message_id)
     return None
-
-
-def check_reachable(kafka: KafkaConfig, timeout: float = METADATA_TIMEOUT_S) -> None:
-    """Raise KafkaError with one clear line if the cluster does not answer in time."""
-    probe = Consumer(consumer_config(kafka, f"trilink-probe-{uuid.uuid4().hex[:8]}"))
-    try:
-        probe.list_topics(timeout=timeout)
-    except KafkaException as exc:
-        raise KafkaError(
-            f"cannot reach Kafka at {kafka.bootstrap_servers} within {timeout:g} s"
-        ) from exc
-    finally:
-        probe.close()
 
 
 def missing_topics(kafka: KafkaConfig, topics: Sequence[str]) -> list[str]:

@@ -66,3 +66,18 @@ def test_verbosity_after_the_subcommand_moves_to_the_root(
 def test_verbose_after_the_subcommand_turns_on_info_logging() -> None:
     done = _run("topics", "--bootstrap-servers", "127.0.0.1:1", "-v")
     assert "No such option" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("bridge",),
+        ("producer", "--nation", "KOR"),
+        ("inject", "--site", "sunan", "--bearing", "80", "--range-km", "300", "--apogee-km", "50"),
+    ],
+)
+def test_an_unreachable_cluster_is_one_line_and_exit_1(command: tuple[str, ...]) -> None:
+    done = _run(*command, "-b", "127.0.0.1:1")
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert lines == ["error: cannot reach Kafka at 127.0.0.1:1 within 5 s"], done.stderr
