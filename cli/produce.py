@@ -73,6 +73,13 @@ def producer(
     if not speed > 0.0:
         fail(f"--speed must be > 0, got {speed}")
     kafka = build_kafka_config(bootstrap, registry)
+    if kafka is None:
+        # A private embedded broker would be one nobody else can reach: no launches
+        # arrive and no warning leaves. `trilink demo` is the all-in-one form.
+        fail(
+            "producer needs --bootstrap-servers (or KAFKA_BOOTSTRAP_SERVERS): start a broker "
+            "with 'trilink broker', or run everything at once with 'trilink demo'"
+        )
     n = Nation(code)
     topics = Topics(launches=launches_topic)
     if warnings_topic:

@@ -144,6 +144,7 @@ def test_simulate_can_re_anchor(app: typer.Typer, tmp_path: Path) -> None:
         (("inject", "--scenario", "demo", "--lead-s", "-1", "-b", "h:1"), "--lead-s"),
         (("producer", "--nation", "XX"), "--nation must be one of"),
         (("producer", "--nation", "KOR", "--speed", "0"), "--speed must be > 0"),
+        (("producer", "--nation", "KOR"), "producer needs --bootstrap-servers"),
     ],
 )
 def test_bad_arguments_give_one_line_and_exit_2(
