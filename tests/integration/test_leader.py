@@ -1,0 +1,37 @@
+"""Leader election over a one-partition topic: one active instance, a standby takes over."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from tests.conftest import GroupId
+from trilink.config import KafkaConfig
+from trilink.kafka import wait_for
+from trilink.kafka.leader import LeaderLock
+
+
+def test_exactly_one_member_leads_and_a_standby_takes_over(
+    kafka_config: KafkaConfig, new_topic: Callable[..., str], new_group: GroupId
+) -> None:
+    topic, group = new_topic(partitions=1), new_group("lock")
+    first = LeaderLock(kafka_config, topic, group, name="first")
+    second: LeaderLock | None = None
+    try:
+        wait_for(lambda: first.poll(0.1), timeout=30, message="first never became leader")
+        second = LeaderLock(kafka_config, topic, group, name="second")
+        # Both keep polling through the rebalance the second's join causes.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            first.poll(0.05)
+            second.poll(0.05)
+        assert first.is_leader and not second.is_leader
+
+        started = time.monotonic()
+        first.close()
+        standby = second
+        wait_for(lambda: standby.poll(0.1), timeout=30, message="the standby never took over")
+        assert time.monotonic() - started < 15
+    finally:
+        if second is not None:
+            second.close()
