@@ -38,9 +38,9 @@ class LeaderLock:
         self.name = name or group
         self._leader = threading.Event()
         # Sticky: a joining standby must not take the partition from a healthy leader.
-        self._consumer = Consumer(
-            consumer_config(kafka, group, **{"partition.assignment.strategy": "cooperative-sticky"})
-        )
+        config = consumer_config(kafka, group)
+        config["partition.assignment.strategy"] = "cooperative-sticky"
+        self._consumer = Consumer(config)
         self._consumer.subscribe(
             [topic], on_assign=self._assigned, on_revoke=self._revoked, on_lost=self._revoked
         )
