@@ -5,6 +5,10 @@ Each maps one-to-one onto an Avro schema in ``schemas/`` (namespace ``trilink.v1
 microseconds, optional records as ``None``); ``from_dict`` accepts what fastavro
 reads back (timestamps arrive as aware datetimes). Nothing else converts.
 
+The enums live in :mod:`trilink.enums` and the embedded value types (vectors,
+ground points, ellipses) in :mod:`trilink.points`; both are re-exported here, so
+``from trilink.model import Nation, GroundPoint`` keeps working.
+
 Units are in the field names: ``_m`` metres, ``_mps`` metres per second, ``_us``
 microseconds since the Unix epoch (UTC), ``_deg`` degrees, ``_km`` kilometres.
 ECEF is WGS-84 Earth-centred, Earth-fixed.
@@ -12,119 +16,29 @@ ECEF is WGS-84 Earth-centred, Earth-fixed.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any, ClassVar
 
-from trilink.timeutil import us_from_datetime
+from trilink.enums import AlertStatus, DataMode, MissileClass, Nation, TrackStatus
+from trilink.points import Ellipse, GroundPoint, Vec3, as_us, as_vec3, optional_point
 
-Vec3 = tuple[float, float, float]
-
-
-class Nation(StrEnum):
-    USA = "USA"
-    KOR = "KOR"
-    JPN = "JPN"
-    UNKNOWN = "UNKNOWN"
-
-
-class DataMode(StrEnum):
-    REAL = "REAL"
-    EXERCISE = "EXERCISE"
-    SIMULATED = "SIMULATED"
-    UNKNOWN = "UNKNOWN"
-
-
-class TrackStatus(StrEnum):
-    INITIAL = "INITIAL"
-    UPDATE = "UPDATE"
-    LOST = "LOST"
-    IMPACTED = "IMPACTED"
-    UNKNOWN = "UNKNOWN"
-
-
-class MissileClass(StrEnum):
-    SRBM = "SRBM"
-    MRBM = "MRBM"
-    IRBM = "IRBM"
-    ICBM = "ICBM"
-    SLBM = "SLBM"
-    SLV = "SLV"
-    UNKNOWN = "UNKNOWN"
-
-
-class AlertStatus(StrEnum):
-    NEW = "NEW"
-    UPDATE = "UPDATE"
-    IMPACT = "IMPACT"
-    DROPPED = "DROPPED"
-    UNKNOWN = "UNKNOWN"
-
-
-def _us(value: int | dt.datetime) -> int:
-    return value if isinstance(value, int) else us_from_datetime(value)
-
-
-def _vec3(value: Any) -> Vec3:
-    x, y, z = value
-    return (float(x), float(y), float(z))
-
-
-@dataclass(frozen=True, slots=True)
-class Ellipse:
-    """A 95% ground uncertainty ellipse.
-
-    ``orientation_deg`` is the bearing of the semi-major axis, clockwise from true north.
-    """
-
-    semi_major_km: float
-    semi_minor_km: float
-    orientation_deg: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "semi_major_km": self.semi_major_km,
-            "semi_minor_km": self.semi_minor_km,
-            "orientation_deg": self.orientation_deg,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Ellipse:
-        return cls(
-            float(d["semi_major_km"]), float(d["semi_minor_km"]), float(d["orientation_deg"])
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class GroundPoint:
-    """A point on the ellipsoid with a time and a 95% ellipse: launch or impact estimate."""
-
-    lat_deg: float
-    lon_deg: float
-    time_us: int
-    ellipse: Ellipse
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "lat_deg": self.lat_deg,
-            "lon_deg": self.lon_deg,
-            "time_us": self.time_us,
-            "ellipse": self.ellipse.to_dict(),
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> GroundPoint:
-        return cls(
-            float(d["lat_deg"]),
-            float(d["lon_deg"]),
-            _us(d["time_us"]),
-            Ellipse.from_dict(d["ellipse"]),
-        )
-
-
-def _opt_point(d: dict[str, Any] | None) -> GroundPoint | None:
-    return None if d is None else GroundPoint.from_dict(d)
+__all__ = [
+    "RECORD_TYPES",
+    "AlertStatus",
+    "Contributor",
+    "DataMode",
+    "DeadLetter",
+    "Ellipse",
+    "FusedAlert",
+    "GroundPoint",
+    "LaunchEvent",
+    "MissileClass",
+    "MissileWarning",
+    "Nation",
+    "Record",
+    "TrackStatus",
+    "Vec3",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,17 +104,17 @@ class MissileWarning:
             sensors=tuple(d["sensors"]),
             track_id=d["track_id"],
             sequence=int(d["sequence"]),
-            observed_us=_us(d["observed_us"]),
-            reported_us=_us(d["reported_us"]),
+            observed_us=as_us(d["observed_us"]),
+            reported_us=as_us(d["reported_us"]),
             data_mode=DataMode(d["data_mode"]),
             status=TrackStatus(d["status"]),
             missile_class=MissileClass(d["missile_class"]),
             boosting=bool(d["boosting"]),
-            position_m=_vec3(d["position_m"]),
-            velocity_mps=_vec3(d["velocity_mps"]),
+            position_m=as_vec3(d["position_m"]),
+            velocity_mps=as_vec3(d["velocity_mps"]),
             covariance=tuple(float(c) for c in d["covariance"]),
-            launch=_opt_point(d.get("launch")),
-            impact=_opt_point(d.get("impact")),
+            launch=optional_point(d.get("launch")),
+            impact=optional_point(d.get("impact")),
             quality=int(d["quality"]),
             releasable_to=tuple(Nation(n) for n in d.get("releasable_to", ())),
             classification=d.get("classification", ""),
@@ -225,7 +139,7 @@ class Contributor:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Contributor:
-        return cls(Nation(d["nation"]), d["track_id"], _us(d["last_report_us"]))
+        return cls(Nation(d["nation"]), d["track_id"], as_us(d["last_report_us"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,17 +203,17 @@ class FusedAlert:
             version=int(d["version"]),
             status=AlertStatus(d["status"]),
             contributors=tuple(Contributor.from_dict(c) for c in d["contributors"]),
-            first_detection_us=_us(d["first_detection_us"]),
+            first_detection_us=as_us(d["first_detection_us"]),
             first_detection_nation=Nation(d["first_detection_nation"]),
-            state_time_us=_us(d["state_time_us"]),
-            position_m=_vec3(d["position_m"]),
-            velocity_mps=_vec3(d["velocity_mps"]),
+            state_time_us=as_us(d["state_time_us"]),
+            position_m=as_vec3(d["position_m"]),
+            velocity_mps=as_vec3(d["velocity_mps"]),
             covariance=tuple(float(c) for c in d["covariance"]),
-            launch=_opt_point(d.get("launch")),
-            impact=_opt_point(d.get("impact")),
+            launch=optional_point(d.get("launch")),
+            impact=optional_point(d.get("impact")),
             missile_class=MissileClass(d["missile_class"]),
-            alert_us=_us(d["alert_us"]),
-            newest_report_us=_us(d["newest_report_us"]),
+            alert_us=as_us(d["alert_us"]),
+            newest_report_us=as_us(d["newest_report_us"]),
             threatened=tuple(Nation(n) for n in d.get("threatened", ())),
             data_mode=DataMode(d.get("data_mode", "SIMULATED")),
             note=d.get("note", ""),
@@ -362,7 +276,7 @@ class LaunchEvent:
             site=d["site"],
             site_lat_deg=float(d["site_lat_deg"]),
             site_lon_deg=float(d["site_lon_deg"]),
-            launch_time_us=_us(d["launch_time_us"]),
+            launch_time_us=as_us(d["launch_time_us"]),
             missile=d["missile"],
             missile_class=MissileClass(d["missile_class"]),
             bearing_deg=float(d["bearing_deg"]),
@@ -370,7 +284,7 @@ class LaunchEvent:
             apogee_km=float(d["apogee_km"]),
             data_mode=DataMode(d.get("data_mode", "SIMULATED")),
             seed=int(d.get("seed", 0)),
-            scenario_start_us=_us(d.get("scenario_start_us", 0)),
+            scenario_start_us=as_us(d.get("scenario_start_us", 0)),
         )
 
 
@@ -415,7 +329,7 @@ class DeadLetter:
             value=d.get("value"),
             error_type=d["error_type"],
             reason=d["reason"],
-            time_us=_us(d["time_us"]),
+            time_us=as_us(d["time_us"]),
             service=d.get("service", ""),
             headers=dict(d.get("headers") or {}),
         )
