@@ -20,6 +20,7 @@ from enum import StrEnum
 
 import numpy as np
 
+from measurement.errors import MeasurementError
 from trilink.geodesy import FloatArray
 
 
@@ -46,7 +47,7 @@ class MeasurementModel:
     def __post_init__(self) -> None:
         expected = 3 if self.kind is MeasurementKind.RADAR else 2
         if len(self.sigma) != expected:
-            raise ValueError(f"{self.kind} measurement needs {expected} sigmas")
+            raise MeasurementError(f"{self.kind} measurement needs {expected} sigmas")
         object.__setattr__(self, "noise", np.diag(np.square(np.asarray(self.sigma, float))))
 
     @property

@@ -10,6 +10,7 @@ import pymap3d
 import pytest
 
 from measurement import models as measurement_models
+from measurement.errors import MeasurementError
 from measurement.models import MeasurementKind
 from sim.errors import SimError
 from sim.sensors import (
@@ -21,6 +22,8 @@ from sim.sensors import (
     sensors_of,
 )
 from sim.solve import solve_trajectory
+from tracking.errors import TrackingError
+from trilink.errors import TrilinkError
 from trilink.geodesy import ELLIPSOID, R_MEAN, geodetic_to_ecef, great_circle
 from trilink.model import Nation
 
@@ -53,6 +56,19 @@ def test_every_nation_has_its_own_sensors_with_unique_names() -> None:
     assert {s.kind for s in sensors_of(Nation.USA)} == {MeasurementKind.RADAR, MeasurementKind.IR}
     with pytest.raises(SimError, match="valid sensors"):
         get_sensor("nope")
+
+
+def test_a_model_with_the_wrong_number_of_sigmas_is_a_measurement_error() -> None:
+    sensor = get_sensor("KOR-GREEN-PINE-CHUNGBUK")
+    with pytest.raises(MeasurementError, match="needs 3 sigmas") as info:
+        measurement_models.MeasurementModel(
+            MeasurementKind.RADAR, sensor.model.origin, sensor.model.rotation, (1.0, 0.1)
+        )
+    # One family for the CLI, and still the ValueError it was for older callers.
+    assert isinstance(info.value, TrilinkError) and isinstance(info.value, ValueError)
+    assert issubclass(TrackingError, TrilinkError) and not issubclass(
+        MeasurementError, TrackingError
+    )
 
 
 def test_radar_measures_range_azimuth_elevation_like_pymap3d() -> None:
