@@ -7,8 +7,7 @@ one frozen :class:`bridge.config.BridgeConfig`.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -29,7 +28,11 @@ from cli.common import (
     stop_on_signals,
 )
 from trilink.config import Topics
+from trilink.constants import NATIONS
 from trilink.errors import ConfigError
+
+if TYPE_CHECKING:
+    from evaluation.results import ScenarioScore
 
 ENV = "TRILINK_BRIDGE_"
 _DEFAULT_TOPICS = Topics()
@@ -192,37 +195,36 @@ def score(
         except ScenarioError as exc:
             fail(str(exc))
     if as_json:
-        typer.echo(json.dumps(result, sort_keys=False))
+        typer.echo(json.dumps(result.to_json(), sort_keys=False))
         return
     _print_summary(result)
 
 
-def _print_summary(result: Mapping[str, Any]) -> None:
+def _print_summary(result: ScenarioScore) -> None:
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
+    s = result.score
     console.print(
-        f"[bold]{result['scenario']}[/] seed {result['seed']} ({result['mode']}): "
-        f"{result['missiles']} missiles, {result['system_tracks']} system tracks, "
-        f"merged {result['merged']}, duplicates {result['duplicates']}, missed {result['missed']}"
+        f"[bold]{result.scenario}[/] seed {result.seed} ({result.mode}): "
+        f"{s.missiles} missiles, {s.system_tracks} system tracks, "
+        f"merged {s.merged}, duplicates {s.duplicates}, missed {s.missed}"
     )
     table = Table("impact error (km)", "median", "max", "n")
-    for who, s in result["impact_error_km"].items():
-        table.add_row(who, _fmt(s["median"]), _fmt(s["max"]), str(s["n"]))
+    for who, errors in s.impact_error_km.rows():
+        table.add_row(who, _fmt(errors.median), _fmt(errors.max), str(errors.n))
     console.print(table)
-    console.print(
-        f"fused not worse than the best nation: {_fmt(result['fused_not_worse_fraction'])}"
-    )
-    lead = Table("missile", "KOR lead (s)", "JPN lead (s)", "USA lead (s)")
-    for missile, by_nation in result["lead_time_s"].items():
-        lead.add_row(missile, *(_fmt(by_nation[n]) for n in ("KOR", "JPN", "USA")))
+    console.print(f"fused not worse than the best nation: {_fmt(s.fused_not_worse_fraction)}")
+    lead = Table("missile", *(f"{n.value} lead (s)" for n in NATIONS))
+    for missile, by_nation in s.lead_time_s.items():
+        lead.add_row(missile, *(_fmt(by_nation[n]) for n in NATIONS))
     console.print(lead)
-    g = result["gospa"]
-    console.print(f"GOSPA (c={g['c_km']} km, p={g['p']}): mean {_fmt(g.get('mean'))} km")
+    g = s.gospa
+    console.print(f"GOSPA (c={g.c_km} km, p={g.p}): mean {_fmt(g.mean)} km")
 
 
-def _fmt(value: Any) -> str:
+def _fmt(value: float | int | None) -> str:
     return "-" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
 
 

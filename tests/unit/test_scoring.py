@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from evaluation.results import Score
 from evaluation.scoring import map_tracks, run_offline, score, truth_from_synthetic
 from evaluation.synthetic import NationModel, ballistic_missile, national_reports
 from trilink.constants import US
@@ -48,16 +49,26 @@ def test_national_tracks_map_to_their_missiles() -> None:
 def test_score_of_a_clean_run() -> None:
     truths, warnings, alerts = _synthetic()
     s = score(truths, warnings, alerts)
-    assert (s["missiles"], s["system_tracks"], s["merged"], s["duplicates"]) == (2, 2, 0, 0)
-    assert s["impact_error_km"]["KOR"]["n"] == 2 and s["impact_error_km"]["JPN"]["n"] == 0
-    assert s["impact_error_km"]["fused"]["max"] < 5.0
-    lead = s["lead_time_s"]["M0"]
+    assert (s.missiles, s.system_tracks, s.merged, s.duplicates) == (2, 2, 0, 0)
+    errors = s.impact_error_km
+    assert errors.national[Nation.KOR].n == 2 and errors.national[Nation.JPN].n == 0
+    assert errors.fused.max is not None and errors.fused.max < 5.0
+    lead = s.lead_time_s["M0"]
     assert (
-        lead["KOR"] == 0.0 and lead["JPN"] == pytest.approx(50.0, abs=1.0) and lead["USA"] is None
+        lead[Nation.KOR] == 0.0
+        and lead[Nation.JPN] == pytest.approx(50.0, abs=1.0)
+        and lead[Nation.USA] is None
     )
-    g = s["gospa"]
-    assert 0.0 <= g["mean"] < 5.0 and g["mean_localisation"] < 2.0 and g["mean_false"] < 1.0
-    json.dumps(s)  # the CLI prints it as is
+    g = s.gospa
+    assert g.mean is not None and 0.0 <= g.mean < 5.0
+    assert g.mean_localisation is not None and g.mean_localisation < 2.0
+    assert g.mean_false is not None and g.mean_false < 1.0
+    as_json = s.to_json()
+    json.dumps(as_json)  # the CLI prints it as is
+    assert (
+        as_json["impact_error_km"]["KOR"]["n"] == 2 and as_json["lead_time_s"]["M0"]["KOR"] == 0.0
+    )
+    assert list(as_json["impact_error_km"]) == ["fused", "KOR", "JPN", "USA"]
 
 
 def test_merges_and_duplicates_are_counted() -> None:
@@ -68,10 +79,10 @@ def test_merges_and_duplicates_are_counted() -> None:
     one, two = sorted(final.values(), key=lambda a: a.first_detection_us)
     merged = replace(one, version=999, contributors=one.contributors + two.contributors)
     s = score(truths, warnings, [*alerts, merged])
-    assert s["merged"] == 1 and s["duplicates"] == 1  # M1 is in both tracks now
+    assert s.merged == 1 and s.duplicates == 1  # M1 is in both tracks now
     split = replace(two, system_track_id="ST-extra", contributors=two.contributors[:1])
     s = score(truths, warnings, [*alerts, split])
-    assert s["merged"] == 0 and s["duplicates"] == 1
+    assert s.merged == 0 and s.duplicates == 1
 
 
 # -- the seeded scenarios (full simulation: several seconds each) ------------------------------
@@ -80,36 +91,37 @@ REFERENCE = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference"
 
 
 @cache
-def _scenario(name: str) -> dict[str, Any]:
+def _scenario(name: str) -> Score:
     pytest.importorskip("producers.scenario")
     from evaluation.scoring import score_scenario
 
-    return score_scenario(name, seed=0)
+    return score_scenario(name, seed=0).score
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["2022-06-05", "tight-salvo"])
 def test_salvos_neither_merge_nor_split(name: str) -> None:
     s = _scenario(name)
-    assert s["missed"] == 0 and s["merged"] == 0 and s["duplicates"] == 0
-    assert s["system_tracks"] == s["missiles"]
+    assert s.missed == 0 and s.merged == 0 and s.duplicates == 0
+    assert s.system_tracks == s.missiles
     # Fused impact within the best nation's own 95% uncertainty of that nation's error
     # for every missile; the strict "no worse at all" share is reported, not asserted
     # (two equally good nations split it about evenly whatever the fusion).
-    assert s["fused_not_significantly_worse_fraction"] >= 0.95
+    assert (s.fused_not_significantly_worse_fraction or 0.0) >= 0.95
     # And the fused picture is as good as the best nation's on the whole: a bridge
     # that let the last (least precise) reporter dominate fails this.
-    errors = s["impact_error_km"]
-    best_median = min(errors[n]["median"] for n in ("KOR", "JPN", "USA") if errors[n]["n"])
-    assert errors["fused"]["median"] <= 1.25 * best_median
-    assert s["alerts_by_status"][AlertStatus.IMPACT.value] == s["missiles"]
+    errors = s.impact_error_km
+    best_median = min(e.median for e in errors.national.values() if e.median is not None)
+    assert errors.fused.median is not None and errors.fused.median <= 1.25 * best_median
+    assert s.alerts_by_status[AlertStatus.IMPACT] == s.missiles
 
 
 @pytest.mark.slow
 def test_sunan_srbm_gives_japan_a_minute() -> None:
     s = _scenario("sunan-srbm")
-    (lead,) = s["lead_time_s"].values()
-    assert lead["JPN"] is None or lead["JPN"] >= 60.0
+    (lead,) = s.lead_time_s.values()
+    japan = lead[Nation.JPN]
+    assert japan is None or japan >= 60.0
 
 
 def test_score_command_rejects_an_unknown_scenario() -> None:
