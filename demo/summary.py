@@ -1,8 +1,8 @@
 """The end-of-run summary: each injected missile against what the shared picture made of it.
 
 Alerts carry no launch id (the bridge only knows sensor data), so system tracks
-are matched to ground-truth :class:`LaunchEvent`s by global-nearest-neighbour
-assignment (``linear_sum_assignment``) on:
+are matched to ground-truth :class:`LaunchEvent`s by the one-to-one gated
+assignment of :func:`evaluation.matching.assign` (global nearest neighbour) on:
 
 * place: the distance from the alert's estimated launch point to the launch site;
 * time: the delay from launch to the track's first detection, squared. Estimated
@@ -24,10 +24,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Protocol
 
-import numpy as np
-from scipy.optimize import linear_sum_assignment
-
 from consumers.view import SHARING_NATIONS, TrackView
+from evaluation.matching import INFEASIBLE, assign
 from trilink.geodesy import distance_bearing, great_circle
 from trilink.model import AlertStatus, GroundPoint, LaunchEvent, MissileClass, Nation
 from trilink.timeutil import s_from_us
@@ -38,7 +36,6 @@ _DETECTION_WINDOW_S = (-5.0, 600.0)
 _S2_PER_KM = 10.0  # a 10 s delay weighs as much as 10 km of launch-place error
 _CLASS_PENALTY = 200.0
 _UNFINISHED_PENALTY = 50.0
-_INFEASIBLE = 1e9
 
 
 class ImpactTruth(Protocol):
@@ -100,11 +97,11 @@ class MissileSummary:
 def _gate_cost(track: TrackView, launch: LaunchEvent) -> float:
     scenarios = {track.latest.scenario_id, launch.scenario_id}
     if "" not in scenarios and len(scenarios) > 1:
-        return _INFEASIBLE
+        return INFEASIBLE
     delay_s = s_from_us(track.first_detection_us - launch.launch_time_us)
     low, high = _DETECTION_WINDOW_S
     if not low <= delay_s <= high:
-        return _INFEASIBLE
+        return INFEASIBLE
     cost = delay_s**2 / _S2_PER_KM
     estimate = track.latest.launch
     if estimate is not None:
@@ -112,14 +109,14 @@ def _gate_cost(track: TrackView, launch: LaunchEvent) -> float:
             estimate.lat_deg, estimate.lon_deg, launch.site_lat_deg, launch.site_lon_deg
         )
         if dist_m / 1000.0 > _LAUNCH_GATE_KM:
-            return _INFEASIBLE
+            return INFEASIBLE
         cost += dist_m / 1000.0
     return cost
 
 
 def _cost(track: TrackView, launch: LaunchEvent) -> float:
     cost = _gate_cost(track, launch)
-    if cost >= _INFEASIBLE:
+    if cost >= INFEASIBLE:
         return cost
     known = MissileClass.UNKNOWN
     if track.latest.missile_class not in (known, launch.missile_class):
@@ -131,21 +128,15 @@ def _cost(track: TrackView, launch: LaunchEvent) -> float:
 
 def plausible(track: TrackView, launch: LaunchEvent) -> bool:
     """True if ``track`` could be ``launch`` (within the time and place gates)."""
-    return _gate_cost(track, launch) < _INFEASIBLE
+    return _gate_cost(track, launch) < INFEASIBLE
 
 
 def match_launches(
     tracks: Sequence[TrackView], launches: Sequence[LaunchEvent]
 ) -> dict[str, LaunchEvent]:
     """System track id -> the launch it most plausibly is (one-to-one, gated)."""
-    if not tracks or not launches:
-        return {}
-    cost = np.array([[_cost(t, launch) for launch in launches] for t in tracks])
-    rows, cols = linear_sum_assignment(cost)
     return {
-        tracks[r].system_track_id: launches[c]
-        for r, c in zip(rows, cols, strict=True)
-        if cost[r, c] < _INFEASIBLE
+        tracks[r].system_track_id: launches[c] for r, c in assign(tracks, launches, _cost).items()
     }
 
 
