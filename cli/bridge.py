@@ -45,88 +45,88 @@ def _opt(name: str, env: str, help_: str, **kw: Any) -> Any:
     return typer.Option(name, envvar=f"{ENV}{env}", show_envvar=True, help=help_, **kw)
 
 
+# The bridge's flags, one alias each so the command's signature stays readable.
+_Group = Annotated[str, _opt("--group", "GROUP", "Consumer group (committed offsets).")]
+_Transactional = Annotated[
+    bool,
+    _opt(
+        "--transactional/--no-transactional",
+        "TRANSACTIONAL",
+        "Exactly-once via Kafka transactions, or at-least-once with idempotent output.",
+    ),
+]
+_TransactionalId = Annotated[
+    str, _opt("--transactional-id", "TRANSACTIONAL_ID", "Transactional id (fences old instances).")
+]
+_BatchSize = Annotated[int, _opt("--batch-size", "BATCH_SIZE", "Records per poll/transaction.")]
+_WarningsUsa = Annotated[str, _opt("--warnings-usa", "WARNINGS_USA", "USA warning topic.")]
+_WarningsKor = Annotated[str, _opt("--warnings-kor", "WARNINGS_KOR", "KOR warning topic.")]
+_WarningsJpn = Annotated[str, _opt("--warnings-jpn", "WARNINGS_JPN", "JPN warning topic.")]
+_AlertsTopic = Annotated[str, _opt("--alerts-topic", "ALERTS_TOPIC", "Fused alert topic.")]
+_DeadLetterTopic = Annotated[
+    str, _opt("--dead-letter-topic", "DEAD_LETTER_TOPIC", "Dead-letter topic.")
+]
+_StateTopic = Annotated[str, _opt("--state-topic", "STATE_TOPIC", "Bridge state topic.")]
+_GateDof = Annotated[int, _opt("--gate-dof", "GATE_DOF", "Gate on 6 (state) or 3 (position) dof.")]
+_GateProbability = Annotated[
+    float, _opt("--gate-probability", "GATE_PROBABILITY", "Chi-square probability of the gate.")
+]
+_BreakProbability = Annotated[
+    float,
+    _opt("--break-probability", "BREAK_PROBABILITY", "Chi-square probability of the break gate."),
+]
+_UpdateKm = Annotated[
+    float, _opt("--update-km", "UPDATE_KM", "UPDATE when the impact moves this far.")
+]
+_Shrink = Annotated[
+    float,
+    _opt("--shrink-fraction", "SHRINK_FRACTION", "UPDATE when the ellipse shrinks by this much."),
+]
+_MaxInterval = Annotated[
+    float,
+    _opt("--max-interval-s", "MAX_INTERVAL_S", "UPDATE at least this often while data flows."),
+]
+_FutureWindow = Annotated[
+    float,
+    _opt("--future-window-s", "FUTURE_WINDOW_S", "Reject reports further ahead of the clock."),
+]
+_PastWindow = Annotated[
+    float, _opt("--past-window-s", "PAST_WINDOW_S", "Reject reports further behind the clock.")
+]
+_Fusion = Annotated[str, _opt("--fusion", "FUSION", "Covariance intersection: det, trace or fast.")]
+_ClockRate = Annotated[
+    float,
+    _opt(
+        "--clock-rate",
+        "CLOCK_RATE",
+        "Scenario clock speed while idle (match the producers' --speed).",
+    ),
+]
+
+
 def bridge(
     bootstrap: BootstrapOption = None,
     registry: RegistryOption = None,
-    group: Annotated[
-        str, _opt("--group", "GROUP", "Consumer group (committed offsets).")
-    ] = "trilink-bridge",
-    transactional: Annotated[
-        bool,
-        _opt(
-            "--transactional/--no-transactional",
-            "TRANSACTIONAL",
-            "Exactly-once via Kafka transactions, or at-least-once with idempotent output.",
-        ),
-    ] = True,
-    transactional_id: Annotated[
-        str,
-        _opt("--transactional-id", "TRANSACTIONAL_ID", "Transactional id (fences old instances)."),
-    ] = "trilink-bridge",
-    batch_size: Annotated[
-        int, _opt("--batch-size", "BATCH_SIZE", "Records per poll/transaction.")
-    ] = 500,
-    warnings_usa: Annotated[
-        str, _opt("--warnings-usa", "WARNINGS_USA", "USA warning topic.")
-    ] = _DEFAULT_TOPICS.warnings_usa,
-    warnings_kor: Annotated[
-        str, _opt("--warnings-kor", "WARNINGS_KOR", "KOR warning topic.")
-    ] = _DEFAULT_TOPICS.warnings_kor,
-    warnings_jpn: Annotated[
-        str, _opt("--warnings-jpn", "WARNINGS_JPN", "JPN warning topic.")
-    ] = _DEFAULT_TOPICS.warnings_jpn,
-    alerts_topic: Annotated[
-        str, _opt("--alerts-topic", "ALERTS_TOPIC", "Fused alert topic.")
-    ] = _DEFAULT_TOPICS.alerts,
-    dead_letter_topic: Annotated[
-        str, _opt("--dead-letter-topic", "DEAD_LETTER_TOPIC", "Dead-letter topic.")
-    ] = _DEFAULT_TOPICS.dead_letter,
-    state_topic: Annotated[
-        str, _opt("--state-topic", "STATE_TOPIC", "Bridge state topic.")
-    ] = _DEFAULT_TOPICS.bridge_state,
-    gate_dof: Annotated[
-        int, _opt("--gate-dof", "GATE_DOF", "Gate on 6 (state) or 3 (position) dof.")
-    ] = 6,
-    gate_probability: Annotated[
-        float, _opt("--gate-probability", "GATE_PROBABILITY", "Chi-square probability of the gate.")
-    ] = _GATE.gate_probability,
-    break_probability: Annotated[
-        float,
-        _opt(
-            "--break-probability", "BREAK_PROBABILITY", "Chi-square probability of the break gate."
-        ),
-    ] = _GATE.break_probability,
-    update_km: Annotated[
-        float, _opt("--update-km", "UPDATE_KM", "UPDATE when the impact moves this far.")
-    ] = _ALERTS.update_km,
-    shrink: Annotated[
-        float,
-        _opt(
-            "--shrink-fraction", "SHRINK_FRACTION", "UPDATE when the ellipse shrinks by this much."
-        ),
-    ] = _ALERTS.shrink_fraction,
-    max_interval_s: Annotated[
-        float,
-        _opt("--max-interval-s", "MAX_INTERVAL_S", "UPDATE at least this often while data flows."),
-    ] = _ALERTS.max_interval_s,
-    future_s: Annotated[
-        float,
-        _opt("--future-window-s", "FUTURE_WINDOW_S", "Reject reports further ahead of the clock."),
-    ] = _VALIDATION.future_s,
-    past_s: Annotated[
-        float, _opt("--past-window-s", "PAST_WINDOW_S", "Reject reports further behind the clock.")
-    ] = _VALIDATION.past_s,
-    fusion: Annotated[
-        str, _opt("--fusion", "FUSION", "Covariance intersection: det, trace or fast.")
-    ] = "det",
-    clock_rate: Annotated[
-        float,
-        _opt(
-            "--clock-rate",
-            "CLOCK_RATE",
-            "Scenario clock speed while idle (match the producers' --speed).",
-        ),
-    ] = 1.0,
+    group: _Group = "trilink-bridge",
+    transactional: _Transactional = True,
+    transactional_id: _TransactionalId = "trilink-bridge",
+    batch_size: _BatchSize = 500,
+    warnings_usa: _WarningsUsa = _DEFAULT_TOPICS.warnings_usa,
+    warnings_kor: _WarningsKor = _DEFAULT_TOPICS.warnings_kor,
+    warnings_jpn: _WarningsJpn = _DEFAULT_TOPICS.warnings_jpn,
+    alerts_topic: _AlertsTopic = _DEFAULT_TOPICS.alerts,
+    dead_letter_topic: _DeadLetterTopic = _DEFAULT_TOPICS.dead_letter,
+    state_topic: _StateTopic = _DEFAULT_TOPICS.bridge_state,
+    gate_dof: _GateDof = 6,
+    gate_probability: _GateProbability = _GATE.gate_probability,
+    break_probability: _BreakProbability = _GATE.break_probability,
+    update_km: _UpdateKm = _ALERTS.update_km,
+    shrink: _Shrink = _ALERTS.shrink_fraction,
+    max_interval_s: _MaxInterval = _ALERTS.max_interval_s,
+    future_s: _FutureWindow = _VALIDATION.future_s,
+    past_s: _PastWindow = _VALIDATION.past_s,
+    fusion: _Fusion = "det",
+    clock_rate: _ClockRate = 1.0,
 ) -> None:
     """Fuse the three national warning streams into one picture on the alerts topic.
 
@@ -136,38 +136,66 @@ def bridge(
 
     kafka = build_kafka_config(bootstrap, registry)
     try:
-        config = BridgeConfig(
-            engine=EngineConfig(
-                topics=Topics(
-                    warnings_usa=warnings_usa,
-                    warnings_kor=warnings_kor,
-                    warnings_jpn=warnings_jpn,
-                    alerts=alerts_topic,
-                    dead_letter=dead_letter_topic,
-                    bridge_state=state_topic,
-                ),
-                gate=GateConfig(
-                    dof=gate_dof,
-                    gate_probability=gate_probability,
-                    break_probability=break_probability,
-                ),
-                alerts=AlertConfig(
-                    update_km=update_km, shrink_fraction=shrink, max_interval_s=max_interval_s
-                ),
-                validation=ValidationConfig(future_s=future_s, past_s=past_s),
-                fusion_criterion=fusion,  # type: ignore[arg-type]
-            ),
+        config = bridge_config(
             group=group,
             transactional=transactional,
             transactional_id=transactional_id,
             batch_size=batch_size,
-            idle_rate=clock_rate,
+            topics=Topics(
+                warnings_usa=warnings_usa,
+                warnings_kor=warnings_kor,
+                warnings_jpn=warnings_jpn,
+                alerts=alerts_topic,
+                dead_letter=dead_letter_topic,
+                bridge_state=state_topic,
+            ),
+            gate=GateConfig(
+                dof=gate_dof,
+                gate_probability=gate_probability,
+                break_probability=break_probability,
+            ),
+            alerts=AlertConfig(
+                update_km=update_km, shrink_fraction=shrink, max_interval_s=max_interval_s
+            ),
+            validation=ValidationConfig(future_s=future_s, past_s=past_s),
+            fusion=fusion,
+            clock_rate=clock_rate,
         )
     except ConfigError as exc:
         fail(str(exc))
     stop = stop_on_signals("the bridge after the current batch")
     with handle_errors(), cluster(kafka, progress=False) as resolved:
         BridgeService(resolved, config).run(stop)
+
+
+def bridge_config(
+    *,
+    group: str,
+    transactional: bool,
+    transactional_id: str,
+    batch_size: int,
+    topics: Topics,
+    gate: GateConfig,
+    alerts: AlertConfig,
+    validation: ValidationConfig,
+    fusion: str,
+    clock_rate: float,
+) -> BridgeConfig:
+    """The frozen configuration of ``trilink bridge`` from its flags; ConfigError if invalid."""
+    return BridgeConfig(
+        engine=EngineConfig(
+            topics=topics,
+            gate=gate,
+            alerts=alerts,
+            validation=validation,
+            fusion_criterion=fusion,  # type: ignore[arg-type]  # EngineConfig checks it
+        ),
+        group=group,
+        transactional=transactional,
+        transactional_id=transactional_id,
+        batch_size=batch_size,
+        idle_rate=clock_rate,
+    )
 
 
 def score(
