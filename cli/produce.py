@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -27,6 +27,9 @@ from trilink.errors import TrilinkError
 from trilink.kafka.probe import check_reachable
 from trilink.model import Nation
 from trilink.timeutil import iso, parse_iso
+
+if TYPE_CHECKING:
+    from producers.inject import LaunchRequest
 
 ENV = "TRILINK_PRODUCER_"
 NATIONS = ("KOR", "JPN", "USA")
@@ -129,40 +132,10 @@ def inject(
 
     Prints the launch ids.
     """
-    from producers.inject import LaunchRequest, scenario_for
     from producers.inject import inject as publish
+    from producers.inject import scenario_for
 
-    launch_given = any(v is not None for v in (site, bearing, range_km, apogee_km))
-    if (count is not None or spacing_s is not None) and not launch_given:
-        fail("--count/--spacing-s need launch parameters (--site, --bearing, --range-km, ...)")
-    request = None
-    if launch_given:
-        missing = [
-            flag
-            for flag, value in (
-                ("--site", site),
-                ("--bearing", bearing),
-                ("--range-km", range_km),
-                ("--apogee-km", apogee_km),
-            )
-            if value is None
-        ]
-        if missing:
-            fail(f"a launch needs {', '.join(missing)}")
-        assert site is not None and bearing is not None
-        assert range_km is not None and apogee_km is not None
-        try:
-            request = LaunchRequest(
-                site,
-                missile,
-                bearing,
-                range_km,
-                apogee_km,
-                1 if count is None else count,
-                10.0 if spacing_s is None else spacing_s,
-            )
-        except ProducerError as exc:
-            fail(str(exc))
+    request = _launch_request(site, missile, bearing, range_km, apogee_km, count, spacing_s)
     if not 0.0 <= lead_s <= 3600.0:
         fail(f"--lead-s must be in [0, 3600] s, got {lead_s}")
     kafka = build_kafka_config(bootstrap, registry)
@@ -179,6 +152,52 @@ def inject(
         anchored = publish(kafka, chosen, topics=Topics(launches=launches_topic), lead_s=lead_s)
     for event in anchored.launches:
         typer.echo(event.launch_id)
+
+
+def _launch_request(
+    site: str | None,
+    missile: str,
+    bearing: float | None,
+    range_km: float | None,
+    apogee_km: float | None,
+    count: int | None,
+    spacing_s: float | None,
+) -> LaunchRequest | None:
+    """The one launch or salvo the flags describe, None if they describe none; exits with
+    one line if they describe one only in part."""
+    from producers.inject import LaunchRequest
+
+    launch_given = any(v is not None for v in (site, bearing, range_km, apogee_km))
+    if (count is not None or spacing_s is not None) and not launch_given:
+        fail("--count/--spacing-s need launch parameters (--site, --bearing, --range-km, ...)")
+    if not launch_given:
+        return None
+    missing = [
+        flag
+        for flag, value in (
+            ("--site", site),
+            ("--bearing", bearing),
+            ("--range-km", range_km),
+            ("--apogee-km", apogee_km),
+        )
+        if value is None
+    ]
+    if missing:
+        fail(f"a launch needs {', '.join(missing)}")
+    assert site is not None and bearing is not None
+    assert range_km is not None and apogee_km is not None
+    try:
+        return LaunchRequest(
+            site,
+            missile,
+            bearing,
+            range_km,
+            apogee_km,
+            1 if count is None else count,
+            10.0 if spacing_s is None else spacing_s,
+        )
+    except ProducerError as exc:
+        fail(str(exc))
 
 
 def simulate(
