@@ -14,17 +14,19 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from confluent_kafka import Message
 
 from bench import clients
-from bench.loadgen import DeliveryCounter, flush, paced
+from bench.loadgen import DeliveryCounter, PaceStats, flush, paced
 from bench.probe import Probe, ProbeSpec
 from bench.services import ServiceProcess, ServiceSpec, bridge_config, fresh_topics
 from bench.throughput import GroupProgress, pipeline_topics
-from bench.workload import Stream, StreamShape
+from bench.workload import Outgoing, Stream, StreamShape
 from trilink.codec import Codec
+from trilink.config import Topics
 from trilink.errors import DecodeError
 from trilink.model import FusedAlert
 
@@ -78,52 +80,20 @@ def run(
         anchor_us = records[0].due_us if records else time.time_ns() // 1000
         measure_from_us = anchor_us + round(warmup_s * 1e6)
         probe.measure_from(measure_from_us * 1000)
-        parts = [
-            (t, p)
-            for t in (topics.warnings_kor, topics.warnings_usa, topics.warnings_jpn)
-            for p in range(clients.PARTITIONS)
-        ]
-        ends: dict[tuple[str, int], int] = dict.fromkeys(parts, 0)
-        progress = GroupProgress(bootstrap, config.group, ends)
-        counter = DeliveryCounter()
-
-        def on_delivery(err: Any, msg: Message) -> None:
-            counter(err, msg)
-            if err is None:
-                key = (str(msg.topic()), int(msg.partition() or 0))
-                ends[key] = max(ends[key], int(msg.offset() or 0) + 1)
-
-        p = clients.load_producer(bootstrap)
-        sampler = _Sampler(svc, progress, measure_from_us, sample)
-        sampler.start()
-
-        def send(i: int) -> None:
-            r = records[i]
-            p.produce(r.topic, r.value, r.key, on_delivery=on_delivery)
-
-        def idle() -> None:
-            p.poll(0)
-
-        stats = paced(lambda i: records[i].due_us * 1000, len(records), send, idle)
-        flush(p)
-        t_sent = time.monotonic()
-        sampler.halt()
-        cpu_measured = svc.cpu_s() - (sampler.cpu_at_measure or 0.0)
-        t_measure = sampler.t_measure or t_sent
-        max_lag = sampler.max_lag
-        lag_at_end = progress.lag()
-        caught_up = _wait_caught_up(progress, timeout_s=catch_up_s)
-        waited_s = time.monotonic() - t_sent
+        sent = _send_live(bootstrap, records, topics, config.group, svc, measure_from_us, sample)
+        caught_up = _wait_caught_up(sent.progress, timeout_s=catch_up_s)
+        waited_s = time.monotonic() - sent.t_sent
         lat, counters = probe.finish(drain_s=1.0)
     finally:
         bridge_stats = svc.stop()
-    measured_s = max(1e-9, t_sent - t_measure)
+    measured_s = max(1e-9, sent.t_sent - sent.t_measure)
+    max_lag, lag_at_end = sent.max_lag, sent.lag_at_end
     measured = [r.due_us for r in records if r.due_us >= measure_from_us]
     measured_span_s = (measured[-1] - measured[0]) / 1e6 if len(measured) > 1 else 0.0
     return {
         "target_rate": rate,
         "workload": shape.to_dict(),
-        **stats.to_dict(),
+        **sent.stats.to_dict(),
         "warnings_measured": len(measured),
         "measured_rate": round(len(measured) / measured_span_s, 1) if measured_span_s > 0 else None,
         **lat.summary(),
@@ -134,11 +104,75 @@ def run(
         # Keeping up: the backlog never exceeded one second of input.
         "kept_up": max(max_lag, lag_at_end) <= rate,
         "caught_up_after_send_s": round(waited_s, 3) if caught_up else None,
-        "bridge_cpu_utilisation": round(cpu_measured / measured_s, 3),
+        "bridge_cpu_utilisation": round(sent.cpu_measured_s / measured_s, 3),
         "transactional": transactional,
         "bridge_overrides": dict(bridge_overrides),
         **{f"bridge_{k}": v for k, v in bridge_stats.items() if k != "error"},
     }
+
+
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    """How the sending went: pacing, when it ended, the bridge's lag and CPU meanwhile."""
+
+    stats: PaceStats
+    progress: GroupProgress
+    t_sent: float
+    t_measure: float  # when the measured part began (monotonic)
+    cpu_measured_s: float  # bridge CPU over the measured part
+    max_lag: int
+    lag_at_end: int
+
+
+def _send_live(
+    bootstrap: str,
+    records: list[Outgoing],
+    topics: Topics,
+    group: str,
+    svc: ServiceProcess,
+    measure_from_us: int,
+    sample: Callable[[ServiceProcess, float], None] | None,
+) -> _Sent:
+    """Produce ``records`` each at its due time, sampling the bridge once a second."""
+    parts = [
+        (t, p)
+        for t in (topics.warnings_kor, topics.warnings_usa, topics.warnings_jpn)
+        for p in range(clients.PARTITIONS)
+    ]
+    ends: dict[tuple[str, int], int] = dict.fromkeys(parts, 0)
+    progress = GroupProgress(bootstrap, group, ends)
+    counter = DeliveryCounter()
+
+    def on_delivery(err: Any, msg: Message) -> None:
+        counter(err, msg)
+        if err is None:
+            key = (str(msg.topic()), int(msg.partition() or 0))
+            ends[key] = max(ends[key], int(msg.offset() or 0) + 1)
+
+    p = clients.load_producer(bootstrap)
+    sampler = _Sampler(svc, progress, measure_from_us, sample)
+    sampler.start()
+
+    def send(i: int) -> None:
+        r = records[i]
+        p.produce(r.topic, r.value, r.key, on_delivery=on_delivery)
+
+    def idle() -> None:
+        p.poll(0)
+
+    stats = paced(lambda i: records[i].due_us * 1000, len(records), send, idle)
+    flush(p)
+    t_sent = time.monotonic()
+    sampler.halt()
+    return _Sent(
+        stats=stats,
+        progress=progress,
+        t_sent=t_sent,
+        t_measure=sampler.t_measure or t_sent,
+        cpu_measured_s=svc.cpu_s() - (sampler.cpu_at_measure or 0.0),
+        max_lag=sampler.max_lag,
+        lag_at_end=progress.lag(),
+    )
 
 
 class _Sampler(threading.Thread):

@@ -8,6 +8,7 @@ import math
 import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -54,51 +55,90 @@ def throughput_records(n: int) -> list[Any]:
     return stream.encode(Codec(), time.time_ns() // 1000, limit=n)
 
 
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """What every measurement of one run shares."""
+
+    profile: Profile
+    bootstrap: str
+    core: int | None
+    size: int
+    progress: Progress
+
+    def guard(self, name: str, fn: Callable[[], Any]) -> Any:
+        return _guard(name, self.progress, fn)
+
+
 def run_suite(profile: Profile, bootstrap: str, broker: str, progress: Progress) -> dict[str, Any]:
+    """Every measurement of ``profile`` against the cluster at ``bootstrap``, as the JSON
+    results the report is drawn from; a measurement that fails is recorded as its error."""
     started = time.monotonic()
     core = pick_core()
-    size = warning_size()
+    ctx = _Context(profile, bootstrap, core, warning_size(), progress)
+    results: dict[str, Any] = {"meta": _meta(ctx, broker)}
+    base, hops = _broker_baseline(ctx)
+    results["broker_baseline"] = base
+    results["pipeline"] = _pipeline_latency(ctx, hops, base["ping_pong"])
+    records = throughput_records(profile.throughput_warnings)
+    results["throughput"] = _throughput(ctx, records)
+    results["memory"] = ctx.guard(
+        f"memory: {profile.memory_s:g} s at {profile.memory_rate:g}/s",
+        partial(
+            memory.run, profile.memory_rate, profile.memory_s, profile.memory_warmup_s, core=core
+        ),
+    )
+    results["simulation"] = ctx.guard(
+        "simulation speed (salvo-20)",
+        lambda: simspeed.run("salvo-20", seed=7, limit=profile.sim_launches),
+    )
+    if profile.profile_warnings:
+        results["profile"] = _profiles(ctx, records, results["simulation"])
+    results["targets"] = targets(results)
+    results["meta"]["elapsed_s"] = round(time.monotonic() - started, 1)
+    results["meta"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    return results
+
+
+def _meta(ctx: _Context, broker: str) -> dict[str, Any]:
     defaults = BridgeConfig()
-    results: dict[str, Any] = {
-        "meta": {
-            "profile": profile.name,
-            "date_utc": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
-            "machine": describe(broker),
-            "client_settings": clients.settings_for_report(bootstrap),
-            "bridge_settings": {
-                "batch_size": defaults.batch_size,
-                "poll_timeout_s": defaults.poll_timeout_s,
-                "transactional": defaults.transactional,
-                "pinned_core": core,
-            },
-            "warning_bytes": size,
-        }
+    return {
+        "profile": ctx.profile.name,
+        "date_utc": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        "machine": describe(broker),
+        "client_settings": clients.settings_for_report(ctx.bootstrap),
+        "bridge_settings": {
+            "batch_size": defaults.batch_size,
+            "poll_timeout_s": defaults.poll_timeout_s,
+            "transactional": defaults.transactional,
+            "pinned_core": ctx.core,
+        },
+        "warning_bytes": ctx.size,
     }
 
-    # 1. Broker baseline.
+
+def _broker_baseline(ctx: _Context) -> tuple[dict[str, Any], dict[float, dict[str, Any]]]:
+    """Section 1: ping-pong, paced hops (also returned by rate) and the linger sweep."""
+    profile, bootstrap, size = ctx.profile, ctx.bootstrap, ctx.size
     hops: dict[float, dict[str, Any]] = {}
     base: dict[str, Any] = {
-        "ping_pong": _guard(
+        "ping_pong": ctx.guard(
             "broker ping-pong",
-            progress,
             lambda: baseline.ping_pong(bootstrap, profile.ping_pong_samples, size),
         ),
         "paced": [],
         "linger_sweep": [],
     }
     for rate, seconds in profile.hop_rates:
-        hop = _guard(
+        hop = ctx.guard(
             f"broker one hop at {rate:g}/s",
-            progress,
             partial(baseline.one_hop, bootstrap, rate, seconds, size, profile.hop_warmup_s),
         )
         base["paced"].append({"target_rate": rate, **hop})
         hops[rate] = hop
     for linger in profile.linger_sweep:
         base["linger_sweep"].append(
-            _guard(
+            ctx.guard(
                 f"broker one hop at {profile.linger_rate:g}/s, linger.ms={linger}",
-                progress,
                 partial(
                     baseline.one_hop,
                     bootstrap,
@@ -110,131 +150,100 @@ def run_suite(profile: Profile, bootstrap: str, broker: str, progress: Progress)
                 ),
             )
         )
-    results["broker_baseline"] = base
+    return base, hops
 
-    # 2. Pipeline latency, with the bridge-added share.
+
+_VARIANTS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("poll_timeout_s=0.001", {"poll_timeout_s": 0.001}),
+    (
+        "poll_timeout_s=0.001, transactional=False",
+        {"poll_timeout_s": 0.001, "transactional": False},
+    ),
+)
+
+
+def _pipeline_latency(
+    ctx: _Context, hops: dict[float, dict[str, Any]], ping_pong: dict[str, Any]
+) -> dict[str, Any]:
+    """Section 2: pipeline latency per rate and per bridge variant, with the bridge-added share."""
+    profile = ctx.profile
+    run_at = partial(
+        pipeline.run,
+        ctx.bootstrap,
+        warmup_s=profile.pipeline_warmup_s,
+        core=ctx.core,
+        catch_up_s=profile.catch_up_s,
+    )
     runs = []
     for rate, seconds in profile.pipeline_rates:
-        run = _guard(
-            f"pipeline at {rate:g} warnings/s",
-            progress,
-            partial(
-                pipeline.run,
-                bootstrap,
-                rate,
-                seconds,
-                warmup_s=profile.pipeline_warmup_s,
-                core=core,
-                catch_up_s=profile.catch_up_s,
-            ),
-        )
-        _bridge_added(run, hops.get(rate), base["ping_pong"])
+        run = ctx.guard(f"pipeline at {rate:g} warnings/s", partial(run_at, rate, seconds))
+        _bridge_added(run, hops.get(rate), ping_pong)
         runs.append({"target_rate": rate, **run})
     variants = []
     if profile.variant_s > 0:
-        variant_settings: tuple[tuple[str, dict[str, Any]], ...] = (
-            ("poll_timeout_s=0.001", {"poll_timeout_s": 0.001}),
-            (
-                "poll_timeout_s=0.001, transactional=False",
-                {"poll_timeout_s": 0.001, "transactional": False},
-            ),
-        )
-        for label, kwargs in variant_settings[: profile.variant_count]:
-            run = _guard(
+        for label, kwargs in _VARIANTS[: profile.variant_count]:
+            run = ctx.guard(
                 f"pipeline at {profile.variant_rate:g}/s, {label}",
-                progress,
-                partial(
-                    pipeline.run,
-                    bootstrap,
-                    profile.variant_rate,
-                    profile.variant_s,
-                    warmup_s=profile.pipeline_warmup_s,
-                    core=core,
-                    catch_up_s=profile.catch_up_s,
-                    **kwargs,
-                ),
+                partial(run_at, profile.variant_rate, profile.variant_s, **kwargs),
             )
-            _bridge_added(run, hops.get(profile.variant_rate), base["ping_pong"])
+            _bridge_added(run, hops.get(profile.variant_rate), ping_pong)
             variants.append({"variant": label, **run})
-    results["pipeline"] = {"runs": runs, "variants": variants}
+    return {"runs": runs, "variants": variants}
 
-    # 3. Throughput, bridge against passthrough on the same data.
-    records = throughput_records(profile.throughput_warnings)
+
+def _throughput(ctx: _Context, records: list[Any]) -> dict[str, Any]:
+    """Section 3: bridge against passthrough draining the same records."""
     tp: dict[str, Any] = {}
-    settings = [True, False] if profile.throughput_non_transactional else [True]
+    settings = [True, False] if ctx.profile.throughput_non_transactional else [True]
     for transactional in settings:
         pair: dict[str, Any] = {}
         kinds: tuple[Kind, ...] = ("passthrough", "bridge")
         for kind in kinds:
-            pair[kind] = _guard(
+            pair[kind] = ctx.guard(
                 f"throughput: {kind}, {len(records)} warnings, transactional={transactional}",
-                progress,
                 partial(
                     throughput.drain,
-                    bootstrap,
+                    ctx.bootstrap,
                     kind,
                     records,
                     transactional=transactional,
-                    core=core,
+                    core=ctx.core,
                 ),
             )
         b, p = pair["bridge"], pair["passthrough"]
         if "error" not in b and "error" not in p:
             pair["ratio"] = round(b["warnings_per_s"] / p["warnings_per_s"], 3)
         tp["transactional" if transactional else "non_transactional"] = pair
-    results["throughput"] = tp
+    return tp
 
-    # 4. Memory.
-    results["memory"] = _guard(
-        f"memory: {profile.memory_s:g} s at {profile.memory_rate:g}/s",
-        progress,
-        partial(
-            memory.run, profile.memory_rate, profile.memory_s, profile.memory_warmup_s, core=core
+
+def _profiles(ctx: _Context, records: list[Any], simulation: dict[str, Any]) -> dict[str, Any]:
+    """Where the bridge's time goes: codec costs, the engine, the service, the simulator."""
+    from bench.profiling import (
+        codec_costs,
+        profile_bridge,
+        profile_engine,
+        profile_simulation,
+    )
+
+    profile = ctx.profile
+    sample = records[: profile.profile_warnings]
+    prof: dict[str, Any] = {
+        "codec": ctx.guard("codec costs", partial(codec_costs, records)),
+        "engine": ctx.guard(
+            "cProfile of the engine",
+            partial(profile_engine, profile.engine_profile_rate, profile.profile_warnings),
         ),
-    )
-
-    # 5. Simulation speed.
-    results["simulation"] = _guard(
-        "simulation speed (salvo-20)",
-        progress,
-        lambda: simspeed.run("salvo-20", seed=7, limit=profile.sim_launches),
-    )
-
-    # Where the bridge's time goes.
-    if profile.profile_warnings:
-        from bench.profiling import (
-            codec_costs,
-            profile_bridge,
-            profile_engine,
-            profile_simulation,
+    }
+    if profile.service_profile:
+        prof["service"] = ctx.guard(
+            "cProfile of the bridge service",
+            partial(profile_bridge, ctx.bootstrap, sample, core=ctx.core),
         )
-
-        sample = records[: profile.profile_warnings]
-        prof: dict[str, Any] = {
-            "codec": _guard("codec costs", progress, partial(codec_costs, records)),
-            "engine": _guard(
-                "cProfile of the engine",
-                progress,
-                partial(profile_engine, profile.engine_profile_rate, profile.profile_warnings),
-            ),
-        }
-        if profile.service_profile:
-            prof["service"] = _guard(
-                "cProfile of the bridge service",
-                progress,
-                partial(profile_bridge, bootstrap, sample, core=core),
-            )
-        speed = _num(results["simulation"].get("speedup"))
-        if speed is not None and speed < 1000:
-            prof["simulation"] = _guard(
-                "cProfile of the simulation", progress, partial(profile_simulation, 3)
-            )
-        results["profile"] = prof
-
-    results["targets"] = targets(results)
-    results["meta"]["elapsed_s"] = round(time.monotonic() - started, 1)
-    results["meta"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    return results
+    speed = _num(simulation.get("speedup"))
+    if speed is not None and speed < 1000:
+        prof["simulation"] = ctx.guard("cProfile of the simulation", partial(profile_simulation, 3))
+    return prof
 
 
 _PCTS = ("p50_us", "p99_us", "p999_us", "max_us", "mean_us")
