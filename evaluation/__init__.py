@@ -1,1 +1,2 @@
-"""Judging the common picture against truth: scoring, offline replay, synthetic workloads."""
+"""Judging the common picture against truth: scoring, truth matching, offline replay,
+synthetic workloads."""
