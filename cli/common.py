@@ -84,11 +84,17 @@ def build_kafka_config(bootstrap: str | None, registry: str | None) -> KafkaConf
 
 
 @contextmanager
-def cluster(kafka: KafkaConfig | None, progress: bool = True) -> Iterator[KafkaConfig]:
-    """Yield ``kafka``, or start an embedded broker for the block and stop it after."""
+def cluster(
+    kafka: KafkaConfig | None,
+    progress: bool = True,
+    *,
+    check: Callable[[KafkaConfig], None] = check_reachable,
+) -> Iterator[KafkaConfig]:
+    """Yield ``kafka`` once it answers, or start an embedded broker for the block and stop
+    it after."""
     if kafka is not None:
         # Fail in seconds with one line, not after every client's own retries.
-        check_reachable(kafka)
+        check(kafka)
         yield kafka
         return
     broker = EmbeddedBroker()

@@ -88,5 +88,7 @@ def test_fail_escapes_markup(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_cluster_passes_a_given_config_through() -> None:
     given = KafkaConfig("k:9092")
-    with cluster(given) as kafka:
+    checked: list[KafkaConfig] = []
+    with cluster(given, check=checked.append) as kafka:
+        assert checked == [given]
         assert kafka is given
