@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from trilink.config import Topics
+from trilink.config import Topics, require_finite
 from trilink.errors import ConfigError
 from trilink.model import Nation
 
@@ -48,6 +48,7 @@ class GateConfig:
     hold_s: float = 12.0
 
     def __post_init__(self) -> None:
+        require_finite(self)
         if self.silent_s <= 0.0 or self.hold_s < 0.0:
             raise ConfigError("silent time must be positive and hold time not negative")
         if self.dof not in (3, 6):
@@ -86,6 +87,7 @@ class AlertConfig:
     closed_retention_s: float = 900.0
 
     def __post_init__(self) -> None:
+        require_finite(self)
         if self.update_km <= 0.0:
             raise ConfigError("update distance must be positive")
         if not 0.0 < self.shrink_fraction < 1.0:
@@ -119,6 +121,7 @@ class ValidationConfig:
     releasable_to: tuple[Nation, ...] = (Nation.USA, Nation.KOR, Nation.JPN)
 
     def __post_init__(self) -> None:
+        require_finite(self)
         if self.future_s < 0.0 or self.past_s < 0.0:
             raise ConfigError("validation time windows must not be negative")
         if self.max_speed_mps <= 0.0 or self.max_speed_slv_mps < self.max_speed_mps:
@@ -139,6 +142,7 @@ class EngineConfig:
     service: str = SERVICE_NAME
 
     def __post_init__(self) -> None:
+        require_finite(self)
         if self.fusion_criterion not in ("det", "trace", "fast"):
             raise ConfigError(f"unknown fusion criterion {self.fusion_criterion!r}")
 
@@ -160,6 +164,7 @@ class BridgeConfig:
     idle_rate: float = 1.0
 
     def __post_init__(self) -> None:
+        require_finite(self)
         if not self.idle_rate > 0.0:
             raise ConfigError("idle rate must be positive")
         if not self.group.strip():

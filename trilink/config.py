@@ -71,3 +71,17 @@ class KafkaConfig:
     def base(self) -> dict[str, Any]:
         """librdkafka properties common to producers, consumers and admin clients."""
         return {"bootstrap.servers": self.bootstrap_servers, **self.client}
+
+
+def require_finite(config: Any, *, what: str = "") -> None:
+    """Raise ConfigError naming the first float field of dataclass ``config`` that is NaN
+    or infinite: range checks written as ``x < 0`` let NaN through, and a NaN that
+    reaches a service fails far from the flag that caused it."""
+    import dataclasses
+    import math
+
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if isinstance(value, float) and not math.isfinite(value):
+            prefix = f"{what} " if what else ""
+            raise ConfigError(f"{prefix}{f.name} must be a finite number, got {value}")

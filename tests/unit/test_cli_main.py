@@ -81,3 +81,19 @@ def test_an_unreachable_cluster_is_one_line_and_exit_1(command: tuple[str, ...])
     assert done.returncode == 1
     lines = done.stderr.strip().splitlines()
     assert lines == ["error: cannot reach Kafka at 127.0.0.1:1 within 5 s"], done.stderr
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "needle"),
+    [
+        ("--past-window-s", "nan", "past_s must be a finite number"),
+        ("--future-window-s", "inf", "future_s must be a finite number"),
+        ("--update-km", "nan", "update_km must be a finite number"),
+    ],
+)
+def test_bridge_refuses_non_finite_numbers_before_starting(
+    flag: str, value: str, needle: str
+) -> None:
+    done = _run("bridge", flag, value, "-b", "127.0.0.1:1")
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [f"error: {needle}, got {value}"]
