@@ -12,11 +12,9 @@ import dataclasses
 import functools
 import logging
 
-import numpy as np
-
 from threat.assess import Assessor
+from threat.sphere import subpoint
 from threat.track import GroundTrack
-from trilink.geodesy import ecef_to_geodetic
 from trilink.model import FusedAlert, Nation
 from trilink.threat import ThreatAssessment
 
@@ -34,7 +32,7 @@ def alert_track(alert: FusedAlert) -> GroundTrack | None:
     points: list[tuple[float, float, int]] = []
     if alert.launch is not None and alert.launch.time_us < impact.time_us:
         points.append((alert.launch.lat_deg, alert.launch.lon_deg, alert.launch.time_us))
-    lat, lon, _ = ecef_to_geodetic(np.asarray(alert.position_m))
+    lat, lon = subpoint(alert.position_m)
     if points and points[-1][2] < alert.state_time_us < impact.time_us:
         points.append((lat, lon, alert.state_time_us))
     elif not points:

@@ -39,6 +39,9 @@ class Area:
     geometry: BaseGeometry = field(repr=False, compare=False)
     anchor_lat: float = field(default=0.0, repr=False, compare=False)
     anchor_lon: float = field(default=0.0, repr=False, compare=False)
+    bounds: tuple[float, float, float, float] = field(
+        default=(0, 0, 0, 0), repr=False, compare=False
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +65,7 @@ class GeoData:
     zones: tuple[Area, ...]
     places: tuple[Place, ...]
     unit_tree: shapely.STRtree = field(repr=False, compare=False)
-    land_tree: shapely.STRtree = field(repr=False, compare=False)
+    unit_geoms: np.ndarray = field(repr=False, compare=False)
     place_lat: FloatArray = field(repr=False, compare=False)
     place_lon: FloatArray = field(repr=False, compare=False)
 
@@ -86,7 +89,7 @@ def _area(code: str, name: str, nation: str, geojson: dict[str, Any]) -> Area:
     geom = shape(geojson)
     shapely.prepare(geom)
     anchor = geom.representative_point()  # a point inside, for "when is it nearest"
-    return Area(code, name, nation, geom, anchor.y, anchor.x)
+    return Area(code, name, nation, geom, anchor.y, anchor.x, tuple(geom.bounds))
 
 
 @functools.cache
@@ -130,7 +133,7 @@ def load(data_dir: Path = DATA_DIR) -> GeoData:
         zones=zones,
         places=places,
         unit_tree=shapely.STRtree([u.geometry for u in units]),
-        land_tree=shapely.STRtree([a.geometry for a in land]),
+        unit_geoms=np.array([u.geometry for u in units], dtype=object),
         place_lat=np.array([p.lat_deg for p in places]),
         place_lon=np.array([p.lon_deg for p in places]),
     )
