@@ -10,17 +10,11 @@ degrees clockwise from true north.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from trilink.timeutil import us_from_datetime
-
-
-def _us(value: int | dt.datetime) -> int:
-    # fastavro hands back aware datetimes when the reader keeps logical types
-    return value if isinstance(value, int) else us_from_datetime(value)
+from trilink.points import as_us as _us
 
 
 class ImpactZone(StrEnum):
