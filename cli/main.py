@@ -37,6 +37,7 @@ app = typer.Typer(
 # Order is the order of `trilink --help`.
 _COMMAND_MODULES: tuple[str, ...] = (
     "sim",
+    "assess",
     "broker",
     "consume",
     "status",

@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cli.assess import assess_trajectory
+from cli.assess import summary as threat_summary
 from sim.catalog import get_site, historical, missiles, sites
 from sim.errors import SimError
 from sim.kepler import minimum_energy_apogee_km
@@ -79,12 +81,16 @@ def trajectory(
     summary = traj.to_summary()
     if site_key is not None:
         summary["site"] = site_key
+    summary["threat"] = threat_summary(assess_trajectory(traj))
     if as_json:
         _print_json(summary)
         return
     table = Table(title=f"{traj.missile} ({traj.missile_class.value})", show_header=False)
+    threat = summary.pop("threat")
     for key, value in summary.items():
         table.add_row(key, str(value))
+    table.add_row("threat", threat["description"])
+    table.add_row("warning", ", ".join(w["name"] for w in threat["warning"]) or "—")
     Console().print(table)
 
 

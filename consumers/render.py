@@ -74,6 +74,23 @@ def nations(items: Sequence[Nation]) -> str:
     return "+".join(n.value for n in items) or "—"
 
 
+def threat_text(alert: FusedAlert) -> str:
+    """The record's threat assessment in words: description, then the warning list with
+    the time to the first overflight and to impact from the alert's state time."""
+    found = alert.threat
+    if found is None:
+        return "—"
+    parts = [found.description]
+    if found.warning:
+        parts.append("warn " + ", ".join(w.name for w in found.warning))
+    upcoming = [o.enter_us for o in found.overflights if o.enter_us > alert.state_time_us]
+    if upcoming:
+        parts.append(f"overflight in {s_from_us(min(upcoming) - alert.state_time_us):.0f} s")
+    if found.impact_us > alert.state_time_us:
+        parts.append(f"impact in {s_from_us(found.impact_us - alert.state_time_us):.0f} s")
+    return "; ".join(parts)
+
+
 def alert_line(alert: FusedAlert) -> str:
     """One line per alert update, for logs and pipes."""
     contributors = sorted({c.nation for c in alert.contributors}, key=SHARING_NATIONS.index)
@@ -85,6 +102,7 @@ def alert_line(alert: FusedAlert) -> str:
         f"{alert.status.value:<7} {alert.missile_class.value:<7} {impact}  "
         f"by {nations(contributors)}  first {alert.first_detection_nation.value} "
         f"{clock(alert.first_detection_us)}"
+        + ("" if alert.threat is None else f"  threat: {threat_text(alert)}")
     )
 
 
@@ -127,6 +145,7 @@ def alerts_table(views: Sequence[TrackView], *, title: str = "Trilateral alerts"
     table.add_column("contributors")
     for nation in SHARING_NATIONS:
         table.add_column(f"{nation.value} own detection")
+    table.add_column("threat", max_width=60)
     for view in views:
         alert = view.latest
         table.add_row(
@@ -138,6 +157,7 @@ def alerts_table(views: Sequence[TrackView], *, title: str = "Trilateral alerts"
             clock(None if alert.impact is None else alert.impact.time_us),
             nations(view.seen_by),
             *(_seen_cell(view, n) for n in SHARING_NATIONS),
+            threat_text(alert),
         )
     if not views:
         table.caption = "waiting for alerts…"

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from rich.table import Table
 from rich.text import Text
 
-from consumers.render import clock, point, seconds, status_text
+from consumers.render import clock, point, seconds, status_text, threat_text
 from consumers.view import SHARING_NATIONS
 from demo.summary import MissileSummary
 from trilink.model import Nation
@@ -50,6 +50,7 @@ def summary_table(rows: Sequence[MissileSummary], *, title: str = "Summary") -> 
         table.add_column(f"{nation.value} own detection")
     table.add_column("impact point (95%)")
     table.add_column("impact error", justify="right")
+    table.add_column("threat", max_width=60)
     for row in rows:
         track = row.track
         if track is None:
@@ -70,6 +71,7 @@ def summary_table(rows: Sequence[MissileSummary], *, title: str = "Summary") -> 
             *(_own_detection(row, n) for n in SHARING_NATIONS),
             point(row.impact),
             _error(row),
+            threat_text(track.latest),
         )
     return table
 
@@ -89,5 +91,6 @@ def summary_lines(rows: Sequence[MissileSummary]) -> list[str]:
             f"{_when(row, track.first_detection_us)}; first alert "
             f"{_when(row, track.alerted_us)}; {per_nation}; impact {point(row.impact)}, "
             f"error {_error(row)}"
+            + ("" if track.latest.threat is None else f"; threat {threat_text(track.latest)}")
         )
     return lines

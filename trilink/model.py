@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 from trilink.enums import AlertStatus, DataMode, MissileClass, Nation, TrackStatus
 from trilink.points import Ellipse, GroundPoint, Vec3, as_us, as_vec3, optional_point
+from trilink.threat import ThreatAssessment, opt_threat
 
 __all__ = [
     "RECORD_TYPES",
@@ -172,6 +173,7 @@ class FusedAlert:
     data_mode: DataMode = DataMode.SIMULATED
     note: str = ""
     scenario_id: str = ""
+    threat: ThreatAssessment | None = None  # who is threatened, in detail (trilink/threat.py)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -194,6 +196,7 @@ class FusedAlert:
             "data_mode": self.data_mode.value,
             "note": self.note,
             "scenario_id": self.scenario_id,
+            "threat": None if self.threat is None else self.threat.to_dict(),
         }
 
     @classmethod
@@ -218,6 +221,7 @@ class FusedAlert:
             data_mode=DataMode(d.get("data_mode", "SIMULATED")),
             note=d.get("note", ""),
             scenario_id=d.get("scenario_id", ""),
+            threat=opt_threat(d.get("threat")),
         )
 
 

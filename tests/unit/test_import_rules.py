@@ -1,6 +1,6 @@
 """The packages stand on floors; no import runs from a lower floor to a higher one.
 
-    trilink (core)  <  measurement, tracking  <  sim
+    trilink (core)  <  measurement, tracking, threat  <  sim
       <  producers | bridge | consumers   (siblings: they talk only through Kafka)
       <  evaluation, demo, bench  <  cli
 
@@ -22,9 +22,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     "trilink": frozenset(),
     "measurement": frozenset({"trilink"}),
     "tracking": frozenset({"trilink", "measurement"}),
+    "threat": frozenset({"trilink"}),
     "sim": frozenset({"trilink", "measurement"}),
-    "producers": frozenset({"trilink", "measurement", "tracking", "sim"}),
-    "bridge": frozenset({"trilink", "measurement", "tracking"}),
+    "producers": frozenset({"trilink", "measurement", "tracking", "threat", "sim"}),
+    "bridge": frozenset({"trilink", "measurement", "tracking", "threat"}),
     "consumers": frozenset({"trilink"}),
 }
 _ROLES = frozenset(ALLOWED)
