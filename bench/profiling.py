@@ -29,6 +29,10 @@ from trilink.config import Topics
 # Buckets for "what dominates", matched on the function's file path.
 _AREAS: tuple[tuple[str, str], ...] = (
     ("bridge/engine.py", "engine orchestration"),
+    ("bridge/table.py", "track table"),
+    ("bridge/associator.py", "association (gating, GNN)"),
+    ("bridge/lifecycle.py", "alert lifecycle"),
+    ("bridge/schedule.py", "alert lifecycle"),
     ("bridge/association.py", "association (gating, GNN)"),
     ("bridge/fusion.py", "covariance intersection"),
     ("bridge/picture.py", "picture (fused estimate, impact)"),
@@ -93,11 +97,12 @@ def summarise(source: str | cProfile.Profile, top: int = 15) -> dict[str, Any]:
 
 _KEY_FUNCTIONS = (
     ("engine.py", "process"),
-    ("engine.py", "_admit"),
-    ("engine.py", "_apply"),
-    ("engine.py", "_refresh_and_alert"),
-    ("engine.py", "_associate"),
-    ("engine.py", "_snapshot"),
+    ("admission.py", "admit_all"),
+    ("table.py", "apply"),
+    ("associator.py", "associate"),
+    ("picture.py", "refresh_touched"),
+    ("lifecycle.py", "advance"),
+    ("state.py", "snapshot_tracks"),
     ("service.py", "_records"),
     ("service.py", "_deliver"),
     ("service.py", "_deliver_transaction"),

@@ -139,10 +139,11 @@ def _throughput(results: dict[str, Any]) -> list[str]:
             + f"; decoding (`Codec.decode`) is {dig(eng_cum, 'decode', 'cum_pct')}% of it"
             f" ({codec.get('decode_us', '–')} µs per warning: fastavro"
             f" {codec.get('decode_dict_us', '–')} µs + `MissileWarning.from_dict`"
-            f" {codec.get('from_dict_us', '–')} µs), refresh and alerting"
-            f" {dig(eng_cum, '_refresh_and_alert', 'cum_pct')}%, state snapshots"
-            f" {dig(eng_cum, '_snapshot', 'cum_pct')}%, association"
-            f" {dig(eng_cum, '_associate', 'cum_pct')}%.",
+            f" {codec.get('from_dict_us', '–')} µs), refresh"
+            f" {dig(eng_cum, 'refresh_touched', 'cum_pct')}%, alerting"
+            f" {dig(eng_cum, 'advance', 'cum_pct')}%, state snapshots"
+            f" {dig(eng_cum, 'snapshot_tracks', 'cum_pct')}%, association"
+            f" {dig(eng_cum, 'associate', 'cum_pct')}%.",
         ]
     out += [
         "",

@@ -1,14 +1,15 @@
 """What comes in and what goes out of one engine batch, and the door in between.
 
-``Admission`` turns a consumed record into a trusted report or a dead letter:
-decode with the injected codec, check that the topic is a national warning topic,
-validate (``validate``). Nothing it is given can make it raise.
+``Admission`` is step 1 of the engine's walk: it turns a consumed record into a
+trusted report or a dead letter — decode with the injected codec, check that the
+topic is a national warning topic, validate (``validate``). Nothing it is given
+can make it raise.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -63,6 +64,21 @@ class Admission:
     topic_nations: Mapping[str, Nation]
     service: str
 
+    def admit_all(self, batch: Sequence[Inbound], now: int, out: Outcome) -> list[Checked]:
+        """The trusted reports of ``batch``, in order; the rest as dead letters on ``out``."""
+        return _split([self.admit(msg, now) for msg in batch], out)
+
+    def check_all(
+        self, warnings: Iterable[tuple[str, MissileWarning]], now: int, out: Outcome
+    ) -> list[Checked]:
+        """Like ``admit_all`` for already-decoded (topic, warning) pairs, each standing
+        for a record at its position in ``warnings``."""
+        verdicts = [
+            self.check(Inbound(topic, 0, offset, w.track_id.encode(), None), w, now)
+            for offset, (topic, w) in enumerate(warnings)
+        ]
+        return _split(verdicts, out)
+
     def admit(self, msg: Inbound, now: int) -> Checked | DeadLetter:
         """A trusted report from raw bytes, or why not."""
         try:
@@ -102,3 +118,14 @@ class Admission:
             service=self.service,
             headers=dict(msg.headers),
         )
+
+
+def _split(verdicts: list[Checked | DeadLetter], out: Outcome) -> list[Checked]:
+    """The trusted reports, in order; the dead letters go on ``out``."""
+    admitted = []
+    for verdict in verdicts:
+        if isinstance(verdict, DeadLetter):
+            out.dead_letters.append(verdict)
+        else:
+            admitted.append(verdict)
+    return admitted

@@ -1,39 +1,162 @@
-"""Closing system tracks: IMPACT deadlines, the stale sweep, eviction, and emitting alerts.
+"""Step 5 of the engine's walk: what a system track's news is, and when its story ends.
 
-The second half of :class:`bridge.engine.Engine`, kept apart so each file reads as one
-concern: the engine decides *what* changed; this decides when a track's story ends and
-how an alert goes out (versions continue above anything already published).
+``Lifecycle.advance`` turns a batch's changes into alerts — NEW with a new
+missile's first picture, UPDATE when the policy (``alerts.AlertPolicy``) finds
+the picture materially changed, IMPACT when every contributor reports impact,
+DROPPED when every contributor is lost (unless the track coasts on a free-flight
+prediction) — states again the close of tracks a late contributor joined, and
+then closes what event time made due (``close_due``): a predicted impact whose
+deadline (impact + grace) passed, a track without reports for ``stale_s``; closed
+tracks past their retention are evicted (a tombstone for their state).
+
+Versions continue above anything already published (``TrackTable.published``), so
+a restarted bridge never publishes a version twice; a restart's lost alerts are
+issued again by ``resume``.
 """
 
 from __future__ import annotations
 
-import heapq
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from bridge.admission import Outcome
-from bridge.alerts import US, fused_alert
-from bridge.tracks import AlertMark, NationalTrack, SystemTrack, TrackKey
-from trilink.model import AlertStatus
+from bridge.alerts import AlertPolicy, fused_alert
+from bridge.config import AlertConfig
+from bridge.schedule import ImpactSchedule
+from bridge.table import Changes, TrackTable
+from bridge.tracks import AlertMark, SystemTrack
+from trilink.constants import US
+from trilink.model import AlertStatus, TrackStatus
 
-if TYPE_CHECKING:
-    from bridge.config import EngineConfig
+
+class Refresh(Protocol):
+    """What closing needs of the picture step (``bridge.picture.Refresher``)."""
+
+    def refresh(self, track: SystemTrack, *, full: bool) -> None: ...
 
 
+@dataclass(slots=True)
 class Lifecycle:
-    """Mixin of :class:`bridge.engine.Engine`; the attributes are the engine's."""
+    """Alerts, closes and evicts the table's tracks; the IMPACT deadlines are on ``schedule``.
 
-    config: EngineConfig
-    tracks: dict[str, SystemTrack]
-    national: dict[TrackKey, NationalTrack]
-    event_us: int
-    published: dict[str, int]
-    _impacts: list[tuple[int, str]]
-    _queued: dict[str, int]
-    _scanned_us: int
-    _held: dict[TrackKey, NationalTrack]
+    ``refresher`` gives a track whose impact deadline passed with data not yet in its
+    picture the full refresh it is owed before its IMPACT alert.
+    """
 
-    def _refresh(self, track: SystemTrack, *, full: bool) -> None:
-        raise NotImplementedError  # the engine's
+    config: AlertConfig
+    policy: AlertPolicy
+    table: TrackTable
+    schedule: ImpactSchedule
+    refresher: Refresh
+    _scanned_us: int = field(default=0, init=False)  # event time of the last stale sweep
+    _reissue: list[str] = field(default_factory=list, init=False)
+
+    def restored(self, reissue: list[str]) -> None:
+        """After the table was loaded (``TrackTable.load``): the restored tracks' impact
+        deadlines queued, the alerts ``resume`` is to issue again, and no stale sweep
+        until a second of event time has passed."""
+        for track in self.table.tracks.values():
+            if track.picture is not None and track.picture.impact is not None:
+                self.schedule.queue(track.track_id, track.picture.impact.time_us)
+        self._reissue = reissue
+        self._scanned_us = self.table.event_us
+
+    # -- a batch's news ---------------------------------------------------------------
+
+    def advance(self, changes: Changes, now: int, out: Outcome) -> None:
+        """Alerts for the touched tracks (pictures already refreshed), the closes stated
+        again for late contributors, then whatever event time closed."""
+        for track_id in sorted(changes.touched):
+            self._alert(self.table.tracks[track_id], now, out)
+        for track_id in sorted(changes.late):  # closed: re-state the close, every contributor
+            track = self.table.tracks[track_id]
+            assert track.closed is not None
+            self._emit(track, track.closed, now, out)
+        self.close_due(now, out, changes.touched)
+
+    def _alert(self, track: SystemTrack, now: int, out: Outcome) -> None:
+        if track.closed is not None:
+            return
+        active = track.active()
+        if not active:
+            if self._coasting(track):
+                # Every sensor lost it (an IRBM flies beyond them all), but it coasts on
+                # a known ballistic path: stay open and close with IMPACT at the
+                # predicted time, rather than dropping a well-predicted threat.
+                if track.membership_changed:
+                    track.notes.append("all contributors lost; coasting to the predicted impact")
+                    self._emit(track, AlertStatus.UPDATE, now, out)
+                return
+            self._close(track, AlertStatus.DROPPED, now, out, "all contributors lost")
+            return
+        if all(m.status is TrackStatus.IMPACTED for m in active):
+            self._close(track, AlertStatus.IMPACT, now, out, "contributors report impact")
+            return
+        if track.last_alert is None:
+            self._emit(track, AlertStatus.NEW, now, out)
+            return
+        if self.policy.update_reason(track, self.table.event_us) is not None:
+            self._emit(track, AlertStatus.UPDATE, now, out)
+        track.membership_changed = False
+
+    def resume(self, now: int, out: Outcome) -> list[str]:
+        """Issue again the alerts a cut-short transaction lost; the tracks re-issued."""
+        reissued, self._reissue = self._reissue, []
+        for track_id in reissued:
+            track = self.table.tracks[track_id]
+            assert track.last_alert is not None
+            track.notes.append("re-issued after restart")
+            self._emit(track, track.last_alert.status, now, out, reissue=True)
+        return reissued
+
+    # -- what event time closes -------------------------------------------------------
+
+    def close_due(self, now: int, out: Outcome, touched: set[str]) -> None:
+        """Close tracks whose impact deadline passed; once per second of event time,
+        drop the stale and evict the long closed. Adds what it changed to ``touched``."""
+        self._close_impacts(now, out, touched)
+        if self.table.event_us - self._scanned_us < US:
+            return
+        self._scanned_us = self.table.event_us
+        self._sweep(now, out, touched)
+
+    def _close_impacts(self, now: int, out: Outcome, touched: set[str]) -> None:
+        horizon = self.table.event_us - round(self.config.impact_grace_s * US)
+        for track_id in self.schedule.due(horizon):
+            track = self.table.tracks.get(track_id)
+            pic = None if track is None else track.picture
+            if track is None or track.closed is not None or pic is None or pic.impact is None:
+                continue
+            if pic.impact.time_us > horizon:  # the prediction moved later: wait for it
+                self.schedule.queue(track_id, pic.impact.time_us)
+                continue
+            if track.dirty:
+                self.refresher.refresh(track, full=True)
+                pic = track.picture
+                if pic is not None and pic.impact is not None and pic.impact.time_us > horizon:
+                    self.schedule.queue(track_id, pic.impact.time_us)
+                    touched.add(track_id)
+                    continue
+            self._close(track, AlertStatus.IMPACT, now, out, "predicted impact time passed")
+            touched.add(track_id)
+
+    def _sweep(self, now: int, out: Outcome, touched: set[str]) -> None:
+        event_us = self.table.event_us
+        stale = round(self.config.stale_s * US)
+        retention = round(self.config.closed_retention_s * US)
+        for track in list(self.table.tracks.values()):
+            if (
+                track.closed is None
+                and event_us - track.newest_observed_us() > stale
+                and not self._coasting(track)
+            ):
+                self._close(track, AlertStatus.DROPPED, now, out, "no reports")
+                touched.add(track.track_id)
+            elif track.closed is not None and event_us - track.closed_us > retention:
+                self.table.evict(track)
+                out.tombstones.append(track.track_id)
+                touched.discard(track.track_id)
+        self.table.expire_held(stale)
 
     def _coasting(self, track: SystemTrack) -> bool:
         """A free-flight impact prediction still ahead: silence is no reason to drop it."""
@@ -44,72 +167,17 @@ class Lifecycle:
             and pic.impact is not None
             # Until its IMPACT deadline (impact + grace) has fired, not just the impact:
             # otherwise the stale sweep could drop it in between.
-            and pic.impact.time_us > self.event_us - round(self.config.alerts.impact_grace_s * US)
+            and pic.impact.time_us > self.table.event_us - round(self.config.impact_grace_s * US)
         )
 
-    def _queue_impact(self, track_id: str, time_us: int) -> None:
-        queued = self._queued.get(track_id)
-        if queued is None or time_us < queued:
-            self._queued[track_id] = time_us
-            heapq.heappush(self._impacts, (time_us, track_id))
-
-    def _close_due(self, now: int, out: Outcome, touched: set[str]) -> None:
-        cfg = self.config.alerts
-        horizon = self.event_us - round(cfg.impact_grace_s * US)
-        while self._impacts and self._impacts[0][0] <= horizon:
-            time_us, track_id = heapq.heappop(self._impacts)
-            if self._queued.get(track_id) != time_us:
-                continue  # superseded by an earlier deadline
-            del self._queued[track_id]
-            track = self.tracks.get(track_id)
-            pic = None if track is None else track.picture
-            if track is None or track.closed is not None or pic is None or pic.impact is None:
-                continue
-            if pic.impact.time_us > horizon:  # the prediction moved later: wait for it
-                self._queue_impact(track_id, pic.impact.time_us)
-                continue
-            if track.dirty:
-                self._refresh(track, full=True)
-                pic = track.picture
-                if pic is not None and pic.impact is not None and pic.impact.time_us > horizon:
-                    self._queue_impact(track_id, pic.impact.time_us)
-                    touched.add(track_id)
-                    continue
-            self._close(track, AlertStatus.IMPACT, now, out, "predicted impact time passed")
-            touched.add(track_id)
-        if self.event_us - self._scanned_us < US:
-            return
-        self._scanned_us = self.event_us
-        stale = round(cfg.stale_s * US)
-        retention = round(cfg.closed_retention_s * US)
-        for track in list(self.tracks.values()):
-            if (
-                track.closed is None
-                and self.event_us - track.newest_observed_us() > stale
-                and not self._coasting(track)
-            ):
-                self._close(track, AlertStatus.DROPPED, now, out, "no reports")
-                touched.add(track.track_id)
-            elif track.closed is not None and self.event_us - track.closed_us > retention:
-                self._evict(track, out)
-                touched.discard(track.track_id)
-        for key, member in list(self._held.items()):
-            if self.event_us - member.observed_us > stale:  # stopped reporting while held
-                del self._held[key]
+    # -- alerts -----------------------------------------------------------------------
 
     def _close(
         self, track: SystemTrack, status: AlertStatus, now: int, out: Outcome, why: str
     ) -> None:
         track.notes.append(why)
         self._emit(track, status, now, out)
-        track.closed, track.closed_us = status, self.event_us
-
-    def _evict(self, track: SystemTrack, out: Outcome) -> None:
-        del self.tracks[track.track_id]
-        for key, member in list(track.members.items()):
-            if self.national.get(key) is member:
-                del self.national[key]
-        out.tombstones.append(track.track_id)
+        track.closed, track.closed_us = status, self.table.event_us
 
     def _emit(
         self,
@@ -123,7 +191,7 @@ class Lifecycle:
         pic = track.picture
         if pic is None:
             return
-        floor = self.published.get(track.track_id, 0)
+        floor = self.table.published.get(track.track_id, 0)
         if status is AlertStatus.NEW and floor > 0:
             status = AlertStatus.UPDATE  # its NEW is already out there
         if not reissue:
@@ -132,7 +200,7 @@ class Lifecycle:
         track.last_alert = AlertMark(
             track.version,
             status,
-            self.event_us,
+            self.table.event_us,
             pic.impact,
             frozenset(m.key for m in track.active()),
             pic.missile_class,

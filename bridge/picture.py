@@ -1,7 +1,10 @@
-"""From a system track's members to its picture: fused state, impact, launch, class.
+"""Step 4 of the engine's walk: from a system track's members to its picture (fused
+state, impact, launch, class); ``Refresher`` rebuilds the pictures of the touched
+tracks and queues their impact deadlines.
 
 The expensive parts — covariance intersection (~0.3 ms) and a ground crossing
-(~1.3 ms) — run only in a *full* refresh, which the engine schedules sparingly.
+(~1.3 ms) — run only in a *full* refresh, which the policy allows sparingly
+(``alerts.AlertPolicy.refresh_due``).
 A track with a single active member needs neither: its picture is that member's
 own state and the nation's own impact prediction, which costs nothing.
 
@@ -18,11 +21,14 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from bridge.alerts import AlertPolicy
 from bridge.estimate import Estimate, Propagator
 from bridge.fusion import CovarianceIntersection
+from bridge.schedule import ImpactSchedule
+from bridge.table import TrackTable
 from bridge.tracks import NationalTrack, Picture, SilentBefore, SystemTrack, key_text
 from tracking.propagate import ground_crossing, upper_triangle
-from trilink.model import Ellipse, GroundPoint, MissileClass
+from trilink.model import Ellipse, GroundPoint, MissileClass, TrackStatus
 
 BACK_PROPAGATED = "back-propagated (ballistic)"
 # Free flight is smooth: 20 s RK4 steps find the same crossing as 5 s ones (to metres)
@@ -149,3 +155,42 @@ class PictureBuilder:
         if full and not est.boosting:
             return crossing_point(est, backwards=True), BACK_PROPAGATED
         return None, ""
+
+
+@dataclass(frozen=True, slots=True)
+class Refresher:
+    """Rebuilds pictures of the table's tracks, the expensive way only when the policy
+    says so, and queues each predicted impact on the schedule."""
+
+    builder: PictureBuilder
+    policy: AlertPolicy
+    table: TrackTable
+    schedule: ImpactSchedule
+
+    def refresh_touched(self, touched: set[str]) -> None:
+        """New pictures for the open touched tracks that still have active members."""
+        for track_id in sorted(touched):
+            track = self.table.tracks[track_id]
+            active = track.active()
+            if track.closed is not None or not active:
+                continue  # closed pictures stay as they closed; the lifecycle sees to the rest
+            # Down already: one last full refresh, so the IMPACT alert carries the best
+            # of everything the nations predicted while it flew (a refresh may have been
+            # skipped as immaterial since the last UPDATE).
+            impacted = all(m.status is TrackStatus.IMPACTED for m in active)
+            full = impacted or self.policy.refresh_due(track, self.table.event_us)
+            self.refresh(track, full=full)
+
+    def refresh(self, track: SystemTrack, *, full: bool) -> None:
+        """A new picture for ``track``; a full one marks the track refreshed."""
+        track.picture = self.builder.build(
+            track, full=full, silent_before=self.table.silent_before()
+        )
+        if full:
+            track.refreshed_us = self.table.event_us
+            track.dirty = False
+            for m in track.members.values():
+                m.impact_at_refresh = m.impact
+        pic = track.picture
+        if pic is not None and pic.impact is not None:
+            self.schedule.queue(track.track_id, pic.impact.time_us)

@@ -10,6 +10,7 @@ than in the shared domain model; the codec handles it by schema name
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -317,6 +318,14 @@ def snapshot_track(track: SystemTrack, event_us: int, wall_us: int) -> BridgeTra
         event_us=event_us,
         snapshot_us=wall_us,
     )
+
+
+def snapshot_tracks(
+    tracks: Mapping[str, SystemTrack], track_ids: Iterable[str], event_us: int, wall_us: int
+) -> list[BridgeTrackState]:
+    """Step 6 of the engine's walk: snapshots of those of ``track_ids`` still held, in
+    that order (an evicted track's tombstone stands instead)."""
+    return [snapshot_track(tracks[t], event_us, wall_us) for t in track_ids if t in tracks]
 
 
 def restore_track(s: BridgeTrackState) -> tuple[SystemTrack, list[NationalTrack]]:

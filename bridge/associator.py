@@ -1,0 +1,141 @@
+"""Step 3 of the engine's walk: who belongs to which system track.
+
+First *breaks*: per touched track, the member that drifted furthest past the
+break threshold is detached and looks for a track again, like a new national
+track. Then the newcomers: one that a published alert placed (a *hint*, after a
+restart) goes back where it was; the rest are gated against the open tracks and
+assigned jointly (``assigner.plan`` over ``association.Gate``), founding system
+tracks for what gates with none. The plan is carried out on the track table.
+
+Closed tracks are targets too, but only for national tracks that began before the
+close: a feed read behind the others (a partition lagging) delivers reports of a
+missile whose track the others' newer reports have already closed; founding a
+second track for it would duplicate the missile. Such a newcomer joins late and
+the closed track stays closed (the lifecycle states its close again).
+
+A newcomer (not a detached member) that would found a track although it gates
+with an open one barred to it only by its nation's live member is held instead,
+for at most ``GateConfig.hold_s`` of its own observed time, and retried on each of
+its later reports: if that member has meanwhile fallen silent (its nation
+re-initiated its track) it joins, else it founds its own track once the hold is
+over. Holds live in memory only.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bridge.assigner import Candidate, Slot, Step, plan
+from bridge.association import Gate
+from bridge.table import Changes, Newcomer, TrackTable
+from bridge.tracks import SilentBefore, SystemTrack, key_text
+from trilink.constants import US
+from trilink.model import TrackStatus
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Associator:
+    """Breaks and joint association over ``gate``, carried out on ``table``."""
+
+    gate: Gate
+    table: TrackTable
+
+    def associate(self, changes: Changes) -> None:
+        """Detach drifted members, then place every newcomer; fills ``changes.late``."""
+        changes.newcomers.extend(self._breaks(changes.touched))
+        pending = self._attach_hinted(changes.newcomers, changes.touched)
+        if pending:
+            changes.late |= self._assign(pending, changes.touched)
+
+    def _breaks(self, touched: set[str]) -> list[Newcomer]:
+        """Detach, per touched track, the member that drifted furthest past the break gate."""
+        detached = []
+        every = round(self.gate.config.break_check_s * US)
+        for track_id in sorted(touched):
+            track = self.table.tracks[track_id]
+            active = track.active()
+            if len(active) < 2 or track.picture is None or track.membership_changed:
+                continue
+            fused = track.picture.estimate
+            worst, worst_d2 = None, self.gate.break_threshold
+            for m in active:
+                if m.status is TrackStatus.IMPACTED or m.observed_us < m.checked_us + every:
+                    continue  # checked recently enough; drift takes more than a report
+                m.checked_us = m.observed_us
+                d2 = self.gate.distance(m.estimate, fused)
+                if d2 > worst_d2:
+                    worst, worst_d2 = m, d2
+            if worst is None:
+                continue
+            log.info("%s breaks from %s (d2=%.1f)", key_text(worst.key), track_id, worst_d2)
+            track.remove(worst.key)
+            detached.append(Newcomer(worst, worst.observed_us, previous=track_id))
+        return detached
+
+    def _attach_hinted(self, newcomers: list[Newcomer], touched: set[str]) -> list[Newcomer]:
+        """Put hinted newcomers back on their published tracks; the others remain."""
+        pending = []
+        for n in newcomers:
+            hinted = self.table.take_hint(n.member.key)
+            if hinted is not None and not n.previous:
+                self.table.attach_hinted(n, hinted, touched)
+            else:
+                pending.append(n)
+        return pending
+
+    def _assign(self, pending: list[Newcomer], touched: set[str]) -> set[str]:
+        """Plan and carry out; the closed tracks joined late."""
+        silent_before = self.table.silent_before()
+        targets = list(self.table.tracks.values())
+        slots = [self._slot(t, silent_before) for t in targets]
+        late: set[str] = set()
+        for step in plan(self._candidates(pending), slots, self.gate):
+            n = pending[step.candidate]
+            if step.held:
+                log.info(
+                    "%s held: its nation is live on %s",
+                    key_text(n.member.key),
+                    targets[step.slot].track_id,
+                )
+                self.table.hold(n.member)
+            elif step.founds:
+                targets.append(self.table.found(n, touched))
+            elif _closed_slot(step, slots):
+                self.table.join_late(n, targets[step.slot], touched)
+                late.add(targets[step.slot].track_id)
+            else:
+                self.table.join(n, targets[step.slot], touched)
+        return late
+
+    def _slot(self, t: SystemTrack, silent_before: SilentBefore) -> Slot:
+        """A system track as a target: open (or revivable) ones by their live members,
+        closed ones by every member and the time they closed."""
+        realm = (t.data_mode, t.scenario_id)
+        if t.closed is None or self.table.revivable(t):
+            est, nations = t.gate_estimate(silent_before), t.nations(silent_before)
+            return Slot(t.track_id, est, nations, realm)
+        nations = {m.nation for m in t.members.values()}
+        return Slot(t.track_id, t.gate_estimate(), nations, realm, t.closed_us)
+
+    def _candidates(self, pending: list[Newcomer]) -> list[Candidate]:
+        hold = round(self.gate.config.hold_s * US)
+        return [
+            Candidate(
+                n.member.estimate,
+                n.member.nation,
+                (n.member.data_mode, n.member.scenario_id),
+                (n.created_us, n.member.nation.value, n.member.track_id),
+                n.previous,
+                n.member.first_observed_us,
+                not n.previous and n.member.observed_us - n.member.first_observed_us <= hold,
+            )
+            for n in pending
+        ]
+
+
+def _closed_slot(step: Step, slots: list[Slot]) -> bool:
+    """The step joins a slot that stood for a closed track when the plan was made."""
+    return step.slot < len(slots) and slots[step.slot].closed_us is not None

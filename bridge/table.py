@@ -1,0 +1,263 @@
+"""The track table: every national and system track the engine knows, and the
+operations that move national tracks between system tracks.
+
+``TrackTable.apply`` is step 2 of the engine's walk: admitted reports update their
+national tracks (replays, sequence at or below the last applied, are dropped), and
+what that changed goes on down the walk as a ``Changes``: the system tracks touched
+and the national tracks without one (``Newcomer``). The association step then
+carries its decisions out through ``join`` / ``found`` / ``join_late`` /
+``attach_hinted`` / ``hold``; the lifecycle retires tracks through ``evict``.
+Every system track an operation changes is added to the batch's ``touched``.
+
+Besides the tracks the table keeps what a restart rebuilds (``bridge.rebuild``):
+the highest version already published per system track, the published
+memberships newer than the state (*hints*) and the published closes; and event
+time, the newest ``reported_us`` seen on any input.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from bridge.admission import Outcome
+from bridge.config import AlertConfig, GateConfig
+from bridge.rebuild import Rebuilt
+from bridge.tracks import (
+    NationalTrack,
+    SilentBefore,
+    SystemTrack,
+    TrackKey,
+    key_text,
+    system_track_id,
+)
+from bridge.validate import Checked
+from trilink.constants import US
+from trilink.model import AlertStatus, Nation
+
+
+@dataclass(slots=True)
+class Newcomer:
+    """A national track without a system track (new, or detached by a break)."""
+
+    member: NationalTrack
+    created_us: int  # the observed time a system track it founds is named after
+    previous: str = ""  # system track it was detached from
+
+
+@dataclass(slots=True)
+class Changes:
+    """What one batch changed, handed down the engine's walk."""
+
+    touched: set[str] = field(default_factory=set)  # system tracks to refresh, alert, snapshot
+    newcomers: list[Newcomer] = field(default_factory=list)
+    # Closed tracks a late contributor joined: their close is stated again.
+    late: set[str] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class TrackTable:
+    """System tracks by id, national tracks by (nation, track id), and their bookkeeping."""
+
+    revive_window_us: int  # a DROPPED track may revive this long after its close
+    silent_us: int  # a member this far behind its nation's feed is silent
+    tracks: dict[str, SystemTrack] = field(default_factory=dict)
+    national: dict[TrackKey, NationalTrack] = field(default_factory=dict)
+    # Newcomers held back from founding a track (in memory only; see ``bridge.associator``).
+    held: dict[TrackKey, NationalTrack] = field(default_factory=dict)
+    published: dict[str, int] = field(default_factory=dict)  # highest version on the topic
+    hints: dict[TrackKey, str] = field(default_factory=dict)  # published memberships
+    published_closed: dict[str, AlertStatus] = field(default_factory=dict)
+    event_us: int = 0
+    # Newest observed time per nation's feed (derived: ``load`` recomputes it), the
+    # clock silence is judged by, so a feed read behind the others silences nothing.
+    nation_us: dict[Nation, int] = field(default_factory=dict)
+
+    @classmethod
+    def configured(cls, gate: GateConfig, alerts: AlertConfig) -> TrackTable:
+        """An empty table with the windows of ``gate`` and ``alerts``."""
+        return cls(round(alerts.revive_window_s * US), round(gate.silent_s * US))
+
+    def load(self, r: Rebuilt) -> None:
+        """Take the tables a previous bridge left (see ``bridge.rebuild``)."""
+        self.tracks, self.national, self.event_us = r.tracks, r.national, r.event_us
+        self.published, self.hints = r.published, r.hints
+        self.published_closed = r.published_closed
+        self.nation_us = {}
+        self.held = {}
+        for m in self.national.values():
+            self.nation_us[m.nation] = max(self.nation_us.get(m.nation, 0), m.observed_us)
+
+    def silent_before(self) -> SilentBefore:
+        """Per nation, the observed time before which a member's last report is silent."""
+        return {nation: t - self.silent_us for nation, t in self.nation_us.items()}
+
+    def revivable(self, track: SystemTrack) -> bool:
+        """Dropped recently enough that news of it reopens it."""
+        return (
+            track.closed is AlertStatus.DROPPED
+            and self.event_us - track.closed_us <= self.revive_window_us
+        )
+
+    # -- 2. apply -------------------------------------------------------------------------
+
+    def apply(self, admitted: list[Checked], out: Outcome) -> Changes:
+        """Admitted reports into their national tracks; counts accepted and replayed."""
+        changes = Changes()
+        grouped: dict[TrackKey, list[Checked]] = defaultdict(list)
+        for c in admitted:
+            grouped[(c.warning.nation, c.warning.track_id)].append(c)
+        for key in sorted(grouped):
+            known = self.national.get(key)
+            base = known if known is not None else self.held.get(key)
+            floor = base.last_sequence if base is not None else 0
+            reports = sorted(
+                (c for c in grouped[key] if c.warning.sequence > floor),
+                key=lambda c: c.warning.sequence,
+            )
+            out.replayed += len(grouped[key]) - len(reports)
+            out.accepted += len(reports)
+            if not reports:
+                continue
+            self.event_us = max(self.event_us, max(c.warning.reported_us for c in reports))
+            newest = max(c.warning.observed_us for c in reports)
+            self.nation_us[key[0]] = max(self.nation_us.get(key[0], 0), newest)
+            if known is None:
+                held = self.held.pop(key, None)
+                member = held or NationalTrack.from_report(reports[0])
+                for c in reports if held is not None else reports[1:]:
+                    member.apply(c)
+                if member.active:
+                    changes.newcomers.append(Newcomer(member, member.first_observed_us))
+                continue
+            self._update_member(known, reports, changes)
+        return changes
+
+    def _update_member(self, member: NationalTrack, reports: list[Checked], ch: Changes) -> None:
+        was_active, was_observed_us = member.active, member.observed_us
+        for c in reports:
+            member.apply(c)
+        track = self.tracks.get(member.system_track_id)
+        if track is None:  # its track was evicted long ago: start afresh
+            if member.active:
+                ch.newcomers.append(Newcomer(member, member.observed_us))
+            return
+        if track.closed is not None:
+            if not (
+                self.revivable(track) and member.active and member.observed_us > was_observed_us
+            ):
+                return
+            # Dropped for want of reports that were only late (its nation's feed read
+            # behind the others): a contributor's newer report revives it, as a
+            # newcomer joining it would.
+            track.closed = None
+            track.membership_changed = True
+            track.notes.append(f"revived: {key_text(member.key)} reports again")
+        ch.touched.add(track.track_id)
+        track.dirty = track.fresh_data = True
+        if was_active and not member.active:
+            track.membership_changed = True
+            track.notes.append(f"{key_text(member.key)} lost")
+        elif member.active and not was_active:
+            track.membership_changed = True
+            track.notes.append(f"{key_text(member.key)} regained")
+
+    # -- carrying out association decisions -------------------------------------------
+
+    def join(self, n: Newcomer, track: SystemTrack, touched: set[str]) -> None:
+        """``n`` joins ``track`` (reviving it if it had been dropped)."""
+        if track.closed is not None:
+            track.closed = None
+            track.notes.append("revived")
+        track.add(n.member)
+        self.national[n.member.key] = n.member
+        if n.previous:
+            track.notes.append(f"{key_text(n.member.key)} re-associated from {n.previous}")
+            self._note_departure(n, track.track_id, touched)
+        else:
+            track.notes.append(f"{key_text(n.member.key)} joined")
+        touched.add(track.track_id)
+
+    def join_late(self, n: Newcomer, track: SystemTrack, touched: set[str]) -> None:
+        """``n`` joins ``track``, closed since, as a late contributor; it stays closed.
+
+        Its reports all began before the close but arrived after it (its nation's feed
+        was read behind the others): the missile is the same, only the news is late.
+        Its picture is left as it was; the lifecycle states the closing alert again so
+        the contributor lists consumers read from final alerts are complete.
+        """
+        track.add(n.member)
+        self.national[n.member.key] = n.member
+        track.notes.append(f"{key_text(n.member.key)} joined late (its reports precede the close)")
+        touched.add(track.track_id)
+
+    def found(self, n: Newcomer, touched: set[str]) -> SystemTrack:
+        """A new system track for ``n``, named after (nation, track id, ``n.created_us``)."""
+        m = n.member
+        base = system_track_id(m.nation, m.track_id, n.created_us)
+        track_id, suffix = base, 2
+        while track_id in self.tracks:
+            track_id, suffix = f"{base}-{suffix}", suffix + 1
+        track = SystemTrack(
+            track_id=track_id,
+            data_mode=m.data_mode,
+            scenario_id=m.scenario_id,
+            created_us=n.created_us,
+            first_detection_us=m.first_observed_us,
+            first_detection_nation=m.nation,
+        )
+        self.tracks[track_id] = track
+        track.add(m)
+        self.national[m.key] = m
+        if n.previous:
+            track.notes.append(f"{key_text(m.key)} re-associated from {n.previous}")
+            self._note_departure(n, track_id, touched)
+        touched.add(track_id)
+        return track
+
+    def take_hint(self, key: TrackKey) -> str | None:
+        """The system track a published alert put national track ``key`` on (used once)."""
+        return self.hints.pop(key, None)
+
+    def attach_hinted(self, n: Newcomer, track_id: str, touched: set[str]) -> None:
+        """Put a replayed national track back where a published alert said it was."""
+        track = self.tracks.get(track_id)
+        m = n.member
+        if track is None:
+            track = SystemTrack(
+                track_id, m.data_mode, m.scenario_id, n.created_us, m.first_observed_us, m.nation
+            )
+            track.closed = self.published_closed.get(track_id)
+            track.closed_us = self.event_us
+            self.tracks[track_id] = track
+        if track.closed is AlertStatus.IMPACT:
+            track.members[m.key] = m  # its later reports are ignored like the others'
+            m.system_track_id = track_id
+            self.national[m.key] = m
+            return
+        self.join(n, track, touched)
+
+    def hold(self, member: NationalTrack) -> None:
+        """Keep a newcomer back from founding a track; its next report retries it."""
+        self.held[member.key] = member
+
+    def _note_departure(self, n: Newcomer, new_id: str, touched: set[str]) -> None:
+        old = self.tracks.get(n.previous)
+        if old is not None:
+            old.notes.append(f"{key_text(n.member.key)} re-associated to {new_id}")
+            touched.add(old.track_id)
+
+    # -- retiring -------------------------------------------------------------------------
+
+    def evict(self, track: SystemTrack) -> None:
+        """Forget a closed track and those of its members still filed under it."""
+        del self.tracks[track.track_id]
+        for key, member in list(track.members.items()):
+            if self.national.get(key) is member:
+                del self.national[key]
+
+    def expire_held(self, stale_us: int) -> None:
+        """Forget held newcomers that stopped reporting while held."""
+        for key, member in list(self.held.items()):
+            if self.event_us - member.observed_us > stale_us:
+                del self.held[key]

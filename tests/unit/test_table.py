@@ -1,0 +1,98 @@
+"""The track table on its own: applying reports, founding, joining, evicting."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from bridge.admission import Outcome
+from bridge.config import AlertConfig, GateConfig
+from bridge.table import Newcomer, TrackTable
+from bridge.tracks import NationalTrack, system_track_id
+from bridge.validate import Checked
+from tests.factories import T0_US, make_warning
+from trilink.constants import US
+from trilink.model import AlertStatus, Nation, TrackStatus
+
+
+def _checked(**overrides: Any) -> Checked:
+    w = make_warning(**overrides)
+    return Checked(w, np.array((*w.position_m, *w.velocity_mps)), np.eye(6))
+
+
+def _table() -> TrackTable:
+    return TrackTable.configured(GateConfig(), AlertConfig())
+
+
+def test_configured_windows_are_in_microseconds() -> None:
+    table = TrackTable.configured(GateConfig(silent_s=12.0), AlertConfig(revive_window_s=300.0))
+    assert (table.silent_us, table.revive_window_us) == (12 * US, 300 * US)
+
+
+def test_new_reports_make_a_newcomer_and_replays_are_counted() -> None:
+    table, out = _table(), Outcome()
+    first = _checked(sequence=1, reported_us=T0_US + 1)
+    second = _checked(sequence=2, reported_us=T0_US + 2, observed_us=T0_US + 96_000_000)
+    changes = table.apply([second, first], out)
+    assert (out.accepted, out.replayed) == (2, 0)
+    (n,) = changes.newcomers
+    assert n.member.last_sequence == 2 and n.created_us == n.member.first_observed_us
+    assert table.event_us == T0_US + 2
+    assert table.nation_us == {Nation.KOR: T0_US + 96_000_000}
+
+    track = table.found(n, changes.touched)
+    assert changes.touched == {track.track_id}
+    again = table.apply([second, _checked(sequence=3, reported_us=T0_US + 3)], out)
+    assert (out.accepted, out.replayed) == (3, 1)
+    assert again.touched == {track.track_id} and not again.newcomers
+
+
+def test_a_lost_member_changes_its_track() -> None:
+    table, out = _table(), Outcome()
+    (n,) = table.apply([_checked(sequence=1)], out).newcomers
+    track = table.found(n, set())
+    track.membership_changed = False
+    table.apply([_checked(sequence=2, status=TrackStatus.LOST)], out)
+    assert track.membership_changed
+    assert track.notes[-1] == "KOR/KOR-0001 lost"
+
+
+def test_found_names_colliding_tracks_apart() -> None:
+    table = _table()
+    a = NationalTrack.from_report(_checked())
+    b = NationalTrack.from_report(_checked())
+    first = table.found(Newcomer(a, T0_US), set())
+    second = table.found(Newcomer(b, T0_US), set())
+    assert first.track_id == system_track_id(Nation.KOR, "KOR-0001", T0_US)
+    assert second.track_id == f"{first.track_id}-2"
+
+
+def test_join_revives_a_closed_track_and_notes_the_departure() -> None:
+    table, touched = _table(), set[str]()
+    kor = NationalTrack.from_report(_checked())
+    usa = NationalTrack.from_report(_checked(nation=Nation.USA, track_id="USA-0001"))
+    old = table.found(Newcomer(kor, T0_US), touched)
+    new = table.found(Newcomer(usa, T0_US), touched)
+    new.closed = AlertStatus.DROPPED
+    old.remove(kor.key)
+    table.join(Newcomer(kor, T0_US, previous=old.track_id), new, touched)
+    assert new.closed is None
+    assert new.notes[-2:] == ["revived", f"KOR/KOR-0001 re-associated from {old.track_id}"]
+    assert old.notes[-1] == f"KOR/KOR-0001 re-associated to {new.track_id}"
+    assert kor.system_track_id == new.track_id
+
+
+def test_evict_forgets_only_members_still_filed_under_the_track() -> None:
+    table = _table()
+    kor = NationalTrack.from_report(_checked())
+    usa = NationalTrack.from_report(_checked(nation=Nation.USA, track_id="USA-0001"))
+    track = table.found(Newcomer(kor, T0_US), set())
+    table.join(Newcomer(usa, T0_US), track, set())
+    # USA's national track started afresh elsewhere (its old copy stays with the track).
+    fresh = NationalTrack.from_report(_checked(nation=Nation.USA, track_id="USA-0001"))
+    moved = table.found(Newcomer(fresh, T0_US + 1), set())
+    table.evict(track)
+    assert track.track_id not in table.tracks
+    assert kor.key not in table.national
+    assert table.national[usa.key] is fresh and fresh.system_track_id == moved.track_id
