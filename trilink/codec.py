@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from io import BytesIO
-from typing import Any, TypeVar, overload
+from typing import Any, ClassVar, Protocol, Self, TypeVar, overload
 
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from fastavro.schema import fingerprint as _fingerprint
@@ -33,14 +33,7 @@ from fastavro.schema import to_parsing_canonical_form
 
 from trilink.config import KafkaConfig
 from trilink.errors import ConfigError, DecodeError, TrilinkError
-from trilink.model import (
-    RECORD_TYPES,
-    DeadLetter,
-    FusedAlert,
-    LaunchEvent,
-    MissileWarning,
-    Record,
-)
+from trilink.model import RECORD_TYPES, Record
 from trilink.registry import SchemaIdResolver, SchemaRegistryClient
 from trilink.schemas import SchemaCatalog, SchemaVersion, default_catalog, strip_logical_types
 
@@ -53,7 +46,24 @@ _CF_HEADER = 5
 # codec enforces them so a decoded record never carries a truncated state vector.
 _FIXED_LENGTHS: Mapping[str, int] = {"position_m": 3, "velocity_mps": 3, "covariance": 21}
 
-R = TypeVar("R", MissileWarning, FusedAlert, LaunchEvent, DeadLetter)
+
+class AvroRecord(Protocol):
+    """What the codec needs of a record class: its schema's full name and a dict form.
+
+    The domain records (:data:`~trilink.model.RECORD_TYPES`) qualify, and so do a
+    service's private records (the bridge's state snapshots), which decode only
+    when asked for by type.
+    """
+
+    SCHEMA: ClassVar[str]
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Self: ...
+
+
+R = TypeVar("R", bound=AvroRecord)
 
 
 class Framing(StrEnum):
@@ -155,7 +165,7 @@ class Codec:
 
     # -- encoding ---------------------------------------------------------------
 
-    def encode(self, record: Record) -> bytes:
+    def encode(self, record: AvroRecord) -> bytes:
         """Bytes of ``record`` (current schema version, this codec's framing)."""
         return self.encode_dict(record.SCHEMA, record.to_dict())
 
@@ -208,15 +218,16 @@ class Codec:
     @overload
     def decode(self, data: bytes | None, expected: type[R]) -> R: ...
 
-    def decode(self, data: bytes | None, expected: type[Any] | None = None) -> Record:
+    def decode(self, data: bytes | None, expected: type[Any] | None = None) -> Any:
         """The record in ``data``, in its current schema version.
 
         With ``expected``, a record of another type is rejected
-        (``unexpected-schema``) before its body is read.
+        (``unexpected-schema``) before its body is read; ``expected`` may be any
+        :class:`AvroRecord` class, a service-private one too.
         """
         name, datum = self.decode_dict(data, None if expected is None else expected.SCHEMA)
-        record_type = RECORD_TYPES.get(name)
-        if record_type is None:  # a service-private schema: decode_dict is the way to read it
+        record_type: type[Any] | None = RECORD_TYPES.get(name) if expected is None else expected
+        if record_type is None:  # a service-private schema is read only when asked for by type
             raise DecodeError(f"{name} is not a domain record", error_type="unexpected-schema")
         try:
             return record_type.from_dict(datum)

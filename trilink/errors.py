@@ -57,3 +57,11 @@ class ValidationError(TrilinkError):
         super().__init__(reason)
         self.reason = reason
         self.error_type = error_type
+
+
+class DeliveryError(KafkaError):
+    """Output could not be delivered, or not committed together with the input it came from."""
+
+
+class FencedError(DeliveryError):
+    """Another instance took over this transactional id: this one must stop producing."""

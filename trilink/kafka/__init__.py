@@ -1,5 +1,6 @@
-"""Kafka helpers every role reuses: client configs, topics, polling, explicit assignment,
-lag, and a producer that survives being fenced.
+"""Kafka helpers every role reuses: client configs, typed topics, polling, explicit
+assignment, lag, a producer that survives being fenced, and the checkpoint that commits
+a consumer's progress with its output (exactly-once or at-least-once).
 
 Everything here works on Apache Kafka and on the embedded Tansu broker; where
 Tansu differs (see ``docs/embedded-broker.md``) the helpers cope without
@@ -23,13 +24,38 @@ from trilink.kafka.consume import (
     poll_batch,
     poll_one,
 )
+from trilink.kafka.delivery import (
+    AtLeastOnce,
+    Checkpoint,
+    CheckpointStats,
+    ExactlyOnce,
+    open_checkpoint,
+    rewind,
+)
 from trilink.kafka.offsets import PartitionLag, end_offsets, group_lag
-from trilink.kafka.producer import DeliveryTracker, ResilientProducer, is_fenced_or_fatal
+from trilink.kafka.producer import (
+    DeliveryTracker,
+    Outgoing,
+    ResilientProducer,
+    Sender,
+    is_fenced_or_fatal,
+)
+from trilink.kafka.topic import AnyTopic, RecordTopics, Source, Topic
 
 __all__ = [
+    "AnyTopic",
+    "AtLeastOnce",
+    "Checkpoint",
+    "CheckpointStats",
     "DeliveryTracker",
+    "ExactlyOnce",
+    "Outgoing",
     "PartitionLag",
+    "RecordTopics",
     "ResilientProducer",
+    "Sender",
+    "Source",
+    "Topic",
     "WaitTimeout",
     "admin",
     "assign_from_beginning",
@@ -41,9 +67,11 @@ __all__ = [
     "group_lag",
     "is_fenced_or_fatal",
     "iter_messages",
+    "open_checkpoint",
     "poll_batch",
     "poll_one",
     "producer_config",
+    "rewind",
     "topic_partitions",
     "wait_for",
 ]

@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from confluent_kafka import KafkaError as ConfluentError
 from confluent_kafka import KafkaException, Message, Producer
@@ -24,6 +24,15 @@ from trilink.errors import KafkaError
 log = logging.getLogger(__name__)
 
 DeliveryCallback = Callable[[ConfluentError | None, Message], None]
+
+
+class Outgoing(NamedTuple):
+    """One message to produce: topic, key and value (None: a tombstone)."""
+
+    topic: str
+    key: bytes | None
+    value: bytes | None
+
 
 # Errors after which the producer instance is useless and must be replaced.
 FENCED_CODES = frozenset(
@@ -217,3 +226,67 @@ class ResilientProducer:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+class Sender:
+    """Produces :class:`Outgoing` messages through a :class:`ResilientProducer`, giving a
+    message whose delivery fails more attempts, up to ``attempts`` in all.
+
+    Every produce carries a delivery callback. Failed messages wait in the sender
+    until :meth:`retry` (a service's next tick) or :meth:`drain` (flush until all are
+    delivered or out of attempts) produces them again; the callbacks run in the
+    thread that polls or flushes, so nothing here needs a lock.
+    """
+
+    def __init__(self, producer: ResilientProducer, *, attempts: int = 1) -> None:
+        if attempts < 1:
+            raise ValueError(f"attempts must be at least 1, got {attempts}")
+        self.producer = producer
+        self.attempts = attempts
+        self.resent = 0
+        self.lost = 0  # messages whose last attempt failed
+        self._failed: list[tuple[Outgoing, int, int]] = []
+
+    def send(self, out: Outgoing, *, attempts: int | None = None) -> None:
+        """Produce ``out``; ``attempts`` overrides the sender's budget for this message."""
+        self._produce(out, 1, self.attempts if attempts is None else attempts)
+
+    def _produce(self, out: Outgoing, attempt: int, budget: int) -> None:
+        def report(err: ConfluentError | None, _msg: Message) -> None:
+            if err is None:
+                return
+            if attempt < budget:
+                self._failed.append((out, attempt + 1, budget))
+            else:
+                self.lost += 1
+
+        self.producer.produce(out.topic, out.value, out.key, on_delivery=report)
+
+    def retry(self) -> int:
+        """Produce again the messages whose delivery failed; returns how many."""
+        failed, self._failed = self._failed, []
+        for out, attempt, budget in failed:
+            self._produce(out, attempt, budget)
+        self.resent += len(failed)
+        if failed:
+            log.debug("%s: re-producing %d message(s)", self.producer.name, len(failed))
+        return len(failed)
+
+    def poll(self, timeout: float = 0.0) -> int:
+        """Serve delivery callbacks; returns how many were served."""
+        return self.producer.poll(timeout)
+
+    def drain(self, timeout: float = 30.0) -> int:
+        """Flush, retrying failed messages until none is left; returns how many messages
+        were not delivered (out of attempts, or still queued after ``timeout``)."""
+        lost_before = self.lost
+        while True:
+            left = self.producer.flush(timeout)
+            if left or not self._failed:
+                return self.lost - lost_before + left
+            self.retry()
+
+    @property
+    def waiting(self) -> int:
+        """Messages whose delivery failed, waiting for :meth:`retry`."""
+        return len(self._failed)
