@@ -105,7 +105,7 @@ _KEY_FUNCTIONS = (
     ("state.py", "snapshot_tracks"),
     ("service.py", "_records"),
     ("service.py", "_deliver"),
-    ("service.py", "_deliver_transaction"),
+    ("kafka/delivery.py", "_transaction"),
     ("kafka/consume.py", "poll_batch"),
     ("codec.py", "decode"),
     ("codec.py", "encode"),

@@ -29,10 +29,16 @@ from bridge.state import BridgeTrackState
 from trilink.codec import Codec
 from trilink.config import KafkaConfig
 from trilink.errors import DecodeError
-from trilink.kafka import assign_from_beginning, consumer_config, poll_batch
+from trilink.kafka import Topic, assign_from_beginning, consumer_config, poll_batch
 from trilink.model import FusedAlert
 
 log = logging.getLogger(__name__)
+
+
+def state_topic(name: str, codec: Codec) -> Topic[BridgeTrackState]:
+    """The bridge's snapshot topic: the latest snapshot per system track (the key);
+    a tombstone forgets a track."""
+    return Topic(name, BridgeTrackState, codec, lambda state: state.system_track_id.encode())
 
 
 @dataclass(slots=True)
@@ -94,7 +100,10 @@ def read_to_end(
 
 
 def recover(
-    kafka: KafkaConfig, state_topic: str, alerts_topic: str, group: str, codec: Codec
+    kafka: KafkaConfig,
+    states: Topic[BridgeTrackState],
+    alerts: Topic[FusedAlert],
+    group: str,
 ) -> Recovered:
     """Snapshots (last per key) and the newest published alert per system track."""
     found = Recovered()
@@ -108,9 +117,8 @@ def recover(
                 found.states.pop(key, None)
             return
         try:
-            _, datum = codec.decode_dict(value, BridgeTrackState.SCHEMA)
-            state = BridgeTrackState.from_dict(datum)
-        except (DecodeError, KeyError, ValueError, TypeError) as exc:
+            state = states.decode(value)
+        except DecodeError as exc:
             log.warning("skipping unreadable state record at offset %s: %s", msg.offset(), exc)
             return
         found.states[state.system_track_id] = state
@@ -118,7 +126,7 @@ def recover(
     def on_alert(msg: Message) -> None:
         found.alert_records += 1
         try:
-            alert = codec.decode(msg.value(), FusedAlert)
+            alert = alerts.decode(msg.value())
         except DecodeError as exc:
             log.warning("skipping unreadable alert at offset %s: %s", msg.offset(), exc.reason)
             return
@@ -126,8 +134,8 @@ def recover(
         if held is None or alert.version > held.version:
             found.published[alert.system_track_id] = alert
 
-    read_to_end(kafka, state_topic, f"{group}-restore", on_state)
-    read_to_end(kafka, alerts_topic, f"{group}-restore", on_alert)
+    read_to_end(kafka, states.name, f"{group}-restore", on_state)
+    read_to_end(kafka, alerts.name, f"{group}-restore", on_alert)
     log.info(
         "recovered %d system tracks from %d state records; %d tracks from %d alerts",
         len(found.states),

@@ -1,31 +1,35 @@
 """The bridge as a Kafka service: consume national warnings, publish the common picture.
 
-Exactly-once (``transactional=True``), per batch:
+Per batch:
 
 1. poll up to ``batch_size`` records from the warning topics (explicitly assigned,
-   resuming at the group's committed offsets);
+   resuming at the group's committed offsets) and note their positions in the
+   checkpoint (:mod:`trilink.kafka.delivery`);
 2. run them through the pure engine (alerts, dead letters, state snapshots);
-3. ``begin_transaction()``;
-4. produce the alerts (key = system track id), the dead letters and the
-   snapshots of every touched system track (key = system track id);
-5. ``send_offsets_to_transaction()`` with the positions after the batch and the
-   consumer's group metadata;
-6. ``commit_transaction()``; on an abortable error abort and redo 3-6 with the
-   same output (the engine already moved on; its output is deterministic);
-   a fatal error (e.g. fenced by a newer instance) stops the service.
+3. hand the alerts (key = system track id), the dead letters and the snapshots of
+   every touched system track (key = system track id) to the checkpoint, which
+   commits them with the noted positions: in one Kafka transaction
+   (``transactional=True``, exactly-once; the steps are in
+   :class:`~trilink.kafka.ExactlyOnce`), or produce, flush, then commit the offsets
+   (at-least-once).
 
-A batch that produced nothing (only replays) opens no transaction: its offsets
-ride with the next one (Tansu commits an offsets-only transaction only once).
+A batch that produced nothing (only replays) is not committed on its own: its
+offsets ride with the next output (Tansu commits an offsets-only transaction only
+once).
+
+When the checkpoint aborts a transaction it rewinds the consumer to the committed
+offsets. The engine had already moved on, so it is rebuilt from the topics exactly
+as at start-up and the rewound warnings are processed again. A producer fenced by a
+newer instance, or a transaction that keeps failing, stops the service.
 
 Correctness does not rest on transactions: the engine ignores reports at or
 below a track's applied sequence and numbers alerts above everything already on
-the alerts topic, so with ``transactional=False`` (produce, flush, then commit
-offsets: at-least-once) and on brokers where aborted output stays visible
-(Tansu) no (system track id, version) is ever published twice.
+the alerts topic, so with ``transactional=False`` and on brokers where aborted
+output stays visible (Tansu) no (system track id, version) is ever published twice.
 
-Start-up: ``init_transactions()`` first (fences a previous instance and aborts its
-open transaction), then the state and alerts topics are read to their end
-(``recovery``) and the engine restored before the first warning is polled.
+Start-up: the checkpoint first (``init_transactions()`` fences a previous instance
+and aborts its open transaction), then the state and alerts topics are read to their
+end (``recovery``) and the engine restored before the first warning is polled.
 """
 
 from __future__ import annotations
@@ -36,37 +40,28 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from confluent_kafka import (
-    OFFSET_STORED,
-    Consumer,
-    KafkaException,
-    Message,
-    Producer,
-    TopicPartition,
-)
-from confluent_kafka import KafkaError as ConfluentError
+from confluent_kafka import OFFSET_STORED, Consumer, Message, TopicPartition
 
 from bridge.config import BridgeConfig
 from bridge.engine import Engine, Inbound, Outcome
 from bridge.errors import ServiceError
-from bridge.recovery import recover
-from bridge.state import BridgeTrackState
+from bridge.recovery import recover, state_topic
 from trilink.codec import Codec, codec_for
 from trilink.config import KafkaConfig
+from trilink.errors import DeliveryError
 from trilink.kafka import (
-    DeliveryTracker,
-    ResilientProducer,
+    Checkpoint,
+    Outgoing,
+    RecordTopics,
     consumer_config,
     ensure_topics,
+    open_checkpoint,
     poll_batch,
-    producer_config,
     topic_partitions,
 )
 from trilink.timeutil import wall_clock_us
 
 log = logging.getLogger(__name__)
-
-_TXN_ATTEMPTS = 5
 
 
 @dataclass(slots=True)
@@ -80,6 +75,7 @@ class Stats:
     replayed: int = 0
     transactions: int = 0
     aborts: int = 0
+    rewinds: int = 0
     restored_tracks: int = 0
     ready: threading.Event = field(default_factory=threading.Event)
 
@@ -101,10 +97,10 @@ class BridgeService:
         self.clock = clock
         self.engine = Engine(config.engine, self.codec, clock)
         self.stats = Stats()
-        self._pending: dict[tuple[str, int], int] = {}  # offsets not yet committed
-        self._txn: Producer | None = None
-        self._plain: ResilientProducer | None = None
-        self._failed: list[tuple[str, bytes | None, bytes | None]] = []
+        shared = RecordTopics.of(config.topics, self.codec)
+        self._alerts = shared.alerts
+        self._dead_letters = shared.dead_letter
+        self._states = state_topic(config.topics.bridge_state, self.codec)
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -113,41 +109,61 @@ class BridgeService:
         topics = self.config.topics
         inputs = list(topics.all_warnings())
         ensure_topics(self.kafka, [*inputs, topics.alerts, topics.dead_letter, topics.bridge_state])
-        self._open_producer()
+        consumer = Consumer(consumer_config(self.kafka, self.config.group))
         try:
-            recovered = recover(
-                self.kafka, topics.bridge_state, topics.alerts, self.config.group, self.codec
-            )
-            self.engine.restore(recovered.states.values(), recovered.published)
-            self.stats.restored_tracks = len(recovered.states)
-            consumer = Consumer(consumer_config(self.kafka, self.config.group))
+            checkpoint = self._open_checkpoint(consumer)
             try:
-                lost = self.engine.resume()
-                if not lost.empty:
-                    log.warning(
-                        "re-issuing %d alert(s) lost with a cut-short transaction", len(lost.alerts)
-                    )
-                    self._deliver(consumer, lost)
+                self._restore(checkpoint)
                 parts = topic_partitions(consumer, inputs)
                 consumer.assign(
                     [TopicPartition(tp.topic, tp.partition, OFFSET_STORED) for tp in parts]
                 )
                 self.stats.ready.set()
                 log.info("bridge serving %s", ", ".join(inputs))
-                self._loop(consumer, stop)
+                self._loop(checkpoint, consumer, stop)
             finally:
-                consumer.close()
+                checkpoint.close()
         finally:
-            self._close_producer()
+            consumer.close()
 
-    def _loop(self, consumer: Consumer, stop: threading.Event) -> None:
+    def _open_checkpoint(self, consumer: Consumer) -> Checkpoint:
+        try:
+            return open_checkpoint(
+                self.kafka,
+                consumer,
+                exactly_once=self.config.transactional,
+                transactional_id=self.config.transactional_id,
+                name="bridge",
+                **{"linger.ms": 1},
+            )
+        except DeliveryError as exc:
+            raise ServiceError(str(exc)) from exc
+
+    def _restore(self, checkpoint: Checkpoint) -> None:
+        """A fresh engine restored from the state and alerts topics; the alerts a
+        cut-short transaction lost are issued again."""
+        while True:
+            recovered = recover(self.kafka, self._states, self._alerts, self.config.group)
+            self.engine = Engine(self.config.engine, self.codec, self.clock)
+            self.engine.restore(recovered.states.values(), recovered.published)
+            self.stats.restored_tracks = len(recovered.states)
+            lost = self.engine.resume()
+            if lost.empty:
+                return
+            log.warning(
+                "re-issuing %d alert(s) lost with a cut-short transaction", len(lost.alerts)
+            )
+            if self._commit(checkpoint, lost):
+                return
+
+    def _loop(self, checkpoint: Checkpoint, consumer: Consumer, stop: threading.Event) -> None:
         last_input = time.monotonic()
         last_event = self.engine.event_us
         while not stop.is_set():
             msgs = poll_batch(consumer, self.config.batch_size, self.config.poll_timeout_s)
             if msgs:
                 last_input, last_event = time.monotonic(), self.engine.event_us
-                self._handle(consumer, msgs)
+                self._handle(checkpoint, msgs)
                 last_event = self.engine.event_us
                 continue
             idle = time.monotonic() - last_input
@@ -156,9 +172,9 @@ class BridgeService:
                 # that impact times still pass.
                 out = self.engine.tick(last_event + round(idle * self.config.idle_rate * 1e6))
                 if not out.empty:
-                    self._deliver(consumer, out)
+                    self._deliver(checkpoint, out)
 
-    def _handle(self, consumer: Consumer, msgs: list[Message]) -> None:
+    def _handle(self, checkpoint: Checkpoint, msgs: list[Message]) -> None:
         batch = [
             Inbound(
                 str(m.topic()),
@@ -170,162 +186,44 @@ class BridgeService:
             )
             for m in msgs
         ]
-        for m in msgs:
-            self._pending[(str(m.topic()), int(m.partition() or 0))] = int(m.offset() or 0) + 1
+        checkpoint.consumed(msgs)
         out = self.engine.process(batch)
         self.stats.batches += 1
         self.stats.consumed += len(msgs)
         self.stats.replayed += out.replayed
         if out.empty:
-            return  # offsets ride with the next transaction
-        self._deliver(consumer, out)
+            return  # offsets ride with the next commit
+        self._deliver(checkpoint, out)
 
     # -- output -------------------------------------------------------------------------
 
-    def _records(self, out: Outcome) -> list[tuple[str, bytes | None, bytes | None]]:
-        topics = self.config.topics
-        records: list[tuple[str, bytes | None, bytes | None]] = []
-        for alert in out.alerts:
-            records.append(
-                (topics.alerts, alert.system_track_id.encode(), self.codec.encode(alert))
-            )
-        for dead in out.dead_letters:
-            records.append((topics.dead_letter, dead.key, self.codec.encode(dead)))
-        for state in out.states:
-            value = self.codec.encode_dict(BridgeTrackState.SCHEMA, state.to_dict())
-            records.append((topics.bridge_state, state.system_track_id.encode(), value))
-        for track_id in out.tombstones:
-            records.append((topics.bridge_state, track_id.encode(), None))
+    def _records(self, out: Outcome) -> list[Outgoing]:
+        records = [self._alerts.message(alert) for alert in out.alerts]
+        records += [self._dead_letters.message(dead) for dead in out.dead_letters]
+        records += [self._states.message(state) for state in out.states]
+        records += [self._states.tombstone(track_id.encode()) for track_id in out.tombstones]
         return records
 
-    def _deliver(self, consumer: Consumer, out: Outcome) -> None:
-        records = self._records(out)
-        offsets = [TopicPartition(t, p, o) for (t, p), o in sorted(self._pending.items())]
-        if self.config.transactional:
-            self._deliver_transaction(consumer, records, offsets)
-        else:
-            self._deliver_plain(consumer, records, offsets)
-        self._pending.clear()
-        self.stats.alerts += len(out.alerts)
-        self.stats.dead_letters += len(out.dead_letters)
+    def _deliver(self, checkpoint: Checkpoint, out: Outcome) -> None:
+        if not self._commit(checkpoint, out):
+            # Rewound to the committed offsets: the engine ran ahead of them.
+            self._restore(checkpoint)
 
-    def _deliver_transaction(
-        self,
-        consumer: Consumer,
-        records: list[tuple[str, bytes | None, bytes | None]],
-        offsets: list[TopicPartition],
-    ) -> None:
-        producer = self._txn
-        assert producer is not None
-        for attempt in range(1, _TXN_ATTEMPTS + 1):
-            try:
-                producer.begin_transaction()
-                for topic, key, value in records:
-                    self._produce(producer, topic, key, value)
-                if offsets:
-                    producer.send_offsets_to_transaction(
-                        offsets, consumer.consumer_group_metadata(), 30.0
-                    )
-                self._commit(producer)
-                self.stats.transactions += 1
-                return
-            except KafkaException as exc:
-                err = exc.args[0] if exc.args else None
-                if (
-                    not isinstance(err, ConfluentError)
-                    or err.fatal()
-                    or not err.txn_requires_abort()
-                ):
-                    raise ServiceError(f"transaction failed: {exc}") from exc
-                log.warning("aborting transaction (attempt %d): %s", attempt, err.str())
-                self.stats.aborts += 1
-                producer.abort_transaction(30.0)
-        raise ServiceError(f"transaction still failing after {_TXN_ATTEMPTS} attempts")
-
-    def _commit(self, producer: Producer) -> None:
-        while True:
-            try:
-                producer.commit_transaction(30.0)
-                return
-            except KafkaException as exc:
-                err = exc.args[0] if exc.args else None
-                if isinstance(err, ConfluentError) and err.retriable():
-                    continue
-                raise
-
-    def _produce(
-        self, producer: Producer, topic: str, key: bytes | None, value: bytes | None
-    ) -> None:
-        while True:
-            try:
-                producer.produce(topic, value, key, on_delivery=self._on_delivery)
-                return
-            except BufferError:
-                producer.poll(0.05)
-
-    def _on_delivery(self, err: ConfluentError | None, msg: Message) -> None:
-        if err is not None:
-            log.warning("delivery to %s failed: %s", msg.topic(), err.str())
-
-    def _deliver_plain(
-        self,
-        consumer: Consumer,
-        records: list[tuple[str, bytes | None, bytes | None]],
-        offsets: list[TopicPartition],
-    ) -> None:
-        producer = self._plain
-        assert producer is not None
-        pending = records
-        for _ in range(_TXN_ATTEMPTS):
-            self._failed = []
-            for topic, key, value in pending:
-                producer.produce(topic, value, key, on_delivery=self._collect(topic, key, value))
-            producer.flush(30.0)
-            if not self._failed:
-                break
-            log.warning("re-producing %d record(s) that failed delivery", len(self._failed))
-            pending = self._failed
-        else:
-            raise ServiceError("output could not be delivered")
-        if offsets:
-            try:
-                consumer.commit(offsets=offsets, asynchronous=False)
-            except KafkaException as exc:
-                # Harmless for correctness: the batch is replayed and ignored on restart.
-                log.warning("offset commit failed: %s", exc)
-
-    def _collect(
-        self, topic: str, key: bytes | None, value: bytes | None
-    ) -> Callable[[ConfluentError | None, Message], None]:
-        def report(err: ConfluentError | None, _msg: Message) -> None:
-            if err is not None:
-                self._failed.append((topic, key, value))
-
-        return report
-
-    # -- producers ------------------------------------------------------------------------
-
-    def _open_producer(self) -> None:
-        if self.config.transactional:
-            conf = producer_config(
-                self.kafka,
-                **{"transactional.id": self.config.transactional_id, "linger.ms": 1},
-            )
-            try:
-                self._txn = Producer(conf)
-                self._txn.init_transactions(30.0)
-            except KafkaException as exc:
-                raise ServiceError(f"cannot initialise transactions: {exc}") from exc
-        else:
-            self._plain = ResilientProducer(
-                producer_config(self.kafka), name="bridge", tracker=DeliveryTracker("bridge")
-            )
-
-    def _close_producer(self) -> None:
-        if self._txn is not None:
-            self._txn.flush(10.0)
-        if self._plain is not None:
-            self._plain.close()
+    def _commit(self, checkpoint: Checkpoint, out: Outcome) -> bool:
+        """Commit ``out`` with the noted offsets; False if the checkpoint rewound instead."""
+        try:
+            done = checkpoint.commit(self._records(out))
+        except DeliveryError as exc:
+            raise ServiceError(str(exc)) from exc
+        finally:
+            delivered = checkpoint.stats
+            self.stats.transactions = delivered.commits if checkpoint.exactly_once else 0
+            self.stats.aborts = delivered.aborts
+            self.stats.rewinds = delivered.rewinds
+        if done:
+            self.stats.alerts += len(out.alerts)
+            self.stats.dead_letters += len(out.dead_letters)
+        return done
 
 
 def _headers(msg: Message) -> dict[str, bytes]:
