@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer
 
 from bridge.config import BridgeConfig
 from bridge.errors import ServiceError
@@ -22,6 +22,10 @@ from bridge.service import BridgeService
 from trilink.codec import Codec
 from trilink.config import KafkaConfig, Topics
 from trilink.kafka import (
+    RecordTopics,
+    ResilientProducer,
+    Sender,
+    Topic,
     assign_from_beginning,
     consumer_config,
     ensure_topics,
@@ -52,6 +56,7 @@ def run_through_broker(
     """Every alert a bridge publishes for ``warnings`` (its topics are ``config.topics``)."""
     topics = config.topics
     codec = Codec()
+    typed = RecordTopics.of(topics, codec)
     ensure_topics(kafka, [getattr(topics, f.name) for f in dataclasses.fields(Topics)], 1)
     service = BridgeService(kafka, config, codec=codec)
     stop = threading.Event()
@@ -60,7 +65,7 @@ def run_through_broker(
     try:
         if not service.stats.ready.wait(60.0):
             raise ServiceError("bridge did not start")
-        producer = Producer(producer_config(kafka))
+        sender = Sender(ResilientProducer(producer_config(kafka), name="replay"))
         stream = sorted(
             ((w.reported_us, n, w) for n, ws in warnings.items() for w in ws),
             key=lambda item: (item[0], item[1].value, item[2].track_id, item[2].sequence),
@@ -70,8 +75,8 @@ def run_through_broker(
         # (a backlog would be read topic by topic and fused in large batches).
         for start in range(0, len(stream), chunk):
             for _, nation, w in stream[start : start + chunk]:
-                producer.produce(topics.warnings(nation), codec.encode(w), w.track_id.encode())
-            if producer.flush(60.0):
+                sender.send(typed.warnings(nation).message(w))
+            if sender.drain(60.0):
                 raise ServiceError("warnings could not be delivered")
             sent = min(start + chunk, len(stream))
             deadline = time.monotonic() + 30.0
@@ -79,26 +84,24 @@ def run_through_broker(
                 if time.monotonic() > deadline or not thread.is_alive():
                     raise ServiceError("the bridge stopped consuming")
                 time.sleep(0.001)
-        return _read_alerts(
-            kafka, topics.alerts, f"{config.group}-score", codec, quiet_s, timeout_s
-        )
+        return _read_alerts(kafka, typed.alerts, f"{config.group}-score", quiet_s, timeout_s)
     finally:
         stop.set()
         thread.join(30.0)
 
 
 def _read_alerts(
-    kafka: KafkaConfig, topic: str, group: str, codec: Codec, quiet_s: float, timeout_s: float
+    kafka: KafkaConfig, topic: Topic[FusedAlert], group: str, quiet_s: float, timeout_s: float
 ) -> list[FusedAlert]:
     consumer = Consumer(consumer_config(kafka, group))
     alerts: list[FusedAlert] = []
     try:
-        assign_from_beginning(consumer, [topic])
+        assign_from_beginning(consumer, [topic.name])
         deadline = time.monotonic() + timeout_s
         last = time.monotonic()
         while time.monotonic() < deadline:
             batch = poll_batch(consumer, 500, 0.2)
-            alerts.extend(codec.decode(m.value(), FusedAlert) for m in batch)
+            alerts.extend(topic.decode(m.value()) for m in batch)
             if batch:
                 last = time.monotonic()
                 continue

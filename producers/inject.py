@@ -29,7 +29,7 @@ from producers.scenario import (
 )
 from trilink.codec import Codec, codec_for
 from trilink.config import KafkaConfig, Topics
-from trilink.kafka import ResilientProducer, ensure_topics, producer_config
+from trilink.kafka import RecordTopics, ResilientProducer, Sender, ensure_topics, producer_config
 
 log = logging.getLogger(__name__)
 
@@ -133,19 +133,19 @@ def inject(
 
     Raises ProducerError if any launch event is not acknowledged by the cluster.
     """
-    topics = topics or Topics()
-    codec = codec or codec_for(kafka)
+    launches = RecordTopics.of(topics or Topics(), codec or codec_for(kafka)).launches
     anchored = scenario.at(clock() + round(lead_s * 1e6))
-    ensure_topics(kafka, [topics.launches])
+    ensure_topics(kafka, [launches.name])
     producer = ResilientProducer(producer_config(kafka), name="injector")
+    sender = Sender(producer)  # one attempt each: a failed injection is reported, not retried
     for event in anchored.launches:
-        producer.produce(topics.launches, codec.encode(event), event.launch_id.encode())
-    left = producer.flush(timeout_s)
-    if left or producer.tracker.failed:
+        sender.send(launches.message(event))
+    lost = sender.drain(timeout_s)
+    if lost:
         err = producer.tracker.last_error
         raise ProducerError(
-            f"{left + producer.tracker.failed} launch event(s) not delivered to "
-            f"{topics.launches}" + (f": {err.str()}" if err is not None else "")
+            f"{lost} launch event(s) not delivered to {launches.name}"
+            + (f": {err.str()}" if err is not None else "")
         )
     log.info("injected %d launches of %s", len(anchored.launches), anchored.scenario_id)
     return anchored

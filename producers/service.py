@@ -10,8 +10,10 @@ Loop (every ``tick_s`` of wall time until ``stop`` is set):
    simulation time, ``S + (now - S) * speed`` with S the scenario start;
 3. publish the warnings that came due on the nation's topic, key = local track id,
    through an idempotent, acks=all :class:`~trilink.kafka.ResilientProducer`
-   (recreated after a fatal error); a warning whose delivery fails is produced again
-   (a few times) — the bridge drops duplicates by (nation, track, sequence).
+   (recreated after a fatal error) and the :class:`~trilink.kafka.Sender` that the
+   at-least-once checkpoint also delivers with: a warning whose delivery fails is
+   produced again on the next tick (a few times) — the bridge drops duplicates by
+   (nation, track, sequence).
 
 Launches are read from "now" on (explicit assignment, no consumer group): a producer
 started after an injection ignores it, exactly as a sensor that was off would.
@@ -26,7 +28,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from confluent_kafka import Consumer, Message
-from confluent_kafka import KafkaError as ConfluentError
 
 from producers.national import NationalConfig, NationalSimulation
 from sim.errors import SimError
@@ -34,19 +35,21 @@ from trilink.codec import Codec, codec_for
 from trilink.config import KafkaConfig, Topics
 from trilink.errors import DecodeError, TrilinkError, ValidationError
 from trilink.kafka import (
+    RecordTopics,
     ResilientProducer,
+    Sender,
     assign_from_now,
     consumer_config,
     ensure_topics,
     poll_batch,
     producer_config,
 )
-from trilink.model import DeadLetter, LaunchEvent, MissileWarning, Nation
+from trilink.model import DeadLetter, MissileWarning, Nation
 from trilink.timeutil import wall_clock_us
 
 log = logging.getLogger(__name__)
 
-_MAX_RESENDS = 3
+_MAX_RESENDS = 3  # a warning is produced at most 1 + this many times
 
 
 def sim_time_us(wall_us: int, start_us: int, speed: float) -> int:
@@ -112,22 +115,22 @@ class NationalProducer:
         self._scenarios: dict[tuple[str, int], _Scenario] = {}
         numbers = itertools.count(1)
         self._track_ids = lambda: f"{config.nation.value}-{next(numbers):04d}"
-        self._failed: list[tuple[str, bytes | None, bytes | None, int]] = []
-        self._producer: ResilientProducer | None = None
-        self._topic = config.topics.warnings(config.nation)
+        self._sender: Sender | None = None
+        self._topics = RecordTopics.of(config.topics, self.codec)
+        self._warnings = self._topics.warnings(config.nation)
 
     # -- life cycle -----------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
         """Serve until ``stop`` is set; queued warnings are flushed before returning."""
         topics = self.config.topics
-        out_topic = self._topic
+        out_topic = self._warnings.name
         ensure_topics(self.kafka, [topics.launches, out_topic, topics.dead_letter])
         group = self.config.group or f"trilink-{self.config.service}"
         consumer = Consumer(consumer_config(self.kafka, group))
         producer = ResilientProducer(
             producer_config(self.kafka), name=f"{self.config.service} producer"
         )
-        self._producer = producer
+        self._sender = Sender(producer, attempts=1 + _MAX_RESENDS)
         try:
             assign_from_now(consumer, [topics.launches])
             self.stats.ready.set()
@@ -136,17 +139,17 @@ class NationalProducer:
                 for msg in poll_batch(consumer, 100, self.config.tick_s):
                     self._on_message(msg)
                 self._step()
-                producer.poll(0)
+                self._sender.poll(0)
         finally:
             producer.close()
             consumer.close()
-            self._producer = None
+            self._sender = None
 
     # -- input ----------------------------------------------------------------------
     def _on_message(self, msg: Message) -> None:
         value = msg.value()
         try:
-            event = self.codec.decode(value, LaunchEvent)
+            event = self._topics.launches.decode(value)
         except (DecodeError, ValidationError) as exc:
             self._dead_letter(msg, exc.error_type, exc.reason)
             return
@@ -190,8 +193,9 @@ class NationalProducer:
             time_us=self.clock(),
             service=self.config.service,
         )
-        assert self._producer is not None
-        self._producer.produce(self.config.topics.dead_letter, self.codec.encode(record), msg.key())
+        assert self._sender is not None
+        # Not produced again if it fails: a dead letter is a report, not the data.
+        self._sender.send(self._topics.dead_letter.message(record), attempts=1)
         self.stats.dead_letters += 1
 
     # -- output ---------------------------------------------------------------------
@@ -199,7 +203,8 @@ class NationalProducer:
         return sim_time_us(self.clock(), scenario.start_us, self.config.speed)
 
     def _step(self) -> None:
-        self._resend()
+        assert self._sender is not None
+        self.stats.resent += self._sender.retry()
         for key, scenario in list(self._scenarios.items()):
             for warning in scenario.sim.advance(self._sim_now(scenario)):
                 self._publish(warning)
@@ -207,21 +212,6 @@ class NationalProducer:
                 del self._scenarios[key]
 
     def _publish(self, warning: MissileWarning) -> None:
-        key = warning.track_id.encode()
-        self._send(self._topic, key, self.codec.encode(warning), 0)
+        assert self._sender is not None
+        self._sender.send(self._warnings.message(warning))
         self.stats.warnings += 1
-
-    def _send(self, topic: str, key: bytes | None, value: bytes | None, attempt: int) -> None:
-        assert self._producer is not None
-
-        def delivered(err: ConfluentError | None, _msg: Message) -> None:
-            if err is not None and attempt < _MAX_RESENDS:
-                self._failed.append((topic, key, value, attempt + 1))
-
-        self._producer.produce(topic, value, key, on_delivery=delivered)
-
-    def _resend(self) -> None:
-        failed, self._failed = self._failed, []
-        for topic, key, value, attempt in failed:
-            self.stats.resent += 1
-            self._send(topic, key, value, attempt)
