@@ -42,6 +42,7 @@ from consumers.topics import describe_cluster
 from consumers.view import AlertPicture
 from trilink.codec import codec_for
 from trilink.config import KafkaConfig, Topics
+from trilink.kafka import AnyTopic
 from trilink.model import FusedAlert, MissileWarning, Nation
 
 console = Console(highlight=False)
@@ -137,7 +138,8 @@ def _read(
         with err_console.status(f"waiting for topic {topic}…"):
             wait_for_topics(kafka, [topic], timeout)
     idle = timeout if (follow or timeout is not None) else ONE_SHOT_IDLE_S
-    with RecordReader(kafka, [topic], codec_for(kafka), group=group) as reader:
+    # Any record type: --topic may name any topic; the commands pick the records they show.
+    with RecordReader(kafka, [AnyTopic(topic, codec_for(kafka))], group=group) as reader:
         reader.open(start)
         yield from reader.read(follow=follow, max_records=max_records, idle_timeout=idle)
 

@@ -20,7 +20,7 @@ from consumers.render import jsonable
 from trilink.codec import CONFLUENT_MAGIC, SINGLE_OBJECT_MAGIC, Codec
 from trilink.config import KafkaConfig
 from trilink.errors import KafkaError
-from trilink.kafka import consumer_config, topic_partitions
+from trilink.kafka import AnyTopic, consumer_config, topic_partitions
 
 
 def framing_of(value: bytes | None) -> str:
@@ -129,7 +129,7 @@ def inspect_topic(
     if count < 1:
         raise ConsumerError("--count must be at least 1")
     starts = _starts(kafka, topic, partition, offset)
-    with RecordReader(kafka, [topic], codec, dedupe=False) as reader:
+    with RecordReader(kafka, [AnyTopic(topic, codec)], dedupe=False) as reader:
         reader.open_at(starts)
         for delivery in reader.read(follow=False, max_records=count, idle_timeout=idle_timeout):
             yield Inspection(delivery)

@@ -8,7 +8,9 @@ commits what it has read, so a restarted consumer resumes where it stopped.
 A one-shot read (``follow=False``) stops once every partition has reached the end
 offset it had when reading began; a follower runs until stopped. Undecodable
 records are yielded too, with the :class:`DecodeError` that says why, so tools can
-show them instead of hiding them.
+show them instead of hiding them. Each topic decodes its own records: a typed
+:class:`~trilink.kafka.Topic` rejects any other record type, an
+:class:`~trilink.kafka.AnyTopic` takes whichever trilink record it finds.
 """
 
 from __future__ import annotations
@@ -25,10 +27,10 @@ from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
 from consumers.errors import ConsumerError
 from consumers.positions import StartKind, StartPosition
-from trilink.codec import Codec
 from trilink.config import KafkaConfig
 from trilink.errors import DecodeError, KafkaError
 from trilink.kafka import (
+    Source,
     assign_from_beginning,
     assign_from_now,
     assign_since,
@@ -108,8 +110,7 @@ class RecordReader:
     def __init__(
         self,
         kafka: KafkaConfig,
-        topics: Sequence[str],
-        codec: Codec,
+        topics: Sequence[Source[Record]],
         *,
         group: str | None = None,
         dedupe: bool = True,
@@ -118,8 +119,8 @@ class RecordReader:
         if not topics:
             raise ConsumerError("no topics to read")
         self._kafka = kafka
-        self._topics = list(topics)
-        self._codec = codec
+        self._sources = {t.name: t for t in topics}
+        self._topics = list(self._sources)
         self._group = group
         self._dedupe = dedupe
         self._client = dict(client or {})
@@ -255,7 +256,7 @@ class RecordReader:
         record: Record | None = None
         error: DecodeError | None = None
         try:
-            record = self._codec.decode(value)
+            record = self._sources[where[0]].decode(value)
         except DecodeError as exc:
             error = exc
         if record is not None and self._dedupe:

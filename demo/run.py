@@ -32,7 +32,8 @@ from demo.services import Service, ServiceThreads
 from demo.summary import MissileSummary, match_launches, plausible, summarise
 from trilink.codec import Codec
 from trilink.config import KafkaConfig, Topics
-from trilink.kafka import ensure_topics
+from trilink.constants import NATIONS
+from trilink.kafka import RecordTopics, Source, ensure_topics
 from trilink.model import AlertStatus, FusedAlert, LaunchEvent, MissileWarning, Record
 
 log = logging.getLogger(__name__)
@@ -180,13 +181,14 @@ def run_demo(
     topics = config.topics
     with display.step("creating topics"):
         ensure_topics(config.kafka, all_topics(topics), config.partitions)
-    watched = [topics.alerts, topics.warnings_kor, topics.warnings_jpn, topics.warnings_usa]
+    typed = RecordTopics.of(topics, codec)
+    watched: list[Source[Record]] = [typed.alerts, *(typed.warnings(n) for n in NATIONS)]
     threads = ServiceThreads()
     launches: Sequence[LaunchEvent] = ()
     watch = DemoWatch(())
     interrupted = False
     try:
-        with RecordReader(config.kafka, watched, codec) as reader:
+        with RecordReader(config.kafka, watched) as reader:
             with display.step("positioning the alert reader"):
                 reader.open(StartPosition(StartKind.NOW))
             with display.step("starting the bridge and the three national producers"):
