@@ -63,15 +63,19 @@ class FakeConsumer:
 
 
 class FakeTxnProducer:
-    """Records every call; ``fail[call]`` is raised (once) when ``call`` happens."""
+    """Records every call; ``fail[call]`` is raised once when ``call`` happens,
+    ``always[call]`` every time."""
 
     def __init__(self, log: list[Any], fail: dict[str, KafkaException]) -> None:
         self.log = log
         self.fail = fail
+        self.always: dict[str, KafkaException] = {}
         self.buffer_full = 0
 
     def _call(self, name: str, *args: Any) -> None:
         self.log.append((name, *args))
+        if name in self.always:
+            raise self.always[name]
         if name in self.fail:
             raise self.fail.pop(name)
 
@@ -219,15 +223,15 @@ def test_other_errors_are_converted_not_retried() -> None:
 
 
 def test_gives_up_after_max_attempts_in_a_row() -> None:
-    checkpoint, _, _, _ = _exactly_once(max_attempts=3)
+    checkpoint, _, _, made = _exactly_once(max_attempts=3)
+    made[0].always["commit"] = _abortable()
     for _ in range(2):
-        cast(FakeTxnProducer, checkpoint._producer).fail["commit"] = _abortable()
         checkpoint.consumed(_msgs(("in", 0, 1)))
         assert checkpoint.commit(OUT) is False
-    cast(FakeTxnProducer, checkpoint._producer).fail["commit"] = _abortable()
     checkpoint.consumed(_msgs(("in", 0, 1)))
     with pytest.raises(DeliveryError, match="after 3 attempts"):
         checkpoint.commit(OUT)
+    assert len(made) == 1 and checkpoint.stats.aborts == 2
 
 
 def test_full_local_queue_is_served_then_produced() -> None:
@@ -364,3 +368,14 @@ def test_sender_retries_on_the_next_tick_and_counts_what_is_lost() -> None:
     assert (sender.waiting, sender.lost, sender.resent) == (0, 1, 1)
     with pytest.raises(ValueError):
         Sender(cast(ResilientProducer, producer), attempts=0)
+
+
+def test_a_commit_that_stays_retriable_gives_up() -> None:
+    checkpoint, _, log, made = _exactly_once(max_attempts=2)
+    made[0].always["commit"] = KafkaException(
+        ConfluentError(ConfluentError._TIMED_OUT, retriable=True)
+    )
+    checkpoint.consumed(_msgs(("in", 0, 1)))
+    with pytest.raises(DeliveryError, match="transaction failed"):
+        checkpoint.commit(OUT)
+    assert _names(log).count("commit") == 2

@@ -23,6 +23,7 @@ from trilink.kafka.consume import (
     iter_messages,
     poll_batch,
     poll_one,
+    rewind,
 )
 from trilink.kafka.delivery import (
     AtLeastOnce,
@@ -30,7 +31,6 @@ from trilink.kafka.delivery import (
     CheckpointStats,
     ExactlyOnce,
     open_checkpoint,
-    rewind,
 )
 from trilink.kafka.offsets import PartitionLag, end_offsets, group_lag
 from trilink.kafka.producer import (

@@ -10,7 +10,14 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    OFFSET_STORED,
+    Consumer,
+    KafkaException,
+    Message,
+    TopicPartition,
+)
 from confluent_kafka import KafkaError as ConfluentError
 
 from trilink.errors import KafkaError
@@ -178,4 +185,21 @@ def assign_since(
             offset = consumer.get_watermark_offsets(tp, timeout=timeout, cached=False)[1]
         starts.append(TopicPartition(tp.topic, tp.partition, offset))
     consumer.assign(starts)
+    return starts
+
+
+def rewind(consumer: Consumer) -> list[TopicPartition]:
+    """Put every assigned partition of ``consumer`` back at its group's committed offset
+    (``auto.offset.reset`` where nothing is committed); returns the new assignment.
+
+    Re-assigning rather than seeking also drops the messages already fetched past
+    the committed offsets, and works on partitions that have not started fetching.
+    """
+    try:
+        assigned = consumer.assignment()
+        starts = [TopicPartition(tp.topic, tp.partition, OFFSET_STORED) for tp in assigned]
+        if starts:
+            consumer.assign(starts)
+    except KafkaException as exc:
+        raise KafkaError(f"cannot rewind the consumer: {exc}") from exc
     return starts

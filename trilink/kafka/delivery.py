@@ -26,19 +26,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from confluent_kafka import (
-    OFFSET_STORED,
-    Consumer,
-    KafkaException,
-    Message,
-    Producer,
-    TopicPartition,
-)
+from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka import KafkaError as ConfluentError
 
 from trilink.config import KafkaConfig
 from trilink.errors import ConfigError, DeliveryError, FencedError
 from trilink.kafka.clients import producer_config
+from trilink.kafka.consume import rewind
 from trilink.kafka.producer import (
     DeliveryTracker,
     Outgoing,
@@ -132,23 +126,6 @@ class _Positions:
         return {"topic": topic, "partition": partition, "offset": offset}
 
 
-def rewind(consumer: Consumer) -> list[TopicPartition]:
-    """Put every assigned partition of ``consumer`` back at its group's committed offset
-    (``auto.offset.reset`` where nothing is committed); returns the new assignment.
-
-    Re-assigning rather than seeking also drops the messages already fetched past
-    the committed offsets, and works on partitions that have not started fetching.
-    """
-    try:
-        assigned = consumer.assignment()
-        starts = [TopicPartition(tp.topic, tp.partition, OFFSET_STORED) for tp in assigned]
-        if starts:
-            consumer.assign(starts)
-    except KafkaException as exc:
-        raise DeliveryError(f"cannot rewind the consumer: {exc}") from exc
-    return starts
-
-
 def _error_of(exc: KafkaException) -> ConfluentError | None:
     err = exc.args[0] if exc.args else None
     return err if isinstance(err, ConfluentError) else None
@@ -165,8 +142,8 @@ class ExactlyOnce(_Positions):
        makes the commit fail with an abortable error);
     4. ``send_offsets_to_transaction()`` with the positions after the consumed
        messages and the consumer's ``consumer_group_metadata()``;
-    5. ``commit_transaction()``, retried while the error is retriable: outputs and
-       offsets become visible together, or not at all;
+    5. ``commit_transaction()``, retried (up to ``max_attempts`` times) while the
+       error is retriable: outputs and offsets become visible together, or not at all;
     6. on an abortable error (``txn_requires_abort``): ``abort_transaction()``, then
        rewind the consumer to its committed offsets and return False, so the
        caller redoes the input from there;
@@ -236,13 +213,13 @@ class ExactlyOnce(_Positions):
             producer.send_offsets_to_transaction(
                 self._offsets(), self._consumer.consumer_group_metadata(), self._timeout
             )
-        while True:
+        for attempt in range(1, self._max_attempts + 1):
             try:
                 producer.commit_transaction(self._timeout)
                 break
             except KafkaException as exc:
                 err = _error_of(exc)
-                if err is None or not err.retriable():
+                if err is None or not err.retriable() or attempt == self._max_attempts:
                     raise
                 log.debug("%s: commit retried: %s", self.name, err.str())
         self._in_transaction = False

@@ -24,6 +24,7 @@ from typing import Generic, Protocol, TypeVar
 from trilink.codec import AvroRecord, Codec
 from trilink.config import Topics
 from trilink.constants import NATIONS
+from trilink.errors import ConfigError
 from trilink.kafka.producer import Outgoing
 from trilink.model import DeadLetter, FusedAlert, LaunchEvent, MissileWarning, Nation, Record
 
@@ -123,4 +124,7 @@ class RecordTopics:
 
     def warnings(self, nation: Nation) -> Topic[MissileWarning]:
         """The warning topic ``nation`` publishes to."""
-        return self.by_nation[nation]
+        try:
+            return self.by_nation[nation]
+        except KeyError:
+            raise ConfigError(f"no warning topic for nation {nation!r}") from None
