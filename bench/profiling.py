@@ -232,7 +232,7 @@ def profile_simulation(launches: int = 3) -> dict[str, Any]:
     """cProfile of ``simulate_all`` on the first ``launches`` of salvo-20."""
     from bench.simspeed import scenario_launches
     from producers.national import simulate_all
-    from producers.scenario import load_scenario
+    from producers.scenario_file import load_scenario
 
     events = scenario_launches(load_scenario("salvo-20", 7))[:launches]
     profiler = cProfile.Profile()

@@ -24,7 +24,7 @@ def scenario_launches(scenario: Any) -> list[LaunchEvent]:
 def run(scenario_name: str = "salvo-20", seed: int = 7, limit: int | None = None) -> dict[str, Any]:
     """Time ``simulate_all`` on the scenario (its first ``limit`` launches if given)."""
     from producers.national import simulate_all
-    from producers.scenario import load_scenario
+    from producers.scenario_file import load_scenario
 
     launches: Sequence[LaunchEvent] = scenario_launches(load_scenario(scenario_name, seed))
     if limit is not None:

@@ -6,6 +6,7 @@ built (and unit-tested) from its own small config.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -82,6 +83,9 @@ class AlertConfig:
     refresh_s: float = 5.0
     refresh_min_s: float = 1.0
     impact_grace_s: float = 2.0
+    # A contributor that reported the missile airborne this recently (event time)
+    # holds the IMPACT close back: the predicted time passed, the missile did not.
+    still_reporting_s: float = 10.0
     stale_s: float = 120.0
     revive_window_s: float = 300.0
     closed_retention_s: float = 900.0
@@ -95,7 +99,13 @@ class AlertConfig:
         for name in ("max_interval_s", "refresh_s", "stale_s"):
             if getattr(self, name) <= 0.0:
                 raise ConfigError(f"{name} must be positive")
-        for name in ("refresh_min_s", "impact_grace_s", "revive_window_s", "closed_retention_s"):
+        for name in (
+            "refresh_min_s",
+            "impact_grace_s",
+            "still_reporting_s",
+            "revive_window_s",
+            "closed_retention_s",
+        ):
             if getattr(self, name) < 0.0:
                 raise ConfigError(f"{name} must not be negative")
 
@@ -158,15 +168,16 @@ class BridgeConfig:
     batch_size: int = 500
     poll_timeout_s: float = 0.05
     idle_advance: bool = True
-    # How fast event time runs while no input arrives: the producers' clock speed.
-    # A coasting track (every sensor lost it) closes at its predicted impact time,
-    # which at speed 25 should come 25x sooner than the wall clock says.
-    idle_rate: float = 1.0
+    # The session clock's speed (scenario seconds per wall second). Given, it is
+    # agreed with the cluster (proposed if the session has none); None follows what
+    # the session runs on. Idle event time runs on that clock, so a coasting track
+    # still closes at its predicted impact.
+    speed: float | None = None
 
     def __post_init__(self) -> None:
         require_finite(self)
-        if not self.idle_rate > 0.0:
-            raise ConfigError("idle rate must be positive")
+        if self.speed is not None and not (math.isfinite(self.speed) and self.speed > 0.0):
+            raise ConfigError(f"speed must be a positive number, got {self.speed}")
         if not self.group.strip():
             raise ConfigError("consumer group must not be empty")
         if self.transactional and not self.transactional_id.strip():

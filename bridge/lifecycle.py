@@ -6,7 +6,8 @@ the picture materially changed, IMPACT when every contributor reports impact,
 DROPPED when every contributor is lost (unless the track coasts on a free-flight
 prediction) — states again the close of tracks a late contributor joined, and
 then closes what event time made due (``close_due``): a predicted impact whose
-deadline (impact + grace) passed, a track without reports for ``stale_s``; closed
+deadline (impact + grace) passed — unless a contributor still reports it airborne —,
+a track without reports for ``stale_s``; closed
 tracks past their retention are evicted (a tombstone for their state).
 
 Versions continue above anything already published (``TrackTable.published``), so
@@ -130,6 +131,11 @@ class Lifecycle:
             if pic.impact.time_us > horizon:  # the prediction moved later: wait for it
                 self.schedule.queue(track_id, pic.impact.time_us)
                 continue
+            if self._still_reported(track):
+                # A national tracker still sees it in flight: the prediction was early
+                # (a manoeuvre, drag, a late-converging estimate). Look again later.
+                self.schedule.queue(track_id, horizon + round(self.config.still_reporting_s * US))
+                continue
             if track.dirty:
                 self.refresher.refresh(track, full=True)
                 pic = track.picture
@@ -139,6 +145,13 @@ class Lifecycle:
                     continue
             self._close(track, AlertStatus.IMPACT, now, out, "predicted impact time passed")
             touched.add(track_id)
+
+    def _still_reported(self, track: SystemTrack) -> bool:
+        """A contributor reported the missile airborne within ``still_reporting_s``."""
+        since = self.table.event_us - round(self.config.still_reporting_s * US)
+        return any(
+            m.status is not TrackStatus.IMPACTED and m.observed_us > since for m in track.active()
+        )
 
     def _sweep(self, now: int, out: Outcome, touched: set[str]) -> None:
         event_us = self.table.event_us

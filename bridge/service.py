@@ -59,6 +59,7 @@ from trilink.kafka import (
     poll_batch,
     topic_partitions,
 )
+from trilink.kafka.clock import SessionClock, join_session_clock
 from trilink.timeutil import wall_clock_us
 
 log = logging.getLogger(__name__)
@@ -95,12 +96,17 @@ class BridgeService:
         self.config = config
         self.codec = codec or codec_for(kafka)
         self.clock = clock
-        self.engine = Engine(config.engine, self.codec, clock)
+        self.session: SessionClock | None = None
+        self.engine = Engine(config.engine, self.codec, self.scenario_now)
         self.stats = Stats()
         shared = RecordTopics.of(config.topics, self.codec)
         self._alerts = shared.alerts
         self._dead_letters = shared.dead_letter
         self._states = state_topic(config.topics.bridge_state, self.codec)
+
+    def scenario_now(self) -> int:
+        """Now on the session clock (the wall clock until the service joined it)."""
+        return self.clock() if self.session is None else self.session.now()
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -109,6 +115,14 @@ class BridgeService:
         topics = self.config.topics
         inputs = list(topics.all_warnings())
         ensure_topics(self.kafka, [*inputs, topics.alerts, topics.dead_letter, topics.bridge_state])
+        self.session = join_session_clock(
+            self.kafka,
+            topics.clock,
+            self.codec,
+            speed=self.config.speed,
+            service="bridge",
+            wall=self.clock,
+        )
         consumer = Consumer(consumer_config(self.kafka, self.config.group))
         try:
             checkpoint = self._open_checkpoint(consumer)
@@ -119,12 +133,20 @@ class BridgeService:
                     [TopicPartition(tp.topic, tp.partition, OFFSET_STORED) for tp in parts]
                 )
                 self.stats.ready.set()
-                log.info("bridge serving %s", ", ".join(inputs))
+                log.info(
+                    "bridge ready: reading %s; writing %s, %s, %s; clock %s",
+                    ", ".join(inputs),
+                    topics.alerts,
+                    topics.dead_letter,
+                    topics.bridge_state,
+                    self.session.definition.describe(),
+                )
                 self._loop(checkpoint, consumer, stop)
             finally:
                 checkpoint.close()
         finally:
             consumer.close()
+            self.session.close()
 
     def _open_checkpoint(self, consumer: Consumer) -> Checkpoint:
         try:
@@ -144,7 +166,7 @@ class BridgeService:
         cut-short transaction lost are issued again."""
         while True:
             recovered = recover(self.kafka, self._states, self._alerts, self.config.group)
-            self.engine = Engine(self.config.engine, self.codec, self.clock)
+            self.engine = Engine(self.config.engine, self.codec, self.scenario_now)
             self.engine.restore(recovered.states.values(), recovered.published)
             self.stats.restored_tracks = len(recovered.states)
             lost = self.engine.resume()
@@ -157,22 +179,29 @@ class BridgeService:
                 return
 
     def _loop(self, checkpoint: Checkpoint, consumer: Consumer, stop: threading.Event) -> None:
+        assert self.session is not None
         last_input = time.monotonic()
-        last_event = self.engine.event_us
         while not stop.is_set():
+            self.session.poll()
             msgs = poll_batch(consumer, self.config.batch_size, self.config.poll_timeout_s)
             if msgs:
-                last_input, last_event = time.monotonic(), self.engine.event_us
+                last_input = time.monotonic()
                 self._handle(checkpoint, msgs)
-                last_event = self.engine.event_us
                 continue
-            idle = time.monotonic() - last_input
-            if self.config.idle_advance and idle >= 1.0 and last_event:
-                # Nothing arrives: let event time run at the scenario clock's pace so
-                # that impact times still pass.
-                out = self.engine.tick(last_event + round(idle * self.config.idle_rate * 1e6))
-                if not out.empty:
-                    self._deliver(checkpoint, out)
+            if self.config.idle_advance and time.monotonic() - last_input >= 1.0:
+                self._tick(checkpoint)
+
+    def _tick(self, checkpoint: Checkpoint) -> None:
+        """Nothing arrives: event time follows the session clock, so impact times pass.
+
+        One wall second behind it: reports still on their way are not overtaken.
+        """
+        assert self.session is not None
+        if not self.engine.event_us:
+            return  # nothing seen yet: no event time to advance
+        out = self.engine.tick(self.session.now() - round(self.session.rate * 1e6))
+        if not out.empty:
+            self._deliver(checkpoint, out)
 
     def _handle(self, checkpoint: Checkpoint, msgs: list[Message]) -> None:
         batch = [

@@ -25,6 +25,7 @@ from cli.common import (
     cluster,
     fail,
     handle_errors,
+    service_logging,
     stop_on_signals,
 )
 from trilink.config import Topics
@@ -94,12 +95,20 @@ _PastWindow = Annotated[
     float, _opt("--past-window-s", "PAST_WINDOW_S", "Reject reports further behind the clock.")
 ]
 _Fusion = Annotated[str, _opt("--fusion", "FUSION", "Covariance intersection: det, trace or fast.")]
-_ClockRate = Annotated[
-    float,
-    _opt(
-        "--clock-rate",
-        "CLOCK_RATE",
-        "Scenario clock speed while idle (match the producers' --speed).",
+_ClockTopic = Annotated[
+    str,
+    typer.Option("--clock-topic", envvar="TRILINK_CLOCK_TOPIC", help="The session clock's topic."),
+]
+_Speed = Annotated[
+    float | None,
+    typer.Option(
+        "--speed",
+        envvar=[f"{ENV}SPEED", "TRILINK_SPEED"],
+        show_envvar=True,
+        min=0.001,
+        max=1000.0,
+        help="Session clock speed (x real time), agreed with the cluster; "
+        "default: follow the session's clock.",
     ),
 ]
 
@@ -126,7 +135,8 @@ def bridge(
     future_s: _FutureWindow = _VALIDATION.future_s,
     past_s: _PastWindow = _VALIDATION.past_s,
     fusion: _Fusion = "det",
-    clock_rate: _ClockRate = 1.0,
+    speed: _Speed = None,
+    clock_topic: _ClockTopic = _DEFAULT_TOPICS.clock,
 ) -> None:
     """Fuse the three national warning streams into one picture on the alerts topic.
 
@@ -148,6 +158,7 @@ def bridge(
                 alerts=alerts_topic,
                 dead_letter=dead_letter_topic,
                 bridge_state=state_topic,
+                clock=clock_topic,
             ),
             gate=GateConfig(
                 dof=gate_dof,
@@ -159,10 +170,17 @@ def bridge(
             ),
             validation=ValidationConfig(future_s=future_s, past_s=past_s),
             fusion=fusion,
-            clock_rate=clock_rate,
+            speed=speed,
         )
     except ConfigError as exc:
         fail(str(exc))
+    if kafka is None:
+        # A private embedded broker would be one no producer can reach.
+        fail(
+            "bridge needs --bootstrap-servers (or KAFKA_BOOTSTRAP_SERVERS): start a broker "
+            "with 'trilink broker', or run everything at once with 'trilink demo'"
+        )
+    service_logging()
     stop = stop_on_signals("the bridge after the current batch")
     with handle_errors(), cluster(kafka, progress=False) as resolved:
         BridgeService(resolved, config).run(stop)
@@ -179,7 +197,7 @@ def bridge_config(
     alerts: AlertConfig,
     validation: ValidationConfig,
     fusion: str,
-    clock_rate: float,
+    speed: float | None,
 ) -> BridgeConfig:
     """The frozen configuration of ``trilink bridge`` from its flags; ConfigError if invalid."""
     return BridgeConfig(
@@ -194,7 +212,7 @@ def bridge_config(
         transactional=transactional,
         transactional_id=transactional_id,
         batch_size=batch_size,
-        idle_rate=clock_rate,
+        speed=speed,
     )
 
 

@@ -134,6 +134,14 @@ def exits_on_error(command: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def service_logging() -> None:
+    """Long-running services say what they do at INFO (start-up, health) unless asked
+    for more; a one-shot command stays at WARNING."""
+    root = logging.getLogger()
+    if root.level > logging.INFO:
+        root.setLevel(logging.INFO)
+
+
 def stop_on_signals(what: str) -> threading.Event:
     """An event set by SIGINT or SIGTERM, for services whose ``run(stop)`` finishes
     the work in hand before returning (a clean shutdown under Docker and Ctrl-C)."""

@@ -7,6 +7,7 @@ Thin by design: flags and environment are read here into frozen configs, then
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -19,11 +20,15 @@ from cli.common import (
     cluster,
     fail,
     handle_errors,
+    service_logging,
     stop_on_signals,
 )
 from producers.errors import ProducerError
+from trilink.clock import MAX_RATE
+from trilink.codec import codec_for
 from trilink.config import Topics
 from trilink.errors import TrilinkError
+from trilink.kafka.clock import SessionClock
 from trilink.kafka.probe import check_reachable
 from trilink.model import Nation
 from trilink.timeutil import iso, parse_iso
@@ -35,12 +40,13 @@ ENV = "TRILINK_PRODUCER_"
 NATIONS = ("KOR", "JPN", "USA")
 
 SpeedOption = Annotated[
-    float,
+    float | None,
     typer.Option(
         "--speed",
-        envvar=f"{ENV}SPEED",
+        envvar=[f"{ENV}SPEED", "TRILINK_SPEED"],
         show_envvar=True,
-        help="Simulation clock rate: sim time = S + (now - S) x speed, S the scenario start.",
+        help="Session clock speed (x real time), agreed with the cluster (the first service "
+        "to start with a speed sets it); default: follow the session's clock.",
     ),
 ]
 SeedOption = Annotated[
@@ -53,7 +59,7 @@ def producer(
         str,
         typer.Option("--nation", envvar=f"{ENV}NATION", show_envvar=True, help="KOR, JPN or USA."),
     ],
-    speed: SpeedOption = 1.0,
+    speed: SpeedOption = None,
     bootstrap: BootstrapOption = None,
     registry: RegistryOption = None,
     launches_topic: Annotated[
@@ -63,6 +69,12 @@ def producer(
         str | None,
         typer.Option("--warnings-topic", help="Output topic (default: warnings.<nation>)."),
     ] = None,
+    clock_topic: Annotated[
+        str,
+        typer.Option(
+            "--clock-topic", envvar="TRILINK_CLOCK_TOPIC", help="The session clock's topic."
+        ),
+    ] = Topics().clock,
 ) -> None:
     """Simulate one nation's sensors and tracker and publish its warnings.
 
@@ -73,8 +85,8 @@ def producer(
     code = nation.strip().upper()
     if code not in NATIONS:
         fail(f"--nation must be one of {', '.join(NATIONS)}, got {nation!r}")
-    if not speed > 0.0:
-        fail(f"--speed must be > 0, got {speed}")
+    if speed is not None and not (math.isfinite(speed) and 0.0 < speed <= MAX_RATE):
+        fail(f"--speed must be > 0 and at most {MAX_RATE:g}, got {speed}")
     kafka = build_kafka_config(bootstrap, registry)
     if kafka is None:
         # A private embedded broker would be one nobody else can reach: no launches
@@ -84,11 +96,12 @@ def producer(
             "with 'trilink broker', or run everything at once with 'trilink demo'"
         )
     n = Nation(code)
-    topics = Topics(launches=launches_topic)
+    topics = Topics(launches=launches_topic, clock=clock_topic)
     if warnings_topic:
         field = {"KOR": "warnings_kor", "JPN": "warnings_jpn", "USA": "warnings_usa"}[code]
-        topics = Topics(launches=launches_topic, **{field: warnings_topic})
+        topics = Topics(launches=launches_topic, clock=clock_topic, **{field: warnings_topic})
     config = ProducerConfig(nation=n, speed=speed, topics=topics)
+    service_logging()
     stop = stop_on_signals("the producer")
     with handle_errors(), cluster(kafka, progress=False) as resolved:
         NationalProducer(resolved, config).run(stop)
@@ -127,6 +140,12 @@ def inject(
     launches_topic: Annotated[
         str, typer.Option("--launches-topic", help="Ground-truth launch topic.")
     ] = Topics().launches,
+    clock_topic: Annotated[
+        str,
+        typer.Option(
+            "--clock-topic", envvar="TRILINK_CLOCK_TOPIC", help="The session clock's topic."
+        ),
+    ] = Topics().clock,
 ) -> None:
     """Publish launch events (one launch, a salvo, a historical day or a scenario).
 
@@ -149,7 +168,20 @@ def inject(
         fail(str(exc))
     with handle_errors():
         check_reachable(kafka)
-        anchored = publish(kafka, chosen, topics=Topics(launches=launches_topic), lead_s=lead_s)
+        # Launch times on the session clock, whatever speed the session runs at; the
+        # lead is wall time for the producers to hear of the launches first.
+        session = SessionClock(kafka, clock_topic, codec_for(kafka))
+        try:
+            session.poll(1.0)
+            anchored = publish(
+                kafka,
+                chosen,
+                topics=Topics(launches=launches_topic),
+                lead_s=lead_s * session.rate,
+                clock=session.now,
+            )
+        finally:
+            session.close()
     for event in anchored.launches:
         typer.echo(event.launch_id)
 
@@ -211,7 +243,7 @@ def simulate(
 ) -> None:
     """Run a scenario offline: launches.jsonl and warnings.<nation>.jsonl, no Kafka."""
     from producers.national import simulate_all
-    from producers.scenario import load_scenario
+    from producers.scenario_file import load_scenario
     from trilink.timeutil import us_from_datetime
 
     try:

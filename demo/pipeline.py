@@ -17,11 +17,15 @@ from consumers.errors import ConsumerError
 from demo.services import Service
 from producers.inject import inject
 from producers.national import NATIONS
-from producers.scenario import Scenario, load_scenario
+from producers.scenario import Scenario
+from producers.scenario_file import load_scenario
 from producers.service import NationalProducer, ProducerConfig
+from trilink.clock import ClockDefinition
 from trilink.codec import Codec
 from trilink.config import KafkaConfig, Topics
+from trilink.kafka.clock import SessionClock, reset_clock
 from trilink.model import LaunchEvent
+from trilink.timeutil import wall_clock_us
 
 DEMO_GROUP = "trilink-demo-bridge"
 """The demo's bridge has its own group and transactional id, so it never fences (or
@@ -63,7 +67,7 @@ class ThreadedPipeline:
                 engine=engine,
                 group=DEMO_GROUP,
                 transactional_id=DEMO_GROUP,
-                idle_rate=config.speed,
+                speed=config.speed,
             ),
             codec=codec,
         )
@@ -87,13 +91,31 @@ class ThreadedPipeline:
             p.stats.ready.is_set() for p in self.producers.values()
         )
 
-    def inject(self) -> Sequence[LaunchEvent]:
-        """Publish the scenario anchored a moment from now; its launches as published."""
-        anchored = inject(
+    def start_session(self) -> None:
+        """A new session clock at the demo's speed: the demo is its own session, even on
+        a cluster that ran another before."""
+        now = wall_clock_us()
+        reset_clock(
             self.kafka,
-            self.config.scenario,
-            topics=self.config.topics,
-            lead_s=self.config.lead_s,
-            codec=self.codec,
+            self.config.topics.clock,
+            self.codec,
+            ClockDefinition(now, self.config.speed, set_by="demo", set_at_us=now),
         )
+
+    def inject(self) -> Sequence[LaunchEvent]:
+        """Publish the scenario anchored a moment from now on the session clock; its
+        launches as published."""
+        session = SessionClock(self.kafka, self.config.topics.clock, self.codec)
+        try:
+            session.poll(1.0)
+            anchored = inject(
+                self.kafka,
+                self.config.scenario,
+                topics=self.config.topics,
+                lead_s=self.config.lead_s * session.rate,
+                codec=self.codec,
+                clock=session.now,
+            )
+        finally:
+            session.close()
         return anchored.launches

@@ -64,6 +64,10 @@ class Pipeline(Protocol):
         """True once every service consumes (e.g. its group has joined)."""
         ...
 
+    def start_session(self) -> None:
+        """Set the session clock the services and the injection share."""
+        ...
+
     def inject(self) -> Sequence[LaunchEvent]:
         """Publish the scenario's launches, timed from now; returns them as published."""
         ...
@@ -170,6 +174,7 @@ def all_topics(topics: Topics) -> list[str]:
         topics.alerts,
         topics.dead_letter,
         topics.bridge_state,
+        topics.heartbeats,
     ]
 
 
@@ -191,6 +196,8 @@ def run_demo(
         with RecordReader(config.kafka, watched) as reader:
             with display.step("positioning the alert reader"):
                 reader.open(StartPosition(StartKind.NOW))
+            with display.step("setting the session clock"):
+                pipeline.start_session()
             with display.step("starting the bridge and the three national producers"):
                 for name, service in pipeline.services().items():
                     threads.start(name, service)

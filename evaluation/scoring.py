@@ -282,7 +282,7 @@ def score_scenario(name: str, seed: int = 0, *, kafka: Any = None) -> ScenarioSc
     """Simulate scenario ``name`` (national warnings), fuse it — offline, or with ``kafka``
     through a bridge on that cluster — and score the picture."""
     from producers.national import simulate_all, solve_launch
-    from producers.scenario import load_scenario
+    from producers.scenario_file import load_scenario
 
     launches = list(load_scenario(name, seed).launches)
     warnings = simulate_all(launches)

@@ -25,8 +25,8 @@ from producers.scenario import (
     Scenario,
     build,
     historical_scenario,
-    load_scenario,
 )
+from producers.scenario_file import load_scenario
 from trilink.codec import Codec, codec_for
 from trilink.config import KafkaConfig, Topics
 from trilink.kafka import RecordTopics, ResilientProducer, Sender, ensure_topics, producer_config

@@ -6,8 +6,9 @@ Loop (every ``tick_s`` of wall time until ``stop`` is set):
    :class:`~trilink.model.LaunchEvent` and given to the simulation of its scenario
    (a record that does not decode, or a launch that cannot be flown, goes to the
    dead-letter topic with the reason — the service never stops for bad input);
-2. advance every scenario's :class:`~producers.national.NationalSimulation` to its
-   simulation time, ``S + (now - S) * speed`` with S the scenario start;
+2. advance every scenario's :class:`~producers.national.NationalSimulation` to now on
+   the session clock (:mod:`trilink.kafka.clock`: real time, or one shared epoch and
+   rate for the whole session, so every injection and the bridge share a time base);
 3. publish the warnings that came due on the nation's topic, key = local track id,
    through an idempotent, acks=all :class:`~trilink.kafka.ResilientProducer`
    (recreated after a fatal error) and the :class:`~trilink.kafka.Sender` that the
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,6 +46,7 @@ from trilink.kafka import (
     poll_batch,
     producer_config,
 )
+from trilink.kafka.clock import SessionClock, join_session_clock
 from trilink.model import DeadLetter, MissileWarning, Nation
 from trilink.timeutil import wall_clock_us
 
@@ -52,17 +55,13 @@ log = logging.getLogger(__name__)
 _MAX_RESENDS = 3  # a warning is produced at most 1 + this many times
 
 
-def sim_time_us(wall_us: int, start_us: int, speed: float) -> int:
-    """Simulation time of a scenario that started at ``start_us``, at ``speed`` x real time."""
-    return start_us + round((wall_us - start_us) * speed)
-
-
 @dataclass(frozen=True, slots=True)
 class ProducerConfig:
     """Everything a national producer needs besides the cluster."""
 
     nation: Nation
-    speed: float = 1.0
+    # The session clock's speed: given, agreed with the cluster; None follows it.
+    speed: float | None = None
     topics: Topics = field(default_factory=Topics)
     national: NationalConfig = field(default_factory=NationalConfig)
     tick_s: float = 0.05
@@ -71,7 +70,7 @@ class ProducerConfig:
     def __post_init__(self) -> None:
         if self.nation not in (Nation.KOR, Nation.JPN, Nation.USA):
             raise TrilinkError(f"no national producer for {self.nation.value}")
-        if not self.speed > 0.0:
+        if self.speed is not None and not (math.isfinite(self.speed) and self.speed > 0.0):
             raise TrilinkError(f"speed must be > 0, got {self.speed}")
 
     @property
@@ -111,6 +110,7 @@ class NationalProducer:
         self.config = config
         self.codec = codec or codec_for(kafka)
         self.clock = clock
+        self.session: SessionClock | None = None
         self.stats = ProducerStats()
         self._scenarios: dict[tuple[str, int], _Scenario] = {}
         numbers = itertools.count(1)
@@ -125,6 +125,14 @@ class NationalProducer:
         topics = self.config.topics
         out_topic = self._warnings.name
         ensure_topics(self.kafka, [topics.launches, out_topic, topics.dead_letter])
+        self.session = join_session_clock(
+            self.kafka,
+            topics.clock,
+            self.codec,
+            speed=self.config.speed,
+            service=self.config.service,
+            wall=self.clock,
+        )
         group = self.config.group or f"trilink-{self.config.service}"
         consumer = Consumer(consumer_config(self.kafka, group))
         producer = ResilientProducer(
@@ -134,8 +142,15 @@ class NationalProducer:
         try:
             assign_from_now(consumer, [topics.launches])
             self.stats.ready.set()
-            log.info("%s serving %s -> %s", self.config.service, topics.launches, out_topic)
+            log.info(
+                "%s ready: reading %s; writing %s; clock %s",
+                self.config.service,
+                topics.launches,
+                out_topic,
+                self.session.definition.describe(),
+            )
             while not stop.is_set():
+                self.session.poll()
                 for msg in poll_batch(consumer, 100, self.config.tick_s):
                     self._on_message(msg)
                 self._step()
@@ -143,6 +158,7 @@ class NationalProducer:
         finally:
             producer.close()
             consumer.close()
+            self.session.close()
             self._sender = None
 
     # -- input ----------------------------------------------------------------------
@@ -190,7 +206,7 @@ class NationalProducer:
             value=msg.value(),
             error_type=error_type,
             reason=reason,
-            time_us=self.clock(),
+            time_us=self._sim_now(),
             service=self.config.service,
         )
         assert self._sender is not None
@@ -199,8 +215,11 @@ class NationalProducer:
         self.stats.dead_letters += 1
 
     # -- output ---------------------------------------------------------------------
-    def _sim_now(self, scenario: _Scenario) -> int:
-        return sim_time_us(self.clock(), scenario.start_us, self.config.speed)
+    def _sim_now(self, scenario: _Scenario | None = None) -> int:
+        # Every scenario runs on the one session clock: a scenario injected an hour
+        # into the session is on the same time base as the first, and as the bridge.
+        del scenario
+        return self.clock() if self.session is None else self.session.now()
 
     def _step(self) -> None:
         assert self._sender is not None

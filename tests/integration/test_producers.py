@@ -16,7 +16,7 @@ from confluent_kafka import Consumer, Producer
 
 from producers.inject import inject
 from producers.national import NATIONS, simulate_all
-from producers.scenario import load_scenario
+from producers.scenario_file import load_scenario
 from producers.service import NationalProducer, ProducerConfig
 from trilink.codec import Codec
 from trilink.config import KafkaConfig, Topics

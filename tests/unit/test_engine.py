@@ -371,7 +371,7 @@ def test_a_national_track_re_initiation_does_not_split_the_missile() -> None:
     pytest.importorskip("producers.scenario")
     from evaluation.scoring import run_offline
     from producers.national import simulate_all
-    from producers.scenario import load_scenario
+    from producers.scenario_file import load_scenario
 
     # Seed 2 of the 2022-10-04 IRBM: KOR's tracker loses KOR-0001 in boost (its last
     # update at T+17.7 s, LOST declared much later) and starts KOR-0002 at T+22.4 s.

@@ -76,3 +76,20 @@ def test_nothing_closes_before_the_grace_has_passed() -> None:
     out = Outcome()
     lifecycle.close_due(T0_US, out, set())
     assert out.empty and not refresh.calls and track.closed is None
+
+
+def test_a_track_still_reported_airborne_is_not_closed_at_its_predicted_time() -> None:
+    lifecycle, _, track = _setup()
+    grace, window = AlertConfig().impact_grace_s, AlertConfig().still_reporting_s
+    (member,) = track.active()
+    deadline = IMPACT_US + round(grace * US)
+    member.observed_us = deadline - 1 * US  # its nation saw it airborne a second ago
+    lifecycle.table.event_us = deadline
+    out = Outcome()
+    lifecycle.close_due(T0_US, out, set())
+    assert out.empty and track.closed is None
+
+    # Its reports stop: once they are older than the window, the deadline closes it.
+    lifecycle.table.event_us = deadline + round(window * US)
+    lifecycle.close_due(T0_US, out, set())
+    assert [a.status for a in out.alerts] == [AlertStatus.IMPACT]

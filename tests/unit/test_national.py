@@ -17,7 +17,7 @@ from producers.national import (
     solve_launch,
 )
 from producers.report import message_id
-from producers.scenario import load_scenario
+from producers.scenario_file import load_scenario
 from sim.sensors import sensors_of
 from tracking.propagate import from_upper_triangle
 from trilink.codec import Codec

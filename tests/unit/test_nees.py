@@ -23,7 +23,7 @@ import numpy as np
 from scipy.stats import chi2
 
 from producers.national import NATIONS, simulate_nation, solve_launch
-from producers.scenario import load_scenario
+from producers.scenario_file import load_scenario
 from tracking.ekf import nees
 from tracking.propagate import from_upper_triangle
 from trilink.model import MissileWarning, Nation, TrackStatus

@@ -8,7 +8,8 @@ import pytest
 
 from producers.errors import ScenarioError
 from producers.inject import LaunchRequest, scenario_for
-from producers.scenario import BUILTINS, DEFAULT_START_US, load_scenario
+from producers.scenario import BUILTINS, DEFAULT_START_US
+from producers.scenario_file import load_scenario
 from trilink.model import LaunchEvent, MissileClass
 from trilink.timeutil import parse_iso
 

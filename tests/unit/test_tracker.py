@@ -12,7 +12,7 @@ import pytest
 import tracking.tracker as tracker_module
 from measurement import models as measurement_models
 from producers.national import NATIONS, simulate_nation, solve_launch
-from producers.scenario import load_scenario
+from producers.scenario_file import load_scenario
 from sim.sensors import get_sensor
 from sim.solve import solve_trajectory
 from tracking import ekf

@@ -15,16 +15,18 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import replace
 
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition
 
-from trilink.clock import ClockDefinition
+from trilink.clock import REAL_TIME, ClockDefinition, SimClock
 from trilink.codec import Codec
 from trilink.config import KafkaConfig
 from trilink.errors import ConfigError, DecodeError, KafkaError
 from trilink.kafka.clients import consumer_config, ensure_topics, producer_config
 from trilink.kafka.consume import poll_one
+from trilink.timeutil import wall_clock_us
 
 log = logging.getLogger(__name__)
 
@@ -131,3 +133,88 @@ def reset_clock(
     definition = replace(proposal, generation=generation)
     write_clock(kafka, topic, codec, definition)
     return definition
+
+
+class SessionClock:
+    """The session clock as a service sees it while it runs: follows the clock topic.
+
+    Scenario time comes from the definition in force; :meth:`poll` (called from the
+    service's loop, non-blocking) adopts a newer one as soon as it is written — a
+    service started before the clock was set, or a ``trilink clock --reset``.
+    Until a definition exists the session runs on real time.
+    """
+
+    def __init__(
+        self,
+        kafka: KafkaConfig,
+        topic: str,
+        codec: Codec,
+        *,
+        initial: ClockDefinition | None = None,
+        wall: Callable[[], int] = wall_clock_us,
+    ) -> None:
+        self.topic = topic
+        self.codec = codec
+        self.wall = wall
+        self.definition = initial or REAL_TIME
+        self._rank: tuple[int, int] | None = None
+        ensure_topics(kafka, [topic], partitions=1)
+        self._consumer = Consumer(consumer_config(kafka, f"trilink-clock-{time.time_ns()}"))
+        self._consumer.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
+
+    def now(self) -> int:
+        """Scenario time now."""
+        return SimClock(self.definition, self.wall).now()
+
+    @property
+    def rate(self) -> float:
+        return self.definition.rate
+
+    def poll(self, timeout: float = 0.0) -> bool:
+        """Read new definitions; True if the one in force changed."""
+        changed = False
+        while True:
+            msg = poll_one(self._consumer, timeout)
+            if msg is None:
+                return changed
+            timeout = 0.0
+            offset = int(msg.offset() or 0)
+            try:
+                _, datum = self.codec.decode_dict(msg.value(), ClockDefinition.SCHEMA)
+                found = ClockDefinition.from_dict(datum)
+            except (DecodeError, ConfigError, KeyError, TypeError, ValueError) as exc:
+                log.warning(
+                    "clock topic %s@%d: ignoring a bad definition: %s", self.topic, offset, exc
+                )
+                continue
+            rank = (found.generation, -offset)
+            if self._rank is None or rank > self._rank:
+                self._rank = rank
+                if found != self.definition:
+                    log.warning("session clock: %s", found.describe())
+                    self.definition = found
+                    changed = True
+
+    def close(self) -> None:
+        self._consumer.close()
+
+
+def join_session_clock(
+    kafka: KafkaConfig,
+    topic: str,
+    codec: Codec,
+    *,
+    speed: float | None,
+    service: str,
+    wall: Callable[[], int] = wall_clock_us,
+) -> SessionClock:
+    """The clock a service runs on: with ``speed`` given, agreed (proposed if the session
+    has none; a different rate in force is an error); without, followed as it is."""
+    initial = None
+    if speed is not None:
+        now = wall()
+        proposal = ClockDefinition(now, speed, set_by=service, set_at_us=now)
+        initial = agree_clock(kafka, topic, codec, proposal)
+    clock = SessionClock(kafka, topic, codec, initial=initial, wall=wall)
+    clock.poll(1.0)
+    return clock
