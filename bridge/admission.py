@@ -9,13 +9,14 @@ can make it raise.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bridge.state import BridgeTrackState
 from bridge.validate import Checked, Validator
 from trilink.errors import DecodeError, ValidationError
+from trilink.health import RateLimitedLog
 from trilink.model import DeadLetter, FusedAlert, MissileWarning, Nation
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,11 @@ class Admission:
     validator: Validator
     topic_nations: Mapping[str, Nation]
     service: str
+    # Dead letters can come in floods (a broken or hostile producer): the first few
+    # are logged as they come, then one summary line per interval.
+    report: Callable[[str], None] = field(
+        default_factory=lambda: RateLimitedLog(log, "dead letter")
+    )
 
     def admit_all(self, batch: Sequence[Inbound], now: int, out: Outcome) -> list[Checked]:
         """The trusted reports of ``batch``, in order; the rest as dead letters on ``out``."""
@@ -105,7 +111,7 @@ class Admission:
             return self.dead(msg, exc.error_type, exc.reason, now)
 
     def dead(self, msg: Inbound, error_type: str, reason: str, now: int) -> DeadLetter:
-        log.info("dead letter %s/%d@%d: %s", msg.topic, msg.partition, msg.offset, reason)
+        self.report(f"{msg.topic}/{msg.partition}@{msg.offset}: {reason}")
         return DeadLetter(
             topic=msg.topic,
             partition=msg.partition,

@@ -168,6 +168,9 @@ class BridgeConfig:
     batch_size: int = 500
     poll_timeout_s: float = 0.05
     idle_advance: bool = True
+    # Several instances may run: one is active, the others stand by and take over
+    # when it dies (leadership of the one-partition ``bridge_leader`` topic).
+    standby: bool = True
     # The session clock's speed (scenario seconds per wall second). Given, it is
     # agreed with the cluster (proposed if the session has none); None follows what
     # the session runs on. Idle event time runs on that clock, so a coasting track

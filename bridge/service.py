@@ -27,14 +27,27 @@ below a track's applied sequence and numbers alerts above everything already on
 the alerts topic, so with ``transactional=False`` and on brokers where aborted
 output stays visible (Tansu) no (system track id, version) is ever published twice.
 
-Start-up: the checkpoint first (``init_transactions()`` fences a previous instance
-and aborts its open transaction), then the state and alerts topics are read to their
+Standby: several instances may run; they elect one active instance through a
+consumer group on the one-partition ``bridge_leader`` topic
+(:class:`~trilink.kafka.leader.LeaderLock`); the others wait and take over when it
+dies (after the group's session timeout) or leaves. The shared transactional id
+fences a previous active instance that does not know it lost.
+
+Health: every ``HealthPolicy.period_s`` the service logs one line (lag, event time
+behind the session clock, counts; a warning when behind) and publishes a heartbeat
+for ``trilink status``.
+
+Start-up: the session clock is joined, the instance becomes the active one, then the
+checkpoint opens (``init_transactions()`` fences a previous instance and aborts its
+open transaction), then the state and alerts topics are read to their
 end (``recovery``) and the engine restored before the first warning is polled.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -49,6 +62,7 @@ from bridge.recovery import recover, state_topic
 from trilink.codec import Codec, codec_for
 from trilink.config import KafkaConfig
 from trilink.errors import DeliveryError
+from trilink.health import HealthMonitor
 from trilink.kafka import (
     Checkpoint,
     Outgoing,
@@ -60,6 +74,8 @@ from trilink.kafka import (
     topic_partitions,
 )
 from trilink.kafka.clock import SessionClock, join_session_clock
+from trilink.kafka.heartbeat import HeartbeatPublisher, ServiceHealth
+from trilink.kafka.leader import LeaderLock
 from trilink.timeutil import wall_clock_us
 
 log = logging.getLogger(__name__)
@@ -97,6 +113,7 @@ class BridgeService:
         self.codec = codec or codec_for(kafka)
         self.clock = clock
         self.session: SessionClock | None = None
+        self.health: ServiceHealth | None = None
         self.engine = Engine(config.engine, self.codec, self.scenario_now)
         self.stats = Stats()
         shared = RecordTopics.of(config.topics, self.codec)
@@ -111,7 +128,11 @@ class BridgeService:
     # -- life cycle -------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
-        """Serve until ``stop`` is set; the batch in hand is finished first."""
+        """Serve until ``stop`` is set; the batch in hand is finished first.
+
+        With ``standby`` the instance first waits to be the active one, and goes back
+        to waiting if it loses that (a newer active instance fences its output anyway).
+        """
         topics = self.config.topics
         inputs = list(topics.all_warnings())
         ensure_topics(self.kafka, [*inputs, topics.alerts, topics.dead_letter, topics.bridge_state])
@@ -123,6 +144,40 @@ class BridgeService:
             service="bridge",
             wall=self.clock,
         )
+        self.health = self._health(inputs)
+        lock = (
+            LeaderLock(
+                self.kafka, topics.bridge_leader, f"{self.config.group}-leader", name="bridge"
+            )
+            if self.config.standby
+            else None
+        )
+        try:
+            while not stop.is_set():
+                if lock is not None and not lock.wait(stop):
+                    return
+                self._serve(inputs, stop, lock)
+        finally:
+            self.health.close()
+            if lock is not None:
+                lock.close()
+            self.session.close()
+
+    def _health(self, inputs: list[str]) -> ServiceHealth:
+        topics = self.config.topics
+        monitor = HealthMonitor(
+            service="bridge",
+            instance=f"{socket.gethostname()}/{os.getpid()}",
+            inputs=tuple(inputs),
+            outputs=(topics.alerts, topics.dead_letter, topics.bridge_state),
+            clock=self.scenario_now,
+        )
+        publisher = HeartbeatPublisher(self.kafka, topics.heartbeats, self.codec)
+        return ServiceHealth(monitor, publisher, log)
+
+    def _serve(self, inputs: list[str], stop: threading.Event, lock: LeaderLock | None) -> None:
+        topics = self.config.topics
+        assert self.session is not None
         consumer = Consumer(consumer_config(self.kafka, self.config.group))
         try:
             checkpoint = self._open_checkpoint(consumer)
@@ -141,12 +196,11 @@ class BridgeService:
                     topics.bridge_state,
                     self.session.definition.describe(),
                 )
-                self._loop(checkpoint, consumer, stop)
+                self._loop(checkpoint, consumer, stop, lock)
             finally:
                 checkpoint.close()
         finally:
             consumer.close()
-            self.session.close()
 
     def _open_checkpoint(self, consumer: Consumer) -> Checkpoint:
         try:
@@ -178,28 +232,45 @@ class BridgeService:
             if self._commit(checkpoint, lost):
                 return
 
-    def _loop(self, checkpoint: Checkpoint, consumer: Consumer, stop: threading.Event) -> None:
-        assert self.session is not None
-        last_input = time.monotonic()
+    def _loop(
+        self,
+        checkpoint: Checkpoint,
+        consumer: Consumer,
+        stop: threading.Event,
+        lock: LeaderLock | None,
+    ) -> None:
+        assert self.session is not None and self.health is not None
+        last_input, last_event = time.monotonic(), self.engine.event_us
         while not stop.is_set():
+            if lock is not None and not lock.poll():
+                log.warning("bridge: another instance is active now; standing by")
+                self.stats.ready.clear()
+                return
             self.session.poll()
+            self.health.tick(consumer)
             msgs = poll_batch(consumer, self.config.batch_size, self.config.poll_timeout_s)
             if msgs:
-                last_input = time.monotonic()
                 self._handle(checkpoint, msgs)
+                last_input, last_event = time.monotonic(), self.engine.event_us
                 continue
-            if self.config.idle_advance and time.monotonic() - last_input >= 1.0:
-                self._tick(checkpoint)
+            idle_s = time.monotonic() - last_input
+            if self.config.idle_advance and idle_s >= 1.0 and last_event:
+                self._tick(checkpoint, last_event, idle_s)
 
-    def _tick(self, checkpoint: Checkpoint) -> None:
-        """Nothing arrives: event time follows the session clock, so impact times pass.
+    def _tick(self, checkpoint: Checkpoint, last_event: int, idle_s: float) -> None:
+        """Nothing arrives: event time runs on, so impact times still pass.
 
-        One wall second behind it: reports still on their way are not overtaken.
+        At the session clock's rate from the last event, and never past the session
+        clock less one wall second (reports still on their way are not overtaken).
+        A replay of old records (``trilink score -b``) thus still advances at the
+        clock's pace instead of jumping to now.
         """
         assert self.session is not None
-        if not self.engine.event_us:
-            return  # nothing seen yet: no event time to advance
-        out = self.engine.tick(self.session.now() - round(self.session.rate * 1e6))
+        rate = self.session.rate
+        target = min(
+            last_event + round(idle_s * rate * 1e6), self.session.now() - round(rate * 1e6)
+        )
+        out = self.engine.tick(target)
         if not out.empty:
             self._deliver(checkpoint, out)
 
@@ -220,6 +291,12 @@ class BridgeService:
         self.stats.batches += 1
         self.stats.consumed += len(msgs)
         self.stats.replayed += out.replayed
+        if self.health is not None:
+            self.health.monitor.observe(
+                processed=len(msgs),
+                dead_letters=len(out.dead_letters),
+                event_us=self.engine.event_us,
+            )
         if out.empty:
             return  # offsets ride with the next commit
         self._deliver(checkpoint, out)

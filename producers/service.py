@@ -36,6 +36,7 @@ from sim.errors import SimError
 from trilink.codec import Codec, codec_for
 from trilink.config import KafkaConfig, Topics
 from trilink.errors import DecodeError, TrilinkError, ValidationError
+from trilink.health import RateLimitedLog
 from trilink.kafka import (
     RecordTopics,
     ResilientProducer,
@@ -112,6 +113,7 @@ class NationalProducer:
         self.clock = clock
         self.session: SessionClock | None = None
         self.stats = ProducerStats()
+        self._dead_log = RateLimitedLog(log, "dead letter")
         self._scenarios: dict[tuple[str, int], _Scenario] = {}
         numbers = itertools.count(1)
         self._track_ids = lambda: f"{config.nation.value}-{next(numbers):04d}"
@@ -197,7 +199,7 @@ class NationalProducer:
 
     def _dead_letter(self, msg: Message, error_type: str, reason: str) -> None:
         topic, partition, offset = str(msg.topic()), int(msg.partition() or 0), msg.offset()
-        log.warning("dead letter %s[%d]@%s: %s", topic, partition, offset, reason)
+        self._dead_log(f"{topic}[{partition}]@{offset}: {reason}")
         record = DeadLetter(
             topic=topic,
             partition=partition,

@@ -31,6 +31,7 @@ class Topics:
     bridge_state: str = "bridge.state"
     clock: str = "trilink.clock"
     heartbeats: str = "trilink.heartbeats"
+    bridge_leader: str = "bridge.leader"
 
     def warnings(self, nation: Nation) -> str:
         """The warning topic a nation publishes to."""

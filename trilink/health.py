@@ -171,13 +171,13 @@ class HealthMonitor:
             dead_letters=self.dead_letters,
         )
 
-    def due(self) -> Heartbeat | None:
-        """A heartbeat if a period has passed since the last one, else None."""
+    def due(self) -> bool:
+        """True once per period: time for a heartbeat."""
         t = self.wall()
         if t < self._next:
-            return None
+            return False
         self._next = t + self.policy.period_s
-        return self.heartbeat()
+        return True
 
     def log(self, logger: logging.Logger, beat: Heartbeat) -> None:
         """The health line: INFO when fine, WARNING on falling behind (and once on recovery)."""

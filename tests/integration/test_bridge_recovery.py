@@ -51,6 +51,8 @@ def start_bridge(
         topics.dead_letter,
         "--state-topic",
         topics.bridge_state,
+        "--clock-topic",
+        topics.clock,
     ]
     # A file, not a pipe: nobody reads the log while the bridge runs.
     with log.open("ab") as sink:
@@ -96,7 +98,7 @@ def test_sigkill_mid_salvo_then_restart(
     second = start_bridge(kafka_config, topics, new_group, log)
     try:
         wait_for(lambda: len(reader.closed()) >= 4, 60.0, message="final alerts missing")
-        wait_for(lambda: log.read_text().count("bridge serving") == 2, 30.0)
+        wait_for(lambda: log.read_text().count("bridge ready") == 2, 30.0)
         time.sleep(0.5)  # anything repeated would arrive right behind
         alerts = reader.read()
         second.send_signal(signal.SIGTERM)

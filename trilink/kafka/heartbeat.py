@@ -10,7 +10,7 @@ from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from trilink.codec import Codec
 from trilink.config import KafkaConfig
 from trilink.errors import ConfigError, DecodeError, KafkaError
-from trilink.health import Heartbeat
+from trilink.health import HealthMonitor, Heartbeat
 from trilink.kafka.clients import consumer_config, ensure_topics, producer_config, topic_partitions
 from trilink.kafka.consume import poll_one
 
@@ -96,3 +96,57 @@ def read_heartbeats(
     finally:
         consumer.close()
     return sorted(newest.values(), key=lambda b: (b.service, b.instance))
+
+
+def consumer_lag(consumer: Consumer) -> int:
+    """Records between ``consumer``'s positions and the ends of its assigned partitions.
+
+    From the client's cached watermarks (no broker round trip), so it is cheap enough
+    for every heartbeat; never negative (Tansu may report an end short of the truth).
+    """
+    try:
+        parts = consumer.position(consumer.assignment())
+    except KafkaException:
+        return 0
+    lag = 0
+    for tp in parts:
+        try:
+            _low, high = consumer.get_watermark_offsets(tp, cached=True)
+        except KafkaException:
+            continue
+        if tp.offset >= 0 and high >= 0:
+            lag += max(0, high - tp.offset)
+    return lag
+
+
+class ServiceHealth:
+    """A service's health reporting: the periodic line in its log and its heartbeats."""
+
+    def __init__(
+        self,
+        monitor: HealthMonitor,
+        publisher: HeartbeatPublisher | None,
+        logger: logging.Logger,
+    ) -> None:
+        self.monitor = monitor
+        self.publisher = publisher
+        self.logger = logger
+
+    def tick(self, consumer: Consumer | None = None) -> Heartbeat | None:
+        """Once per period: measure the lag, log the health line, publish the heartbeat."""
+        if not self.monitor.due():
+            return None
+        if consumer is not None:
+            self.monitor.lag_records = consumer_lag(consumer)
+        beat = self.monitor.heartbeat()
+        self.monitor.log(self.logger, beat)
+        if self.publisher is not None:
+            self.publisher.publish(beat)
+        return beat
+
+    def close(self) -> None:
+        """A last heartbeat saying the service stops."""
+        self.monitor.stopping = True
+        if self.publisher is not None:
+            self.publisher.publish(self.monitor.heartbeat())
+            self.publisher.close()
