@@ -42,7 +42,9 @@ from consumers.topics import describe_cluster
 from consumers.view import AlertPicture
 from trilink.codec import codec_for
 from trilink.config import KafkaConfig, Topics
+from trilink.errors import TrilinkError
 from trilink.kafka import AnyTopic
+from trilink.kafka.clock import read_clock
 from trilink.model import FusedAlert, MissileWarning, Nation
 
 console = Console(highlight=False)
@@ -144,6 +146,16 @@ def _read(
         yield from reader.read(follow=follow, max_records=max_records, idle_timeout=idle)
 
 
+def _clock_note(kafka: KafkaConfig, clock_topic: str) -> None:
+    """Say on stderr when the times shown are on an accelerated session clock."""
+    try:
+        found = read_clock(kafka, clock_topic, codec_for(kafka), timeout=2.0)
+    except TrilinkError:
+        return  # no clock topic: real time
+    if found is not None and not found.real_time:
+        err_console.print(f"times are scenario times: {found.describe()}", highlight=False)
+
+
 def _emit_line(text: str) -> None:
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
@@ -178,6 +190,8 @@ def alerts(
     kafka = _require_cluster(bootstrap, registry)
     start = _start(from_beginning, since, follow)
     live = follow and not as_json and console.is_terminal
+    if not as_json:
+        _clock_note(kafka, Topics().clock)
     with handle_errors():
         records = _read(
             kafka,
@@ -237,6 +251,8 @@ def warnings(
     kafka = _require_cluster(bootstrap, registry)
     start = _start(from_beginning, since, follow)
     live = follow and not as_json and console.is_terminal
+    if not as_json:
+        _clock_note(kafka, Topics().clock)
     with handle_errors():
         records = _read(
             kafka,

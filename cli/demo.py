@@ -9,7 +9,7 @@ otherwise (or with ``--once``), and the summary table at the end.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from types import TracebackType
 from typing import Annotated
@@ -101,7 +101,9 @@ def demo(
             codec = codec_for(config)
             pipeline = ThreadedPipeline(config, pipeline_config, codec)
             display: LiveDisplay | LineDisplay = (
-                LiveDisplay(console, speed) if live else LineDisplay(console, speed)
+                LiveDisplay(console, speed, health=_bridge_health(pipeline))
+                if live
+                else LineDisplay(console, speed)
             )
             with display:
                 result = run_demo(DemoConfig(config, timeout_s=timeout), pipeline, codec, display)
@@ -181,12 +183,25 @@ class LineDisplay:
         )
 
 
+def _bridge_health(pipeline: ThreadedPipeline) -> Callable[[], str]:
+    """The bridge's health line (lag, time behind the clock), for the live view."""
+
+    def line() -> str:
+        health = pipeline.bridge.health
+        return "bridge starting" if health is None else health.monitor.heartbeat().line()
+
+    return line
+
+
 class LiveDisplay:
     """A Rich Live screen: the launches, the alert table and what is happening."""
 
-    def __init__(self, console: Console, speed: float) -> None:
+    def __init__(
+        self, console: Console, speed: float, *, health: Callable[[], str] | None = None
+    ) -> None:
         self.console = console
         self.speed = speed
+        self.health = health
         self.launches: Sequence[LaunchEvent] = ()
         self.watch: DemoWatch | None = None
         self.activity = "starting"
@@ -209,9 +224,12 @@ class LiveDisplay:
         elapsed = time.monotonic() - self.started
         header = Text.assemble(
             ("trilink demo", "bold"),
-            f"  clock ×{self.speed:g}  elapsed {elapsed:.0f} s",
+            f"  accelerated clock ×{self.speed:g}  elapsed {elapsed:.0f} s (wall)",
         )
         parts: list[RenderableType] = [header]
+        if self.health is not None:
+            line = self.health()
+            parts.append(Text(line, style="bold red" if "BEHIND" in line else "dim"))
         parts.extend(Text(_launch_line(launch), style="dim") for launch in self.launches)
         if self.watch is not None:
             parts.append(alerts_table(self.watch.tracks()))

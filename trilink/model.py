@@ -231,9 +231,10 @@ class LaunchEvent:
 
     ``missile`` is a catalogue key (e.g. ``hwasong-15``); ``site`` a catalogue key or
     free name, with its coordinates always given so unknown sites still work.
-    ``scenario_start_us`` anchors the simulation clock of the scenario: producers
-    running at ``speed`` map wall time w to simulation time
-    ``scenario_start_us + (w - scenario_start_us) * speed`` (0 means launch_time_us).
+    ``scenario_start_us`` is the scenario's start on the session clock: it names the
+    scenario's theatre (with ``scenario_id``) and anchors its sensors' scan grids; time
+    itself comes from the one session clock (:mod:`trilink.clock`), not from here
+    (0 means launch_time_us).
     ``seed`` seeds every random draw (sensor noise, detections) for this launch.
     """
 
