@@ -21,6 +21,7 @@ from producers.service import NationalProducer, ProducerConfig
 from trilink.codec import Codec
 from trilink.config import KafkaConfig, Topics
 from trilink.kafka import assign_from_beginning, consumer_config, poll_batch, wait_for
+from trilink.kafka.clock import SessionClock
 from trilink.model import DeadLetter, MissileWarning, Nation, TrackStatus
 
 SPEED = 200.0
@@ -83,7 +84,20 @@ def test_producers_publish_each_visible_missile_as_simulated_offline(
     raw = Producer({"bootstrap.servers": kafka_config.bootstrap_servers})
     raw.produce(topics.launches, b"not avro", b"junk")
     raw.flush(10)
-    anchored = inject(kafka_config, load_scenario("tight-salvo", 5), topics=topics, lead_s=LEAD_S)
+    # Launch times on the session clock the producers agreed on (200x real time).
+    session = SessionClock(kafka_config, topics.clock, codec)
+    try:
+        session.poll(1.0)
+        assert session.rate == SPEED
+        anchored = inject(
+            kafka_config,
+            load_scenario("tight-salvo", 5),
+            topics=topics,
+            lead_s=LEAD_S * SPEED,
+            clock=session.now,
+        )
+    finally:
+        session.close()
     expected = simulate_all(anchored.launches)
     assert all(expected[n] for n in (Nation.KOR, Nation.USA)), "KOR and USA see this salvo"
     want = {n: len(ws) for n, ws in expected.items()}
