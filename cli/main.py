@@ -40,6 +40,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "assess",
     "broker",
     "consume",
+    "cot",
     "status",
     "bridge",
     "produce",
