@@ -1,9 +1,8 @@
-"""The bridge under faults, as processes: killed again and again mid-salvo, and a standby
-that takes over from a killed active instance.
+"""The bridge under faults, as a process: killed again and again mid-salvo.
 
 Each run checks the bridge's contract on the alerts topic: every missile one system
 track ending with IMPACT, no (system track id, version) twice, no version gap.
-The figures (time to the first alert after a restart, takeover time) are printed.
+The figures (time to the first alert after a restart) are printed.
 """
 
 from __future__ import annotations
@@ -113,46 +112,6 @@ def test_bridge_killed_at_random_moments_mid_salvo(
         f"median {sorted(first_alert_s)[len(first_alert_s) // 2]:.2f} s"
     )
     assert max(first_alert_s) < 30.0
-    _check_contract(alerts, truth)
-
-
-def test_a_standby_takes_over_from_a_killed_active_bridge(
-    kafka_config: KafkaConfig, topics: Topics, new_group: str, tmp_path: Path
-) -> None:
-    logs = [tmp_path / "a.log", tmp_path / "b.log"]
-    reports = salvo(MISSILES, 4.0, seed=78, topics=topics)
-    truth = {(r.warning.nation, r.warning.track_id): r.missile for r in reports}
-    reader = AlertReader(kafka_config, topics.alerts, f"{new_group}-reader")
-    active = start_bridge(kafka_config, topics, new_group, logs[0])
-    standby: subprocess.Popen[bytes] | None = None
-    try:
-        wait_for(lambda: _ready_count(logs[0]) == 1, 60.0, message="active bridge not ready")
-        standby = start_bridge(kafka_config, topics, new_group, logs[1])
-        wait_for(lambda: "standing by" in logs[1].read_text(), 60.0, message="no standby")
-        sixth = len(reports) // 6
-        produce(kafka_config, reports[: 3 * sixth])
-        wait_for(lambda: len(reader.read()) >= MISSILES, 60.0, message="no alerts")
-        assert _ready_count(logs[1]) == 0, "the standby served while the active one lived"
-
-        killed = time.monotonic()
-        active.send_signal(signal.SIGKILL)
-        active.wait(10.0)
-        produce(kafka_config, reports[3 * sixth : 4 * sixth])  # the salvo goes on meanwhile
-        wait_for(lambda: _ready_count(logs[1]) == 1, 60.0, message="the standby never took over")
-        takeover_s = time.monotonic() - killed
-        for part in (reports[4 * sixth : 5 * sixth], reports[5 * sixth :]):
-            before = len(reader.read())
-            produce(kafka_config, part)
-            wait_for(lambda b=before: len(reader.read()) > b, 60.0, message="standby silent")
-        wait_for(lambda: len(reader.closed()) >= MISSILES, 90.0, message="final alerts missing")
-        alerts = reader.read()
-    finally:
-        for proc in (active, standby):
-            if proc is not None:
-                _stop(proc)
-        reader.consumer.close()
-    print(f"\nstandby took over {takeover_s:.2f} s after the active bridge was killed")
-    assert takeover_s < 30.0
     _check_contract(alerts, truth)
 
 

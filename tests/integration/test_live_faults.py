@@ -1,5 +1,6 @@
-"""Live operation under faults, as processes: the broker frozen mid-salvo, and a flood of
-malformed and forged records on the warning topics during a salvo.
+"""Live operation under faults, as processes: the broker frozen mid-salvo, the active
+bridge killed with a standby waiting, and a flood of malformed and forged records on the
+warning topics during a salvo.
 
 Figures (recovery, alert delay under flood) are printed; ``TRILINK_CAMPAIGN=1`` adds the
 60 s freeze to the 10 s one.
@@ -23,9 +24,12 @@ from tests.integration.procs import (
     CODEC,
     ROOT,
     Picture,
+    bridge_args,
     check_picture,
+    cli,
     read_launches,
     running,
+    stop,
 )
 from trilink.broker import EmbeddedBroker
 from trilink.config import KafkaConfig, Topics
@@ -69,6 +73,38 @@ def test_broker_frozen_mid_salvo_then_every_service_recovers(
             assert procs.alive(), procs.tail("bridge")
             check_picture(tracks, launches, picture.alerts)
     print(f"\nbroker frozen {freeze_s:.0f} s: first alert {recovered_s:.1f} s after resuming")
+
+
+def test_a_standby_bridge_takes_over_from_a_killed_active_one(
+    kafka_config: KafkaConfig, topics: Topics, tmp_path: Path
+) -> None:
+    with running(kafka_config, topics, tmp_path, SPEED) as procs:
+        standby_log = tmp_path / "standby.log"
+        standby = cli(kafka_config, standby_log, *bridge_args(topics))
+        try:
+            wait_for(lambda: "standing by" in standby_log.read_text(), 60, message="no standby")
+            launches = read_launches(
+                kafka_config, topics, set(procs.inject(*SALVO, "--seed", "13"))
+            )
+            picture = Picture(kafka_config, topics.alerts)
+            try:
+                wait_for(lambda: len(picture.read()) >= 2, 90, message="no alert")
+                assert "bridge ready" not in standby_log.read_text(), "two active bridges"
+                killed = time.monotonic()
+                procs.procs["bridge"].send_signal(signal.SIGKILL)
+                wait_for(lambda: "bridge ready" in standby_log.read_text(), 60,
+                         message="the standby never took over")  # fmt: skip
+                takeover_s = time.monotonic() - killed
+                picture.wait_ended(launches, SPEED, slack_s=180)
+                tracks = picture.read()
+            finally:
+                picture.close()
+            assert standby.poll() is None, standby_log.read_text()[-3000:]
+            check_picture(tracks, launches, picture.alerts)
+        finally:
+            stop(standby)
+    print(f"\nstandby took over {takeover_s:.1f} s after the active bridge was killed")
+    assert takeover_s < 30.0
 
 
 def _bad_records(rng: random.Random, n: int, topics: Topics) -> list[tuple[str, bytes]]:
