@@ -29,6 +29,8 @@ class Profile:
     profile_warnings: int  # steady-state warnings the engine is profiled on (0: no profiling)
     engine_profile_rate: float  # the salvo shape of the engine profile
     service_profile: bool  # also profile the bridge service draining them from the broker
+    threat_scenarios: tuple[str, ...]  # whose offline alerts the threat assessment is timed on
+    threat_repeats: int  # passes over those alerts (an alert's cost is its fastest)
 
 
 FULL = Profile(
@@ -54,6 +56,8 @@ FULL = Profile(
     profile_warnings=20_000,
     engine_profile_rate=10_000,
     service_profile=True,
+    threat_scenarios=("demo", "salvo-20", "2022-10-04", "tight-salvo"),
+    threat_repeats=5,
 )
 
 QUICK = Profile(
@@ -80,6 +84,8 @@ QUICK = Profile(
     profile_warnings=4_000,
     engine_profile_rate=1_000,
     service_profile=False,
+    threat_scenarios=("2022-10-04", "tight-salvo"),
+    threat_repeats=3,
 )
 
 TINY = Profile(
@@ -105,6 +111,8 @@ TINY = Profile(
     profile_warnings=0,
     engine_profile_rate=1_000,
     service_profile=False,
+    threat_scenarios=("2022-10-04",),
+    threat_repeats=2,
 )
 
 PROFILES = {p.name: p for p in (FULL, QUICK, TINY)}

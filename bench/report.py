@@ -1,9 +1,9 @@
 """BENCHMARKS.md from the results of one run.
 
 The sections live by concept: :mod:`bench.report_latency` (broker hop, pipeline),
-:mod:`bench.report_capacity` (throughput, memory, simulation, profile) and
-:mod:`bench.report_analysis` (what limits the figures), drawn with the helpers of
-:mod:`bench.report_format`.
+:mod:`bench.report_capacity` (throughput, memory, simulation, threat assessment,
+profile) and :mod:`bench.report_analysis` (what limits the figures), drawn with the
+helpers of :mod:`bench.report_format`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from bench.report_capacity import (
     memory_section,
     profile_section,
     simulation_section,
+    threat_section,
     throughput_section,
 )
 from bench.report_format import table
@@ -68,6 +69,7 @@ def render(results: dict[str, Any]) -> str:
     out += throughput_section(results)
     out += memory_section(results)
     out += simulation_section(results)
+    out += threat_section(results)
     out += profile_section(results)
     out += analysis_section(results)
     return "\n".join(out) + "\n"

@@ -145,6 +145,42 @@ def simulation_section(results: dict[str, Any]) -> list[str]:
     return [*out, ""]
 
 
+def threat_section(results: dict[str, Any]) -> list[str]:
+    """Section 6: what assessing who an alert threatens costs (``threat.alert.with_threat``)."""
+    t = results.get("threat", {})
+    out = ["## 6. Threat assessment per alert", ""]
+    if error_of(t):
+        return [*out, f"error: {error_of(t)}", ""]
+    rows = [
+        ["cost (fastest of each alert's passes)", t],
+        ["  with an overflight", t["with_overflight"]],
+        ["  without", t["without_overflight"]],
+        ["raw (every pass, as the hot path saw it)", t["raw"]],
+        ["thread CPU time (fastest pass)", t["cpu"]],
+    ]
+    out += [
+        f"`threat.alert.with_threat` (overflight, impact zone, warning list, description),"
+        f" which the bridge runs on every alert it publishes, timed on the"
+        f" {num(t['alerts'])} alerts the engine issues offline for"
+        f" {', '.join(f'`{n}`' for n in t['scenarios'])} (seed {t['seed']}), {t['repeats']}"
+        f" passes in publication order after an untimed one. An alert's cost is its fastest"
+        f" pass: the machine is shared, and a pass the thread was preempted in measures the"
+        f" scheduler. Ground tracks of {t['track_samples']['median']} samples (median) to"
+        f" {t['track_samples']['max']} (one every 20 km). The target is decided on the p99:"
+        f" every alert pays its cost on the hot path, and a median would hide the dearest"
+        f" (long tracks over land).",
+        "",
+        *table(
+            ["", "alerts", "median µs", "p99 µs", "max µs"],
+            [
+                [label, *(num(d.get(k)) for k in ("n", "median_us", "p99_us", "max_us"))]
+                for label, d in rows
+            ],
+        ),
+    ]
+    return [*out, ""]
+
+
 def _areas(prof: dict[str, Any]) -> list[str]:
     return table(
         ["area", "share of own time"],

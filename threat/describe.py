@@ -57,16 +57,17 @@ def reference(
 ) -> Place:
     """The gazetteer point an impact at (lat, lon) is described from (rules above)."""
     d = distance_km(lat, lon, data.place_lat, data.place_lon)
-    nation = np.array([p.nation for p in data.places])
-    major = np.array([p.major for p in data.places])
-    japanese = np.where(nation == "JPN", d, np.inf)
-    if japanese.min() <= LOCAL_KM:
-        return data.places[int(np.argmin(japanese))]
-    if d.min() <= LOCAL_KM:
-        return data.places[int(np.argmin(d))]
+    # argmin first, then its value: the first nearest, as min() then argmin() give it
+    japanese = np.where(data.place_nation == "JPN", d, np.inf)
+    i = int(japanese.argmin())
+    if japanese[i] <= LOCAL_KM:
+        return data.places[i]
+    i = int(d.argmin())
+    if d[i] <= LOCAL_KM:
+        return data.places[i]
     if exit_point is not None:
         d = distance_km(exit_point[0], exit_point[1], data.place_lat, data.place_lon)
-    return data.places[int(np.argmin(np.where(major, d, np.inf)))]
+    return data.places[int(np.where(data.place_major, d, np.inf).argmin())]
 
 
 def zone_phrase(zone: ImpactZone, zone_nation: str) -> str:

@@ -68,6 +68,13 @@ class GeoData:
     unit_geoms: np.ndarray = field(repr=False, compare=False)
     place_lat: FloatArray = field(repr=False, compare=False)
     place_lon: FloatArray = field(repr=False, compare=False)
+    # The same geometries and attributes as arrays, for one vectorised call per question
+    # (shapely's array functions use the prepared geometries as the methods do).
+    unit_boxes: np.ndarray = field(repr=False, compare=False)  # each unit's bounding box
+    land_geoms: np.ndarray = field(repr=False, compare=False)
+    zone_geoms: np.ndarray = field(repr=False, compare=False)
+    place_nation: np.ndarray = field(repr=False, compare=False)
+    place_major: np.ndarray = field(repr=False, compare=False)
 
     def land_of(self, nation: str) -> Area | None:
         """The land of ``nation`` (alpha-3), if shipped."""
@@ -136,4 +143,9 @@ def load(data_dir: Path = DATA_DIR) -> GeoData:
         unit_geoms=np.array([u.geometry for u in units], dtype=object),
         place_lat=np.array([p.lat_deg for p in places]),
         place_lon=np.array([p.lon_deg for p in places]),
+        unit_boxes=shapely.box(*np.array([u.bounds for u in units]).T),
+        land_geoms=np.array([a.geometry for a in land], dtype=object),
+        zone_geoms=np.array([z.geometry for z in zones], dtype=object),
+        place_nation=np.array([p.nation for p in places]),
+        place_major=np.array([p.major for p in places], dtype=bool),
     )

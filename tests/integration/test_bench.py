@@ -95,12 +95,21 @@ def test_tiny_profile_produces_every_figure(tiny_run: tuple[dict[str, Any], str]
     assert sim["warnings"] > 0
     assert _positive(sim["speedup"])
 
+    threat = results["threat"]
+    assert "error" not in threat, threat.get("error")
+    assert threat["n"] > 0 and threat["alerts"] >= threat["n"]
+    for part in (threat, threat["raw"], threat["cpu"]):
+        assert _positive(part["median_us"]) and _positive(part["p99_us"])
+        assert part["median_us"] <= part["p99_us"] <= part["max_us"]
+    assert threat["with_overflight"]["n"] + threat["without_overflight"]["n"] == threat["n"]
+
     assert [t["target"] for t in results["targets"]] == [
         "bridge-added p99 latency at 1,000 warnings/s",
         "bridge throughput vs passthrough",
         "bridge throughput on one core",
         "bridge RSS growth after warm-up",
         "simulation speed, salvo-20",
+        "threat assessment per alert",
     ]
 
 
@@ -115,6 +124,7 @@ def test_tiny_profile_writes_the_report(tiny_run: tuple[dict[str, Any], str]) ->
         "## 3. Throughput",
         "## 4. Memory",
         "## 5. Simulation speed",
+        "## 6. Threat assessment per alert",
     ):
         assert heading in markdown
     assert "error:" not in markdown
