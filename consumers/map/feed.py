@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 REWIND_US = 5_000_000
 """After a reconnect, read again from this long before the last record seen."""
+RECHECK_S = 10.0
+"""How often to look again for the optional topics that did not exist yet."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,7 @@ class MapFeed:
         self._positioned = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_us: int | None = None
+        self._absent: list[str] = []
         self.error: str | None = None
 
     def start(self, *, wait_positioned: float | None = None) -> None:
@@ -110,7 +113,8 @@ class MapFeed:
             optional.extend(typed.warnings(n) for n in NATIONS)
         absent = set(missing_topics(self.kafka, [s.name for s in optional]))
         if absent:
-            log.info("map feed: not reading %s (no such topic)", ", ".join(sorted(absent)))
+            log.info("map feed: not reading %s (no such topic yet)", ", ".join(sorted(absent)))
+        self._absent = sorted(absent)
         return [typed.alerts, *(s for s in optional if s.name not in absent)]
 
     def _session(self, start: StartPosition) -> None:
@@ -127,15 +131,24 @@ class MapFeed:
                 self.error = None
                 self.state.set_status("live", ", ".join(s.name for s in sources))
                 while not self._stop.is_set():
-                    self._read(reader, clock)
+                    self._read(reader, clock, time.monotonic() + RECHECK_S)
+                    if self._absent and len(missing_topics(self.kafka, self._absent)) < len(
+                        self._absent
+                    ):
+                        return  # a topic appeared (its producer started): read it too
         finally:
             clock.close()
 
-    def _read(self, reader: RecordReader, clock: SessionClock) -> None:
-        """Read until idle for a publish interval, publishing at most that often."""
+    def _read(self, reader: RecordReader, clock: SessionClock, until: float) -> None:
+        """Read until idle for a publish interval (or ``until``, monotonic), publishing
+        at most once an interval."""
         every = self.config.publish_s
         last = time.monotonic()
-        for delivery in reader.read(follow=True, idle_timeout=every, stop=self._stop.is_set):
+
+        def stop() -> bool:
+            return self._stop.is_set() or time.monotonic() >= until
+
+        for delivery in reader.read(follow=True, idle_timeout=every, stop=stop):
             if delivery.record is not None:
                 self.state.apply(delivery.record)
             elif delivery.error is not None:
