@@ -13,6 +13,10 @@
     layers[name] = T.svg("g", { id: `layer-${name}` }, svg);
   }
   const DEFAULT_EXTENT = [[119, 29], [146, 45.5]]; // the Korean peninsula and Japan
+  // The view grows to show what is in the picture, but no further than the seas around:
+  // an IRBM's impact far out in the Pacific would shrink a salvo to a few pixels (its
+  // dashed path leaves the map towards it; the side panel says where it falls).
+  const clamp = ([lon, lat]) => [Math.min(Math.max(lon, 110), 160), Math.min(Math.max(lat, 18), 54)];
   const projection = d3.geoConicConformal().parallels([30, 45]).rotate([-132, 0]);
   const path = d3.geoPath(projection);
   const basemap = { land: null, units: null, zones: null };
@@ -52,7 +56,7 @@
   map.fit = (force) => {
     const pts = [...DEFAULT_EXTENT];
     for (const t of T.state.tracks.values()) {
-      for (const p of [t.launch, t.impact]) if (p) pts.push([p.lon, p.lat]);
+      for (const p of [t.launch, t.impact]) if (p) pts.push(clamp([p.lon, p.lat]));
     }
     const key = `${svg.clientWidth}x${svg.clientHeight}:${JSON.stringify(pts)}`;
     if (!force && (!autoFit || key === lastFitKey)) return false;
