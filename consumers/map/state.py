@@ -11,6 +11,10 @@ bounded by the number of tracks, never by the rate of records.
 
 ``apply``, ``set_clock``, ``set_status`` and ``publish`` are the feed's (one
 thread); ``frame`` and ``revision`` may be called from any thread.
+
+Pages get the newest :data:`MAX_TRACKS` tracks; the underlying
+:class:`~consumers.view.AlertPicture` still remembers every track it was told of
+(a few kilobytes each), which a map left running for weeks would want to prune.
 """
 
 from __future__ import annotations
