@@ -172,6 +172,20 @@ def test_sister_missiles_are_numbered_in_launch_order() -> None:
     }
 
 
+def test_sisters_without_launch_estimates_are_told_apart_by_their_first_detections() -> None:
+    state = MapState(CONTEXT)
+    for i, (launch_s, seen_s) in enumerate(((0, 18), (15, 34))):
+        state.apply(make_launch(launch_id=f"L-{i}", launch_time_us=T0_US + launch_s * S))
+        state.apply(
+            make_alert(
+                system_track_id=f"SYS-{i}", launch=None, first_detection_us=T0_US + seen_s * S
+            )
+        )
+    state.publish()
+    matched = {t["id"]: t["launch_id"] for t in state.snapshot()["tracks"]}
+    assert matched == {"SYS-0": "L-0", "SYS-1": "L-1"}
+
+
 def test_japan_s_lead_is_from_the_first_alert_to_its_own_first_detection() -> None:
     state = MapState(CONTEXT)
     only_korea = (Contributor(Nation.KOR, "KOR-0001", T0_US + 30 * S),)
