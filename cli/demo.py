@@ -29,11 +29,13 @@ from cli.common import (
     fail,
     handle_errors,
 )
+from cli.map import DEFAULT_PORT as DEFAULT_MAP_PORT
+from cli.map import demo_map
 from consumers.errors import ConsumerError
 from consumers.render import alert_line, alerts_table, clock
 from demo.pipeline import PipelineConfig, ThreadedPipeline
 from demo.render import summary_lines, summary_table
-from demo.run import DemoConfig, DemoResult, DemoWatch, run_demo
+from demo.run import DemoConfig, DemoResult, DemoWatch, all_topics, run_demo
 from producers.errors import ScenarioError
 from trilink.codec import codec_for
 from trilink.model import FusedAlert, LaunchEvent
@@ -78,14 +80,24 @@ def demo(
         float,
         typer.Option("--timeout", min=10.0, help="Give up this many seconds after injection."),
     ] = 300.0,
+    map_port: Annotated[
+        int,
+        typer.Option(
+            "--map-port",
+            min=0,
+            max=65535,
+            help="Serve the live map (trilink map) on this port; a free one if it is taken.",
+        ),
+    ] = DEFAULT_MAP_PORT,
+    no_map: Annotated[bool, typer.Option("--no-map", help="Do not serve the live map.")] = False,
     bootstrap: BootstrapOption = None,
     registry: RegistryOption = None,
 ) -> None:
     """Run three national producers and the bridge, inject a scripted scenario on an
     accelerated clock, and watch the fused alerts: who sees each missile, and when.
 
-    Uses an embedded broker unless --bootstrap-servers is given. Ctrl-C stops
-    everything cleanly and still prints the summary.
+    Uses an embedded broker unless --bootstrap-servers is given. Prints the URL of
+    the live map. Ctrl-C stops everything cleanly and still prints the summary.
     """
     kafka = build_kafka_config(bootstrap, registry)
     console = Console(highlight=False)
@@ -99,14 +111,27 @@ def demo(
             fail(str(exc))
         with cluster(kafka) as config:
             codec = codec_for(config)
+            demo_config = DemoConfig(config, timeout_s=timeout)
+            topics = all_topics(demo_config.topics)
             pipeline = ThreadedPipeline(config, pipeline_config, codec)
             display: LiveDisplay | LineDisplay = (
                 LiveDisplay(console, speed, health=_bridge_health(pipeline))
                 if live
                 else LineDisplay(console, speed)
             )
-            with display:
-                result = run_demo(DemoConfig(config, timeout_s=timeout), pipeline, codec, display)
+            port = None if no_map else map_port
+            with (
+                demo_map(
+                    config,
+                    codec,
+                    console,
+                    port=port,
+                    topics=topics,
+                    partitions=demo_config.partitions,
+                ),
+                display,
+            ):
+                result = run_demo(demo_config, pipeline, codec, display)
     _finish(console, result, timeout)
 
 

@@ -32,6 +32,7 @@ def test_demo_once_shows_every_missile_with_alerts_and_lead_times(kafka: KafkaEn
     out = done.stdout
     assert done.returncode == 0, out[-3000:] + done.stderr[-3000:]
     assert "Traceback" not in done.stderr
+    assert re.search(r"^map: http://127\.0\.0\.1:\d+/", out, re.MULTILINE), out[:2000]
     launches = dict(LAUNCH.findall(out))
     # The demo scenario: the 2022-10-04 IRBM over Japan, then a KN-25 salvo.
     assert len(launches) == 4
