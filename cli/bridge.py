@@ -20,6 +20,7 @@ from bridge.config import (
 )
 from cli.common import (
     BootstrapOption,
+    ClockTopicOption,
     RegistryOption,
     build_kafka_config,
     cluster,
@@ -95,10 +96,7 @@ _PastWindow = Annotated[
     float, _opt("--past-window-s", "PAST_WINDOW_S", "Reject reports further behind the clock.")
 ]
 _Fusion = Annotated[str, _opt("--fusion", "FUSION", "Covariance intersection: det, trace or fast.")]
-_ClockTopic = Annotated[
-    str,
-    typer.Option("--clock-topic", envvar="TRILINK_CLOCK_TOPIC", help="The session clock's topic."),
-]
+
 _Speed = Annotated[
     float | None,
     typer.Option(
@@ -136,7 +134,7 @@ def bridge(
     past_s: _PastWindow = _VALIDATION.past_s,
     fusion: _Fusion = "det",
     speed: _Speed = None,
-    clock_topic: _ClockTopic = _DEFAULT_TOPICS.clock,
+    clock_topic: ClockTopicOption = _DEFAULT_TOPICS.clock,
 ) -> None:
     """Fuse the three national warning streams into one picture on the alerts topic.
 

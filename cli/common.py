@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from trilink.broker import EmbeddedBroker
-from trilink.config import ENV_BOOTSTRAP, ENV_SCHEMA_REGISTRY, KafkaConfig
+from trilink.config import ENV_BOOTSTRAP, ENV_SCHEMA_REGISTRY, KafkaConfig, Topics
 from trilink.errors import ConfigError, TrilinkError
 from trilink.kafka.probe import check_reachable
 
@@ -55,6 +55,11 @@ RegistryOption = Annotated[
         help="Confluent Schema Registry: use the Confluent wire format. "
         "Without it: Avro single-object encoding with the bundled schemas.",
     ),
+]
+CLOCK_TOPIC = Topics().clock
+ClockTopicOption = Annotated[
+    str,
+    typer.Option("--clock-topic", envvar="TRILINK_CLOCK_TOPIC", help="The session clock's topic."),
 ]
 
 

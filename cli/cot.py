@@ -15,6 +15,7 @@ import typer
 
 from cli.common import (
     BootstrapOption,
+    ClockTopicOption,
     RegistryOption,
     build_kafka_config,
     err_console,
@@ -71,10 +72,7 @@ _Timeout = Annotated[
     _opt("--timeout", "TIMEOUT", "Stop after S seconds without an alert.", metavar="S"),
 ]
 _Topic = Annotated[str, _opt("--topic", "TOPIC", "Fused alert topic.")]
-_ClockTopic = Annotated[
-    str,
-    typer.Option("--clock-topic", envvar="TRILINK_CLOCK_TOPIC", help="The session clock's topic."),
-]
+
 _TrackStale = Annotated[
     float,
     _opt("--track-stale-s", "TRACK_STALE_S", "A track goes stale this long after its alert."),
@@ -101,7 +99,7 @@ def cot(
     max_alerts: _Max = None,
     timeout: _Timeout = None,
     topic: _Topic = _TOPICS.alerts,
-    clock_topic: _ClockTopic = _TOPICS.clock,
+    clock_topic: ClockTopicOption = _TOPICS.clock,
     track_stale_s: _TrackStale = _TIMING.track_s,
     hold_s: _Hold = _TIMING.hold_s,
     queue_size: _Queue = 1000,

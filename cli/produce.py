@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from cli.common import (
+    CLOCK_TOPIC,
     BootstrapOption,
+    ClockTopicOption,
     RegistryOption,
     build_kafka_config,
     cluster,
@@ -69,12 +71,7 @@ def producer(
         str | None,
         typer.Option("--warnings-topic", help="Output topic (default: warnings.<nation>)."),
     ] = None,
-    clock_topic: Annotated[
-        str,
-        typer.Option(
-            "--clock-topic", envvar="TRILINK_CLOCK_TOPIC", help="The session clock's topic."
-        ),
-    ] = Topics().clock,
+    clock_topic: ClockTopicOption = CLOCK_TOPIC,
 ) -> None:
     """Simulate one nation's sensors and tracker and publish its warnings.
 
@@ -140,12 +137,7 @@ def inject(
     launches_topic: Annotated[
         str, typer.Option("--launches-topic", help="Ground-truth launch topic.")
     ] = Topics().launches,
-    clock_topic: Annotated[
-        str,
-        typer.Option(
-            "--clock-topic", envvar="TRILINK_CLOCK_TOPIC", help="The session clock's topic."
-        ),
-    ] = Topics().clock,
+    clock_topic: ClockTopicOption = CLOCK_TOPIC,
 ) -> None:
     """Publish launch events (one launch, a salvo, a historical day or a scenario).
 

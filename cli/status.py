@@ -9,7 +9,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli.common import BootstrapOption, RegistryOption, build_kafka_config, fail, handle_errors
+from cli.common import (
+    CLOCK_TOPIC,
+    BootstrapOption,
+    ClockTopicOption,
+    RegistryOption,
+    build_kafka_config,
+    fail,
+    handle_errors,
+)
 from trilink.clock import REAL_TIME, ClockDefinition, SimClock
 from trilink.codec import codec_for
 from trilink.config import KafkaConfig, Topics
@@ -53,9 +61,7 @@ def status(
     heartbeats_topic: Annotated[
         str, typer.Option("--heartbeats-topic", help="Where services publish health.")
     ] = Topics().heartbeats,
-    clock_topic: Annotated[
-        str, typer.Option("--clock-topic", help="The session clock's topic.")
-    ] = Topics().clock,
+    clock_topic: ClockTopicOption = CLOCK_TOPIC,
 ) -> None:
     """Every service's health from its heartbeats, and the session clock."""
     kafka = _cluster(bootstrap, registry)
@@ -109,9 +115,7 @@ def clock(
     ] = None,
     bootstrap: BootstrapOption = None,
     registry: RegistryOption = None,
-    clock_topic: Annotated[
-        str, typer.Option("--clock-topic", help="The session clock's topic.")
-    ] = Topics().clock,
+    clock_topic: ClockTopicOption = CLOCK_TOPIC,
 ) -> None:
     """Show the session's shared clock, or reset it."""
     kafka = _cluster(bootstrap, registry)

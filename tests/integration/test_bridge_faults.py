@@ -10,13 +10,13 @@ from __future__ import annotations
 import os
 import random
 import signal
-import subprocess
 import time
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
+from tests.integration.procs import stop
 from tests.integration.test_bridge import produce, salvo
 from tests.integration.test_bridge_recovery import AlertReader, start_bridge
 from trilink.config import KafkaConfig, Topics
@@ -24,7 +24,7 @@ from trilink.kafka import wait_for
 from trilink.model import AlertStatus, FusedAlert
 
 MISSILES = 6
-KILLS = 20 if os.environ.get("TRILINK_CAMPAIGN") else 6
+KILLS = 20 if os.environ.get("TRILINK_CAMPAIGN") else 4
 
 
 def _check_contract(alerts: list[FusedAlert], truth: dict[tuple[object, str], str]) -> None:
@@ -55,15 +55,6 @@ def _check_contract(alerts: list[FusedAlert], truth: dict[tuple[object, str], st
 
 def _ready_count(log: Path) -> int:
     return log.read_text().count("bridge ready") if log.exists() else 0
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30.0)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def test_bridge_killed_at_random_moments_mid_salvo(
@@ -103,7 +94,7 @@ def test_bridge_killed_at_random_moments_mid_salvo(
                 proc.wait(10.0)
             finally:
                 if n == KILLS or proc.poll() is None:
-                    _stop(proc)
+                    stop(proc)
         alerts = reader.read()
     finally:
         reader.consumer.close()
