@@ -14,9 +14,13 @@ launches and seeds give byte-identical warnings either way:
   detections) and returns the warnings whose ``reported_us`` has come.
 
 Each scenario (id and start) is its own theatre with its own tracker: an exercise
-is a separate world, and a warning must carry its scenario id. Track ids (``KOR-0001``...) are
-numbered per simulation in the order tracks are confirmed (or drawn from a shared
-``track_ids`` factory when several simulations publish for one nation).
+is a separate world, and a warning must carry its scenario id. Track ids
+(``KOR-1f0c9a2e-0001``...) are the nation, the scenario's tag (:func:`scenario_tag`) and
+a number counted per theatre in the order tracks are confirmed: they depend only on the
+scenario's launches, not on what else the process ran before, so a producer restarted
+mid-scenario that replays the scenario gives its tracks the ids it gave them before
+(``producers.resume``), and two scenarios never share a track id (the bridge keys
+national tracks by (nation, track id)).
 
 Reporting: a confirmed track reports INITIAL at confirmation, then UPDATE on the
 first measurement at least ``report_period_s`` after the previous report, then once
@@ -28,6 +32,7 @@ if needed so that a track's reports go out in sequence order.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import itertools
 import logging
@@ -60,6 +65,22 @@ log = logging.getLogger(__name__)
 
 END_OF_TIME_US = 2**62
 TrajectorySolver = Callable[[LaunchEvent], Trajectory]
+
+
+def scenario_tag(scenario_id: str, start_us: int) -> str:
+    """Eight hex digits naming a scenario (id and start) in its track ids.
+
+    32 bits: two of a hundred scenarios on one topic share a tag with a chance of
+    about one in a million (then their tracks would share ids).
+    """
+    return hashlib.sha1(f"{scenario_id}/{start_us}".encode()).hexdigest()[:8]
+
+
+def _track_ids(nation: Nation, scenario_id: str, start_us: int) -> Callable[[], str]:
+    """The track-id factory of one theatre: ``KOR-<tag>-0001``, ``KOR-<tag>-0002``, ..."""
+    prefix = f"{nation.value}-{scenario_tag(scenario_id, start_us)}"
+    numbers = itertools.count(1)
+    return lambda: f"{prefix}-{next(numbers):04d}"
 
 
 def solve_launch(event: LaunchEvent) -> Trajectory:
@@ -131,7 +152,6 @@ class NationalSimulation:
         sensors: Sequence[Sensor] | None = None,
         config: NationalConfig | None = None,
         solver: TrajectorySolver = solve_launch,
-        track_ids: Callable[[], str] | None = None,
     ) -> None:
         self.nation = nation
         self.sensors = tuple(sensors) if sensors is not None else sensors_of(nation)
@@ -143,8 +163,6 @@ class NationalSimulation:
         self._events: list[tuple[int, int, int]] = []  # (time, theatre order, sensor index)
         self._pending: list[tuple[int, int, MissileWarning]] = []
         self._emitted = itertools.count()
-        self._track_numbers = itertools.count(1)
-        self._new_track_id = track_ids or self._next_track_id
         self._processing_us = round(self.config.processing_latency_s * 1e6)
         self.clock_us = 0
         self.scans_processed = 0
@@ -193,14 +211,13 @@ class NationalSimulation:
                 scenario_id=event.scenario_id,
                 anchor_us=anchor,
                 data_mode=event.data_mode,
-                tracker=Tracker(self.config.tracker, self._new_track_id),
+                tracker=Tracker(
+                    self.config.tracker, _track_ids(self.nation, event.scenario_id, anchor)
+                ),
             )
             self._theatres[(event.scenario_id, anchor)] = theatre
             self._by_order[order] = theatre
         return theatre
-
-    def _next_track_id(self) -> str:
-        return f"{self.nation.value}-{next(self._track_numbers):04d}"
 
     def _schedule(self, theatre: _Theatre, from_us: int) -> None:
         # Launches may arrive out of time order: a sensor already queued for a later

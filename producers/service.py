@@ -1,11 +1,20 @@
 """A nation's producer as a Kafka service: launches in, that nation's warnings out.
 
+Start-up (``producers.resume``): the producer reads back the tail of its own topic
+(what it already published) and the launch topic from the beginning, flies again the
+launches of this session that may still be in the air, and catches up to now,
+publishing only what its topic does not hold yet. A producer restarted mid-salvo thus
+continues its national tracks under the same ids and sequence numbers, publishes what
+came due while it was down, and takes up a launch injected meanwhile; restarted after
+the scenario ended, it publishes nothing again.
+
 Loop (every ``tick_s`` of wall time until ``stop`` is set):
 
 1. poll the ground-truth launch topic; each record is decoded into a
-   :class:`~trilink.model.LaunchEvent` and given to the simulation of its scenario
-   (a record that does not decode, or a launch that cannot be flown, goes to the
-   dead-letter topic with the reason — the service never stops for bad input);
+   :class:`~trilink.model.LaunchEvent` and given to the simulation of its scenario,
+   advanced first to the time the record was written (a record that does not decode,
+   or a launch that cannot be flown, goes to the dead-letter topic with the reason —
+   the service never stops for bad input);
 2. advance every scenario's :class:`~producers.national.NationalSimulation` to now on
    the session clock (:mod:`trilink.kafka.clock`: real time, or one shared epoch and
    rate for the whole session, so every injection and the bridge share a time base);
@@ -15,24 +24,31 @@ Loop (every ``tick_s`` of wall time until ``stop`` is set):
    at-least-once checkpoint also delivers with: a warning whose delivery fails is
    produced again on the next tick (a few times) — the bridge drops duplicates by
    (nation, track, sequence).
-
-Launches are read from "now" on (explicit assignment, no consumer group): a producer
-started after an injection ignores it, exactly as a sensor that was off would.
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
 import math
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from confluent_kafka import Consumer, Message
+from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Consumer, Message
 
+from producers.logs import read_launch_log, read_published
 from producers.national import NationalConfig, NationalSimulation
+from producers.resume import (
+    DEFAULT_TAIL,
+    DEFAULT_WINDOW_S,
+    PublishedMarks,
+    ResumeStats,
+    replay_selection,
+    scenario_key,
+)
 from sim.errors import SimError
+from trilink.clock import SimClock
 from trilink.codec import Codec, codec_for
 from trilink.config import KafkaConfig, Topics
 from trilink.errors import DecodeError, TrilinkError, ValidationError
@@ -41,14 +57,13 @@ from trilink.kafka import (
     RecordTopics,
     ResilientProducer,
     Sender,
-    assign_from_now,
     consumer_config,
     ensure_topics,
     poll_batch,
     producer_config,
 )
 from trilink.kafka.clock import SessionClock, join_session_clock
-from trilink.model import DeadLetter, MissileWarning, Nation
+from trilink.model import DeadLetter, LaunchEvent, MissileWarning, Nation
 from trilink.timeutil import wall_clock_us
 
 log = logging.getLogger(__name__)
@@ -58,7 +73,11 @@ _MAX_RESENDS = 3  # a warning is produced at most 1 + this many times
 
 @dataclass(frozen=True, slots=True)
 class ProducerConfig:
-    """Everything a national producer needs besides the cluster."""
+    """Everything a national producer needs besides the cluster.
+
+    ``resume_window_s`` (scenario seconds) and ``resume_tail`` (records per partition)
+    bound what a start-up reads back: see :mod:`producers.resume`.
+    """
 
     nation: Nation
     # The session clock's speed: given, agreed with the cluster; None follows it.
@@ -67,12 +86,18 @@ class ProducerConfig:
     national: NationalConfig = field(default_factory=NationalConfig)
     tick_s: float = 0.05
     group: str = ""
+    resume_window_s: float = DEFAULT_WINDOW_S
+    resume_tail: int = DEFAULT_TAIL
 
     def __post_init__(self) -> None:
         if self.nation not in (Nation.KOR, Nation.JPN, Nation.USA):
             raise TrilinkError(f"no national producer for {self.nation.value}")
         if self.speed is not None and not (math.isfinite(self.speed) and self.speed > 0.0):
             raise TrilinkError(f"speed must be > 0, got {self.speed}")
+        if not (math.isfinite(self.resume_window_s) and self.resume_window_s >= 0.0):
+            raise TrilinkError(f"resume window must be >= 0 s, got {self.resume_window_s}")
+        if self.resume_tail < 1:
+            raise TrilinkError(f"resume tail must be >= 1 record, got {self.resume_tail}")
 
     @property
     def service(self) -> str:
@@ -87,6 +112,7 @@ class ProducerStats:
     warnings: int = 0
     dead_letters: int = 0
     resent: int = 0
+    resume: ResumeStats = field(default_factory=ResumeStats)
     ready: threading.Event = field(default_factory=threading.Event)
 
 
@@ -115,15 +141,15 @@ class NationalProducer:
         self.stats = ProducerStats()
         self._dead_log = RateLimitedLog(log, "dead letter")
         self._scenarios: dict[tuple[str, int], _Scenario] = {}
-        numbers = itertools.count(1)
-        self._track_ids = lambda: f"{config.nation.value}-{next(numbers):04d}"
+        self._marks = PublishedMarks()
         self._sender: Sender | None = None
         self._topics = RecordTopics.of(config.topics, self.codec)
         self._warnings = self._topics.warnings(config.nation)
 
     # -- life cycle -----------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
-        """Serve until ``stop`` is set; queued warnings are flushed before returning."""
+        """Resume (see the module docstring), then serve until ``stop`` is set; queued
+        warnings are flushed before returning."""
         topics = self.config.topics
         out_topic = self._warnings.name
         ensure_topics(self.kafka, [topics.launches, out_topic, topics.dead_letter])
@@ -142,7 +168,7 @@ class NationalProducer:
         )
         self._sender = Sender(producer, attempts=1 + _MAX_RESENDS)
         try:
-            assign_from_now(consumer, [topics.launches])
+            self._resume(consumer, group)
             self.stats.ready.set()
             log.info(
                 "%s ready: reading %s; writing %s; clock %s",
@@ -163,39 +189,83 @@ class NationalProducer:
             self.session.close()
             self._sender = None
 
+    def _resume(self, consumer: Consumer, group: str) -> None:
+        """Read back what was published and the session's launches, replay them, and
+        catch up to now; ``consumer`` is left following the launch topic."""
+        assert self.session is not None and self._sender is not None
+        began = time.monotonic()
+        stats = self.stats.resume
+        self._marks = stats.marks = read_published(
+            self.kafka, self._warnings, tail=self.config.resume_tail, group=f"{group}-resume"
+        )
+        read: list[tuple[Message, LaunchEvent]] = []
+        for msg in read_launch_log(consumer, self.config.topics.launches):
+            stats.launches_read += 1
+            try:
+                read.append((msg, self._topics.launches.decode(msg.value())))
+            except (DecodeError, ValidationError):
+                continue  # dead-lettered when it was first read
+        chosen = replay_selection(
+            [(event, _written_us(msg)) for msg, event in read],
+            now_us=self._sim_now(),
+            window_us=round(self.config.resume_window_s * 1e6),
+            clock_set_at_us=self.session.definition.set_at_us,
+        )
+        stats.launches_replayed = len(chosen)
+        for i in chosen:
+            self._take(*read[i], replay=True)
+        published = self.stats.warnings
+        self._step()
+        stats.caught_up = self.stats.warnings - published
+        stats.seconds = time.monotonic() - began
+        log.info("%s resumed: %s", self.config.service, stats.describe())
+
     # -- input ----------------------------------------------------------------------
     def _on_message(self, msg: Message) -> None:
-        value = msg.value()
         try:
-            event = self._topics.launches.decode(value)
+            event = self._topics.launches.decode(msg.value())
         except (DecodeError, ValidationError) as exc:
             self._dead_letter(msg, exc.error_type, exc.reason)
             return
+        self._take(msg, event, replay=False)
+
+    def _take(self, msg: Message, event: LaunchEvent, *, replay: bool) -> None:
+        """Give ``event`` to its scenario's simulation, first advanced to when ``msg``
+        was written; a replayed launch that cannot be flown was dead-lettered before."""
         self.stats.launches += 1
-        start = event.scenario_start_us or event.launch_time_us
-        scenario = self._scenarios.get((event.scenario_id, start))
+        key = scenario_key(event)
+        scenario = self._scenarios.get(key)
         if scenario is None:
-            sim = NationalSimulation(
-                self.config.nation, config=self.config.national, track_ids=self._track_ids
-            )
-            scenario = _Scenario(start, sim)
-            self._scenarios[(event.scenario_id, start)] = scenario
-        # Catch the scenario's clock up to now first, so a late launch is seen as late.
-        for warning in scenario.sim.advance(self._sim_now(scenario)):
+            sim = NationalSimulation(self.config.nation, config=self.config.national)
+            scenario = _Scenario(key[1], sim)
+            self._scenarios[key] = scenario
+        # Catch the scenario's clock up to the record's time first, so a late launch is
+        # seen as late, and seen alike live and when replayed after a restart.
+        for warning in scenario.sim.advance(self._written_sim_us(msg)):
             self._publish(warning)
         try:
             scenario.sim.add_launch(event)
         except SimError as exc:
-            self._dead_letter(msg, "simulation", f"launch {event.launch_id}: {exc}")
+            if not replay:
+                self._dead_letter(msg, "simulation", f"launch {event.launch_id}: {exc}")
             return
         log.info(
-            "%s: launch %s (%s) from %s, %.1f s of simulation time before launch",
+            "%s: launch %s (%s) from %s, %.1f s of simulation time before launch%s",
             self.config.service,
             event.launch_id,
             event.missile,
             event.site,
             (event.launch_time_us - scenario.sim.clock_us) / 1e6,
+            " (replayed)" if replay else "",
         )
+
+    def _written_sim_us(self, msg: Message) -> int:
+        """Session time when ``msg`` was written (now if later, or if it has no time)."""
+        now = self._sim_now()
+        written = _written_us(msg)
+        if written is None or self.session is None:
+            return now
+        return min(now, SimClock(self.session.definition).at(written))
 
     def _dead_letter(self, msg: Message, error_type: str, reason: str) -> None:
         topic, partition, offset = str(msg.topic()), int(msg.partition() or 0), msg.offset()
@@ -234,5 +304,15 @@ class NationalProducer:
 
     def _publish(self, warning: MissileWarning) -> None:
         assert self._sender is not None
+        if self._marks.published(warning):
+            # A replay after a restart: the topic has this one already.
+            self.stats.resume.suppressed += 1
+            return
         self._sender.send(self._warnings.message(warning))
         self.stats.warnings += 1
+
+
+def _written_us(msg: Message) -> int | None:
+    """The record's timestamp (wall µs), None if the broker gave none."""
+    kind, ms = msg.timestamp()
+    return None if kind == TIMESTAMP_NOT_AVAILABLE or ms < 0 else ms * 1000

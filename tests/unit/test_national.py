@@ -12,6 +12,7 @@ import pytest
 from producers.national import (
     NATIONS,
     NationalSimulation,
+    scenario_tag,
     simulate_all,
     simulate_nation,
     solve_launch,
@@ -142,12 +143,22 @@ def test_a_launch_added_after_its_flight_is_not_seen() -> None:
     assert sim.finish() == []
 
 
-def test_track_ids_can_come_from_a_shared_counter() -> None:
-    scenario = load_scenario("sunan-srbm", 1)
-    numbers = iter(range(40, 100))
-    sim = NationalSimulation(Nation.KOR, track_ids=lambda: f"KOR-{next(numbers):04d}")
-    sim.add_launch(scenario.launches[0])
-    assert {w.track_id for w in sim.finish()} == {"KOR-0040"}
+def test_track_ids_depend_on_the_scenario_only() -> None:
+    """A restarted producer replays a scenario alone: its tracks must get the ids they
+    had when other scenarios ran before it, and two scenarios must never share one."""
+    first = load_scenario("sunan-srbm", 1)
+    salvo = load_scenario("tight-salvo", 2)
+    alone = simulate_nation(salvo.launches, Nation.KOR)
+    after = simulate_nation([*first.launches, *salvo.launches], Nation.KOR)
+    ids = {w.track_id for w in alone}
+    tag = scenario_tag(salvo.scenario_id, salvo.start_us)
+    assert ids == {f"KOR-{tag}-{n:04d}" for n in range(1, len(ids) + 1)}
+    assert _json([w for w in after if w.scenario_id == salvo.scenario_id]) == _json(alone)
+    other = simulate_nation(first.launches, Nation.KOR)
+    assert other and not ids & {w.track_id for w in other}
+    # The same scenario started elsewhere in time is another scenario.
+    moved = simulate_nation(salvo.at(salvo.start_us + 3_600_000_000).launches, Nation.KOR)
+    assert not ids & {w.track_id for w in moved}
 
 
 def test_every_nation_reports_something_for_a_salvo_over_japan() -> None:
