@@ -24,7 +24,7 @@ from trilink.model import MissileWarning
 
 log = logging.getLogger(__name__)
 
-QUIET_S = 0.5  # a poll this long that brings nothing: past the true end
+QUIET_S = 0.3  # a poll this long that brings nothing: past the true end
 TIMEOUT_S = 30.0  # reading the reported ends takes longer: the broker is not answering
 
 

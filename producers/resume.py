@@ -13,19 +13,27 @@ producer rebuilds its picture by *replay*:
    (:class:`PublishedMarks`): per track the highest sequence, per scenario the newest
    ``reported_us``;
 3. the simulations are advanced to now and every warning goes through
-   :meth:`PublishedMarks.published`: what the topic has is suppressed, the rest (what
-   came due while it was down, then everything new) is published.
+   :meth:`PublishedMarks.published`: what the topic has is suppressed;
+4. of what came due while it was down, :func:`catch_up` keeps each track's newest
+   report (its current state, or its end), which is published at once; from then on
+   every new warning is published as it comes due.
 
-The bridge therefore sees the same track ids continue with the next sequence
-numbers: a restart is not a new missile, and no (track, sequence) carries two reports.
+The bridge therefore sees the same track ids continue with higher sequence numbers: a
+restart is not a new missile, and no (track, sequence) carries two reports.
+
+Why not publish the whole backlog: at 20x a few seconds down are minutes of scenario
+time, and a burst of minutes-old reports (a boost-phase INITIAL whose predicted impact
+time has passed, superseded updates) makes the bridge found system tracks it closes at
+once and mis-associate the salvo; a track's newest report is what a late joiner needs.
+Sequence numbers then jump, which the bridge accepts (it drops only replays).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from trilink.model import LaunchEvent, MissileWarning
+from trilink.model import LaunchEvent, MissileWarning, TrackStatus
 
 DEFAULT_WINDOW_S = 2 * 3600.0
 """Launches older than this (scenario time) are not replayed: their flights are over."""
@@ -124,6 +132,20 @@ class PublishedMarks:
         return not self.records
 
 
+def catch_up(due: Iterable[MissileWarning], marks: PublishedMarks) -> list[MissileWarning]:
+    """What to publish of the warnings that came due while the producer was down (none of
+    them on the topic): per track its newest, in reporting order; nothing of a track the
+    topic never had that has already ended (it would only open a track to close it)."""
+    newest: dict[str, MissileWarning] = {}
+    for w in due:
+        held = newest.get(w.track_id)
+        if held is None or w.sequence > held.sequence:
+            newest[w.track_id] = w
+    ended = (TrackStatus.IMPACTED, TrackStatus.LOST)
+    chosen = [w for w in newest.values() if w.track_id in marks.sequences or w.status not in ended]
+    return sorted(chosen, key=lambda w: (w.reported_us, w.track_id))
+
+
 @dataclass(slots=True)
 class ResumeStats:
     """What a start-up replay did (logged, and read by tests)."""
@@ -133,6 +155,7 @@ class ResumeStats:
     marks: PublishedMarks = field(default_factory=PublishedMarks)
     suppressed: int = 0  # warnings the replay produced that the topic already held
     caught_up: int = 0  # warnings published by the start-up catch-up (due while down)
+    superseded: int = 0  # warnings due while down that the catch-up left out
     seconds: float = 0.0
 
     def describe(self) -> str:
@@ -142,6 +165,6 @@ class ResumeStats:
         return (
             f"replayed {self.launches_replayed} of {self.launches_read} launches; "
             f"{marks.records} warnings read back ({tail}, {len(marks.sequences)} tracks); "
-            f"{self.suppressed} suppressed as already published, {self.caught_up} published "
-            f"to catch up; {self.seconds:.1f} s"
+            f"{self.suppressed} suppressed as already published; of those due while down "
+            f"{self.caught_up} published, {self.superseded} superseded; {self.seconds:.1f} s"
         )

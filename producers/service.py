@@ -4,9 +4,10 @@ Start-up (``producers.resume``): the producer reads back the tail of its own top
 (what it already published) and the launch topic from the beginning, flies again the
 launches of this session that may still be in the air, and catches up to now,
 publishing only what its topic does not hold yet. A producer restarted mid-salvo thus
-continues its national tracks under the same ids and sequence numbers, publishes what
-came due while it was down, and takes up a launch injected meanwhile; restarted after
-the scenario ended, it publishes nothing again.
+continues its national tracks under the same ids with the next sequence numbers,
+publishes each track's newest report of those that came due while it was down, and
+takes up a launch injected meanwhile; restarted after the scenario ended, it publishes
+nothing again.
 
 Loop (every ``tick_s`` of wall time until ``stop`` is set):
 
@@ -44,6 +45,7 @@ from producers.resume import (
     DEFAULT_WINDOW_S,
     PublishedMarks,
     ResumeStats,
+    catch_up,
     replay_selection,
     scenario_key,
 )
@@ -142,6 +144,8 @@ class NationalProducer:
         self._dead_log = RateLimitedLog(log, "dead letter")
         self._scenarios: dict[tuple[str, int], _Scenario] = {}
         self._marks = PublishedMarks()
+        # While resuming: the warnings that came due while down, for ``catch_up``.
+        self._due: list[MissileWarning] | None = None
         self._sender: Sender | None = None
         self._topics = RecordTopics.of(config.topics, self.codec)
         self._warnings = self._topics.warnings(config.nation)
@@ -195,6 +199,7 @@ class NationalProducer:
         assert self.session is not None and self._sender is not None
         began = time.monotonic()
         stats = self.stats.resume
+        self._due = []
         self._marks = stats.marks = read_published(
             self.kafka, self._warnings, tail=self.config.resume_tail, group=f"{group}-resume"
         )
@@ -214,9 +219,13 @@ class NationalProducer:
         stats.launches_replayed = len(chosen)
         for i in chosen:
             self._take(*read[i], replay=True)
-        published = self.stats.warnings
         self._step()
-        stats.caught_up = self.stats.warnings - published
+        due, self._due = self._due, None
+        caught_up = catch_up(due, self._marks)
+        for warning in caught_up:
+            self._publish(warning)
+        stats.caught_up = len(caught_up)
+        stats.superseded = len(due) - len(caught_up)
         stats.seconds = time.monotonic() - began
         log.info("%s resumed: %s", self.config.service, stats.describe())
 
@@ -307,6 +316,9 @@ class NationalProducer:
         if self._marks.published(warning):
             # A replay after a restart: the topic has this one already.
             self.stats.resume.suppressed += 1
+            return
+        if self._due is not None:
+            self._due.append(warning)
             return
         self._sender.send(self._warnings.message(warning))
         self.stats.warnings += 1

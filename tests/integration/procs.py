@@ -74,19 +74,40 @@ class Processes:
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def start(self) -> None:
-        t = self.topics
         for nation in NATIONS:
-            self._spawn(
-                f"producer-{nation}", "producer", "--nation", nation, "--speed", str(self.speed),
-                "--launches-topic", t.launches, "--clock-topic", t.clock,
-                "--warnings-topic", getattr(t, f"warnings_{nation.lower()}"),
-            )  # fmt: skip
-        self._spawn("bridge", *bridge_args(t))
+            self._spawn(f"producer-{nation}", *self.producer_args(nation))
+        self._spawn("bridge", *bridge_args(self.topics))
         for name, path in self.logs.items():
             wait_for(
                 lambda p=path: "ready" in p.read_text(), timeout=60,
                 message=f"{name} never said it was ready: {self.tail(name)}",
             )  # fmt: skip
+
+    def producer_args(self, nation: str) -> tuple[str, ...]:
+        t = self.topics
+        return (
+            "producer", "--nation", nation, "--speed", str(self.speed),
+            "--launches-topic", t.launches, "--clock-topic", t.clock,
+            "--warnings-topic", getattr(t, f"warnings_{nation.lower()}"),
+        )  # fmt: skip
+
+    def kill(self, name: str) -> None:
+        """SIGKILL ``name`` (no flush, no goodbye) and reap it."""
+        proc = self.procs[name]
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10.0)
+
+    def restart_producer(self, nation: str) -> None:
+        """Start ``nation``'s producer again (its log goes on) and wait until it is ready."""
+        name = f"producer-{nation}"
+        log = self.logs[name]
+        before = log.stat().st_size
+        self._spawn(name, *self.producer_args(nation))
+
+        def ready() -> bool:
+            return "ready" in log.read_bytes()[before:].decode(errors="replace")
+
+        wait_for(ready, timeout=60, message=f"{name} never came back: {self.tail(name)}")
 
     def _spawn(self, name: str, *args: str) -> None:
         log = self.logs[name] = self.logs_dir / f"{name}.log"
