@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -54,7 +56,7 @@ from trilink.clock import SimClock
 from trilink.codec import Codec, codec_for
 from trilink.config import KafkaConfig, Topics
 from trilink.errors import DecodeError, TrilinkError, ValidationError
-from trilink.health import RateLimitedLog
+from trilink.health import HealthMonitor, RateLimitedLog
 from trilink.kafka import (
     RecordTopics,
     ResilientProducer,
@@ -65,6 +67,7 @@ from trilink.kafka import (
     producer_config,
 )
 from trilink.kafka.clock import SessionClock, join_session_clock
+from trilink.kafka.heartbeat import HeartbeatPublisher, ServiceHealth
 from trilink.model import DeadLetter, LaunchEvent, MissileWarning, Nation
 from trilink.timeutil import wall_clock_us
 
@@ -171,6 +174,17 @@ class NationalProducer:
             producer_config(self.kafka), name=f"{self.config.service} producer"
         )
         self._sender = Sender(producer, attempts=1 + _MAX_RESENDS)
+        health = ServiceHealth(
+            HealthMonitor(
+                service=self.config.service,
+                instance=f"{socket.gethostname()}/{os.getpid()}",
+                inputs=(topics.launches,),
+                outputs=(out_topic, topics.dead_letter),
+                clock=self._sim_now,
+            ),
+            HeartbeatPublisher(self.kafka, topics.heartbeats, self.codec),
+            log,
+        )
         try:
             self._resume(consumer, group)
             self.stats.ready.set()
@@ -183,11 +197,18 @@ class NationalProducer:
             )
             while not stop.is_set():
                 self.session.poll()
+                # A producer's output keeps the session clock: it is behind when its
+                # warnings leave later than they are due (a slow simulation).
+                health.monitor.observe(event_us=self._sim_now())
+                health.monitor.processed = self.stats.warnings
+                health.monitor.dead_letters = self.stats.dead_letters
+                health.tick(consumer)
                 for msg in poll_batch(consumer, 100, self.config.tick_s):
                     self._on_message(msg)
                 self._step()
                 self._sender.poll(0)
         finally:
+            health.close()
             producer.close()
             consumer.close()
             self.session.close()
