@@ -22,7 +22,7 @@ from trilink.kafka.clock import read_clock
 SPEED = 30.0
 GAP_S = 150.0  # scenario seconds between injects: 5 injects span 600 s
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.flaky(reruns=1)]
 
 
 def test_five_injects_over_ten_minutes_each_fused_right(

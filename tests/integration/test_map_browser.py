@@ -101,6 +101,10 @@ def chromium() -> Iterator[Any]:
             browser.close()
 
 
+# The whole pipeline as processes on 2 cores: one rerun if a loaded machine upsets it.
+pytestmark = pytest.mark.flaky(reruns=1)
+
+
 def _screenshot(page: Any, tmp_path: Path, name: str, capsys: pytest.CaptureFixture[str]) -> Path:
     shot = tmp_path / name
     page.screenshot(path=str(shot))
