@@ -203,10 +203,15 @@ class Picture:
 
 
 def check_picture(
-    tracks: list[TrackView], launches: list[LaunchEvent], alerts: list[FusedAlert]
+    tracks: list[TrackView],
+    launches: list[LaunchEvent],
+    alerts: list[FusedAlert],
+    *,
+    precise: bool = True,
 ) -> None:
-    """Every missile one track ending IMPACT at the right time, its impact point inside its
-    own ellipse; no (system track id, version) twice."""
+    """Every missile one track ending IMPACT, no (system track id, version) twice; with
+    ``precise``, also at the right time and with its impact point inside its own ellipse
+    (a fault test that asks only for recovery does not check that)."""
     keys = [(a.system_track_id, a.version) for a in alerts]
     assert len(keys) == len(set(keys)), "a (system track id, version) was published twice"
     matched = match_launches(tracks, launches)
@@ -218,6 +223,8 @@ def check_picture(
         launch = matched[track.system_track_id]
         final = track.latest
         assert final.status is AlertStatus.IMPACT, (launch.launch_id, final.status, final.note)
+        if not precise:
+            continue
         impact = final.impact
         assert impact is not None
         lat, lon = truth.impact(launch)
