@@ -42,11 +42,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from producers.report import (
+    Climb,
     Snapshot,
     WarningContext,
     back_propagated_launch,
     build_warning,
-    early_launch,
     impact_point,
 )
 from sim.sensors import Sensor, Trajectory, observe, seed_sequence, sensors_of
@@ -125,6 +125,7 @@ class _Book:
     launch: GroundPoint | None = None
     launch_at_us: int | None = None
     early: bool = False
+    climb: Climb | None = None
 
 
 @dataclass(slots=True)
@@ -286,13 +287,15 @@ class NationalSimulation:
             if book is None or id(tr) in confirmed:
                 book = _Book(tr, snap, sensor.latency_us)
                 theatre.books[tr.serial] = book
-                early = early_launch(snap)
-                if early is not None:
-                    book.launch, book.early = early, True
+                book.climb = Climb.start(snap)
+                if book.climb is not None:
+                    book.launch, book.early = book.climb.launch(), True
                 self._report(theatre, book, TrackStatus.INITIAL)
                 continue
             book.snapshot = snap
             book.latency_us = sensor.latency_us
+            if book.climb is not None:
+                book.climb.add(snap)
             period = round(self.config.report_period_s * 1e6)
             if t - book.last_report_us >= period:
                 self._report(theatre, book, TrackStatus.UPDATE)
@@ -302,7 +305,9 @@ class NationalSimulation:
         book.impact = impact_point(snap)
         refresh = round(self.config.launch_refresh_s * 1e6)
         stale = book.launch_at_us is None or snap.observed_us - book.launch_at_us >= refresh
-        if not book.early and not snap.boosting and stale:
+        if book.climb is not None:
+            book.launch = book.climb.launch()
+        elif not book.early and not snap.boosting and stale:
             book.launch = back_propagated_launch(snap)
             book.launch_at_us = snap.observed_us
         book.last_report_us = snap.observed_us

@@ -2,7 +2,7 @@
 
 Launch point: a track confirmed low in the boost phase (it saw the missile rise)
 takes the ground point under its first confirmed position, with the launch time
-from a constant-acceleration climb and an ellipse widened by the horizontal drift a
+from a fit of its climb from rest (:class:`Climb`) and an ellipse widened by the horizontal drift a
 missile may have made by then; any other track back-propagates its state
 ballistically to the ground (:func:`tracking.impact.crossing`, backwards) once
 it no longer boosts — biased for the powered part of the flight, as every ballistic
@@ -36,6 +36,13 @@ MESSAGE_NAMESPACE = uuid.UUID("5b0e6a53-4c1f-5d8e-9a51-7472696c696e")
 MAX_CLIMB_S = 120.0
 BOOST_ALLOWANCE_M = 20_000.0
 EARLY_LAUNCH_ALT_M = 30_000.0
+MAX_CLIMB_SAMPLES = 64
+CLIMB_WINDOW_S = 12.0
+MIN_CLIMB_SPAN_S = 2.0
+# Net vertical acceleration of a ballistic missile's climb (m/s^2): a heavy liquid
+# ICBM lifts off at ~0.3 g net, a light solid SRBM pulls up to ~8 g.
+MIN_CLIMB_ACCEL = 3.0
+MAX_CLIMB_ACCEL = 80.0
 _MIN_SEMI_KM = 0.001
 _IU = np.triu_indices(6)
 
@@ -118,22 +125,87 @@ def back_propagated_launch(snap: Snapshot) -> GroundPoint | None:
     return GroundPoint(point.lat_deg, point.lon_deg, point.time_us, widened)
 
 
+def _climb(snap: Snapshot) -> tuple[float, float, float, float] | None:
+    """(altitude m, upward speed m/s, lat, lon) of a position seen climbing low, else None."""
+    lat, lon, alt = ecef_to_geodetic(snap.x[0:3])
+    v_up = float(enu_rotation(lat, lon)[2] @ snap.x[3:6])
+    if alt > EARLY_LAUNCH_ALT_M or v_up <= 0.0:
+        return None
+    return max(alt, 0.0), v_up, lat, lon
+
+
 def early_launch(snap: Snapshot) -> GroundPoint | None:
     """Launch point under a position seen climbing low in the boost phase, else None.
 
-    Launch time from a constant-acceleration climb from rest: ``t = 2 h / v_up``.
+    Launch time from a constant-acceleration climb from rest, ``t = 2 h / v_up``, kept
+    within what a ballistic missile's vertical acceleration allows (``MIN_CLIMB_ACCEL``
+    to ``MAX_CLIMB_ACCEL``): at confirmation the velocity is barely settled.
     """
-    lat, lon, alt = ecef_to_geodetic(snap.x[0:3])
-    enu = enu_rotation(lat, lon)
-    v_up = float(enu[2] @ snap.x[3:6])
-    if alt > EARLY_LAUNCH_ALT_M or v_up <= 0.0:
+    seen = _climb(snap)
+    if seen is None:
         return None
-    alt = max(alt, 0.0)
-    climb_s = min(2.0 * alt / max(v_up, 1.0), MAX_CLIMB_S)
+    alt, v_up, lat, lon = seen
+    lo, hi = (math.sqrt(2.0 * alt / a) for a in (MAX_CLIMB_ACCEL, MIN_CLIMB_ACCEL))
+    climb_s = min(max(2.0 * alt / max(v_up, 1.0), lo), hi, MAX_CLIMB_S)
+    return _under(snap, lat, lon, alt, snap.observed_us - round(climb_s * 1e6))
+
+
+def _under(snap: Snapshot, lat: float, lon: float, alt: float, time_us: int) -> GroundPoint:
+    enu = enu_rotation(lat, lon)
     cov = enu[0:2] @ snap.p[0:3, 0:3] @ enu[0:2].T
     # A missile pitches over as it climbs; allow a drift of half its height either way.
     cov += np.eye(2) * (0.5 * alt) ** 2
-    return GroundPoint(lat, lon, snap.observed_us - round(climb_s * 1e6), _ellipse(cov))
+    return GroundPoint(lat, lon, time_us, _ellipse(cov))
+
+
+@dataclass(slots=True)
+class Climb:
+    """A track's positions seen climbing low in the boost phase, for its launch estimate.
+
+    One snapshot's ``2 h / v_up`` rests on a velocity the tracker has barely settled
+    at confirmation: tens of seconds off in a noisy case. Over the snapshots of the
+    first seconds, the climb from rest (``h = a t^2 / 2``, so ``sqrt(h)`` grows linearly
+    with time) fits the launch time by least squares: within a few seconds over the
+    first 30 km of the catalogue's boosts on true positions; a motor whose thrust
+    grows as it burns its mass bends the line, so late sights read a later launch.
+    The ground point stays under the first (lowest) position.
+    """
+
+    first: Snapshot
+    times_s: list[float]
+    roots: list[float]
+
+    @classmethod
+    def start(cls, snap: Snapshot) -> Climb | None:
+        """A climb from a track's first confirmed snapshot, if it was seen low and rising."""
+        seen = _climb(snap)
+        if seen is None:
+            return None
+        return cls(snap, [0.0], [math.sqrt(seen[0])])
+
+    def add(self, snap: Snapshot) -> None:
+        """Take a later snapshot if it is still low and rising in the boost."""
+        after_s = (snap.observed_us - self.first.observed_us) / 1e6
+        if len(self.times_s) >= MAX_CLIMB_SAMPLES or after_s > CLIMB_WINDOW_S:
+            return
+        seen = _climb(snap) if snap.boosting else None
+        if seen is not None:
+            self.times_s.append(after_s)
+            self.roots.append(math.sqrt(seen[0]))
+
+    def launch(self) -> GroundPoint | None:
+        """The launch point and time from the climb seen so far."""
+        first = early_launch(self.first)
+        t = np.asarray(self.times_s)
+        if first is None or len(t) < 3 or float(t[-1]) < MIN_CLIMB_SPAN_S:
+            return first
+        slope, intercept = np.polyfit(t, np.asarray(self.roots), 1)
+        if slope <= 0.0:
+            return first
+        # Before the first sight, and not longer before it than any boost climbs.
+        before_s = min(max(intercept / slope, 0.0), MAX_CLIMB_S)
+        time_us = self.first.observed_us - round(before_s * 1e6)
+        return GroundPoint(first.lat_deg, first.lon_deg, time_us, first.ellipse)
 
 
 @dataclass(frozen=True, slots=True)

@@ -317,17 +317,16 @@ class NationalProducer:
         self.stats.dead_letters += 1
 
     # -- output ---------------------------------------------------------------------
-    def _sim_now(self, scenario: _Scenario | None = None) -> int:
+    def _sim_now(self) -> int:
         # Every scenario runs on the one session clock: a scenario injected an hour
         # into the session is on the same time base as the first, and as the bridge.
-        del scenario
         return self.clock() if self.session is None else self.session.now()
 
     def _step(self) -> None:
         assert self._sender is not None
         self.stats.resent += self._sender.retry()
         for key, scenario in list(self._scenarios.items()):
-            for warning in scenario.sim.advance(self._sim_now(scenario)):
+            for warning in scenario.sim.advance(self._sim_now()):
                 self._publish(warning)
             if scenario.sim.idle:
                 del self._scenarios[key]

@@ -33,6 +33,18 @@ log = logging.getLogger(__name__)
 _KEY = b"clock"
 
 
+def _definition(
+    codec: Codec, value: bytes | None, topic: str, offset: int
+) -> ClockDefinition | None:
+    """The definition in one clock record, or None (logged) if it is not one."""
+    try:
+        _, datum = codec.decode_dict(value, ClockDefinition.SCHEMA)
+        return ClockDefinition.from_dict(datum)
+    except (DecodeError, ConfigError, KeyError, TypeError, ValueError) as exc:
+        log.warning("clock topic %s@%d: ignoring a bad definition: %s", topic, offset, exc)
+        return None
+
+
 def read_clock(
     kafka: KafkaConfig, topic: str, codec: Codec, *, timeout: float = 10.0
 ) -> ClockDefinition | None:
@@ -59,11 +71,8 @@ def read_clock(
                     continue
                 break
             last = int(msg.offset() or 0)
-            try:
-                _, datum = codec.decode_dict(msg.value(), ClockDefinition.SCHEMA)
-                found = ClockDefinition.from_dict(datum)
-            except (DecodeError, ConfigError, KeyError, TypeError, ValueError) as exc:
-                log.warning("clock topic %s@%d: ignoring a bad definition: %s", topic, last, exc)
+            found = _definition(codec, msg.value(), topic, last)
+            if found is None:
                 continue
             rank = (found.generation, -last)
             if best is None or rank > best[:2]:
@@ -179,13 +188,8 @@ class SessionClock:
                 return changed
             timeout = 0.0
             offset = int(msg.offset() or 0)
-            try:
-                _, datum = self.codec.decode_dict(msg.value(), ClockDefinition.SCHEMA)
-                found = ClockDefinition.from_dict(datum)
-            except (DecodeError, ConfigError, KeyError, TypeError, ValueError) as exc:
-                log.warning(
-                    "clock topic %s@%d: ignoring a bad definition: %s", self.topic, offset, exc
-                )
+            found = _definition(self.codec, msg.value(), self.topic, offset)
+            if found is None:
                 continue
             rank = (found.generation, -offset)
             if self._rank is None or rank > self._rank:
