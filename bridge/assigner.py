@@ -118,7 +118,7 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
     rows = _rows(cands) if cands else None
     gated: dict[tuple[int, int], float] = {}  # (candidate, slot) -> d² within the gate
     blocked: dict[int, int] = {}  # candidate -> an open slot it gates with but its nation holds
-    wide: dict[tuple[int, int], float] = {}  # late candidates: (candidate, slot) -> d², wide gate
+    wide: dict[tuple[int, int], float] = {}  # (candidate, slot) -> position d², before founding
     steps: list[Step] = []
 
     def eligible(i: int, j: int) -> bool:
@@ -146,20 +146,27 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
                 and slots[j].track_id != ""
                 and eligible(k, j)
             )
-            late = cands[k].late and eligible(k, j)
-            if free or holdable or late:
+            if free or holdable:
                 d2 = gate.distance(cands[k].estimate, est)
                 if free and gate.admits(d2):
                     gated[(k, j)] = d2
                 elif holdable and gate.admits(d2):
                     blocked[k] = j
-                if late and gate.admits_late(d2):
+            if (cands[k].late and eligible(k, j)) or free:
+                # A new national track has not settled its velocity (a few scans, often
+                # of several close objects): before it founds a track, positions decide
+                # whether it is one the picture holds - in the strict gate, or for one
+                # begun in flight (no launch there) in the wide one.
+                d2 = gate.distance(cands[k].estimate, est, dof=3)
+                if d2 <= (gate.late_threshold3 if cands[k].late else gate.threshold3):
                     wide[(k, j)] = d2
 
     def nearest_wide(i: int) -> tuple[int, bool] | None:
         # A slot without the candidate's nation first; else one with it (a duplicate).
         options = [(cands[i].nation in slots[j].nations, d2, j) for (k, j), d2 in wide.items()]
         options = [o for o, (k, _) in zip(options, wide, strict=True) if k == i]
+        if not cands[i].late:  # only a candidate begun in flight may join its own nation
+            options = [o for o in options if not o[0]]
         if not options:
             return None
         dup, _, j = min(options)
@@ -188,7 +195,7 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
         founder = min(np.flatnonzero(rows.alive).tolist(), key=lambda k: cands[k].order)
         c = cands[founder]
         rows.alive[founder] = False
-        near = nearest_wide(founder) if c.late else None
+        near = nearest_wide(founder)
         if near is not None:
             j, dup = near
             steps.append(Step(founder, j, duplicate=dup))

@@ -52,6 +52,10 @@ class Gate:
     threshold: float = field(init=False)
     late_threshold: float = field(init=False)
     break_threshold: float = field(init=False)
+    # Position-only (3 dof) versions, for national tracks whose velocity is unsettled.
+    threshold3: float = field(init=False)
+    late_threshold3: float = field(init=False)
+    break_threshold3: float = field(init=False)
     propagator: Propagator = field(init=False)
 
     def __post_init__(self) -> None:
@@ -61,11 +65,19 @@ class Gate:
         late = min(float(chi2.ppf(c.late_gate_probability, c.dof)), brk)
         object.__setattr__(self, "late_threshold", late)
         object.__setattr__(self, "break_threshold", brk)
+        brk3 = float(chi2.ppf(c.break_probability, 3))
+        object.__setattr__(self, "threshold3", float(chi2.ppf(c.gate_probability, 3)))
+        object.__setattr__(
+            self, "late_threshold3", min(float(chi2.ppf(c.late_gate_probability, 3)), brk3)
+        )
+        object.__setattr__(self, "break_threshold3", brk3)
         object.__setattr__(self, "propagator", Propagator(c.q_ballistic, c.q_boost))
 
-    def distance(self, report: Estimate, track: Estimate) -> float:
-        """Squared Mahalanobis distance of a report to a track moved to the report's time."""
-        return mahalanobis2(report, self.propagator.to(track, report.time_us), self.config.dof)
+    def distance(self, report: Estimate, track: Estimate, dof: int | None = None) -> float:
+        """Squared Mahalanobis distance of a report to a track moved to the report's time
+        (``dof`` = 3: positions only)."""
+        moved = self.propagator.to(track, report.time_us)
+        return mahalanobis2(report, moved, dof or self.config.dof)
 
     def admits(self, d2: float) -> bool:
         return d2 <= self.threshold

@@ -59,22 +59,34 @@ class Associator:
         """Detach, per touched track, the member that drifted furthest past the break gate."""
         detached = []
         every = round(self.gate.config.break_check_s * US)
+        settle = round(self.gate.config.settle_s * US)
         for track_id in sorted(touched):
             track = self.table.tracks[track_id]
             active = track.active()
             if len(active) < 2 or track.picture is None or track.membership_changed:
                 continue
-            worst, worst_d2 = None, self.gate.break_threshold
+            worst, worst_excess = None, 1.0
             for m in active:
                 if m.status is TrackStatus.IMPACTED or m.observed_us < m.checked_us + every:
                     continue  # checked recently enough; drift takes more than a report
                 m.checked_us = m.observed_us
-                d2 = self.gate.distance(m.estimate, self._without(track, active, m))
-                if d2 > worst_d2:
-                    worst, worst_d2 = m, d2
+                reference = self._without(track, active, m)
+                if m.observed_us - m.first_observed_us < settle:
+                    # Its velocity is not settled yet (it joined on positions): so too here.
+                    d2 = self.gate.distance(m.estimate, reference, dof=3)
+                    excess = d2 / self.gate.break_threshold3
+                else:
+                    excess = self.gate.distance(m.estimate, reference) / self.gate.break_threshold
+                if excess > worst_excess:
+                    worst, worst_excess = m, excess
             if worst is None:
                 continue
-            log.info("%s breaks from %s (d2=%.1f)", key_text(worst.key), track_id, worst_d2)
+            log.info(
+                "%s breaks from %s (%.1fx the break distance)",
+                key_text(worst.key),
+                track_id,
+                worst_excess,
+            )
             track.remove(worst.key)
             detached.append(Newcomer(worst, worst.observed_us, previous=track_id))
         return detached
@@ -165,7 +177,9 @@ class Associator:
                 (n.created_us, n.member.nation.value, n.member.track_id),
                 n.previous,
                 n.member.first_observed_us,
-                not n.previous and n.member.observed_us - n.member.first_observed_us <= hold,
+                hold > 0
+                and not n.previous
+                and n.member.observed_us - n.member.first_observed_us <= hold,
                 bool(n.previous) or self._first_seen_high(n),
             )
             for n in pending

@@ -34,20 +34,25 @@ class GateConfig:
     report is *silent* (a national track lost but not yet declared LOST): it no
     longer bars its nation's new tracks from its system track, nor steers its gate
     estimate or (in boost) its picture. A new national track that gates with a
-    system track but is barred from it only by its own nation's live member is held
-    (no track founded, no alert) for up to ``hold_s`` of its own observed time, in
-    case that member falls silent: a national tracker re-initiating its track.
+    system track but is barred from it only by its own nation's live member may be
+    held (no track founded, no alert) for up to ``hold_s`` of its own observed time,
+    in case that member falls silent: a national tracker re-initiating its track. Off
+    by default (0): a hold delays the first alert on what may be a new missile (a
+    second missile of one launcher, seconds behind the first), and the first fused
+    alert must go out with the first national warning.
 
     Missiles are born at the ground: a national track first seen above
     ``birth_ceiling_m`` (a radar that could not see the boost, a track re-initiated in
     flight, a member detached by a break) is almost surely a missile the picture
     already holds. Before such a *late* candidate founds a track it may join the
-    nearest open track within the wider ``late_gate_probability`` gate — one without
+    nearest open track within the wider ``late_gate_probability`` gate, on positions
+    (a track begun in flight has not settled its velocity) — one without
     its nation if any, else one with it (a nation's duplicate track on one missile,
     fused by covariance intersection like any other member). A new national track's
     first covariance is often too small for its real error, and a second system
     track for one missile is the costlier mistake there. The late gate never exceeds
-    the break threshold: a member admitted beyond it would break away at once.
+    the break threshold: a member admitted beyond it would break away at once. For
+    its first ``settle_s`` of observed time a member's break test is on positions too.
     """
 
     dof: int = 6
@@ -57,9 +62,10 @@ class GateConfig:
     q_boost: float = 2.0e4
     break_check_s: float = 1.0
     silent_s: float = 12.0
-    hold_s: float = 12.0
+    hold_s: float = 0.0
     birth_ceiling_m: float = 35_000.0
     late_gate_probability: float = 1.0 - 1e-12
+    settle_s: float = 20.0
 
     def __post_init__(self) -> None:
         require_finite(self)
@@ -73,6 +79,8 @@ class GateConfig:
             raise ConfigError("break probability must exceed the gate probability")
         if not self.gate_probability <= self.late_gate_probability < 1.0:
             raise ConfigError("the late gate must lie between the gate and 1")
+        if self.settle_s < 0.0:
+            raise ConfigError("settle time must not be negative")
         if self.birth_ceiling_m <= 0.0:
             raise ConfigError("birth ceiling must be positive")
         if self.break_check_s < 0.0:

@@ -193,6 +193,25 @@ def test_plan_a_late_candidate_off_the_strict_gate_joins_instead_of_founding() -
     assert plan([far], slots(), gate) == [Step(0, 2, founds=True)]
 
 
+def test_plan_a_new_track_with_an_unsettled_velocity_joins_on_its_position() -> None:
+    """A new national track's velocity rests on a few scans: 300 m/s off (far outside
+    the 6-dof gate) it still joins the track its position says, before founding."""
+    a, b = ballistic_missile("A", T0), ballistic_missile("B", T0 + 8 * US)
+    t = T0 + 60 * US
+    gate = Gate()
+    slots = [
+        Slot("ST-a", _est(a.truth(t), t), {Nation.KOR}, "realm"),
+        Slot("ST-b", _est(b.truth(t), t), {Nation.KOR}, "realm"),
+    ]
+    fast = np.array([0.0, 0.0, 0.0, 300.0, 0.0, 0.0])
+    assert not gate.admits(gate.distance(_est(b.truth(t) + fast, t), slots[1].estimate))
+    newcomer = _cand(b.truth(t) + fast, t, "USA", 1)
+    assert plan([newcomer], slots, gate) == [Step(0, 1)]
+    # Its own nation already there and not begun in flight: a track of its own.
+    again = _cand(b.truth(t) + fast, t, "KOR", 1)
+    assert plan([again], slots, gate) == [Step(0, 2, founds=True)]
+
+
 def test_late_gate_never_exceeds_the_break_threshold() -> None:
     gate = Gate(GateConfig(break_probability=0.99999, late_gate_probability=1.0 - 1e-12))
     assert gate.late_threshold == gate.break_threshold
