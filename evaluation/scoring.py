@@ -14,8 +14,8 @@ whose true trajectory they stay nearest to (:func:`evaluation.matching.map_track
 * ``duplicates``: missiles carried by more than one system track;
 * ``impact_error_km``: great-circle error of the impact prediction at each
   track's final update — per nation (its last warning with a prediction) and
-  fused (the last alert with one, of the missile's matched system track, else of
-  the tracks carrying it) — median, max and RMS over missiles;
+  fused (the newest alert with one among the system tracks that are the missile,
+  else among those carrying it) — median, max and RMS over missiles;
 * ``fused_not_worse_fraction``: share of missiles whose fused error is at most
   the best single nation's; ``fused_not_significantly_worse_fraction`` allows the
   fused error to exceed it by at most that nation's own 95% ellipse semi-major
@@ -46,7 +46,6 @@ is what ``trilink score --json`` prints. Truth paths live in
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -57,6 +56,7 @@ from bridge.engine import Engine, Outcome
 from evaluation.gospa import GOSPA_C_KM, GOSPA_P, GOSPA_STEP_S, gospa
 from evaluation.matching import map_tracks
 from evaluation.origin import (
+    SystemOrigin,
     assign_tracks,
     counts_from_mapping,
     national_missiles,
@@ -150,8 +150,8 @@ class _Fused:
 
     final: dict[str, FusedAlert] = field(default_factory=dict)  # track id -> last alert
     last_with_impact: dict[str, FusedAlert] = field(default_factory=dict)
-    holds: dict[str, set[str]] = field(default_factory=dict)  # track id -> missiles
-    tracks_of: dict[str, list[str]] = field(default_factory=dict)  # missile -> track ids
+    tracks_of: dict[str, list[str]] = field(default_factory=dict)  # missile -> tracks it is
+    merged_into: dict[str, list[str]] = field(default_factory=dict)  # missile -> carried by
     first_us: dict[str, int] = field(default_factory=dict)  # missile -> first alert naming it
     error_km: dict[str, float] = field(default_factory=dict)  # missile -> impact error
 
@@ -170,26 +170,18 @@ def _fused(
     alerts: Sequence[FusedAlert],
     track_to_missile: Mapping[tuple[Nation, str], str],
     by_truth: Mapping[str, TruthPath],
-    matched: Mapping[str, str],
+    systems: Mapping[str, SystemOrigin],
 ) -> _Fused:
     f = _Fused()
     for a in sorted(alerts, key=lambda a: (a.system_track_id, a.version)):
         f.final[a.system_track_id] = a
         if a.impact is not None:
             f.last_with_impact[a.system_track_id] = a
-    f.holds = {
-        tid: {
-            track_to_missile[(c.nation, c.track_id)]
-            for c in a.contributors
-            if (c.nation, c.track_id) in track_to_missile
-        }
-        for tid, a in f.final.items()
-    }
-    tracks_of: dict[str, list[str]] = defaultdict(list)
-    for tid, missiles in f.holds.items():
-        for m in missiles:
-            tracks_of[m].append(tid)
-    f.tracks_of = dict(tracks_of)
+    for tid, s in systems.items():
+        if s.majority is not None:
+            f.tracks_of.setdefault(s.majority, []).append(tid)
+        for m in s.carries - {s.majority}:
+            f.merged_into.setdefault(m, []).append(tid)
     # First fused alert on a missile: any alert naming one of its national tracks.
     for a in alerts:
         for c in a.contributors:
@@ -198,9 +190,9 @@ def _fused(
                 t = a.newest_report_us
                 f.first_us[named] = min(f.first_us.get(named, t), t)
     for m in by_truth:
-        # The missile's own system track; a missile that has none is judged by the
-        # tracks it was merged into.
-        tids = [matched[m]] if m in matched else f.tracks_of.get(m, [])
+        # The newest prediction of the tracks that are the missile (a track that died
+        # early is extra, not its final word); of the tracks it was merged into if none.
+        tids = f.tracks_of.get(m) or f.merged_into.get(m, [])
         candidates = [f.last_with_impact[t] for t in tids if t in f.last_with_impact]
         if candidates:
             best = max(candidates, key=lambda a: (a.newest_report_us, len(a.contributors)))
@@ -290,7 +282,7 @@ def score(
     systems = system_origins(alerts, origins, names)
     picked = assign_tracks(systems, names)
     by_truth = {t.name: t for t in truths}
-    fused = _fused(alerts, track_to_missile, by_truth, picked.matched)
+    fused = _fused(alerts, track_to_missile, by_truth, systems)
     national = _national(all_warnings, track_to_missile, by_truth)
     not_worse, not_significantly_worse = _fused_against_national(fused.error_km, national)
     first_fused = fused.first_us

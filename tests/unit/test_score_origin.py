@@ -173,3 +173,18 @@ def test_a_ghost_track_is_extra_and_miscounts_the_raid() -> None:
     as_json = s.to_json()
     assert as_json["extra_tracks"] == 1 and as_json["raid_count"]["max_abs_error"] == 1
     assert as_json["impact_error_km"]["fused"]["rms"] is not None
+
+
+def test_a_track_that_died_early_is_extra_not_the_missiles_final_word() -> None:
+    # The boost track of a missile with the most of its detections closed early on a
+    # wild impact; the track that carried it down is judged for the impact.
+    truths, warnings, alerts = _ripple()
+    origins = _origins_of(warnings, truths)
+    origins[(Nation.KOR, "X")] = Counter({"M0": 10_000})
+    with_impact = next(a for a in alerts if a.impact is not None)
+    assert with_impact.impact is not None
+    wild = replace(with_impact.impact, lat_deg=with_impact.impact.lat_deg + 5.0)
+    early = _alert(with_impact, "ST-early", [(Nation.KOR, "X")], impact=wild)
+    s = score(truths, {Nation.KOR: warnings}, [*alerts, early], origins)
+    assert s.extra_tracks == 1 and s.missed == 0
+    assert s.impact_error_km.fused.max is not None and s.impact_error_km.fused.max < 5.0
