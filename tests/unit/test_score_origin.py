@@ -1,7 +1,8 @@
 """Scoring by detection origin: what each track followed, not which path it sat nearest.
 
-No I/O: synthetic missiles, warnings and alerts built here (the bridge runs offline
-once for templates).
+No I/O, and no bridge: synthetic missiles and national reports, and a picture made
+here of one system track per national track (what a perfect bridge would show), so
+these tests check the scorer whatever the bridge does.
 """
 
 from __future__ import annotations
@@ -15,16 +16,57 @@ import pytest
 
 from evaluation.matching import map_tracks
 from evaluation.origin import MERGE_SHARE, assign_tracks, national_missiles, system_origins
-from evaluation.scoring import run_offline, score
+from evaluation.scoring import score
 from evaluation.synthetic import NationModel, ballistic_missile, national_reports
 from evaluation.timeline import first_alert_delays
 from evaluation.truth import TruthPath, truth_from_synthetic
 from producers.origins import Origin, OriginCounts
 from trilink.constants import US
-from trilink.model import AlertStatus, Contributor, FusedAlert, MissileWarning, Nation
+from trilink.model import (
+    AlertStatus,
+    Contributor,
+    FusedAlert,
+    MissileWarning,
+    Nation,
+    TrackStatus,
+)
 
 T0 = 1_777_593_600_000_000
-KOR = NationModel(Nation.KOR, pos_sigma_m=250.0, vel_sigma_mps=12.0, interval_s=3.0)
+KOR = NationModel(Nation.KOR, pos_sigma_m=250.0, vel_sigma_mps=12.0, interval_s=3.0, impact_every=2)
+
+
+def _picture(warnings: list[MissileWarning]) -> list[FusedAlert]:
+    """One system track per national track, alerting on each of its reports."""
+    out: list[FusedAlert] = []
+    by_track: dict[str, list[MissileWarning]] = defaultdict(list)
+    for w in warnings:
+        by_track[w.track_id].append(w)
+    for track_id, reports in by_track.items():
+        impact = None
+        for version, w in enumerate(reports):
+            impact = w.impact or impact
+            ended = w.status is TrackStatus.IMPACTED
+            status = AlertStatus.NEW if version == 0 else AlertStatus.UPDATE
+            out.append(
+                FusedAlert(
+                    system_track_id=f"ST-{track_id}",
+                    version=version,
+                    status=AlertStatus.IMPACT if ended else status,
+                    contributors=(Contributor(w.nation, track_id, w.reported_us),),
+                    first_detection_us=reports[0].observed_us,
+                    first_detection_nation=w.nation,
+                    state_time_us=w.observed_us,
+                    position_m=w.position_m,
+                    velocity_mps=w.velocity_mps,
+                    covariance=w.covariance,
+                    launch=w.launch,
+                    impact=impact,
+                    missile_class=w.missile_class,
+                    alert_us=w.reported_us,
+                    newest_report_us=w.reported_us,
+                )
+            )
+    return out
 
 
 @cache
@@ -32,8 +74,7 @@ def _ripple() -> tuple[list[TruthPath], list[MissileWarning], list[FusedAlert]]:
     """Two missiles on one path 2 s apart (a ripple), Korea's honest reports, the picture."""
     missiles = [ballistic_missile(f"M{i}", T0 + i * 2 * US, speed_mps=1500.0) for i in range(2)]
     warnings = [r.warning for r in national_reports(missiles, (KOR,), seed=3)]
-    alerts, _ = run_offline({Nation.KOR: warnings})
-    return [truth_from_synthetic(m) for m in missiles], warnings, alerts
+    return [truth_from_synthetic(m) for m in missiles], warnings, _picture(warnings)
 
 
 def _alert(
@@ -138,17 +179,11 @@ def test_first_alert_delay_is_against_the_first_national_warning() -> None:
     clean = score(truths, {Nation.KOR: warnings}, alerts, origins)
     assert clean.first_alert_delay_s == {"M0": 0.0, "M1": 0.0}
     assert clean.raid_count is not None and clean.raid_count.max_abs_error == 0
-    # Hold back M1's track's alerts for its first 7 s: the delay is what was held.
-    m1_track = {
-        a.system_track_id for a in alerts if any(c.track_id == "KOR-0002" for c in a.contributors)
-    }
-    first = min(a.newest_report_us for a in alerts if a.system_track_id in m1_track)
-    late = [
-        a
-        for a in alerts
-        if a.system_track_id not in m1_track or a.newest_report_us >= first + 7 * US
-    ]
-    expected = (min(a.newest_report_us for a in late if a.system_track_id in m1_track) - first) / US
+    # Hold back the alerts on M1's track for its first 7 s: the delay is what was held.
+    first = min(w.reported_us for w in warnings if w.track_id == "KOR-0002")
+    mine = "ST-KOR-0002"
+    late = [a for a in alerts if a.system_track_id != mine or a.newest_report_us >= first + 7 * US]
+    expected = (min(a.newest_report_us for a in late if a.system_track_id == mine) - first) / US
     held = score(truths, {Nation.KOR: warnings}, late, origins)
     assert held.first_alert_delay_s["M1"] == pytest.approx(expected, abs=1e-3) and expected >= 7.0
     assert held.max_first_alert_delay_s == held.first_alert_delay_s["M1"]
