@@ -137,7 +137,7 @@ def _console() -> Console:
 
     console = Console()
     if not console.is_terminal:  # a file or a pipe: do not wrap the table at 80 columns
-        console = Console(width=220)
+        console = Console(width=400)
     return console
 
 
@@ -146,23 +146,24 @@ def _print(summary: Summary) -> None:
 
     console = _console()
     nation = summary.best_nation or "best nation"
-    table = Table(
-        title=f"battery: {len(summary.rows[summary.fusers[0]])} scenarios × "
-        f"{len(summary.seeds)} seeds (best single nation over the battery: {nation})",
-        title_justify="left",
+    console.print(
+        f"battery: {len(summary.rows[summary.fusers[0]])} scenarios × {len(summary.seeds)} "
+        f"seeds (best single nation over the battery: {nation})",
+        highlight=False,
     )
+    table = Table()
     table.add_column("scenario")
     table.add_column("runs", justify="right")
     for i, f in enumerate(summary.fusers):
-        tag = "" if i == 0 else f"{f} "
+        tag = "" if i == 0 else f"{f}\n"
         table.add_column(f"{tag}tracks / missiles", justify="right")
-        table.add_column(f"{tag}runs 0 extra/missed/merged", justify="right")
+        table.add_column(f"{tag}runs with 0\nextra/missed/merged", justify="right")
         table.add_column(f"{tag}pass", justify="right")
-        table.add_column(f"{tag}raid err >60 s", justify="right")
-        table.add_column(f"{tag}1st alert delay s", justify="right")
-        table.add_column(f"{tag}impact RMS km", justify="right")
+        table.add_column(f"{tag}raid err\nafter 60 s", justify="right")
+        table.add_column(f"{tag}1st alert\ndelay s", justify="right")
+        table.add_column(f"{tag}impact\nRMS km", justify="right")
         if i == 0:
-            table.add_column(f"{nation} RMS km", justify="right")
+            table.add_column(f"{nation}\nRMS km", justify="right")
         table.add_column(f"{tag}GOSPA", justify="right")
     first = summary.fusers[0]
     for k, row in enumerate(summary.rows[first]):

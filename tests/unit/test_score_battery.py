@@ -111,3 +111,22 @@ def test_held_out_scenarios_score() -> None:
         assert r.gospa_mean is not None and r.raid_error is not None
         assert r.fused_rms_km is not None and r.first_alert_delay_s is not None
     assert len(summarise(runs, [0], ["trilink"]).rows["trilink"]) == len(HELDOUT)
+
+
+def test_the_battery_command_refuses_a_missing_directory_and_a_missing_peer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    import cli.battery
+    from cli.main import _load, app
+
+    _load()
+    runner = CliRunner()
+    result = runner.invoke(app, ["battery", str(tmp_path / "nowhere")])
+    assert result.exit_code == 2 and "no such scenario file or directory" in result.output
+    result = runner.invoke(app, ["battery", str(tmp_path)])
+    assert result.exit_code == 2 and "no scenario files" in result.output
+    monkeypatch.setattr(cli.battery, "PEER_MODULE", "evaluation.no_such_peer")
+    result = runner.invoke(app, ["battery", str(SCENARIOS / "battery"), "--peer"])
+    assert result.exit_code == 1 and "--peer" in result.output and "not available" in result.output
