@@ -6,6 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_ARGS ?=
 PYTEST_ARGS ?=
+SCORE_ARGS ?=
 
 GEODATA_BUILD := build/geodata
 GEODATA := threat/data/land.geojson
@@ -17,7 +18,7 @@ WEB_VENDOR := consumers/map/static/vendor
 WEB_STAMP := $(WEB_VENDOR)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install test test-unit test-integration lint format demo bench bench-quick up down clean geodata web browser
+.PHONY: install test test-unit test-integration lint format demo bench bench-quick score up down clean geodata web browser
 
 # threat/data/ is committed, so install only builds it when it is missing (needs npm).
 install: $(STAMP) $(GEODATA)
@@ -90,6 +91,11 @@ demo: install web
 
 bench: install
 	$(BIN)/python -m bench.run --profile full
+
+# The stress battery (scenarios/battery) over 10 seeds each, scored by detection origin:
+# one table, then every failing (scenario, seed). SCORE_ARGS=--peer adds the Stone Soup peer.
+score: install
+	$(BIN)/trilink battery scenarios/battery --seeds 10 $(SCORE_ARGS)
 
 bench-quick: install
 	$(BIN)/python -m bench.run --profile quick

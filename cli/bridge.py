@@ -215,7 +215,12 @@ def bridge_config(
 
 
 def score(
-    scenario: Annotated[str, typer.Argument(help="Scenario name (e.g. 2022-06-05, tight-salvo).")],
+    scenario: Annotated[
+        str,
+        typer.Argument(
+            help="A built-in scenario (tight-salvo), a catalogue date (2024-05-29) or a YAML file."
+        ),
+    ],
     seed: Annotated[int, typer.Option("--seed", help="Seed of the scenario's random draws.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     bootstrap: Annotated[
@@ -253,7 +258,14 @@ def _print_summary(result: ScenarioScore) -> None:
     console.print(
         f"[bold]{result.scenario}[/] seed {result.seed} ({result.mode}): "
         f"{s.missiles} missiles, {s.system_tracks} system tracks, "
-        f"merged {s.merged}, duplicates {s.duplicates}, missed {s.missed}"
+        f"merged {s.merged}, duplicates {s.duplicates}, missed {s.missed}, "
+        f"extra {s.extra_tracks} (matched by {s.matching})"
+    )
+    raid = s.raid_count
+    console.print(
+        f"raid count off by at most {_fmt(None if raid is None else raid.max_abs_error)} "
+        f"after the first minute; first alert at most "
+        f"{_fmt(s.max_first_alert_delay_s)} s after the first national warning"
     )
     table = Table("impact error (km)", "median", "max", "n")
     for who, errors in s.impact_error_km.rows():

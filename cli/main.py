@@ -43,6 +43,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "cot",
     "status",
     "bridge",
+    "battery",
     "produce",
     "demo",
     "map",

@@ -45,7 +45,7 @@ from typing import Any, Final, TypeVar
 import numpy as np
 
 from evaluation.results import ScenarioScore
-from evaluation.scoring import run_offline, score
+from evaluation.scoring import run_offline, score, simulate_scenario
 from evaluation.truth import TruthPath, truth_from_launch
 from producers.report import Snapshot, impact_point
 from tracking.propagate import upper_triangle
@@ -340,9 +340,10 @@ def scenario_inputs(
 def score_peer(name: str, seed: int = 0) -> ScenarioScore:
     """Simulate scenario ``name``, fuse it with the Stone Soup peer and score the picture
     (mode ``stonesoup``), as :func:`evaluation.scoring.score_scenario` does for trilink."""
-    truths, warnings = scenario_inputs(name, seed)
-    alerts = stonesoup_fuse(warnings)
-    return ScenarioScore(name, seed, PEER_MODE, score(truths, warnings, alerts), 0)
+    run = simulate_scenario(name, seed)
+    alerts = stonesoup_fuse(run.warnings)
+    scored = score(run.truths, run.warnings, alerts, run.origins)
+    return ScenarioScore(name, seed, PEER_MODE, scored, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,15 +372,20 @@ def _timed(fuse: Callable[[], _T], repeats: int) -> tuple[_T, float]:
 def compare(name: str, seed: int = 0, *, repeats: int = 2) -> Comparison:
     """Score trilink and the peer side by side on one simulation of scenario ``name``,
     timing each fuse (best of ``repeats``)."""
-    truths, warnings = scenario_inputs(name, seed)
+    run = simulate_scenario(name, seed)
+    truths, warnings, origins = run.truths, run.warnings, run.origins
     n = max(1, sum(len(ws) for ws in warnings.values()))
     (ours, outcome), t_ours = _timed(lambda: run_offline(warnings), repeats)
     theirs, t_theirs = _timed(lambda: stonesoup_fuse(warnings), repeats)
     return Comparison(
         ScenarioScore(
-            name, seed, "offline", score(truths, warnings, ours), len(outcome.dead_letters)
+            name,
+            seed,
+            "offline",
+            score(truths, warnings, ours, origins),
+            len(outcome.dead_letters),
         ),
-        ScenarioScore(name, seed, PEER_MODE, score(truths, warnings, theirs), 0),
+        ScenarioScore(name, seed, PEER_MODE, score(truths, warnings, theirs, origins), 0),
         round(t_ours / n * 1e6, 1),
         round(t_theirs / n * 1e6, 1),
     )

@@ -8,9 +8,10 @@ by the enums.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from trilink.constants import NATIONS
@@ -21,24 +22,28 @@ JsonObject = dict[str, Any]
 
 @dataclass(frozen=True, slots=True)
 class ErrorSummary:
-    """Median and max (km, rounded to metres) of a set of impact errors, and their count.
+    """Median, max and RMS (km, rounded to metres) of a set of impact errors, and their count.
 
-    ``median`` and ``max`` are None when there are none.
+    ``median``, ``max`` and ``rms`` are None when there are none.
     """
 
     median: float | None
     max: float | None
     n: int
+    rms: float | None = None
 
     @classmethod
     def of(cls, errors: Iterable[float]) -> ErrorSummary:
         values = list(errors)
         if not values:
             return cls(None, None, 0)
-        return cls(round(statistics.median(values), 3), round(max(values), 3), len(values))
+        rms = math.sqrt(sum(v * v for v in values) / len(values))
+        return cls(
+            round(statistics.median(values), 3), round(max(values), 3), len(values), round(rms, 3)
+        )
 
     def to_json(self) -> JsonObject:
-        return {"median": self.median, "max": self.max, "n": self.n}
+        return {"median": self.median, "max": self.max, "n": self.n, "rms": self.rms}
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +104,32 @@ class Gospa:
 
 
 @dataclass(frozen=True, slots=True)
+class RaidCount:
+    """Open system tracks against missiles in flight over time (``evaluation.timeline``):
+    the largest miscount, how many samples were off and when the worst was (s after the
+    first warning; None when never off). ``max_abs_error`` is None without samples."""
+
+    step_s: float
+    after_s: float
+    grace_s: float
+    samples: int
+    max_abs_error: int | None
+    samples_off: int
+    worst_at_s: float | None
+
+    def to_json(self) -> JsonObject:
+        return {
+            "step_s": self.step_s,
+            "after_s": self.after_s,
+            "grace_s": self.grace_s,
+            "samples": self.samples,
+            "max_abs_error": self.max_abs_error,
+            "samples_off": self.samples_off,
+            "worst_at_s": self.worst_at_s,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Score:
     """How good one run's common picture is against truth.
 
@@ -106,7 +137,11 @@ class Score:
     status, warnings per nation), then the impact errors, the share of missiles whose
     fused impact is not worse (not significantly worse) than the best nation's (None
     when no missile has both), the lead times and the delay from launch to the first
-    fused alert (s) per missile, and GOSPA.
+    fused alert (s) per missile, and GOSPA. Then what came with scoring by detection
+    origin (``evaluation.origin``): how tracks were matched (``origin`` or
+    ``trajectory``), the system tracks beyond one per missile, the delay of the first
+    fused alert on each missile after the first national warning of it (s), and the
+    raid count over time.
     """
 
     missiles: int
@@ -123,6 +158,15 @@ class Score:
     lead_time_s: Mapping[str, LeadTimes]
     first_alert_after_launch_s: Mapping[str, float | None]
     gospa: Gospa
+    matching: Literal["origin", "trajectory"] = "trajectory"
+    extra_tracks: int = 0
+    first_alert_delay_s: Mapping[str, float | None] = field(default_factory=dict)
+    raid_count: RaidCount | None = None
+
+    @property
+    def max_first_alert_delay_s(self) -> float | None:
+        """The longest first-alert delay over the missiles (None if none has one)."""
+        return max((d for d in self.first_alert_delay_s.values() if d is not None), default=None)
 
     def to_json(self) -> JsonObject:
         return {
@@ -140,6 +184,11 @@ class Score:
             "lead_time_s": {m: lead.to_json() for m, lead in self.lead_time_s.items()},
             "first_alert_after_launch_s": dict(self.first_alert_after_launch_s),
             "gospa": self.gospa.to_json(),
+            "matching": self.matching,
+            "extra_tracks": self.extra_tracks,
+            "first_alert_delay_s": dict(self.first_alert_delay_s),
+            "max_first_alert_delay_s": self.max_first_alert_delay_s,
+            "raid_count": None if self.raid_count is None else self.raid_count.to_json(),
         }
 
 

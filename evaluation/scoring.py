@@ -1,15 +1,21 @@
 """How good is the common picture? Scores a run of the bridge against ground truth.
 
-The scorer may use truth; the bridge may not. National tracks are mapped to the
-missile whose true trajectory they stay nearest to (mean distance over their
-reports, :func:`evaluation.matching.map_tracks`); a system track holds the
-missiles of the national tracks its final alert lists. From there:
+The scorer may use truth; the bridge may not. A simulated run comes with the origin
+of every national track's detections (``producers.origins``): a national track is
+the missile behind most of its detections, a system track the majority origin of
+its contributors' detections (:mod:`evaluation.origin`; ``matching: origin``).
+Without origins (synthetic reports), national tracks are mapped to the missile
+whose true trajectory they stay nearest to (:func:`evaluation.matching.map_tracks`;
+``matching: trajectory``). From there:
 
-* ``merged``: system tracks holding more than one missile;
-* ``duplicates``: missiles spread over more than one system track;
+* ``system_tracks``: every system track; ``extra_tracks``: those not matched
+  one-to-one to a missile; ``missed``: missiles without one;
+* ``merged``: system tracks carrying more than one missile;
+* ``duplicates``: missiles carried by more than one system track;
 * ``impact_error_km``: great-circle error of the impact prediction at each
   track's final update — per nation (its last warning with a prediction) and
-  fused (the last alert with one) — median and max over missiles;
+  fused (the newest alert with one among the system tracks that are the missile,
+  else among those carrying it) — median, max and RMS over missiles;
 * ``fused_not_worse_fraction``: share of missiles whose fused error is at most
   the best single nation's; ``fused_not_significantly_worse_fraction`` allows the
   fused error to exceed it by at most that nation's own 95% ellipse semi-major
@@ -26,7 +32,11 @@ missiles of the national tracks its final alert lists. From there:
 * ``gospa``: Stone Soup's GOSPA metric between the fused tracks (each alert's
   state propagated ballistically along a 5 s grid while the track is open) and
   the true positions of the missiles in flight, averaged over the grid
-  (:mod:`evaluation.gospa`).
+  (:mod:`evaluation.gospa`);
+* ``first_alert_delay_s``: per missile, the first fused alert on it minus the
+  first national warning of it (event time), and its max;
+* ``raid_count``: open system tracks against missiles in flight over time
+  (:mod:`evaluation.timeline`).
 
 :func:`score` returns a typed :class:`~evaluation.results.Score`; its ``to_json()``
 is what ``trilink score --json`` prints. Truth paths live in
@@ -36,16 +46,22 @@ is what ``trilink score --json`` prints. Truth paths live in
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, Protocol
 
 from bridge.alerts import ground_distance_km
 from bridge.config import EngineConfig
 from bridge.engine import Engine, Outcome
 from evaluation.gospa import GOSPA_C_KM, GOSPA_P, GOSPA_STEP_S, gospa
 from evaluation.matching import map_tracks
+from evaluation.origin import (
+    SystemOrigin,
+    assign_tracks,
+    counts_from_mapping,
+    national_missiles,
+    system_origins,
+)
 from evaluation.results import (
     ErrorSummary,
     ImpactErrors,
@@ -53,7 +69,9 @@ from evaluation.results import (
     ScenarioScore,
     Score,
 )
+from evaluation.timeline import first_alert_delays, raid_count
 from evaluation.truth import TruthPath, truth_from_launch, truth_from_synthetic
+from producers.origins import OriginCounts
 from trilink.codec import Codec
 from trilink.config import Topics
 from trilink.constants import NATIONS, US
@@ -65,12 +83,16 @@ __all__ = [
     "GOSPA_P",
     "GOSPA_STEP_S",
     "REPLAY_WINDOW_S",
+    "Fuser",
+    "Simulated",
     "TruthPath",
     "gospa",
     "map_tracks",
+    "offline_fuser",
     "run_offline",
     "score",
     "score_scenario",
+    "simulate_scenario",
     "truth_from_launch",
     "truth_from_synthetic",
 ]
@@ -106,6 +128,19 @@ def run_offline(
     return alerts, total
 
 
+class Fuser(Protocol):
+    """A fusion pipeline under test: national warnings in, every fused alert out."""
+
+    def __call__(
+        self, warnings: Mapping[Nation, Sequence[MissileWarning]], /
+    ) -> list[FusedAlert]: ...
+
+
+def offline_fuser(warnings: Mapping[Nation, Sequence[MissileWarning]], /) -> list[FusedAlert]:
+    """trilink's own bridge engine, offline (:func:`run_offline`): the default fuser."""
+    return run_offline(warnings)[0]
+
+
 # -- the score ----------------------------------------------------------------------------------
 
 
@@ -115,8 +150,8 @@ class _Fused:
 
     final: dict[str, FusedAlert] = field(default_factory=dict)  # track id -> last alert
     last_with_impact: dict[str, FusedAlert] = field(default_factory=dict)
-    holds: dict[str, set[str]] = field(default_factory=dict)  # track id -> missiles
-    tracks_of: dict[str, list[str]] = field(default_factory=dict)  # missile -> track ids
+    tracks_of: dict[str, list[str]] = field(default_factory=dict)  # missile -> tracks it is
+    merged_into: dict[str, list[str]] = field(default_factory=dict)  # missile -> carried by
     first_us: dict[str, int] = field(default_factory=dict)  # missile -> first alert naming it
     error_km: dict[str, float] = field(default_factory=dict)  # missile -> impact error
 
@@ -135,25 +170,18 @@ def _fused(
     alerts: Sequence[FusedAlert],
     track_to_missile: Mapping[tuple[Nation, str], str],
     by_truth: Mapping[str, TruthPath],
+    systems: Mapping[str, SystemOrigin],
 ) -> _Fused:
     f = _Fused()
     for a in sorted(alerts, key=lambda a: (a.system_track_id, a.version)):
         f.final[a.system_track_id] = a
         if a.impact is not None:
             f.last_with_impact[a.system_track_id] = a
-    f.holds = {
-        tid: {
-            track_to_missile[(c.nation, c.track_id)]
-            for c in a.contributors
-            if (c.nation, c.track_id) in track_to_missile
-        }
-        for tid, a in f.final.items()
-    }
-    tracks_of: dict[str, list[str]] = defaultdict(list)
-    for tid, missiles in f.holds.items():
-        for m in missiles:
-            tracks_of[m].append(tid)
-    f.tracks_of = dict(tracks_of)
+    for tid, s in systems.items():
+        if s.majority is not None:
+            f.tracks_of.setdefault(s.majority, []).append(tid)
+        for m in s.carries - {s.majority}:
+            f.merged_into.setdefault(m, []).append(tid)
     # First fused alert on a missile: any alert naming one of its national tracks.
     for a in alerts:
         for c in a.contributors:
@@ -161,7 +189,10 @@ def _fused(
             if named is not None:
                 t = a.newest_report_us
                 f.first_us[named] = min(f.first_us.get(named, t), t)
-    for m, tids in f.tracks_of.items():
+    for m in by_truth:
+        # The newest prediction of the tracks that are the missile (a track that died
+        # early is extra, not its final word); of the tracks it was merged into if none.
+        tids = f.tracks_of.get(m) or f.merged_into.get(m, [])
         candidates = [f.last_with_impact[t] for t in tids if t in f.last_with_impact]
         if candidates:
             best = max(candidates, key=lambda a: (a.newest_report_us, len(a.contributors)))
@@ -232,21 +263,41 @@ def score(
     truths: Sequence[TruthPath],
     warnings: Mapping[Nation, Sequence[MissileWarning]],
     alerts: Sequence[FusedAlert],
+    origins: OriginCounts | None = None,
 ) -> Score:
-    """The score of a run (see the module docstring for each figure)."""
+    """The score of a run (see the module docstring for each figure).
+
+    ``origins`` are the detection origins of the national tracks (from the
+    simulation); without them tracks are matched by nearest trajectory.
+    """
     all_warnings = [w for ws in warnings.values() for w in ws]
-    track_to_missile = map_tracks(all_warnings, truths)
+    names = [t.name for t in truths]
+    if origins is None:
+        track_to_missile = map_tracks(all_warnings, truths)
+        origins = counts_from_mapping(all_warnings, track_to_missile)
+        matching: Literal["origin", "trajectory"] = "trajectory"
+    else:
+        track_to_missile = national_missiles(origins, names)
+        matching = "origin"
+    systems = system_origins(alerts, origins, names)
+    picked = assign_tracks(systems, names)
     by_truth = {t.name: t for t in truths}
-    fused = _fused(alerts, track_to_missile, by_truth)
+    fused = _fused(alerts, track_to_missile, by_truth, systems)
     national = _national(all_warnings, track_to_missile, by_truth)
     not_worse, not_significantly_worse = _fused_against_national(fused.error_km, national)
     first_fused = fused.first_us
+    first_warning = {
+        m: min(seen[m] for seen in national.first_seen_us.values() if m in seen)
+        for m in names
+        if any(m in seen for seen in national.first_seen_us.values())
+    }
+    labelled = {t for t, s in systems.items() if s.labelled_non_missile}
     return Score(
         missiles=len(truths),
-        system_tracks=len(fused.final),
-        merged=sum(1 for ms in fused.holds.values() if len(ms) > 1),
-        duplicates=sum(1 for tids in fused.tracks_of.values() if len(tids) > 1),
-        missed=sum(1 for t in truths if t.name not in fused.tracks_of),
+        system_tracks=len(systems),
+        merged=len(picked.merged),
+        duplicates=len(picked.duplicates),
+        missed=len(picked.missed),
         alerts=len(alerts),
         alerts_by_status={
             s: sum(1 for a in alerts if a.status is s)
@@ -270,6 +321,10 @@ def score(
             for t in truths
         },
         gospa=gospa(truths, alerts),
+        matching=matching,
+        extra_tracks=len(picked.extra),
+        first_alert_delay_s=first_alert_delays(truths, first_warning, first_fused),
+        raid_count=raid_count(truths, first_warning, alerts, labelled),
     )
 
 
@@ -278,19 +333,42 @@ def score(
 REPLAY_WINDOW_S = 100 * 365 * 86400.0  # recorded scenarios carry their own (old) times
 
 
-def score_scenario(name: str, seed: int = 0, *, kafka: Any = None) -> ScenarioScore:
-    """Simulate scenario ``name`` (national warnings), fuse it — offline, or with ``kafka``
-    through a bridge on that cluster — and score the picture."""
+@dataclass(frozen=True, slots=True)
+class Simulated:
+    """A scenario flown and seen by the three nations: truth, warnings, detection origins."""
+
+    scenario: str
+    seed: int
+    truths: list[TruthPath]
+    warnings: dict[Nation, list[MissileWarning]]
+    origins: OriginCounts
+
+
+def simulate_scenario(name: str, seed: int = 0) -> Simulated:
+    """Simulate scenario ``name`` (built-in, YAML file or catalogue date) with ``seed``."""
     from producers.national import simulate_all, solve_launch
     from producers.scenario_file import load_scenario
 
     launches = list(load_scenario(name, seed).launches)
-    warnings = simulate_all(launches)
+    origins: OriginCounts = {}
+    warnings = simulate_all(launches, origins=origins)
     truths = [truth_from_launch(e, solve_launch(e)) for e in launches]
+    return Simulated(name, seed, truths, warnings, origins)
+
+
+def score_scenario(name: str, seed: int = 0, *, kafka: Any = None) -> ScenarioScore:
+    """Simulate scenario ``name`` (national warnings), fuse it — offline, or with ``kafka``
+    through a bridge on that cluster — and score the picture."""
+    run = simulate_scenario(name, seed)
+    truths, warnings, origins = run.truths, run.warnings, run.origins
     if kafka is None:
         alerts, outcome = run_offline(warnings)
         return ScenarioScore(
-            name, seed, "offline", score(truths, warnings, alerts), len(outcome.dead_letters)
+            name,
+            seed,
+            "offline",
+            score(truths, warnings, alerts, origins),
+            len(outcome.dead_letters),
         )
     from bridge.config import BridgeConfig, ValidationConfig
     from evaluation.replay import fresh_topics, run_through_broker
@@ -306,4 +384,4 @@ def score_scenario(name: str, seed: int = 0, *, kafka: Any = None) -> ScenarioSc
         transactional_id=f"{group}-txn",
     )
     alerts = run_through_broker(kafka, warnings, config)
-    return ScenarioScore(name, seed, "broker", score(truths, warnings, alerts), -1)
+    return ScenarioScore(name, seed, "broker", score(truths, warnings, alerts, origins), -1)

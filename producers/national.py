@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from producers.origins import OriginCounts, OriginRecorder
 from producers.report import (
     Climb,
     Snapshot,
@@ -153,6 +154,7 @@ class NationalSimulation:
         sensors: Sequence[Sensor] | None = None,
         config: NationalConfig | None = None,
         solver: TrajectorySolver = solve_launch,
+        record_origins: bool = False,
     ) -> None:
         self.nation = nation
         self.sensors = tuple(sensors) if sensors is not None else sensors_of(nation)
@@ -167,6 +169,8 @@ class NationalSimulation:
         self._processing_us = round(self.config.processing_latency_s * 1e6)
         self.clock_us = 0
         self.scans_processed = 0
+        # The scorer's side output (``producers.origins``): off in the producer service.
+        self._origins = OriginRecorder() if record_origins else None
 
     # -- input ---------------------------------------------------------------------
     def add_launch(self, event: LaunchEvent) -> None:
@@ -189,6 +193,8 @@ class NationalSimulation:
                     late += 1
                     continue
                 scans.setdefault(t, []).append(z)
+                if self._origins is not None:
+                    self._origins.queue(theatre.order, index, t, event.launch_id)
             if late:
                 log.warning(
                     "%s: %d detections of %s by %s came too late",
@@ -248,6 +254,8 @@ class NationalSimulation:
                 z = np.stack(rows) if rows else np.zeros((0, sensor.model.dim))
                 result = theatre.tracker.scan(sensor, t, z)
                 self.scans_processed += 1
+                if self._origins is not None:
+                    self._origins.scan(order, index, t, result)
                 self._after_scan(theatre, sensor, t, result)
             nxt = t + sensor.revisit_us
             if nxt <= theatre.end_us:
@@ -270,6 +278,10 @@ class NationalSimulation:
     def finish(self) -> list[MissileWarning]:
         """Run every queued launch to its end and return the remaining warnings."""
         return self.advance(END_OF_TIME_US)
+
+    def origins(self) -> OriginCounts:
+        """Per confirmed track, its detections' origins; empty unless ``record_origins``."""
+        return {} if self._origins is None else self._origins.counts(self.nation)
 
     @property
     def idle(self) -> bool:
@@ -372,12 +384,20 @@ def simulate_nation(
     config: NationalConfig | None = None,
     sensors: Sequence[Sensor] | None = None,
     solver: TrajectorySolver = solve_launch,
+    origins: OriginCounts | None = None,
 ) -> list[MissileWarning]:
-    """Every warning ``nation`` publishes for ``launches``, in reporting order."""
-    sim = NationalSimulation(nation, sensors=sensors, config=config, solver=solver)
+    """Every warning ``nation`` publishes for ``launches``, in reporting order; the
+    detection origins of its tracks are added to ``origins`` if given."""
+    recording = origins is not None
+    sim = NationalSimulation(
+        nation, sensors=sensors, config=config, solver=solver, record_origins=recording
+    )
     for event in sorted(launches, key=lambda e: (e.launch_time_us, e.launch_id)):
         sim.add_launch(event)
-    return sim.finish()
+    warnings = sim.finish()
+    if origins is not None:
+        origins.update(sim.origins())
+    return warnings
 
 
 def simulate_all(
@@ -385,7 +405,12 @@ def simulate_all(
     *,
     config: NationalConfig | None = None,
     solver: TrajectorySolver = solve_launch,
+    origins: OriginCounts | None = None,
 ) -> dict[Nation, list[MissileWarning]]:
-    """Warnings of the three nations for the same launches."""
+    """Warnings of the three nations for the same launches; ``origins``, if given, gets the
+    detection origins of every national track (the scorer's side output, never a warning)."""
     events = list(launches)
-    return {n: simulate_nation(events, n, config=config, solver=solver) for n in NATIONS}
+    return {
+        n: simulate_nation(events, n, config=config, solver=solver, origins=origins)
+        for n in NATIONS
+    }

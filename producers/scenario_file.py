@@ -8,6 +8,7 @@ with one line that says where.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -23,6 +24,7 @@ from producers.scenario import (
     LaunchSpec,
     Scenario,
     build,
+    historical_scenario,
     historical_specs,
 )
 from trilink.timeutil import parse_iso
@@ -40,6 +42,8 @@ def _number(entry: Mapping[str, Any], key: str, where: str, default: float | Non
         raise ScenarioError(f"{where}: {key} must be finite")
     return number
 
+
+_CATALOGUE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 _SCENARIO_KEYS = frozenset(
     {"scenario_id", "description", "seed", "start", "historical", "launches"}
@@ -120,14 +124,19 @@ def scenario_from_mapping(doc: Any, default_id: str, seed: int | None = None) ->
 
 
 def load_scenario(name_or_path: str | Path, seed: int | None = None) -> Scenario:
-    """A built-in scenario by name, or a YAML scenario file; ``seed`` overrides the file's."""
+    """A built-in scenario by name, a catalogue date (``2024-05-29``: that day's launches,
+    ``producers.scenario.historical_scenario``) or a YAML scenario file; ``seed``
+    overrides the file's."""
     text = str(name_or_path)
     if text in BUILTINS:
         return BUILTINS[text](0 if seed is None else seed)
     path = Path(text)
+    if _CATALOGUE_DATE.fullmatch(text) and not path.exists():
+        return historical_scenario(text, 0 if seed is None else seed)
     if not path.suffix and not path.exists():
         raise ScenarioError(
-            f"unknown scenario {text!r}; built-ins: {', '.join(BUILTINS)} (or a YAML file)"
+            f"unknown scenario {text!r}; built-ins: {', '.join(BUILTINS)} "
+            "(or a catalogue date YYYY-MM-DD, or a YAML file)"
         )
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -129,13 +129,20 @@ class Track:
 
 @dataclass(slots=True)
 class ScanResult:
-    """What one scan changed: updated, newly confirmed and dropped tracks."""
+    """What one scan changed: updated, newly confirmed and dropped tracks.
+
+    ``rows`` is the detection row (index into the scan's ``z``) each updated track
+    took and ``started`` the tracks initiated with their rows: a scorer that knows
+    what caused each row can tell what each track followed.
+    """
 
     updated: list[Track] = field(default_factory=list)
     x: FloatArray = field(default_factory=lambda: np.zeros((0, 6)))  # combined, per updated
     p: FloatArray = field(default_factory=lambda: np.zeros((0, 6, 6)))
     confirmed: list[Track] = field(default_factory=list)
     dropped: list[Track] = field(default_factory=list)
+    rows: list[int] = field(default_factory=list)
+    started: list[tuple[Track, int]] = field(default_factory=list)
 
 
 def combine(x: FloatArray, p: FloatArray, mu: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -241,7 +248,7 @@ class Tracker:
         used = set(assigned.values())
         for j in range(len(z)):
             if j not in used:
-                self._initiate(sensor, t_us, z[j])
+                result.started.append((self._initiate(sensor, t_us, z[j]), j))
         return result
 
     def _associate(
@@ -314,6 +321,7 @@ class Tracker:
             tr.updates += 1
             tr.sensors.add(sensor.name)
         result.updated = updated
+        result.rows = det.tolist()
         result.x, result.p = combine(xs, ps, w)
 
     def _count_opportunities(

@@ -17,6 +17,7 @@ from producers.national import (
     simulate_nation,
     solve_launch,
 )
+from producers.origins import OriginCounts
 from producers.report import message_id
 from producers.scenario_file import load_scenario
 from sim.sensors import sensors_of
@@ -54,6 +55,19 @@ def test_korea_warns_during_the_boost_and_japan_late_or_never(sunan) -> None:  #
         event.site_lat_deg, event.site_lon_deg, initial.launch.lat_deg, initial.launch.lon_deg
     )
     assert km / 1000.0 < initial.launch.ellipse.semi_major_km
+
+
+def test_detection_origins_are_a_side_output(sunan) -> None:  # type: ignore[no-untyped-def]
+    # Recording origins changes no warning; each track's detections are all its launch's.
+    event, _, warnings = sunan
+    origins: OriginCounts = {}
+    again = simulate_all([event], origins=origins)
+    for nation in NATIONS:
+        assert _json(again[nation]) == _json(warnings[nation])
+    tracks = {(w.nation, w.track_id) for ws in warnings.values() for w in ws}
+    assert set(origins) == tracks
+    for counts in origins.values():
+        assert set(counts) == {event.launch_id} and counts[event.launch_id] >= 3
 
 
 def test_sbirs_only_reports_come_from_the_boost(sunan) -> None:  # type: ignore[no-untyped-def]

@@ -69,6 +69,17 @@ def test_score_of_a_clean_run() -> None:
         as_json["impact_error_km"]["KOR"]["n"] == 2 and as_json["lead_time_s"]["M0"]["KOR"] == 0.0
     )
     assert list(as_json["impact_error_km"]) == ["fused", "KOR", "JPN", "USA"]
+    # Scoring by origin added its figures after the existing keys, which keep their order.
+    assert list(as_json)[-5:] == [
+        "matching",
+        "extra_tracks",
+        "first_alert_delay_s",
+        "max_first_alert_delay_s",
+        "raid_count",
+    ]
+    assert as_json["matching"] == "trajectory"  # synthetic reports carry no origins
+    assert (s.extra_tracks, s.max_first_alert_delay_s) == (0, 0.0)
+    assert s.raid_count is not None and s.raid_count.max_abs_error == 0
 
 
 def test_merges_and_duplicates_are_counted() -> None:
@@ -102,8 +113,11 @@ def _scenario(name: str) -> Score:
 @pytest.mark.parametrize("name", ["2022-06-05", "tight-salvo"])
 def test_salvos_neither_merge_nor_split(name: str) -> None:
     s = _scenario(name)
-    assert s.missed == 0 and s.merged == 0 and s.duplicates == 0
+    assert s.matching == "origin"
+    assert s.missed == 0 and s.merged == 0 and s.duplicates == 0 and s.extra_tracks == 0
     assert s.system_tracks == s.missiles
+    assert s.raid_count is not None and s.raid_count.max_abs_error == 0
+    assert s.max_first_alert_delay_s is not None and s.max_first_alert_delay_s <= 1.0
     # Fused impact within the best nation's own 95% uncertainty of that nation's error
     # for every missile; the strict "no worse at all" share is reported, not asserted
     # (two equally good nations split it about evenly whatever the fusion).

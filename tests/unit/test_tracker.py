@@ -87,6 +87,21 @@ def test_a_lone_detection_never_becomes_a_track() -> None:
     assert tracker.tracks == []
 
 
+def test_a_scan_says_which_detection_row_each_track_took() -> None:
+    # Two targets far apart, seen in a different row order on the second scan.
+    sensor = get_sensor("KOR-GREEN-PINE-CHUNGBUK")
+    ids = iter(f"T{i}" for i in range(100))
+    tracker = Tracker(TrackerConfig(), lambda: next(ids))
+    r = np.stack([geodetic_to_ecef(39.3, 126.5, 30e3), geodetic_to_ecef(38.6, 125.4, 30e3)])
+    z = measurement_models.measure(sensor.model, r)
+    first = tracker.scan(sensor, 0, z)
+    assert [row for _, row in first.started] == [0, 1] and first.rows == []
+    near, far = (t for t, _ in first.started)
+    second = tracker.scan(sensor, sensor.revisit_us, z[::-1])
+    took = dict(zip((t.serial for t in second.updated), second.rows, strict=True))
+    assert took == {near.serial: 1, far.serial: 0} and second.started == []
+
+
 def _truth_of(warning: MissileWarning, truths: list) -> str:  # type: ignore[type-arg]
     best = None
     for event, trajectory in truths:
