@@ -204,7 +204,7 @@ def test_plan_a_new_track_with_an_unsettled_velocity_joins_on_its_position() -> 
         Slot("ST-b", _est(b.truth(t), t), {Nation.KOR}, "realm"),
     ]
     fast = np.array([0.0, 0.0, 0.0, 300.0, 0.0, 0.0])
-    assert not gate.admits(gate.distance(_est(b.truth(t) + fast, t), slots[1].estimate))
+    assert not gate.admits(gate.distance(_est(b.truth(t) + fast, t), _est(b.truth(t), t)))
     newcomer = _cand(b.truth(t) + fast, t, "USA", 1)
     assert plan([newcomer], slots, gate) == [Step(0, 1)]
     # Its own nation already there and not begun in flight: a track of its own.
