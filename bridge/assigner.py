@@ -67,7 +67,8 @@ class Slot:
 class Step:
     """Candidate ``candidate`` joins slot ``slot``; ``founds``: it creates that slot;
     ``held``: it founds nothing yet, as it gates with ``slot`` but that slot already
-    has an active track of its nation; ``duplicate``: a late candidate joins a slot
+    has an active track of its nation (slot -1: a detached track near no slot);
+    ``duplicate``: a late candidate joins a slot
     its nation is already on."""
 
     candidate: int
@@ -200,6 +201,11 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
             j, dup = near
             steps.append(Step(founder, j, duplicate=dup))
             slots[j].nations.add(c.nation)
+            continue
+        if c.exclude:
+            # Detached by a break and near no track: a national track that lost its
+            # missile (diverged) founds nothing; it is retried on its next report.
+            steps.append(Step(founder, -1, held=True))
             continue
         if founder in blocked:  # ambiguous: its nation may be re-initiating a track there
             steps.append(Step(founder, blocked[founder], held=True))

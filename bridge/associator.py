@@ -129,6 +129,15 @@ class Associator:
         for step in plan(self._candidates(pending), slots, self.gate):
             n = pending[step.candidate]
             if step.held:
+                if step.slot < 0:
+                    log.info(
+                        "%s held: detached from %s, near no track",
+                        key_text(n.member.key),
+                        n.previous,
+                    )
+                    self.table.hold(n.member, n.previous)
+                    self.table.note_left(n, touched)
+                    continue
                 log.info(
                     "%s held: its nation is live on %s",
                     key_text(n.member.key),

@@ -65,6 +65,8 @@ class TrackTable:
     national: dict[TrackKey, NationalTrack] = field(default_factory=dict)
     # Newcomers held back from founding a track (in memory only; see ``bridge.associator``).
     held: dict[TrackKey, NationalTrack] = field(default_factory=dict)
+    # Held members detached by a break: the system track each left (they stay detached).
+    held_from: dict[TrackKey, str] = field(default_factory=dict)
     published: dict[str, int] = field(default_factory=dict)  # highest version on the topic
     hints: dict[TrackKey, str] = field(default_factory=dict)  # published memberships
     published_closed: dict[str, AlertStatus] = field(default_factory=dict)
@@ -85,6 +87,7 @@ class TrackTable:
         self.published_closed = r.published_closed
         self.nation_us = {}
         self.held = {}
+        self.held_from = {}
         for m in self.national.values():
             self.nation_us[m.nation] = max(self.nation_us.get(m.nation, 0), m.observed_us)
 
@@ -127,8 +130,11 @@ class TrackTable:
                 member = held or NationalTrack.from_report(reports[0])
                 for c in reports if held is not None else reports[1:]:
                     member.apply(c)
+                previous = self.held_from.pop(key, "")
                 if member.active:
-                    changes.newcomers.append(Newcomer(member, member.first_observed_us))
+                    changes.newcomers.append(
+                        Newcomer(member, member.first_observed_us, previous=previous)
+                    )
                 continue
             self._update_member(known, reports, changes)
         return changes
@@ -237,9 +243,20 @@ class TrackTable:
             return
         self.join(n, track, touched)
 
-    def hold(self, member: NationalTrack) -> None:
-        """Keep a newcomer back from founding a track; its next report retries it."""
+    def hold(self, member: NationalTrack, previous: str = "") -> None:
+        """Keep a newcomer back from founding a track; its next report retries it (still
+        detached from ``previous``, if a break detached it)."""
         self.held[member.key] = member
+        if previous:
+            self.held_from[member.key] = previous
+
+    def note_left(self, n: Newcomer, touched: set[str]) -> None:
+        """``n``, detached from its track, joins none for now: the track says so once."""
+        old = self.tracks.get(n.previous)
+        note = f"{key_text(n.member.key)} left (it drifted off)"
+        if old is not None and note not in old.notes:
+            old.notes.append(note)
+            touched.add(old.track_id)
 
     def _note_departure(self, n: Newcomer, new_id: str, touched: set[str]) -> None:
         old = self.tracks.get(n.previous)
@@ -261,3 +278,4 @@ class TrackTable:
         for key, member in list(self.held.items()):
             if self.event_us - member.observed_us > stale_us:
                 del self.held[key]
+                self.held_from.pop(key, None)

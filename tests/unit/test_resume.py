@@ -173,17 +173,13 @@ def test_replay_selection_takes_whole_scenarios_of_this_session_within_the_windo
     assert [launches[i][0].launch_id for i in chosen] == ["a1", "a2", "b1", "c1"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bridge: a member whose nation's feed stopped is not silent (its feed has not "
-    "moved on), so a track last reported in boost steers the picture for the whole outage",
-)
 def test_the_bridge_keeps_each_missile_whole_when_a_feed_stops_during_a_boost() -> None:
     """Korea's producer dies just after confirming a missile in boost; it is back a minute
     later, caught up as a restarted producer does. Offline, so the bridge's part shows
-    alone: during the outage USA's track of that missile breaks away from the system
-    track Korea's stale boost estimate holds, the next missiles' tracks join that track
-    and break away in turn, and the missile ends up as two system tracks."""
+    alone. It used to split the missile: USA's track broke away from the system track
+    Korea's stale boost estimate held, and the next missiles' tracks joined that one and
+    broke away in turn. Breaks tested against the other members (leave-one-out) and new
+    tracks placed by position keep every missile one system track."""
     from bridge.config import EngineConfig
     from bridge.engine import Engine
     from consumers.view import AlertPicture
