@@ -3,8 +3,6 @@ kill and restart played out on the simulation itself."""
 
 from __future__ import annotations
 
-import pytest
-
 from producers.national import NationalSimulation, simulate_nation
 from producers.resume import CLOCK_SLACK_US, PublishedMarks, catch_up, replay_selection
 from producers.scenario import Scenario
