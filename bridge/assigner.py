@@ -68,8 +68,7 @@ class Step:
     """Candidate ``candidate`` joins slot ``slot``; ``founds``: it creates that slot;
     ``held``: it founds nothing yet, as it gates with ``slot`` but that slot already
     has an active track of its nation (slot -1: a detached track near no slot);
-    ``duplicate``: a late candidate joins a slot
-    its nation is already on."""
+    ``duplicate``: a late candidate joins a slot its nation is already on."""
 
     candidate: int
     slot: int
@@ -164,8 +163,9 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
 
     def nearest_wide(i: int) -> tuple[int, bool] | None:
         # A slot without the candidate's nation first; else one with it (a duplicate).
-        options = [(cands[i].nation in slots[j].nations, d2, j) for (k, j), d2 in wide.items()]
-        options = [o for o, (k, _) in zip(options, wide, strict=True) if k == i]
+        options = [
+            (cands[i].nation in slots[j].nations, d2, j) for (k, j), d2 in wide.items() if k == i
+        ]
         if not cands[i].late:  # only a candidate begun in flight may join its own nation
             options = [o for o in options if not o[0]]
         if not options:

@@ -50,7 +50,6 @@ class Gate:
 
     config: GateConfig = field(default_factory=GateConfig)
     threshold: float = field(init=False)
-    late_threshold: float = field(init=False)
     break_threshold: float = field(init=False)
     # Position-only (3 dof) versions, for national tracks whose velocity is unsettled.
     threshold3: float = field(init=False)
@@ -61,10 +60,7 @@ class Gate:
     def __post_init__(self) -> None:
         c = self.config
         object.__setattr__(self, "threshold", float(chi2.ppf(c.gate_probability, c.dof)))
-        brk = float(chi2.ppf(c.break_probability, c.dof))
-        late = min(float(chi2.ppf(c.late_gate_probability, c.dof)), brk)
-        object.__setattr__(self, "late_threshold", late)
-        object.__setattr__(self, "break_threshold", brk)
+        object.__setattr__(self, "break_threshold", float(chi2.ppf(c.break_probability, c.dof)))
         brk3 = float(chi2.ppf(c.break_probability, 3))
         object.__setattr__(self, "threshold3", float(chi2.ppf(c.gate_probability, 3)))
         object.__setattr__(
@@ -81,10 +77,6 @@ class Gate:
 
     def admits(self, d2: float) -> bool:
         return d2 <= self.threshold
-
-    def admits_late(self, d2: float) -> bool:
-        """Within the wider gate of a candidate first seen high (see ``GateConfig``)."""
-        return d2 <= self.late_threshold
 
     def breaks(self, d2: float) -> bool:
         return d2 > self.break_threshold

@@ -170,9 +170,10 @@ class Associator:
         return Slot(t.track_id, t.gate_estimate(), nations, realm, t.closed_us)
 
     def _first_seen_high(self, n: Newcomer) -> bool:
-        """Its national track began above the birth ceiling (its first report here)."""
+        """Its national track began above the birth ceiling (judged on its first report:
+        a held newcomer retried later is no longer judged so)."""
         if n.member.observed_us != n.member.first_observed_us:
-            return False  # held and retried: judged by its first report, as then
+            return False
         x = n.member.estimate.x
         return altitude_m(float(x[0]), float(x[1]), float(x[2])) > self.gate.config.birth_ceiling_m
 

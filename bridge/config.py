@@ -41,18 +41,20 @@ class GateConfig:
     second missile of one launcher, seconds behind the first), and the first fused
     alert must go out with the first national warning.
 
-    Missiles are born at the ground: a national track first seen above
+    Before a newcomer founds a track, positions decide whether it is one the picture
+    holds (a new national track has not settled its velocity): it joins the nearest
+    open track without its nation within the position gate (``gate_probability``, 3
+    dof). Missiles are born at the ground: a national track first seen above
     ``birth_ceiling_m`` (a radar that could not see the boost, a track re-initiated in
     flight, a member detached by a break) is almost surely a missile the picture
-    already holds. Before such a *late* candidate founds a track it may join the
-    nearest open track within the wider ``late_gate_probability`` gate, on positions
-    (a track begun in flight has not settled its velocity) — one without
-    its nation if any, else one with it (a nation's duplicate track on one missile,
+    already holds, so such a *late* candidate uses the wider ``late_gate_probability``
+    and may join beside its own nation's member (a duplicate track on one missile,
     fused by covariance intersection like any other member). A new national track's
     first covariance is often too small for its real error, and a second system
     track for one missile is the costlier mistake there. The late gate never exceeds
     the break threshold: a member admitted beyond it would break away at once. For
     its first ``settle_s`` of observed time a member's break test is on positions too.
+    A detached member near no track is held, not founded on.
     """
 
     dof: int = 6

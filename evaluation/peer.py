@@ -46,7 +46,6 @@ import numpy as np
 
 from evaluation.results import ScenarioScore
 from evaluation.scoring import run_offline, score, simulate_scenario
-from evaluation.truth import TruthPath, truth_from_launch
 from producers.report import Snapshot, impact_point
 from tracking.propagate import upper_triangle
 from trilink.constants import US, FloatArray
@@ -323,18 +322,6 @@ def _impact_passed(system: _System, horizon_us: int) -> bool:
 
 
 # -- scoring it like trilink ---------------------------------------------------------------
-
-
-def scenario_inputs(
-    name: str, seed: int
-) -> tuple[list[TruthPath], dict[Nation, list[MissileWarning]]]:
-    """Truths and national warnings of a scenario, built as :func:`score_scenario` does."""
-    from producers.national import simulate_all, solve_launch
-    from producers.scenario_file import load_scenario
-
-    launches = list(load_scenario(name, seed).launches)
-    warnings = simulate_all(launches)
-    return [truth_from_launch(e, solve_launch(e)) for e in launches], warnings
 
 
 def score_peer(name: str, seed: int = 0) -> ScenarioScore:

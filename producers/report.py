@@ -174,14 +174,17 @@ class Climb:
     first: Snapshot
     times_s: list[float]
     roots: list[float]
+    first_point: GroundPoint  # under the first sight, from its single-snapshot climb
+    estimate: GroundPoint  # refitted as samples come (the first point's until it can be)
 
     @classmethod
     def start(cls, snap: Snapshot) -> Climb | None:
         """A climb from a track's first confirmed snapshot, if it was seen low and rising."""
         seen = _climb(snap)
-        if seen is None:
+        first = early_launch(snap)
+        if seen is None or first is None:
             return None
-        return cls(snap, [0.0], [math.sqrt(seen[0])])
+        return cls(snap, [0.0], [math.sqrt(seen[0])], first, first)
 
     def add(self, snap: Snapshot) -> None:
         """Take a later snapshot if it is still low and rising in the boost."""
@@ -192,20 +195,24 @@ class Climb:
         if seen is not None:
             self.times_s.append(after_s)
             self.roots.append(math.sqrt(seen[0]))
+            self._fit()
 
-    def launch(self) -> GroundPoint | None:
+    def launch(self) -> GroundPoint:
         """The launch point and time from the climb seen so far."""
-        first = early_launch(self.first)
-        t = np.asarray(self.times_s)
-        if first is None or len(t) < 3 or float(t[-1]) < MIN_CLIMB_SPAN_S:
-            return first
+        return self.estimate
+
+    def _fit(self) -> None:
+        first, t = self.first_point, np.asarray(self.times_s)
+        self.estimate = first
+        if len(t) < 3 or float(t[-1]) < MIN_CLIMB_SPAN_S:
+            return
         slope, intercept = np.polyfit(t, np.asarray(self.roots), 1)
         if slope <= 0.0:
-            return first
+            return
         # Before the first sight, and not longer before it than any boost climbs.
         before_s = min(max(intercept / slope, 0.0), MAX_CLIMB_S)
         time_us = self.first.observed_us - round(before_s * 1e6)
-        return GroundPoint(first.lat_deg, first.lon_deg, time_us, first.ellipse)
+        self.estimate = GroundPoint(first.lat_deg, first.lon_deg, time_us, first.ellipse)
 
 
 @dataclass(frozen=True, slots=True)

@@ -174,8 +174,8 @@ def test_plan_a_late_candidate_off_the_strict_gate_joins_instead_of_founding() -
     t = T0 + 60 * US
     gate = Gate()
     off = np.array([2500.0, 0.0, 0.0, 0.0, 0.0, 0.0])  # d2 ~35: past the gate (~28)
-    d2 = gate.distance(_est(a.truth(t) + off, t), _est(a.truth(t), t))
-    assert gate.threshold < d2 < gate.late_threshold  # the case under test
+    d2 = gate.distance(_est(a.truth(t) + off, t), _est(a.truth(t), t), dof=3)
+    assert gate.threshold3 < d2 < gate.late_threshold3  # the case under test
 
     def slots() -> list[Slot]:
         return [
@@ -216,6 +216,6 @@ def test_plan_a_new_track_with_an_unsettled_velocity_joins_on_its_position() -> 
 
 def test_late_gate_never_exceeds_the_break_threshold() -> None:
     gate = Gate(GateConfig(break_probability=0.99999, late_gate_probability=1.0 - 1e-12))
-    assert gate.late_threshold == gate.break_threshold
+    assert gate.late_threshold3 == gate.break_threshold3
     with pytest.raises(ConfigError):
         GateConfig(gate_probability=0.9999, late_gate_probability=0.999)

@@ -8,9 +8,9 @@ from functools import cache
 from itertools import pairwise
 
 from evaluation.matching import map_tracks
-from evaluation.peer import PeerConfig, scenario_inputs, stonesoup_fuse
+from evaluation.peer import PeerConfig, stonesoup_fuse
 from evaluation.results import Score
-from evaluation.scoring import score
+from evaluation.scoring import score, simulate_scenario
 from evaluation.truth import TruthPath
 from trilink.model import AlertStatus, FusedAlert, MissileWarning, Nation
 
@@ -19,7 +19,8 @@ Run = tuple[list[TruthPath], dict[Nation, list[MissileWarning]], list[FusedAlert
 
 @cache
 def _run() -> Run:
-    truths, warnings = scenario_inputs("tight-salvo", 0)
+    run = simulate_scenario("tight-salvo", 0)
+    truths, warnings = run.truths, run.warnings
     alerts = stonesoup_fuse(warnings)
     return truths, warnings, alerts, score(truths, warnings, alerts)
 
