@@ -65,3 +65,18 @@ class DeliveryError(KafkaError):
 
 class FencedError(DeliveryError):
     """Another instance took over this transactional id: this one must stop producing."""
+
+
+class SecurityError(TrilinkError):
+    """A record's confidentiality label or signature cannot be trusted.
+
+    ``error_type`` names the check that failed (``unsigned``, ``bad-label``,
+    ``untrusted-key``, ``bad-signature``, ``replayed``, ``label-mismatch``), so the
+    bridge can dead-letter each kind under its own reason; ``reason`` says what is
+    wrong in one line.
+    """
+
+    def __init__(self, reason: str, *, error_type: str = "security") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.error_type = error_type
