@@ -47,6 +47,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "produce",
     "demo",
     "map",
+    "keys",
 )
 
 

@@ -70,7 +70,8 @@ def init_keys(
     if not force:
         existing = [str(p) for p in targets if p.exists()]
         if existing:
-            raise ConfigError(f"{', '.join(existing)} already exist(s); use --force to overwrite")
+            more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+            raise ConfigError(f"{existing[0]} already exists{more}; use --force to overwrite")
     directory.mkdir(parents=True, exist_ok=True)
     trusted = []
     for name, path in zip(names, targets[:-1], strict=True):
