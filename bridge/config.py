@@ -177,11 +177,19 @@ class EngineConfig:
     validation: ValidationConfig = field(default_factory=ValidationConfig)
     fusion_criterion: Literal["det", "trace", "fast"] = "det"
     service: str = SERVICE_NAME
+    # (topic, nation) the engine reads, i.e. who may publish where; empty: the three
+    # national warning topics of ``topics`` (one cluster). A bilateral system reads its
+    # two publishers' topics and the other partner's released reports.
+    inputs: tuple[tuple[str, Nation], ...] = ()
 
     def __post_init__(self) -> None:
         require_finite(self)
         if self.fusion_criterion not in ("det", "trace", "fast"):
             raise ConfigError(f"unknown fusion criterion {self.fusion_criterion!r}")
+
+    def input_topics(self) -> dict[str, Nation]:
+        """Topic -> the nation allowed to publish there (the authorisation table)."""
+        return dict(self.inputs) if self.inputs else self.topics.all_warnings()
 
 
 @dataclass(frozen=True, slots=True)

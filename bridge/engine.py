@@ -40,7 +40,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from bridge.admission import Admission, Decoder, Inbound, Outcome
+from bridge.admission import Admission, Decoder, Inbound, Outcome, Verifier
 from bridge.alerts import AlertPolicy
 from bridge.association import Gate
 from bridge.associator import Associator
@@ -73,10 +73,16 @@ class Stages:
     lifecycle: Lifecycle
 
     @classmethod
-    def assemble(cls, config: EngineConfig, decoder: Decoder) -> Stages:
-        """The standard wiring for ``config``."""
+    def assemble(
+        cls, config: EngineConfig, decoder: Decoder, verifier: Verifier | None = None
+    ) -> Stages:
+        """The standard wiring for ``config``; ``verifier`` checks signed labels."""
         admission = Admission(
-            decoder, Validator(config.validation), config.topics.all_warnings(), config.service
+            decoder,
+            Validator(config.validation),
+            config.input_topics(),
+            config.service,
+            verifier=verifier,
         )
         gate = Gate(config.gate)
         policy = AlertPolicy(config.alerts)
@@ -98,11 +104,12 @@ class Engine:
         clock: Clock,
         *,
         stages: Stages | None = None,
+        verifier: Verifier | None = None,
     ) -> None:
         self.config = config
         self.decoder = decoder
         self.clock = clock
-        self.stages = stages or Stages.assemble(config, decoder)
+        self.stages = stages or Stages.assemble(config, decoder, verifier)
 
     @property
     def tracks(self) -> Mapping[str, SystemTrack]:

@@ -58,6 +58,7 @@ from confluent_kafka import OFFSET_STORED, Consumer, Message, TopicPartition
 from bridge.config import BridgeConfig
 from bridge.engine import Engine, Inbound, Outcome
 from bridge.errors import ServiceError
+from bridge.protection import Protection
 from bridge.recovery import recover, state_topic
 from trilink.codec import Codec, codec_for
 from trilink.config import KafkaConfig
@@ -107,19 +108,28 @@ class BridgeService:
         *,
         codec: Codec | None = None,
         clock: Callable[[], int] = wall_clock_us,
+        protection: Protection | None = None,
+        name: str = "bridge",
     ) -> None:
         self.kafka = kafka
         self.config = config
         self.codec = codec or codec_for(kafka)
         self.clock = clock
+        self.protection = protection
+        self.name = name
         self.session: SessionClock | None = None
         self.health: ServiceHealth | None = None
-        self.engine = Engine(config.engine, self.codec, self.scenario_now)
+        self.engine = self._engine()
         self.stats = Stats()
         shared = RecordTopics.of(config.topics, self.codec)
         self._alerts = shared.alerts
         self._dead_letters = shared.dead_letter
         self._states = state_topic(config.topics.bridge_state, self.codec)
+
+    def _engine(self) -> Engine:
+        """A fresh engine (and a fresh replay guard: a rewound batch is read again)."""
+        verifier = None if self.protection is None else self.protection.verifier()
+        return Engine(self.config.engine, self.codec, self.scenario_now, verifier=verifier)
 
     def scenario_now(self) -> int:
         """Now on the session clock (the wall clock until the service joined it)."""
@@ -134,7 +144,7 @@ class BridgeService:
         to waiting if it loses that (a newer active instance fences its output anyway).
         """
         topics = self.config.topics
-        inputs = list(topics.all_warnings())
+        inputs = list(self.config.engine.input_topics())
         ensure_topics(self.kafka, [*inputs, topics.alerts, topics.dead_letter, topics.bridge_state])
         self.session = join_session_clock(
             self.kafka,
@@ -147,7 +157,7 @@ class BridgeService:
         self.health = self._health(inputs)
         lock = (
             LeaderLock(
-                self.kafka, topics.bridge_leader, f"{self.config.group}-leader", name="bridge"
+                self.kafka, topics.bridge_leader, f"{self.config.group}-leader", name=self.name
             )
             if self.config.standby
             else None
@@ -209,7 +219,7 @@ class BridgeService:
                 consumer,
                 exactly_once=self.config.transactional,
                 transactional_id=self.config.transactional_id,
-                name="bridge",
+                name=self.name,
                 **{"linger.ms": 1},
             )
         except DeliveryError as exc:
@@ -220,7 +230,7 @@ class BridgeService:
         cut-short transaction lost are issued again."""
         while True:
             recovered = recover(self.kafka, self._states, self._alerts, self.config.group)
-            self.engine = Engine(self.config.engine, self.codec, self.scenario_now)
+            self.engine = self._engine()
             self.engine.restore(recovered.states.values(), recovered.published)
             self.stats.restored_tracks = len(recovered.states)
             lost = self.engine.resume()
@@ -304,8 +314,22 @@ class BridgeService:
     # -- output -------------------------------------------------------------------------
 
     def _records(self, out: Outcome) -> list[Outgoing]:
-        records = [self._alerts.message(alert) for alert in out.alerts]
-        records += [self._dead_letters.message(dead) for dead in out.dead_letters]
+        guard = self.protection
+        if guard is None:
+            records = [self._alerts.message(alert) for alert in out.alerts]
+            records += [self._dead_letters.message(dead) for dead in out.dead_letters]
+        else:
+            tracks = self.engine.tracks
+            records = [
+                guard.sign_alert(
+                    self._alerts.message(alert), alert, tracks.get(alert.system_track_id)
+                )
+                for alert in out.alerts
+            ]
+            records += [
+                guard.keep_label(self._dead_letters.message(dead), dead)
+                for dead in out.dead_letters
+            ]
         records += [self._states.message(state) for state in out.states]
         records += [self._states.tombstone(track_id.encode()) for track_id in out.tombstones]
         return records

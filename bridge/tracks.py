@@ -71,6 +71,9 @@ class NationalTrack:
     state_wire: tuple[float, ...] = ()
     cov_wire: tuple[float, ...] = ()
     checked_us: int = 0  # observed time of the state last tested against the break gate
+    # The newest report's label classification (alerts are classified at their
+    # highest contributor's); not in snapshots: the next report restores it.
+    classification: str = ""
 
     @classmethod
     def from_report(cls, c: Checked, system_track_id: str = "") -> NationalTrack:
@@ -96,6 +99,7 @@ class NationalTrack:
             scenario_id=w.scenario_id,
             state_wire=(*w.position_m, *w.velocity_mps),
             cov_wire=w.covariance,
+            classification=c.classification,
         )
 
     @property
@@ -127,6 +131,7 @@ class NationalTrack:
         self.saw_boost = self.saw_boost or w.boosting
         self.missile_class = w.missile_class
         self.quality = w.quality
+        self.classification = c.classification or self.classification
         self.launch = w.launch if w.launch is not None else self.launch
         self.impact = w.impact if w.impact is not None else self.impact
 

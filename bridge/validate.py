@@ -41,6 +41,11 @@ class Checked:
     warning: MissileWarning
     x: FloatArray
     p: FloatArray
+    # Classification of the verified label ("" when records are not authenticated).
+    classification: str = ""
+
+    def labelled(self, classification: str) -> Checked:
+        return Checked(self.warning, self.x, self.p, classification)
 
 
 def check_nation(w: MissileWarning, topic_nation: Nation) -> None:

@@ -29,6 +29,14 @@ from cli.common import (
     service_logging,
     stop_on_signals,
 )
+from cli.systems import (
+    JpnusOption,
+    KeyFileOption,
+    RokusOption,
+    TrustFileOption,
+    load_keys,
+    system_clusters,
+)
 from trilink.config import Topics
 from trilink.constants import NATIONS
 from trilink.errors import ConfigError
@@ -135,13 +143,24 @@ def bridge(
     fusion: _Fusion = "det",
     speed: _Speed = None,
     clock_topic: ClockTopicOption = _DEFAULT_TOPICS.clock,
+    rokus: RokusOption = None,
+    jpnus: JpnusOption = None,
+    key_file: KeyFileOption = None,
+    trust_file: TrustFileOption = None,
 ) -> None:
     """Fuse the three national warning streams into one picture on the alerts topic.
 
+    With --rokus-bootstrap and --jpnus-bootstrap, link the two bilateral systems:
+    release each partner's reports across as their labels allow and publish on each
+    system the picture fused from what every nation there may see (keys required).
     Runs until SIGINT or SIGTERM; the batch in hand is finished first.
     """
+    from bridge.interlink import Interlink, Keys
+    from bridge.protection import Protection
     from bridge.service import BridgeService
 
+    systems = system_clusters(rokus, jpnus)
+    keys = load_keys(key_file, trust_file, required=systems is not None)
     kafka = build_kafka_config(bootstrap, registry)
     try:
         config = bridge_config(
@@ -172,6 +191,15 @@ def bridge(
         )
     except ConfigError as exc:
         fail(str(exc))
+    if systems is not None:
+        assert keys is not None
+        if kafka is not None:
+            fail("give either --bootstrap-servers (one cluster) or the two systems, not both")
+        service_logging()
+        stop = stop_on_signals("the bridge after the current batch")
+        with handle_errors():
+            Interlink(systems, config, Keys(*keys)).run(stop)
+        return
     if kafka is None:
         # A private embedded broker would be one no producer can reach.
         fail(
@@ -180,8 +208,13 @@ def bridge(
         )
     service_logging()
     stop = stop_on_signals("the bridge after the current batch")
+    protection = (
+        None
+        if keys is None
+        else Protection(keys[0], keys[1], frozenset(config.engine.validation.releasable_to))
+    )
     with handle_errors(), cluster(kafka, progress=False) as resolved:
-        BridgeService(resolved, config).run(stop)
+        BridgeService(resolved, config, protection=protection).run(stop)
 
 
 def bridge_config(

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from types import MappingProxyType
 from typing import Annotated, NoReturn, ParamSpec, TypeVar
 
 import typer
@@ -69,6 +71,28 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+def sasl_properties(
+    prefix: str = "TRILINK_", env: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """librdkafka SASL properties from ``{prefix}SASL_USERNAME`` etc.; empty without a
+    user name (a plaintext cluster such as the embedded broker)."""
+    env = os.environ if env is None else env
+    user = env.get(f"{prefix}SASL_USERNAME", "").strip()
+    if not user:
+        return {}
+    password = env.get(f"{prefix}SASL_PASSWORD", "")
+    if not password:
+        fail(f"{prefix}SASL_USERNAME is set but {prefix}SASL_PASSWORD is empty")
+    mechanism = env.get(f"{prefix}SASL_MECHANISM") or env.get("TRILINK_SASL_MECHANISM")
+    protocol = env.get("TRILINK_SECURITY_PROTOCOL", "SASL_PLAINTEXT")
+    return {
+        "security.protocol": protocol,
+        "sasl.mechanism": mechanism or "SCRAM-SHA-512",
+        "sasl.username": user,
+        "sasl.password": password,
+    }
+
+
 def build_kafka_config(bootstrap: str | None, registry: str | None) -> KafkaConfig | None:
     """The cluster the flags name, or None for "start an embedded broker".
 
@@ -83,7 +107,11 @@ def build_kafka_config(bootstrap: str | None, registry: str | None) -> KafkaConf
     if registry is not None and not registry.startswith(("http://", "https://")):
         fail(f"--schema-registry {registry!r} is not an http(s) URL")
     try:
-        return KafkaConfig(bootstrap_servers=bootstrap, schema_registry_url=registry)
+        return KafkaConfig(
+            bootstrap_servers=bootstrap,
+            schema_registry_url=registry,
+            client=MappingProxyType(sasl_properties()),
+        )
     except ConfigError as exc:
         fail(str(exc))
 

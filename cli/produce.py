@@ -25,6 +25,7 @@ from cli.common import (
     service_logging,
     stop_on_signals,
 )
+from cli.systems import JpnusOption, KeyFileOption, RokusOption, signer_from, system_clusters
 from producers.errors import ProducerError
 from trilink.clock import MAX_RATE
 from trilink.codec import codec_for
@@ -33,6 +34,7 @@ from trilink.errors import TrilinkError
 from trilink.kafka.clock import SessionClock
 from trilink.kafka.probe import check_reachable
 from trilink.model import Nation
+from trilink.systems import System
 from trilink.timeutil import iso, parse_iso
 
 if TYPE_CHECKING:
@@ -72,11 +74,27 @@ def producer(
         typer.Option("--warnings-topic", help="Output topic (default: warnings.<nation>)."),
     ] = None,
     clock_topic: ClockTopicOption = CLOCK_TOPIC,
+    key_file: KeyFileOption = None,
+    restrict: Annotated[
+        float,
+        typer.Option(
+            "--restrict-fraction",
+            envvar=f"{ENV}RESTRICT_FRACTION",
+            show_envvar=True,
+            min=0.0,
+            max=1.0,
+            help="Share of this nation's tracks released only to the US and itself "
+            "(SECRET//REL TO USA, <nation>); the same tracks every run.",
+        ),
+    ] = 0.0,
 ) -> None:
     """Simulate one nation's sensors and tracker and publish its warnings.
 
-    Consumes launch events from the ground-truth topic and runs until SIGINT/SIGTERM.
+    Every warning is labelled; with --key-file it is also signed (a bridge with a
+    trust store refuses unsigned records). Consumes launch events from the
+    ground-truth topic and runs until SIGINT/SIGTERM.
     """
+    from producers.labelling import Labeller, ReleasePolicy
     from producers.service import NationalProducer, ProducerConfig
 
     code = nation.strip().upper()
@@ -98,10 +116,17 @@ def producer(
         field = {"KOR": "warnings_kor", "JPN": "warnings_jpn", "USA": "warnings_usa"}[code]
         topics = Topics(launches=launches_topic, clock=clock_topic, **{field: warnings_topic})
     config = ProducerConfig(nation=n, speed=speed, topics=topics)
+    labeller = Labeller(
+        n,
+        signer=signer_from(key_file),
+        policy=ReleasePolicy(
+            restricted_fraction=restrict, restricted_to=frozenset((Nation.USA, n))
+        ),
+    )
     service_logging()
     stop = stop_on_signals("the producer")
     with handle_errors(), cluster(kafka, progress=False) as resolved:
-        NationalProducer(resolved, config).run(stop)
+        NationalProducer(resolved, config, labeller=labeller).run(stop)
 
 
 def inject(
@@ -138,10 +163,13 @@ def inject(
         str, typer.Option("--launches-topic", help="Ground-truth launch topic.")
     ] = Topics().launches,
     clock_topic: ClockTopicOption = CLOCK_TOPIC,
+    rokus: RokusOption = None,
+    jpnus: JpnusOption = None,
 ) -> None:
     """Publish launch events (one launch, a salvo, a historical day or a scenario).
 
-    Prints the launch ids.
+    With --rokus-bootstrap and --jpnus-bootstrap the same launches go to both
+    systems (the injector is the simulated world, not a party). Prints the launch ids.
     """
     from producers.inject import inject as publish
     from producers.inject import scenario_for
@@ -149,7 +177,12 @@ def inject(
     request = _launch_request(site, missile, bearing, range_km, apogee_km, count, spacing_s)
     if not 0.0 <= lead_s <= 3600.0:
         fail(f"--lead-s must be in [0, 3600] s, got {lead_s}")
+    systems = system_clusters(rokus, jpnus)
     kafka = build_kafka_config(bootstrap, registry)
+    if systems is not None:
+        if kafka is not None:
+            fail("give either --bootstrap-servers (one cluster) or the two systems, not both")
+        kafka = systems[System.ROKUS]
     if kafka is None:
         fail(
             "inject needs --bootstrap-servers (or KAFKA_BOOTSTRAP_SERVERS): the producers' cluster"
@@ -172,6 +205,15 @@ def inject(
                 lead_s=lead_s * session.rate,
                 clock=session.now,
             )
+            if systems is not None:
+                # The very same launches (ids and times) on the other system.
+                publish(
+                    systems[System.JPNUS],
+                    anchored,
+                    topics=Topics(launches=launches_topic),
+                    lead_s=0.0,
+                    clock=lambda: anchored.start_us,
+                )
         finally:
             session.close()
     for event in anchored.launches:

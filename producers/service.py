@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 
 from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Consumer, Message
 
+from producers.labelling import Labeller, ReleasePolicy
 from producers.logs import read_launch_log, read_published
 from producers.national import NationalConfig, NationalSimulation
 from producers.resume import (
@@ -137,11 +138,16 @@ class NationalProducer:
         *,
         codec: Codec | None = None,
         clock: Callable[[], int] = wall_clock_us,
+        labeller: Labeller | None = None,
     ) -> None:
         self.kafka = kafka
         self.config = config
         self.codec = codec or codec_for(kafka)
         self.clock = clock
+        # Labels every warning; signs it when given the nation's key.
+        self.labeller = labeller or Labeller(
+            config.nation, policy=ReleasePolicy(frozenset(config.national.releasable_to))
+        )
         self.session: SessionClock | None = None
         self.stats = ProducerStats()
         self._dead_log = RateLimitedLog(log, "dead letter")
@@ -340,7 +346,9 @@ class NationalProducer:
         if self._due is not None:
             self._due.append(warning)
             return
-        self._sender.send(self._warnings.message(warning))
+        body, label = self.labeller.apply(warning)
+        out = self._warnings.message(body)
+        self._sender.send(out.with_headers(self.labeller.headers(out.value or b"", label, body)))
         self.stats.warnings += 1
 
 

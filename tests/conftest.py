@@ -8,7 +8,8 @@
 
 The broker starts on first use, so unit-only runs never start one. Fixtures:
 ``kafka`` (``.bootstrap_servers``, ``.kind``), ``kafka_config``, ``new_topic``,
-``new_group``, ``topics``. Tests under ``tests/integration`` get the
+``new_group``, ``topics``; ``second_kafka`` is a second cluster for the
+two-system tests. Tests under ``tests/integration`` get the
 ``integration`` marker automatically.
 """
 
@@ -112,6 +113,30 @@ def _docker_kafka(config: pytest.Config) -> Iterator[KafkaEndpoint]:
         endpoint = KafkaEndpoint(container.get_bootstrap_server(), "docker")
         config.stash[_USED] = endpoint
         yield endpoint
+
+
+@pytest.fixture(scope="session")
+def second_kafka(request: pytest.FixtureRequest, kafka: KafkaEndpoint) -> Iterator[KafkaConfig]:
+    """A second cluster of the same kind, for the two-system tests (the session's
+    broker is the ROK-US system, this one Japan-US); started on first use.
+
+    External: ``TRILINK_TEST_SECOND_BOOTSTRAP`` names it (skipped when unset).
+    """
+    if kafka.kind == "external":
+        servers = os.environ.get("TRILINK_TEST_SECOND_BOOTSTRAP")
+        if not servers:
+            pytest.skip("a second external cluster needs TRILINK_TEST_SECOND_BOOTSTRAP")
+        yield KafkaConfig(bootstrap_servers=servers)
+    elif kafka.kind == "docker":
+        from testcontainers.kafka import KafkaContainer
+
+        with KafkaContainer() as container:
+            yield KafkaConfig(bootstrap_servers=container.get_bootstrap_server())
+    else:
+        from trilink.broker import EmbeddedBroker
+
+        with EmbeddedBroker() as broker:
+            yield KafkaConfig(bootstrap_servers=broker.bootstrap_servers)
 
 
 @pytest.fixture(scope="session")

@@ -32,6 +32,17 @@ class Topics:
     clock: str = "trilink.clock"
     heartbeats: str = "trilink.heartbeats"
     bridge_leader: str = "bridge.leader"
+    # Two-system mode: a partner's reports released across by the bridge (on the
+    # other bilateral system: Korea's on Japan-US, Japan's on ROK-US).
+    crossed_kor: str = "crossed.kor"
+    crossed_jpn: str = "crossed.jpn"
+
+    def crossed(self, nation: Nation) -> str:
+        """The topic on the other bilateral system that carries ``nation``'s released reports."""
+        try:
+            return {Nation.KOR: self.crossed_kor, Nation.JPN: self.crossed_jpn}[nation]
+        except KeyError:
+            raise ConfigError(f"no crossing topic for nation {nation!r}") from None
 
     def warnings(self, nation: Nation) -> str:
         """The warning topic a nation publishes to."""

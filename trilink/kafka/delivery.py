@@ -227,7 +227,16 @@ class ExactlyOnce(_Positions):
     def _produce(self, producer: Producer, out: Outgoing) -> None:
         while True:
             try:
-                producer.produce(out.topic, out.value, out.key, on_delivery=self.tracker)
+                if out.headers:
+                    producer.produce(
+                        out.topic,
+                        out.value,
+                        out.key,
+                        headers=list(out.headers),
+                        on_delivery=self.tracker,
+                    )
+                else:
+                    producer.produce(out.topic, out.value, out.key, on_delivery=self.tracker)
                 self.stats.produced += 1
                 return
             except BufferError:  # local queue full: serve delivery reports, then retry

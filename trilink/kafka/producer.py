@@ -27,11 +27,17 @@ DeliveryCallback = Callable[[ConfluentError | None, Message], None]
 
 
 class Outgoing(NamedTuple):
-    """One message to produce: topic, key and value (None: a tombstone)."""
+    """One message to produce: topic, key, value (None: a tombstone) and headers
+    (a record's confidentiality label and signature travel there)."""
 
     topic: str
     key: bytes | None
     value: bytes | None
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+    def with_headers(self, headers: list[tuple[str, bytes]]) -> Outgoing:
+        """This message with ``headers`` added after its own."""
+        return self._replace(headers=(*self.headers, *headers))
 
 
 # Errors after which the producer instance is useless and must be replaced.
@@ -260,7 +266,12 @@ class Sender:
             else:
                 self.lost += 1
 
-        self.producer.produce(out.topic, out.value, out.key, on_delivery=report)
+        if out.headers:
+            self.producer.produce(
+                out.topic, out.value, out.key, headers=list(out.headers), on_delivery=report
+            )
+        else:
+            self.producer.produce(out.topic, out.value, out.key, on_delivery=report)
 
     def retry(self) -> int:
         """Produce again the messages whose delivery failed; returns how many."""
