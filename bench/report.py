@@ -2,8 +2,8 @@
 
 The sections live by concept: :mod:`bench.report_latency` (broker hop, pipeline),
 :mod:`bench.report_capacity` (throughput, memory, simulation, threat assessment,
-profile) and :mod:`bench.report_analysis` (what limits the figures), drawn with the
-helpers of :mod:`bench.report_format`.
+record signing, profile) and :mod:`bench.report_analysis` (what limits the
+figures), drawn with the helpers of :mod:`bench.report_format`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from bench.report_analysis import analysis_section
 from bench.report_capacity import (
     memory_section,
     profile_section,
+    security_section,
     simulation_section,
     threat_section,
     throughput_section,
@@ -70,6 +71,7 @@ def render(results: dict[str, Any]) -> str:
     out += memory_section(results)
     out += simulation_section(results)
     out += threat_section(results)
+    out += security_section(results)
     out += profile_section(results)
     out += analysis_section(results)
     return "\n".join(out) + "\n"

@@ -181,6 +181,37 @@ def threat_section(results: dict[str, Any]) -> list[str]:
     return [*out, ""]
 
 
+def security_section(results: dict[str, Any]) -> list[str]:
+    """Section 7: what labelling, signing and verifying a warning costs (``trilink.security``)."""
+    sec = results.get("security")
+    if sec is None:  # results from before the section existed
+        return []
+    out = ["## 7. Record signing and verification per warning", ""]
+    if error_of(sec):
+        return [*out, f"error: {error_of(sec)}", ""]
+    out += [
+        f"`Signer.headers` (STANAG 4774-style label, message id, Ed25519 signature), which a"
+        f" producer pays per warning, and `security_headers` + `Verifier.verify` (trust"
+        f" lookup, Ed25519 verification, label parsing, replay guard), which the bridge pays"
+        f" per record read, timed one at a time on {num(sec['records'])} encoded warnings of"
+        f" the salvo ({sec['value_bytes']} bytes median; the headers add"
+        f" {sec['header_bytes']} bytes).",
+        "",
+        *table(
+            ["", "median µs", "p99 µs"],
+            [
+                ["sign", num(sec["sign_median_us"], ",.1f"), num(sec["sign_p99_us"], ",.1f")],
+                [
+                    "verify",
+                    num(sec["verify_median_us"], ",.1f"),
+                    num(sec["verify_p99_us"], ",.1f"),
+                ],
+            ],
+        ),
+    ]
+    return [*out, ""]
+
+
 def _areas(prof: dict[str, Any]) -> list[str]:
     return table(
         ["area", "share of own time"],

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from bench import baseline, clients, memory, pipeline, simspeed, threat, throughput
+from bench import baseline, clients, memory, pipeline, security, simspeed, threat, throughput
 from bench.env import describe
 from bench.latency import difference
 from bench.profiles import Profile
@@ -94,6 +94,9 @@ def run_suite(profile: Profile, bootstrap: str, broker: str, progress: Progress)
     results["threat"] = ctx.guard(
         f"threat assessment per alert ({', '.join(profile.threat_scenarios)})",
         partial(threat.run_scenarios, profile.threat_scenarios, profile.threat_repeats),
+    )
+    results["security"] = ctx.guard(
+        "label signing and verification per warning", partial(security.run, 2000)
     )
     if profile.profile_warnings:
         results["profile"] = _profiles(ctx, records, results["simulation"])

@@ -103,6 +103,12 @@ def test_tiny_profile_produces_every_figure(tiny_run: tuple[dict[str, Any], str]
         assert part["median_us"] <= part["p99_us"] <= part["max_us"]
     assert threat["with_overflight"]["n"] + threat["without_overflight"]["n"] == threat["n"]
 
+    security = results["security"]
+    assert "error" not in security, security.get("error")
+    assert security["records"] > 0 and security["header_bytes"] > 0
+    for op in ("sign", "verify"):
+        assert 0 < security[f"{op}_median_us"] <= security[f"{op}_p99_us"]
+
     assert [t["target"] for t in results["targets"]] == [
         "bridge-added p99 latency at 1,000 warnings/s",
         "bridge throughput vs passthrough",
@@ -125,6 +131,7 @@ def test_tiny_profile_writes_the_report(tiny_run: tuple[dict[str, Any], str]) ->
         "## 4. Memory",
         "## 5. Simulation speed",
         "## 6. Threat assessment per alert",
+        "## 7. Record signing and verification per warning",
     ):
         assert heading in markdown
     assert "error:" not in markdown

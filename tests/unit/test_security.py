@@ -436,3 +436,16 @@ def test_cli_keys_init(tmp_path: Path) -> None:
         runner.invoke(cli_main.app, ["keys", "init", "--force", str(tmp_path / "k")]).exit_code == 0
     )
     assert "keys" in cli_main._COMMAND_MODULES
+
+
+def test_bench_section_times_sign_and_verify() -> None:
+    from bench.report_capacity import security_section
+    from bench.security import run
+
+    figures = run(40)
+    assert figures["records"] == 40 and figures["value_bytes"] > 100
+    for op in ("sign", "verify"):
+        assert 0 < figures[f"{op}_median_us"] <= figures[f"{op}_p99_us"]
+    markdown = "\n".join(security_section({"security": figures}))
+    assert markdown.startswith("## 7. Record signing") and "| verify |" in markdown
+    assert security_section({}) == []
