@@ -99,7 +99,8 @@ class Signer:
         if msgid is None:
             msgid = os.urandom(MSGID_BYTES)
         elif not _MSGID_RANGE[0] <= len(msgid) <= _MSGID_RANGE[1]:
-            raise ValueError(f"msgid must be {_MSGID_RANGE} bytes long, got {len(msgid)}")
+            lo, hi = _MSGID_RANGE
+            raise ValueError(f"msgid must be {lo}-{hi} bytes long, got {len(msgid)}")
         encoded = label.encode()
         signature = self.private_key.sign(signed_message(msgid, encoded, value))
         return [
@@ -172,9 +173,10 @@ class Verifier:
         if not encoded:
             raise SecurityError(f"no {LABEL_HEADER} header", error_type="bad-label")
         msgid = headers.get(MSGID_HEADER)
-        if not msgid or not _MSGID_RANGE[0] <= len(msgid) <= _MSGID_RANGE[1]:
+        lo, hi = _MSGID_RANGE
+        if not msgid or not lo <= len(msgid) <= hi:
             raise SecurityError(
-                f"{MSGID_HEADER} header missing or not {_MSGID_RANGE} bytes: the signature"
+                f"{MSGID_HEADER} header missing or not {lo}-{hi} bytes: the signature"
                 " cannot be checked",
                 error_type="bad-signature",
             )
