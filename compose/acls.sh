@@ -184,7 +184,7 @@ ephemeral_groups world
 allow ops literal topic "$DEADLETTER $HEARTBEATS $ALERTS $CLOCK" "READ"
 allow ops literal topic "*" "DESCRIBE"
 allow ops literal group "*" "DESCRIBE"
-allow ops prefixed group "trilink-status-" "READ"
+allow ops prefixed group "trilink-status- trilink-inspect-" "READ"
 ephemeral_groups ops
 
 log "done"
