@@ -13,6 +13,7 @@ here are the ones the script would create, not a reading of its source.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import json
 import os
@@ -350,6 +351,33 @@ def test_japan_us_services_start_after_the_bridge(compose: dict[str, Any]) -> No
         if set(_clients(service)) == {"jpnus"}:
             deps = service.get("depends_on", {})
             assert deps.get("bridge") == {"condition": "service_started"}, name
+
+
+def test_services_sign_with_their_own_key(compose: dict[str, Any]) -> None:
+    try:
+        keys = importlib.import_module("trilink.security.keys")
+        names, trust_file = tuple(keys.DEFAULT_NAMES), str(keys.TRUST_FILE)
+    except ImportError:  # trilink keys not in this tree yet: the names it documents
+        names, trust_file = ("USA", "KOR", "JPN", "BRIDGE"), "trust.json"
+    services = _services(compose)
+    keys_dir = _command(services["keys"])[-1]
+    mounted = [str(v) for v in services["keys"]["volumes"]]
+    assert mounted == [f"keys:{keys_dir}"]
+    written = {f"{keys_dir}/{name}.key" for name in names}
+    signers = {}
+    for name, service in _trilink_services(compose):
+        env = _env(service)
+        if "TRILINK_TRUST_FILE" in env:
+            assert env["TRILINK_TRUST_FILE"] == f"{keys_dir}/{trust_file}", name
+        if "TRILINK_KEY_FILE" in env:
+            assert env["TRILINK_KEY_FILE"] in written, name
+            signers[name] = Path(env["TRILINK_KEY_FILE"]).stem
+    for name, service in _trilink_services(compose):
+        command = _command(service)
+        if command[:3] == ["trilink", "producer", "--nation"]:
+            assert signers.get(name) == command[3], f"{name} signs as {signers.get(name)}"
+    assert signers["bridge"] == "BRIDGE"
+    assert set(signers.values()) == set(names)
 
 
 # -- who is on which system -------------------------------------------------------------
