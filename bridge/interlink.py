@@ -32,6 +32,7 @@ from bridge.service import BridgeService
 from trilink.clock import ClockDefinition
 from trilink.codec import Codec
 from trilink.config import KafkaConfig
+from trilink.kafka import ensure_topics
 from trilink.kafka.clock import agree_clock, read_clock, reset_clock
 from trilink.security import Signer, TrustStore
 from trilink.systems import CROSSINGS, SYSTEMS, System
@@ -142,6 +143,8 @@ class Interlink:
         and a speed is configured)."""
         topic = self.config.topics.clock
         rokus, jpnus = self.clusters[System.ROKUS], self.clusters[System.JPNUS]
+        for cluster in (rokus, jpnus):
+            ensure_topics(cluster, [topic], partitions=1)
         master = read_clock(rokus, topic, self.codec)
         if master is None and self.config.speed is not None:
             now = self.clock()

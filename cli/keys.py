@@ -10,7 +10,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from cli.common import fail, handle_errors
-from trilink.security import init_keys, load_signer, load_trust
+from trilink.errors import TrilinkError
+from trilink.security import DEFAULT_NAMES, init_keys, load_signer, load_trust
 
 console = Console(highlight=False)
 
@@ -31,6 +32,10 @@ def init(
         Path, typer.Argument(metavar="DIR", help="Where to write the keys (made if missing).")
     ],
     force: Annotated[bool, typer.Option("--force", help="Overwrite keys already there.")] = False,
+    keep: Annotated[
+        bool,
+        typer.Option("--keep", help="Succeed without writing if DIR already holds a loadable set."),
+    ] = False,
 ) -> None:
     """Make USA, KOR, JPN and BRIDGE key pairs (``<NAME>.key``, mode 0600) and ``trust.json``.
 
@@ -39,6 +44,11 @@ def init(
     """
     if directory.exists() and not directory.is_dir():
         fail(f"{directory} is not a directory")
+    if force and keep:
+        fail("--force and --keep contradict each other")
+    if keep and _complete_set(directory):
+        console.print(f"{escape(str(directory))} already holds keys and a trust store: kept")
+        return
     with handle_errors():
         written = init_keys(directory, force=force)
         signers = [(path, load_signer(path)) for path in written[:-1]]
@@ -50,3 +60,13 @@ def init(
             f"{escape(str(path))}  key [bold]{signer.key_id}[/] ({trusted.role.value}: {nations})"
         )
     console.print(f"{escape(str(written[-1]))}  trusts {len(trust.keys)} keys")
+
+
+def _complete_set(directory: Path) -> bool:
+    """True if every key and the trust store in ``directory`` load, and trust each other."""
+    try:
+        trust = load_trust(directory / "trust.json")
+        signers = [load_signer(directory / f"{name}.key") for name in DEFAULT_NAMES]
+    except TrilinkError:
+        return False
+    return all(s.key_id in trust.keys for s in signers)

@@ -62,7 +62,7 @@ class Party:
 @pytest.fixture
 def keys(tmp_path: Path) -> tuple[dict[str, Signer], TrustStore]:
     init_keys(tmp_path)
-    signers = {n: load_signer(tmp_path / f"{n.lower()}.key") for n in ("USA", "KOR", "JPN", "BRIDGE")}
+    signers = {n: load_signer(tmp_path / f"{n}.key") for n in ("USA", "KOR", "JPN", "BRIDGE")}
     return signers, load_trust(tmp_path / "trust.json")
 
 
@@ -125,7 +125,7 @@ def running(link: Interlink) -> Iterator[Interlink]:
     def body() -> None:
         try:
             link.run(stop)
-        except BaseException as exc:  # noqa: BLE001 - surfaced by the test
+        except BaseException as exc:
             errors.append(exc)
 
     thread = threading.Thread(target=body, daemon=True)
@@ -153,8 +153,7 @@ def test_two_systems_release_only_what_labels_allow(
 
     start = time.time_ns() // 1000
     missiles = [
-        ballistic_missile(f"M{i}", start + round(i * 12.0 * US), speed_mps=1500.0)
-        for i in range(4)
+        ballistic_missile(f"M{i}", start + round(i * 12.0 * US), speed_mps=1500.0) for i in range(4)
     ]
     reports = national_reports(missiles, NATIONS, seed=5, topics=topics)
     labellers = {
@@ -221,7 +220,8 @@ def test_two_systems_release_only_what_labels_allow(
     crossed_ids = {CODEC.decode(m.value(), MissileWarning).track_id for m in crossed_kor}
     assert crossed_ids and not crossed_ids & restricted
     assert all(
-        b"SECRET" not in bytes(m.value() or b"") and all(b"SECRET" not in v for _, v in raw_headers(m))
+        b"SECRET" not in bytes(m.value() or b"")
+        and all(b"SECRET" not in v for _, v in raw_headers(m))
         for m in [*crossed_kor, *jpnus_raw]
     )
     # ... and no alert on Japan-US names one as a contributor; ROK-US alerts do.
@@ -252,16 +252,17 @@ def test_two_systems_release_only_what_labels_allow(
             role=KeyRole.BRIDGE,
         )
         assert verified.label.releasable_to == System.JPNUS.audience, i
-    labels = [Label.decode(dict(raw_headers(m))[LABEL_HEADER]) for m in read_all(kafka_config, topics.alerts)]
+    labels = [
+        Label.decode(dict(raw_headers(m))[LABEL_HEADER])
+        for m in read_all(kafka_config, topics.alerts)
+    ]
     assert {lab.releasable_to for lab in labels} == {System.ROKUS.audience}
     assert any(lab.classification.value == "SECRET" for lab in labels)
 
 
 def _final_contributors(alerts: list[FusedAlert]) -> set[frozenset[tuple[str, str]]]:
     final = {a.system_track_id: a for a in alerts}
-    return {
-        frozenset((c.nation.value, c.track_id) for c in a.contributors) for a in final.values()
-    }
+    return {frozenset((c.nation.value, c.track_id) for c in a.contributors) for a in final.values()}
 
 
 def _offline_picture(
@@ -277,7 +278,9 @@ def _offline_picture(
         if w.nation is Nation.KOR and w.track_id in restricted:
             continue
         topic = topics.crossed(Nation.KOR) if w.nation is Nation.KOR else r.topic
-        body, _ = Labeller(w.nation, policy=KOR_POLICY if w.nation is Nation.KOR else ReleasePolicy()).apply(w)
+        body, _ = Labeller(
+            w.nation, policy=KOR_POLICY if w.nation is Nation.KOR else ReleasePolicy()
+        ).apply(w)
         clock[0] = max(clock[0], w.reported_us)
         alerts += engine.process_warnings([(topic, body)]).alerts
     clock[0] += 3600 * US

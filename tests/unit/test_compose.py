@@ -283,7 +283,7 @@ def test_the_deployment_has_every_role_on_each_system(compose: dict[str, Any]) -
     assert sorted(producers["jpnus"]) == ["JPN", "USA"]
     assert tails == {"rokus": 1, "jpnus": 1}
     assert _command(services["bridge"])[:2] == ["trilink", "bridge"]
-    assert _command(services["keys"])[:4] == ["trilink", "keys", "init", "/keys"]
+    assert _command(services["keys"]) == ["trilink", "keys", "init", "--keep", "/keys"]
     assert services["inject"].get("profiles") == ["inject"]
     assert _command(services["inject"])[:2] == ["trilink", "inject"]
 
