@@ -8,9 +8,12 @@ otherwise (or with ``--once``), and the summary table at the end.
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import replace
+from pathlib import Path
 from types import TracebackType
 from typing import Annotated
 
@@ -20,6 +23,7 @@ from rich.live import Live
 from rich.spinner import Spinner
 from rich.text import Text
 
+from bridge.service import BridgeService
 from cli.common import (
     BootstrapOption,
     RegistryOption,
@@ -31,14 +35,18 @@ from cli.common import (
 )
 from cli.map import DEFAULT_PORT as DEFAULT_MAP_PORT
 from cli.map import demo_map
+from cli.systems import JpnusOption, RokusOption, system_clusters
 from consumers.errors import ConsumerError
 from consumers.render import alert_line, alerts_table, clock
 from demo.pipeline import PipelineConfig, ThreadedPipeline
 from demo.render import summary_lines, summary_table
 from demo.run import DemoConfig, DemoResult, DemoWatch, all_topics, run_demo
+from demo.systems_render import systems_lines
 from producers.errors import ScenarioError
-from trilink.codec import codec_for
+from trilink.codec import Codec, codec_for
+from trilink.config import KafkaConfig
 from trilink.model import FusedAlert, LaunchEvent
+from trilink.systems import System
 
 DEFAULT_SPEED = 25.0
 WIDE = 240  # summary columns do not wrap in logs and pipes
@@ -92,14 +100,36 @@ def demo(
     no_map: Annotated[bool, typer.Option("--no-map", help="Do not serve the live map.")] = False,
     bootstrap: BootstrapOption = None,
     registry: RegistryOption = None,
+    single: Annotated[
+        bool,
+        typer.Option(
+            "--single",
+            help="One cluster for every nation (the simple set-up) instead of the two "
+            "bilateral systems.",
+        ),
+    ] = False,
+    rokus: RokusOption = None,
+    jpnus: JpnusOption = None,
 ) -> None:
-    """Run three national producers and the bridge, inject a scripted scenario on an
+    """Run the national producers and the bridge, inject a scripted scenario on an
     accelerated clock, and watch the fused alerts: who sees each missile, and when.
 
-    Uses an embedded broker unless --bootstrap-servers is given. Prints the URL of
-    the live map. Ctrl-C stops everything cleanly and still prints the summary.
+    By default two bilateral systems, each its own embedded broker: Korea and US
+    Forces Korea on ROK-US, Japan and US Forces Japan on Japan-US, the bridge the
+    only service on both; every record signed, and Korea withholding some tracks
+    from Japan. --single (or --bootstrap-servers) runs one cluster instead. Prints
+    the URL of the live map. Ctrl-C stops everything cleanly and still prints the
+    summary.
     """
+    systems = system_clusters(rokus, jpnus)
     kafka = build_kafka_config(bootstrap, registry)
+    if systems is not None and (kafka is not None or single):
+        fail("--rokus-bootstrap/--jpnus-bootstrap contradict --single and --bootstrap-servers")
+    if kafka is None and not single:
+        _demo_two_systems(
+            systems, once, speed, scenario, seed, timeout, None if no_map else map_port
+        )
+        return
     console = Console(highlight=False)
     live = console.is_terminal and not once
     if not live:
@@ -115,7 +145,7 @@ def demo(
             topics = all_topics(demo_config.topics)
             pipeline = ThreadedPipeline(config, pipeline_config, codec)
             display: LiveDisplay | LineDisplay = (
-                LiveDisplay(console, speed, health=_bridge_health(pipeline))
+                LiveDisplay(console, speed, health=_bridge_health([pipeline.bridge]))
                 if live
                 else LineDisplay(console, speed)
             )
@@ -135,12 +165,16 @@ def demo(
     _finish(console, result, timeout)
 
 
-def _finish(console: Console, result: DemoResult, timeout: float) -> None:
+def _finish(
+    console: Console, result: DemoResult, timeout: float, *, extra: Sequence[str] = ()
+) -> None:
     console.print()
     console.print(summary_table(result.rows, title="Trilateral sharing: summary"))
     if not console.is_terminal:
         for line in summary_lines(result.rows):
             console.print(line, markup=False, soft_wrap=True)
+    for line in extra:
+        console.print(line, markup=False, soft_wrap=True)
     console.print(f"demo took {result.elapsed_s:.0f} s", style="dim")
     if result.interrupted:
         err_console.print("interrupted: every service stopped")
@@ -208,14 +242,75 @@ class LineDisplay:
         )
 
 
-def _bridge_health(pipeline: ThreadedPipeline) -> Callable[[], str]:
+def _bridge_health(bridges: Sequence[BridgeService]) -> Callable[[], str]:
     """The bridge's health line (lag, time behind the clock), for the live view."""
 
     def line() -> str:
-        health = pipeline.bridge.health
-        return "bridge starting" if health is None else health.monitor.heartbeat().line()
+        lines = []
+        for bridge in bridges:
+            health = bridge.health
+            text = "starting" if health is None else health.monitor.heartbeat().line()
+            lines.append(text if len(bridges) == 1 else f"{bridge.name}: {text}")
+        return "\n".join(lines)
 
     return line
+
+
+def _demo_two_systems(
+    systems: dict[System, KafkaConfig] | None,
+    once: bool,
+    speed: float,
+    scenario: str,
+    seed: int | None,
+    timeout: float,
+    port: int | None,
+) -> None:
+    """The demo on two bilateral systems (embedded brokers unless both are given)."""
+    from demo.systems import TwoSystemPipeline, report
+
+    console = Console(highlight=False)
+    live = console.is_terminal and not once
+    if not live:
+        console = Console(highlight=False, width=max(console.width, WIDE))
+    with handle_errors():
+        try:
+            pipeline_config = PipelineConfig.load(scenario, speed=speed, seed=seed)
+        except (ConsumerError, ScenarioError) as exc:
+            fail(str(exc))
+        given = systems or {}
+        with (
+            cluster(given.get(System.ROKUS)) as rokus,
+            cluster(given.get(System.JPNUS)) as jpnus,
+            tempfile.TemporaryDirectory(prefix="trilink-keys-") as keys_dir,
+        ):
+            codec = Codec()  # single-object encoding: records cross between systems
+            clusters = {System.ROKUS: rokus, System.JPNUS: jpnus}
+            pipeline = TwoSystemPipeline(clusters, pipeline_config, codec, Path(keys_dir))
+            demo_config = DemoConfig(rokus, timeout_s=timeout)
+            display: LiveDisplay | LineDisplay = (
+                LiveDisplay(
+                    console, speed, health=_bridge_health(list(pipeline.bridge.services.values()))
+                )
+                if live
+                else LineDisplay(console, speed)
+            )
+            topics = demo_config.topics
+            with (
+                demo_map(
+                    rokus,
+                    codec,
+                    console,
+                    port=port,
+                    topics=[*System.ROKUS.inputs(topics), topics.alerts, topics.launches],
+                    partitions=demo_config.partitions,
+                    # Japan's reports on ROK-US are the ones released across.
+                    feed_topics=replace(topics, warnings_jpn=topics.crossed_jpn),
+                ),
+                display,
+            ):
+                result = run_demo(demo_config, pipeline, codec, display)
+            systems_report = report(pipeline)
+    _finish(console, result, timeout, extra=systems_lines(systems_report))
 
 
 class LiveDisplay:

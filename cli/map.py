@@ -154,9 +154,11 @@ def demo_map(
     port: int | None,
     topics: list[str],
     partitions: int,
+    feed_topics: Topics | None = None,
 ) -> Iterator[str | None]:
     """The demo's map: ``topics`` created first so the reader is positioned before
-    anything is injected; prints the URL. ``port`` None: no map."""
+    anything is injected; prints the URL. ``port`` None: no map. ``feed_topics``:
+    what the map reads (default names otherwise)."""
     if port is None:
         yield None
         return
@@ -164,7 +166,7 @@ def demo_map(
 
     ensure_topics(kafka, topics, partitions)
     with serving_map(
-        kafka, codec, port=port, wait_positioned=30.0, any_port_if_busy=True
+        kafka, codec, port=port, wait_positioned=30.0, any_port_if_busy=True, topics=feed_topics
     ) as running:
         console.print(f"map: {running.url}  (open it to watch the missiles live)", markup=False)
         yield running.url

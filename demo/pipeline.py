@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from bridge.config import BridgeConfig, EngineConfig
 from bridge.service import BridgeService
 from consumers.errors import ConsumerError
+from demo.run import all_topics, single_cluster_topics
 from demo.services import Service
 from producers.inject import inject
 from producers.national import NATIONS
@@ -23,8 +24,9 @@ from producers.service import NationalProducer, ProducerConfig
 from trilink.clock import ClockDefinition
 from trilink.codec import Codec
 from trilink.config import KafkaConfig, Topics
+from trilink.kafka import Source, ensure_topics
 from trilink.kafka.clock import SessionClock, reset_clock
-from trilink.model import LaunchEvent
+from trilink.model import LaunchEvent, Record
 from trilink.timeutil import wall_clock_us
 
 DEMO_GROUP = "trilink-demo-bridge"
@@ -90,6 +92,14 @@ class ThreadedPipeline:
         return self.bridge.stats.ready.is_set() and all(
             p.stats.ready.is_set() for p in self.producers.values()
         )
+
+    def prepare(self, partitions: int) -> None:
+        """Every topic of the run, on the one cluster."""
+        ensure_topics(self.kafka, all_topics(self.config.topics), partitions)
+
+    def watched(self) -> list[Source[Record]]:
+        """The alerts and the three warning topics."""
+        return single_cluster_topics(self.config.topics, self.codec)
 
     def start_session(self) -> None:
         """A new session clock at the demo's speed: the demo is its own session, even on

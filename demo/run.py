@@ -33,7 +33,7 @@ from demo.summary import MissileSummary, match_launches, plausible, summarise
 from trilink.codec import Codec
 from trilink.config import KafkaConfig, Topics
 from trilink.constants import NATIONS
-from trilink.kafka import RecordTopics, Source, ensure_topics
+from trilink.kafka import RecordTopics, Source
 from trilink.model import AlertStatus, FusedAlert, LaunchEvent, MissileWarning, Record
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,14 @@ class Pipeline(Protocol):
 
     def start_session(self) -> None:
         """Set the session clock the services and the injection share."""
+        ...
+
+    def prepare(self, partitions: int) -> None:
+        """Create every topic the run uses, on whichever cluster holds it."""
+        ...
+
+    def watched(self) -> list[Source[Record]]:
+        """The alert and warning topics the live picture folds in."""
         ...
 
     def inject(self) -> Sequence[LaunchEvent]:
@@ -178,16 +186,20 @@ def all_topics(topics: Topics) -> list[str]:
     ]
 
 
+def single_cluster_topics(topics: Topics, codec: Codec) -> list[Source[Record]]:
+    """The alerts and the three warning topics of one cluster."""
+    typed = RecordTopics.of(topics, codec)
+    return [typed.alerts, *(typed.warnings(n) for n in NATIONS)]
+
+
 def run_demo(
     config: DemoConfig, pipeline: Pipeline, codec: Codec, display: DemoDisplay
 ) -> DemoResult:
     """Run the demo (see the module docstring); never raises on Ctrl-C, reports it."""
     started = time.monotonic()
-    topics = config.topics
     with display.step("creating topics"):
-        ensure_topics(config.kafka, all_topics(topics), config.partitions)
-    typed = RecordTopics.of(topics, codec)
-    watched: list[Source[Record]] = [typed.alerts, *(typed.warnings(n) for n in NATIONS)]
+        pipeline.prepare(config.partitions)
+    watched = pipeline.watched()
     threads = ServiceThreads()
     launches: Sequence[LaunchEvent] = ()
     watch = DemoWatch(())
@@ -198,7 +210,7 @@ def run_demo(
                 reader.open(StartPosition(StartKind.NOW))
             with display.step("setting the session clock"):
                 pipeline.start_session()
-            with display.step("starting the bridge and the three national producers"):
+            with display.step("starting the bridge and the national producers"):
                 for name, service in pipeline.services().items():
                     threads.start(name, service)
                 _await_ready(pipeline, threads, config.startup_timeout_s)
