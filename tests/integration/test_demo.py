@@ -1,4 +1,5 @@
-"""``trilink demo`` end to end on the session broker, as a user runs it (a real process)."""
+"""``trilink demo`` end to end as a user runs it (a real process): the default two
+bilateral systems on their own embedded brokers, and one cluster (the session broker)."""
 
 from __future__ import annotations
 
@@ -22,9 +23,10 @@ def _demo(kafka: KafkaEndpoint, *args: str) -> list[str]:
 
 
 @pytest.mark.timeout(150)
-def test_demo_once_shows_every_missile_with_alerts_and_lead_times(kafka: KafkaEndpoint) -> None:
+def test_demo_once_shows_every_missile_with_alerts_and_lead_times() -> None:
+    # The default, as `make demo` runs it: two systems, each on its own embedded broker.
     done = subprocess.run(
-        _demo(kafka, "--once", "--speed", "50", "--timeout", "100"),
+        [*CLI, "demo", "--once", "--speed", "50", "--timeout", "100"],
         capture_output=True,
         text=True,
         timeout=140,
@@ -46,6 +48,19 @@ def test_demo_once_shows_every_missile_with_alerts_and_lead_times(kafka: KafkaEn
     rows = [line for line in out.splitlines() if line.startswith(tuple(launches))]
     # Japan's radars see the salvo late: sharing gives it warning before its own detection.
     assert any(re.search(r"JPN T\+[\d.]+ s, lead [\d.]+ s", row) for row in rows), rows
+    # The two systems: what crossed each way, a Korean track Japan never received,
+    # and the warning time Japan-US still gained over Japan's own sensors.
+    crossed = re.findall(r"^  (KOR|JPN) reports .*: (\d+) crossed, (\d+) withheld", out, re.M)
+    assert {nation for nation, _, _ in crossed} == {"KOR", "JPN"}, out[-2000:]
+    assert all(int(n) > 0 for _, n, _ in crossed)
+    withheld = re.search(
+        r"withheld from Japan: KOR track (\S+) \(SECRET//REL TO USA, KOR\): (\d+) reports "
+        r"stayed on ROK-US, never received on Japan-US",
+        out,
+    )
+    assert withheld and int(withheld.group(2)) > 0, out[-2000:]
+    lead = re.search(r"Japan-US alerted before Japan's own sensors on (\d+) of (\d+)", out)
+    assert lead and int(lead.group(1)) > 0, out[-2000:]
 
 
 @pytest.mark.timeout(90)
