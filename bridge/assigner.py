@@ -16,6 +16,11 @@ A candidate allowed to wait (``may_hold``) that would found a slot although it
 gates with an existing open slot barred to it only by its own nation's member is
 *held* instead: the engine retries it on its next report (see ``bridge.engine``).
 Closed slots take only candidates whose national track began before the close.
+
+A candidate that gates (or, before founding, position-gates) with two or more slots
+of which the best is not ``GateConfig.ambiguity_ratio`` times likelier than the next
+is *ambiguous* and held too: closely spaced objects its estimate cannot tell apart
+(see ``GateConfig``). It neither joins nor founds; its next report retries it.
 """
 
 from __future__ import annotations
