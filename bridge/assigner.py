@@ -17,7 +17,8 @@ gates with an existing open slot barred to it only by its own nation's member is
 *held* instead: the engine retries it on its next report (see ``bridge.engine``).
 Closed slots take only candidates whose national track began before the close.
 
-A candidate that gates (or, before founding, position-gates) with two or more slots
+A *late* candidate (first seen above the birth ceiling, or detached by a break: a
+missile the picture already holds) that gates (or position-gates) with two or more slots
 of which the best is not ``GateConfig.ambiguity_ratio`` times likelier than the next
 is *ambiguous* and held too: closely spaced objects its estimate cannot tell apart
 (see ``GateConfig``). It neither joins nor founds; its next report retries it.
@@ -189,6 +190,8 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
         for (i, j), d2 in gated.items():
             best.setdefault(i, []).append((d2, j))
         for i in sorted(best):
+            if not cands[i].late:
+                continue  # it may be the first track on its missile: no delay
             options = sorted(best[i])
             if len(options) > 1 and options[1][0] - options[0][0] < gate.ambiguity:
                 steps.append(Step(i, options[0][1], held=True, ambiguous=True))
@@ -225,7 +228,7 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
         near = nearest_wide(founder)
         if near is not None:
             j, dup, ambiguous = near
-            if ambiguous:
+            if ambiguous and c.late:
                 steps.append(Step(founder, j, held=True, ambiguous=True))
                 continue
             steps.append(Step(founder, j, duplicate=dup))

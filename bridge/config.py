@@ -56,15 +56,17 @@ class GateConfig:
     its first ``settle_s`` of observed time a member's break test is on positions too.
     A detached member near no track is held, not founded on.
 
-    A candidate that gates with two or more open tracks of which none stands out — the
+    A *late* candidate that gates with two or more open tracks of which none stands out — the
     best's likelihood is not ``ambiguity_ratio`` times the next one's (Gaussian
     likelihoods of equal normalisation: a Mahalanobis-distance margin of
     ``2 ln ambiguity_ratio``) — is *ambiguous*: closely spaced objects its estimate
     cannot yet tell apart (an infrared track of a tight salvo). Joining either would
     put one missile's national track on another's system track, so the decision is
     deferred: it neither joins nor founds, and is retried on its next report until
-    its own data separate the tracks. This never delays a first alert: every track
-    it gates with already alerted. 1 turns the test off.
+    its own data separate the tracks. Only late candidates are deferred: a new
+    track begun low may be the first on its missile, and its first alert must not
+    wait (the first fused alert goes out with the first national warning). 1 turns
+    the test off.
     """
 
     dof: int = 6
