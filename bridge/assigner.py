@@ -16,6 +16,12 @@ A candidate allowed to wait (``may_hold``) that would found a slot although it
 gates with an existing open slot barred to it only by its own nation's member is
 *held* instead: the engine retries it on its next report (see ``bridge.engine``).
 Closed slots take only candidates whose national track began before the close.
+
+A *late* candidate (first seen above the birth ceiling, or detached by a break: a
+missile the picture already holds) that gates (or position-gates) with two or more slots
+of which the best is not ``GateConfig.ambiguity_ratio`` times likelier than the next
+is *ambiguous* and held too: closely spaced objects its estimate cannot tell apart
+(see ``GateConfig``). It neither joins nor founds; its next report retries it.
 """
 
 from __future__ import annotations
@@ -75,6 +81,7 @@ class Step:
     founds: bool = False
     held: bool = False
     duplicate: bool = False  # joins although its nation is on the slot (late candidates)
+    ambiguous: bool = False  # held: ``slot`` is only the best of several it cannot tell apart
 
 
 @dataclass(slots=True)
@@ -161,8 +168,9 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
                 if d2 <= (gate.late_threshold3 if cands[k].late else gate.threshold3):
                     wide[(k, j)] = d2
 
-    def nearest_wide(i: int) -> tuple[int, bool] | None:
+    def nearest_wide(i: int) -> tuple[int, bool, bool] | None:
         # A slot without the candidate's nation first; else one with it (a duplicate).
+        # Also whether a second slot of the same kind is about as near (ambiguous).
         options = [
             (cands[i].nation in slots[j].nations, d2, j) for (k, j), d2 in wide.items() if k == i
         ]
@@ -170,12 +178,33 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
             options = [o for o in options if not o[0]]
         if not options:
             return None
-        dup, _, j = min(options)
-        return j, dup
+        options.sort()
+        dup, d2, j = options[0]
+        rivals = [o[1] for o in options[1:] if o[0] == dup]
+        return j, dup, bool(rivals) and rivals[0] - d2 < gate.ambiguity
+
+    def defer_ambiguous() -> None:
+        # Candidates whose gated slots include a second about as likely as the best:
+        # held (retried on their next report) rather than guessed.
+        best: dict[int, list[tuple[float, int]]] = {}
+        for (i, j), d2 in gated.items():
+            best.setdefault(i, []).append((d2, j))
+        for i in sorted(best):
+            if not cands[i].late:
+                continue  # it may be the first track on its missile: no delay
+            options = sorted(best[i])
+            if len(options) > 1 and options[1][0] - options[0][0] < gate.ambiguity:
+                steps.append(Step(i, options[0][1], held=True, ambiguous=True))
+                rows.alive[i] = False
+                for _, j in options:
+                    del gated[(i, j)]
 
     for j in range(len(slots)):
         score_slot(j)
     while rows is not None and rows.alive.any():
+        defer_ambiguous()
+        if not rows.alive.any():
+            break
         if gated:
             ri = sorted({i for i, _ in gated})
             cj = sorted({j for _, j in gated})
@@ -198,7 +227,10 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
         rows.alive[founder] = False
         near = nearest_wide(founder)
         if near is not None:
-            j, dup = near
+            j, dup, ambiguous = near
+            if ambiguous and c.late:
+                steps.append(Step(founder, j, held=True, ambiguous=True))
+                continue
             steps.append(Step(founder, j, duplicate=dup))
             slots[j].nations.add(c.nation)
             continue

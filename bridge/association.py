@@ -55,6 +55,7 @@ class Gate:
     threshold3: float = field(init=False)
     late_threshold3: float = field(init=False)
     break_threshold3: float = field(init=False)
+    ambiguity: float = field(init=False)  # d² margin the best of several slots must have
     propagator: Propagator = field(init=False)
 
     def __post_init__(self) -> None:
@@ -67,6 +68,7 @@ class Gate:
             self, "late_threshold3", min(float(chi2.ppf(c.late_gate_probability, 3)), brk3)
         )
         object.__setattr__(self, "break_threshold3", brk3)
+        object.__setattr__(self, "ambiguity", 2.0 * math.log(c.ambiguity_ratio))
         object.__setattr__(self, "propagator", Propagator(c.q_ballistic, c.q_boost))
 
     def distance(self, report: Estimate, track: Estimate, dof: int | None = None) -> float:

@@ -129,6 +129,16 @@ class Associator:
         for step in plan(self._candidates(pending), slots, self.gate):
             n = pending[step.candidate]
             if step.held:
+                if step.ambiguous:
+                    log.info(
+                        "%s held: as near %s as another track",
+                        key_text(n.member.key),
+                        targets[step.slot].track_id if step.slot < len(targets) else "a new track",
+                    )
+                    self.table.hold(n.member, n.previous)
+                    if n.previous:
+                        self.table.note_left(n, touched)
+                    continue
                 if step.slot < 0:
                     log.info(
                         "%s held: detached from %s, near no track",

@@ -55,6 +55,18 @@ class GateConfig:
     the break threshold: a member admitted beyond it would break away at once. For
     its first ``settle_s`` of observed time a member's break test is on positions too.
     A detached member near no track is held, not founded on.
+
+    A *late* candidate that gates with two or more open tracks of which none stands out — the
+    best's likelihood is not ``ambiguity_ratio`` times the next one's (Gaussian
+    likelihoods of equal normalisation: a Mahalanobis-distance margin of
+    ``2 ln ambiguity_ratio``) — is *ambiguous*: closely spaced objects its estimate
+    cannot yet tell apart (an infrared track of a tight salvo). Joining either would
+    put one missile's national track on another's system track, so the decision is
+    deferred: it neither joins nor founds, and is retried on its next report until
+    its own data separate the tracks. Only late candidates are deferred: a new
+    track begun low may be the first on its missile, and its first alert must not
+    wait (the first fused alert goes out with the first national warning). 1 turns
+    the test off.
     """
 
     dof: int = 6
@@ -68,6 +80,7 @@ class GateConfig:
     birth_ceiling_m: float = 35_000.0
     late_gate_probability: float = 1.0 - 1e-12
     settle_s: float = 20.0
+    ambiguity_ratio: float = 100.0
 
     def __post_init__(self) -> None:
         require_finite(self)
@@ -81,6 +94,8 @@ class GateConfig:
             raise ConfigError("break probability must exceed the gate probability")
         if not self.gate_probability <= self.late_gate_probability < 1.0:
             raise ConfigError("the late gate must lie between the gate and 1")
+        if self.ambiguity_ratio < 1.0:
+            raise ConfigError("ambiguity ratio must be at least 1")
         if self.settle_s < 0.0:
             raise ConfigError("settle time must not be negative")
         if self.birth_ceiling_m <= 0.0:

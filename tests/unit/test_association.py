@@ -219,3 +219,35 @@ def test_late_gate_never_exceeds_the_break_threshold() -> None:
     assert gate.late_threshold3 == gate.break_threshold3
     with pytest.raises(ConfigError):
         GateConfig(gate_probability=0.9999, late_gate_probability=0.999)
+
+
+def test_plan_defers_a_candidate_that_cannot_tell_two_slots_apart() -> None:
+    """Two missiles of a salvo 300 m apart: a late track (first seen high) whose
+    covariance spans both would join either on a coin flip; it is held on the nearer
+    and retried later. Precise, it joins the one it is on."""
+    a = ballistic_missile("A", T0)
+    t = T0 + 60 * US
+    gate = Gate()
+    apart = np.array([300.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+    precise = np.diag([20.0**2] * 3 + [2.0**2] * 3)
+
+    def slots() -> list[Slot]:
+        return [
+            Slot("ST-a", _est(a.truth(t), t, precise), {Nation.KOR}, "realm"),
+            Slot("ST-b", _est(a.truth(t) + apart, t, precise), {Nation.KOR}, "realm"),
+        ]
+
+    vague = Candidate(
+        _est(a.truth(t) + 0.4 * apart, t), Nation.USA, "realm", (1, "USA", "U1"), late=True
+    )
+    assert plan([vague], slots(), gate) == [Step(0, 0, held=True, ambiguous=True)]
+    # Begun low it may be the first track on a third missile: no delay, as before.
+    low = Candidate(_est(a.truth(t) + 0.4 * apart, t), Nation.USA, "realm", (1, "USA", "U1"))
+    assert plan([low], slots(), gate) == [Step(0, 0)]
+    sharp = Candidate(
+        _est(a.truth(t), t, precise), Nation.USA, "realm", (1, "USA", "U1"), late=True
+    )
+    assert plan([sharp], slots(), gate) == [Step(0, 0)]
+    # The test off (ratio 1): the nearer slot, as before.
+    off = Gate(GateConfig(ambiguity_ratio=1.0))
+    assert plan([vague], slots(), off) == [Step(0, 0)]
