@@ -183,7 +183,7 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
         rivals = [o[1] for o in options[1:] if o[0] == dup]
         return j, dup, bool(rivals) and rivals[0] - d2 < gate.ambiguity
 
-    def defer_ambiguous() -> None:
+    def defer_ambiguous(rows: _Rows) -> None:
         # Candidates whose gated slots include a second about as likely as the best:
         # held (retried on their next report) rather than guessed.
         best: dict[int, list[tuple[float, int]]] = {}
@@ -202,7 +202,7 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
     for j in range(len(slots)):
         score_slot(j)
     while rows is not None and rows.alive.any():
-        defer_ambiguous()
+        defer_ambiguous(rows)
         if not rows.alive.any():
             break
         if gated:
