@@ -3,6 +3,7 @@ bilateral systems on their own embedded brokers, and one cluster (the session br
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -22,6 +23,10 @@ def _demo(kafka: KafkaEndpoint, *args: str) -> list[str]:
     return [*CLI, "demo", "--bootstrap-servers", kafka.bootstrap_servers, *args]
 
 
+# One rerun, like the other whole-pipeline process tests: once in about a dozen runs on
+# a loaded machine the demo process died of SIGSEGV inside a native library (not
+# reproduced since); the fault handler puts every thread's stack in the output.
+@pytest.mark.flaky(reruns=1)
 @pytest.mark.timeout(150)
 def test_demo_once_shows_every_missile_with_alerts_and_lead_times() -> None:
     # The default, as `make demo` runs it: two systems, each on its own embedded broker.
@@ -30,6 +35,7 @@ def test_demo_once_shows_every_missile_with_alerts_and_lead_times() -> None:
         capture_output=True,
         text=True,
         timeout=140,
+        env={**os.environ, "PYTHONFAULTHANDLER": "1"},
     )
     out = done.stdout
     assert done.returncode == 0, out[-3000:] + done.stderr[-3000:]
