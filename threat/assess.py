@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -126,15 +127,26 @@ def _inside(area: Area, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     return mask
 
 
+# GEOS prepared geometries are not safe to query from two threads at once, and shapely
+# releases the GIL in its vectorised predicates: the shared geographic data is queried
+# under one lock (the two-system bridge runs two engines in one process). Reentrant:
+# ``assess`` calls ``zone_of``.
+_GEOS = threading.RLock()
+
+
 @dataclass(frozen=True)
 class Assessor:
-    """Assesses predicted flights against the shipped geographic data."""
+    """Assesses predicted flights against the shipped geographic data (thread-safe)."""
 
     data: GeoData = field(default_factory=load)
     rule: WarningRule = field(default_factory=WarningRule)
 
     def zone_of(self, lat: float, lon: float) -> tuple[ImpactZone, str]:
         """Impact zone of a point and whose it is ("" on the high seas)."""
+        with _GEOS:
+            return self._zone_of(lat, lon)
+
+    def _zone_of(self, lat: float, lon: float) -> tuple[ImpactZone, str]:
         x = float(east_lon(lon))
         data = self.data
         land = np.flatnonzero(shapely.contains_xy(data.land_geoms, x, lat))
@@ -154,9 +166,15 @@ class Assessor:
         ``spread`` overrides the warning corridor's growth (km per km); by default it
         comes from the rule and the impact ellipse.
         """
+        with _GEOS:
+            return self._assess(track, impact, spread)
+
+    def _assess(
+        self, track: GroundTrack, impact: GroundPoint, spread: float | None
+    ) -> ThreatAssessment:
         data = self.data
         lat, lon = impact.lat_deg, float(east_lon(impact.lon_deg))
-        zone, zone_nation = self.zone_of(lat, lon)
+        zone, zone_nation = self._zone_of(lat, lon)
         ell = ellipse_polygon(lat, lon, impact.ellipse)
         ellipse_land = _nations(data.land, shapely.intersects(data.land_geoms, ell))
         ellipse_waters = _nations(data.zones, shapely.intersects(data.zone_geoms, ell))

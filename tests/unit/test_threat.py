@@ -8,6 +8,7 @@ Distances are "about" figures: they must agree to 10%.
 from __future__ import annotations
 
 import functools
+import threading
 
 import numpy as np
 import pytest
@@ -204,3 +205,26 @@ def test_failed_assessment_never_blocks_the_alert(caplog: pytest.LogCaptureFixtu
     alert = make_alert()
     assert with_threat(alert, Broken()) is alert
     assert "threat assessment" in caplog.text
+
+
+def test_assessments_from_many_threads_at_once_agree() -> None:
+    # Two engines in one process (the two-system bridge) assess at the same time; the
+    # shared prepared geometries of the geographic data must not be queried
+    # concurrently (GEOS crashed the process before the assessor took a lock).
+    traj = replay("2017-08-29")
+    impact = GroundPoint(traj.impact_lat_deg, traj.impact_lon_deg, 900_000_000, Ellipse(30, 10, 70))
+    launch = GroundPoint(traj.launch_lat_deg, traj.launch_lon_deg, 0, Ellipse(3, 2, 0))
+    alert = make_alert(launch=launch, impact=impact, state_time_us=300_000_000, threatened=())
+    expected = with_threat(alert).threat
+    results: list[ThreatAssessment | None] = []
+
+    def work() -> None:
+        for _ in range(15):
+            results.append(with_threat(alert).threat)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 60 and all(r == expected for r in results)
