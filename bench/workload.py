@@ -131,13 +131,17 @@ def _track(
     interval_s: float,
     end_rel_us: int,
     rng: np.random.Generator,
+    phase_us: int = 0,
 ) -> Iterator[tuple[int, dict[str, object]]]:
     """(reported_us relative to the anchor, Avro datum with relative times) in time order."""
     step_s = interval_s * cad.interval_factor
     sigmas = np.array([cad.pos_sigma_m] * 3 + [cad.vel_sigma_mps] * 3)
     cov = list(upper_triangle(np.diag(sigmas**2)))
-    # Tracks of missiles launched before the anchor begin mid-flight at the anchor.
+    # Tracks of missiles launched before the anchor begin mid-flight at the anchor (or
+    # ``phase_us`` after it, so that they do not all report in step).
     first_us = max(0, missile.start_us + round(cad.delay_s * US))
+    if missile.start_us + round(cad.delay_s * US) < 0:
+        first_us = phase_us
     last_us = min(end_rel_us, missile.impact_us - 5 * US)
     if first_us > last_us:
         return
@@ -176,15 +180,27 @@ def _track(
 
 
 class Stream:
-    """Warnings of a :class:`StreamShape` over ``duration_s``, in the order they are due."""
+    """Warnings of a :class:`StreamShape` over ``duration_s``, in the order they are due.
+
+    ``stagger``: a track already in flight at the anchor first reports at a random
+    phase of its interval, not at the anchor (a continuous stream then starts with its
+    reports spread over time as it will go on, rather than in one burst per interval).
+    """
 
     def __init__(
-        self, shape: StreamShape, duration_s: float, topics: Topics, seed: int = 7
+        self,
+        shape: StreamShape,
+        duration_s: float,
+        topics: Topics,
+        seed: int = 7,
+        *,
+        stagger: bool = False,
     ) -> None:
         self.shape = shape
         self.duration_s = duration_s
         self.topics = topics
         self.seed = seed
+        self.stagger = stagger
 
     def data(self) -> Iterator[tuple[int, dict[str, object]]]:
         rng = np.random.default_rng(self.seed)
@@ -194,7 +210,11 @@ class Stream:
             missile = _missile(k, round(launch_s * US), rng)
             for cad in NATIONS:
                 track_id = f"{cad.nation.value}-{k + 1:05d}"
-                tracks.append(_track(missile, cad, track_id, self.shape.interval_s, end_us, rng))
+                step_us = self.shape.interval_s * cad.interval_factor * US
+                phase = int(rng.integers(0, step_us)) if self.stagger else 0
+                tracks.append(
+                    _track(missile, cad, track_id, self.shape.interval_s, end_us, rng, phase)
+                )
         """(reported_us relative to the anchor, Avro datum with relative times), due order."""
         # Streams are merged lazily: memory stays at one pending report per track.
         yield from heapq.merge(*tracks, key=lambda item: item[0])
