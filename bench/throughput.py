@@ -41,7 +41,7 @@ def pipeline_topics(bootstrap: str, topics: Topics) -> None:
     ensure_topics(clients.kafka(bootstrap), names, clients.PARTITIONS)
 
 
-Headers = list[tuple[str, bytes]]
+Headers = Sequence[tuple[str, bytes]]
 Record = tuple[str, bytes, bytes, Headers | None]
 
 
@@ -76,9 +76,12 @@ def preload(bootstrap: str, records: Sequence[Record]) -> dict[tuple[str, int], 
 
     p = clients.producer(bootstrap, **_BULK)
     for topic, key, value, headers in records:
+        extra: list[tuple[str, str | bytes | None]] | None = None
+        if headers is not None:
+            extra = list(headers)
         while True:
             try:
-                p.produce(topic, value, key, on_delivery=on_delivery, headers=headers)
+                p.produce(topic, value, key, on_delivery=on_delivery, headers=extra)
                 break
             except BufferError:
                 p.poll(0.05)

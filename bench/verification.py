@@ -8,7 +8,8 @@ through the bridge twice, once unprotected (the headers travel but are not read)
 and once protected (``bridge.protection.Protection`` with the bridge's key and the
 trust store), so the difference is what protection costs and nothing else:
 
-* **engine alone** (``Engine.process``, no Kafka): the 10,000/s salvo in batches of
+* **engine alone** (``Engine.process``, no Kafka): the salvo of the engine profile
+  (10,000/s in the full profile, as the throughput section) in batches of
   the service's size; its first 3 s (every track being created) untimed, the next
   warnings timed, with and without ``verifier=protection.verifier()``, alternately,
   on a fresh engine each time; the median of the repetitions. Verification is all
@@ -57,7 +58,7 @@ def sign(records: Sequence[Outgoing], keys_dir: Path) -> list[Headers]:
     labellers = {
         nation: Labeller(nation, load_signer(keys_dir / f"{nation.value}.key")) for nation in _ALL
     }
-    out = []
+    out: list[Headers] = []
     for r in records:
         nation = nation_of[r.topic]
         warning = codec.decode(r.value, MissileWarning)
@@ -90,9 +91,10 @@ def _engine_pass(
     return {"us": 1e6 * wall / n, "cpu_us": 1e6 * cpu / n, "alerts": alerts}
 
 
-def engine_figures(steady: int, repeats: int, keys_dir: Path) -> dict[str, Any]:
-    """The engine's steady µs per warning and warnings/s with and without verification."""
-    records, split = engine_records(10_000, steady)
+def engine_figures(rate: float, steady: int, repeats: int, keys_dir: Path) -> dict[str, Any]:
+    """The engine's steady µs per warning and warnings/s with and without verification,
+    on the salvo at ``rate``/s."""
+    records, split = engine_records(rate, steady)
     headers = sign(records, keys_dir)
     inbound = [
         Inbound(r.topic, 0, i, r.key, r.value, dict(h))
@@ -108,7 +110,7 @@ def engine_figures(steady: int, repeats: int, keys_dir: Path) -> dict[str, Any]:
     if runs["with"][0]["alerts"] != runs["without"][0]["alerts"]:
         raise RuntimeError("the protected engine issued other alerts than the unprotected one")
     out: dict[str, Any] = {
-        "rate": 10_000,
+        "rate": rate,
         "warnings": len(inbound) - split,
         "untimed_first_warnings": split,
         "batch_size": batch,
@@ -157,6 +159,7 @@ def broker_figures(
 
 
 def run(
+    rate: float,
     steady: int,
     repeats: int,
     *,
@@ -169,7 +172,7 @@ def run(
     with tempfile.TemporaryDirectory(prefix="bench-keys-") as tmp:
         keys_dir = Path(tmp)
         init_keys(keys_dir)
-        out: dict[str, Any] = {"engine": engine_figures(steady, repeats, keys_dir)}
+        out: dict[str, Any] = {"engine": engine_figures(rate, steady, repeats, keys_dir)}
         if bootstrap is not None and records:
             try:
                 out["service"] = broker_figures(bootstrap, records, keys_dir, core=core)

@@ -182,9 +182,11 @@ def _track(
 class Stream:
     """Warnings of a :class:`StreamShape` over ``duration_s``, in the order they are due.
 
-    ``stagger``: a track already in flight at the anchor first reports at a random
-    phase of its interval, not at the anchor (a continuous stream then starts with its
-    reports spread over time as it will go on, rather than in one burst per interval).
+    ``stagger_s``: a track already in flight at the anchor first reports at a random
+    time within its interval or the first ``stagger_s``, whichever is longer, not at
+    the anchor. A continuous stream then starts with its reports (and the engine's
+    alert cycles, which start with a track) spread over time as they will go on,
+    rather than in one burst per interval.
     """
 
     def __init__(
@@ -194,13 +196,13 @@ class Stream:
         topics: Topics,
         seed: int = 7,
         *,
-        stagger: bool = False,
+        stagger_s: float = 0.0,
     ) -> None:
         self.shape = shape
         self.duration_s = duration_s
         self.topics = topics
         self.seed = seed
-        self.stagger = stagger
+        self.stagger_s = stagger_s
 
     def data(self) -> Iterator[tuple[int, dict[str, object]]]:
         rng = np.random.default_rng(self.seed)
@@ -210,8 +212,9 @@ class Stream:
             missile = _missile(k, round(launch_s * US), rng)
             for cad in NATIONS:
                 track_id = f"{cad.nation.value}-{k + 1:05d}"
-                step_us = self.shape.interval_s * cad.interval_factor * US
-                phase = int(rng.integers(0, step_us)) if self.stagger else 0
+                step_us = round(self.shape.interval_s * cad.interval_factor * US)
+                spread = max(step_us, round(self.stagger_s * US))
+                phase = int(rng.integers(0, spread)) if self.stagger_s > 0 else 0
                 tracks.append(
                     _track(missile, cad, track_id, self.shape.interval_s, end_us, rng, phase)
                 )
