@@ -38,6 +38,7 @@ class Profile:
     scaling_warmup_s: float  # event time before the windows are timed
     scaling_window: int  # warnings per timed window
     scaling_repeats: int  # timed windows per point (the figure is their median)
+    scaling_stagger_s: float  # tracks in flight at the start begin reporting over this long
 
 
 FULL = Profile(
@@ -72,6 +73,7 @@ FULL = Profile(
     scaling_warmup_s=30.0,
     scaling_window=2_000,
     scaling_repeats=5,
+    scaling_stagger_s=10.0,
 )
 
 QUICK = Profile(
@@ -100,13 +102,14 @@ QUICK = Profile(
     service_profile=False,
     threat_scenarios=("2022-10-04", "tight-salvo"),
     threat_repeats=3,
-    verification_warnings=3_000,
+    verification_warnings=2_000,
     verification_repeats=3,
     verification_drain=False,  # two more broker drains would not fit in 2 min
     scaling_missiles=(10, 100, 1000),
-    scaling_warmup_s=14.0,
+    scaling_warmup_s=7.0,
     scaling_window=400,
     scaling_repeats=3,
+    scaling_stagger_s=5.0,
 )
 
 TINY = Profile(
@@ -138,9 +141,10 @@ TINY = Profile(
     verification_repeats=1,
     verification_drain=True,
     scaling_missiles=(10, 100),
-    scaling_warmup_s=14.0,
+    scaling_warmup_s=7.0,
     scaling_window=100,
     scaling_repeats=1,
+    scaling_stagger_s=5.0,
 )
 
 PROFILES = {p.name: p for p in (FULL, QUICK, TINY)}

@@ -26,7 +26,7 @@ from bench.suite import run_suite
 
 ROOT = Path(__file__).resolve().parents[1]
 app = typer.Typer(add_completion=False, help=__doc__)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # whole lines, whatever the width
 
 
 def _commit() -> str:

@@ -7,16 +7,16 @@ sites spread over North Korea towards the east and south-east, one launch every
 reported for ~390 s). Korea and Japan report each of their tracks every 2 s, the
 US every 4 s, with honest noise: the realistic rate is 1.25 N warnings/s. The
 tracks in flight when the stream starts begin reporting at random times over the
-alert policy's longest interval between alerts (``max_interval_s``, ``stagger_s``
-of the stream), so that once warmed up the tracks' reports and alert cycles are
-spread evenly in time, as they would be after hours of launches, and a short timed
-window sees its fair share of alerting.
+first ``stagger_s`` (by default the alert policy's longest interval between
+alerts, ``max_interval_s``), so that once warmed up the tracks' reports and alert
+cycles are spread in time, as they would be after hours of launches, and a short
+timed window sees its fair share of alerting.
 
 The engine (``Engine.process``, no Kafka) takes the stream as the live bridge
 would: one batch per poll window of the service (``poll_timeout_s``, at most
 ``batch_size`` warnings), its clock at the newest warning's due time. Its first
-``warmup_s`` of event time (at least that interval and one US report more: every
-track created, associated and alerted on) are untimed; then ``repeats``
+``warmup_s`` of event time (at least ``stagger_s`` and one report interval more:
+every track created, associated and alerted on) are untimed; then ``repeats``
 consecutive windows of ``window`` warnings are timed, in CPU time of the process
 (the machine is shared; wall time is kept beside it), and the cost per warning is
 their median. The target is the
@@ -91,13 +91,22 @@ def _batches(stream: Stream, window_us: int, max_batch: int) -> Iterable[Batch]:
         yield Batch(due, current)
 
 
-def workload(missiles: int, warmup_s: float, window: int, windows: int, seed: int = 13) -> Workload:
+def workload(
+    missiles: int,
+    warmup_s: float,
+    window: int,
+    windows: int,
+    *,
+    stagger_s: float | None = None,
+    seed: int = 13,
+) -> Workload:
     """The stream of ``missiles`` in flight, cut into batches, warm-up then ``windows``.
 
-    The warm-up is at least the stagger and one US report more (14 s)."""
+    The warm-up is at least ``stagger_s`` and one report interval more."""
     config = BridgeConfig()
-    stagger_s = config.engine.alerts.max_interval_s
-    warmup_s = max(warmup_s, stagger_s + 2 * REPORT_INTERVAL_S)
+    if stagger_s is None:
+        stagger_s = config.engine.alerts.max_interval_s
+    warmup_s = max(warmup_s, stagger_s + REPORT_INTERVAL_S)
     seconds = warmup_s + 1.3 * windows * window / nominal_rate(missiles) + 2 * REPORT_INTERVAL_S
     stream = Stream(shape(missiles), seconds, Topics(), seed=seed, stagger_s=stagger_s)
     window_us = round(config.poll_timeout_s * 1e6)
@@ -202,6 +211,7 @@ def run(
     warmup_s: float = 30.0,
     window: int = 2000,
     repeats: int = 5,
+    stagger_s: float | None = None,
     profile_if_missed: bool = True,
 ) -> dict[str, Any]:
     """The curve (cost per warning against missiles in flight) and its verdict.
@@ -213,7 +223,7 @@ def run(
     ordered = sorted(missiles)
     for n in ordered:
         last = n == ordered[-1] and len(ordered) > 1 and profile_if_missed
-        w = workload(n, warmup_s, window, repeats + (1 if last else 0))
+        w = workload(n, warmup_s, window, repeats + (1 if last else 0), stagger_s=stagger_s)
         over = TARGET_GROWTH * points[0]["cpu_us_per_warning"] if last else None
         points.append(measure(w, profile_over=over))
     profile = points[-1].pop("profile", None) if points else None
@@ -221,6 +231,7 @@ def run(
     config = BridgeConfig()
     out: dict[str, Any] = {
         "report_interval_s": REPORT_INTERVAL_S,
+        "stagger_s": config.engine.alerts.max_interval_s if stagger_s is None else stagger_s,
         "warmup_s": warmup_s,
         "window": window,
         "repeats": repeats,

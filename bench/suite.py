@@ -131,6 +131,7 @@ def run_suite(profile: Profile, bootstrap: str, broker: str, progress: Progress)
             warmup_s=profile.scaling_warmup_s,
             window=profile.scaling_window,
             repeats=profile.scaling_repeats,
+            stagger_s=profile.scaling_stagger_s,
         ),
     )
     if profile.profile_warnings:
