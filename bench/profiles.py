@@ -102,14 +102,14 @@ QUICK = Profile(
     service_profile=False,
     threat_scenarios=("2022-10-04", "tight-salvo"),
     threat_repeats=3,
-    verification_warnings=2_000,
+    verification_warnings=1_500,
     verification_repeats=3,
     verification_drain=False,  # two more broker drains would not fit in 2 min
     scaling_missiles=(10, 100, 1000),
-    scaling_warmup_s=7.0,
+    scaling_warmup_s=12.0,
     scaling_window=400,
     scaling_repeats=3,
-    scaling_stagger_s=5.0,
+    scaling_stagger_s=10.0,
 )
 
 TINY = Profile(
@@ -141,10 +141,10 @@ TINY = Profile(
     verification_repeats=1,
     verification_drain=True,
     scaling_missiles=(10, 100),
-    scaling_warmup_s=7.0,
+    scaling_warmup_s=12.0,
     scaling_window=100,
     scaling_repeats=1,
-    scaling_stagger_s=5.0,
+    scaling_stagger_s=10.0,
 )
 
 PROFILES = {p.name: p for p in (FULL, QUICK, TINY)}

@@ -168,8 +168,9 @@ def scaling_section(results: dict[str, Any]) -> list[str]:
     prof = sc.get("profile")
     if prof:
         out += [
-            f"The {num(prof['missiles'])}-missile case misses it; one more window"
-            f" ({num(prof['warnings'])} warnings) under cProfile. Own time by area:",
+            f"Where the time goes at {num(prof['missiles'])} missiles: one more window"
+            f" ({num(prof['warnings'])} warnings) under cProfile (profiling slows Python"
+            " down; the shares are what matters). Own time by area:",
             "",
             *table(
                 ["area", "share of own time"],

@@ -132,6 +132,7 @@ def run_suite(profile: Profile, bootstrap: str, broker: str, progress: Progress)
             window=profile.scaling_window,
             repeats=profile.scaling_repeats,
             stagger_s=profile.scaling_stagger_s,
+            profile=True if profile.profile_warnings else None,
         ),
     )
     if profile.profile_warnings:
