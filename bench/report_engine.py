@@ -159,6 +159,27 @@ def scaling_section(results: dict[str, Any]) -> list[str]:
         + ".",
         "",
     ]
+    top = points[-1]
+    share = top["nominal_rate"] * top["cpu_us_per_warning"] / 1e6
+    verify = dig(results, "verification", "engine", "verify_cpu_us_per_warning")
+    line = (
+        f"At {top['missiles']:,} missiles ({num(top['nominal_rate'])} warnings/s) the engine"
+        f" alone needs {share:.0%} of one core"
+    )
+    if isinstance(verify, int | float):
+        both = top["nominal_rate"] * (top["cpu_us_per_warning"] + verify) / 1e6
+        line += f", {both:.0%} with verification (section 8: +{verify:,.0f} µs per warning)"
+    out += [line + ".", ""]
+    low, high = (p.get("alerts_per_1000_warnings") for p in (points[0], points[-1]))
+    if isinstance(low, int | float) and isinstance(high, int | float) and high < 0.75 * low:
+        out += [
+            f"Caveat: the windows at {points[-1]['missiles']:,} missiles saw {high:g} alerts"
+            f" per 1,000 warnings against {low:g} at {points[0]['missiles']:,}: they are short"
+            " in event time and close to the warm-up, so fewer alert cycles fell in them than"
+            " in steady state, and the cost there is understated (the full profile's longer"
+            " warm-up and windows are the reference).",
+            "",
+        ]
     met = {True: "**met**", False: "**missed**", None: "not measured"}[sc.get("met")]
     out += [
         f"Target: cost at {points[-1]['missiles']:,} missiles <= {sc['target_growth']:g}x the"
