@@ -31,6 +31,14 @@ class Profile:
     service_profile: bool  # also profile the bridge service draining them from the broker
     threat_scenarios: tuple[str, ...]  # whose offline alerts the threat assessment is timed on
     threat_repeats: int  # passes over those alerts (an alert's cost is its fastest)
+    verification_warnings: int  # steady warnings the engine runs with and without verifying
+    verification_repeats: int  # passes of each (the figure is their median)
+    verification_drain: bool  # also drain the throughput warnings signed, with a protected bridge
+    scaling_missiles: tuple[int, ...]  # missiles in flight of the engine's cost curve
+    scaling_warmup_s: float  # event time before the windows are timed
+    scaling_window: int  # warnings per timed window
+    scaling_repeats: int  # timed windows per point (the figure is their median)
+    scaling_stagger_s: float  # tracks in flight at the start begin reporting over this long
 
 
 FULL = Profile(
@@ -58,6 +66,14 @@ FULL = Profile(
     service_profile=True,
     threat_scenarios=("demo", "salvo-20", "2022-10-04", "tight-salvo"),
     threat_repeats=5,
+    verification_warnings=20_000,
+    verification_repeats=5,
+    verification_drain=True,
+    scaling_missiles=(10, 100, 1000),
+    scaling_warmup_s=30.0,
+    scaling_window=2_000,
+    scaling_repeats=5,
+    scaling_stagger_s=10.0,
 )
 
 QUICK = Profile(
@@ -86,6 +102,14 @@ QUICK = Profile(
     service_profile=False,
     threat_scenarios=("2022-10-04", "tight-salvo"),
     threat_repeats=3,
+    verification_warnings=1_500,
+    verification_repeats=3,
+    verification_drain=False,  # two more broker drains would not fit in 2 min
+    scaling_missiles=(10, 100, 1000),
+    scaling_warmup_s=12.0,
+    scaling_window=400,
+    scaling_repeats=3,
+    scaling_stagger_s=10.0,
 )
 
 TINY = Profile(
@@ -113,6 +137,14 @@ TINY = Profile(
     service_profile=False,
     threat_scenarios=("2022-10-04",),
     threat_repeats=2,
+    verification_warnings=300,
+    verification_repeats=1,
+    verification_drain=True,
+    scaling_missiles=(10, 100),
+    scaling_warmup_s=12.0,
+    scaling_window=100,
+    scaling_repeats=1,
+    scaling_stagger_s=10.0,
 )
 
 PROFILES = {p.name: p for p in (FULL, QUICK, TINY)}

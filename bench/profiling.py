@@ -129,8 +129,11 @@ def _cumulative(raw: dict[Any, Any], total: float) -> list[dict[str, Any]]:
     return out
 
 
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
 def _short(filename: str) -> str:
-    for marker in ("site-packages/", "/work/main/", "lib/python3"):
+    for marker in ("site-packages/", "/work/main/", _ROOT, "lib/python3"):
         if marker in filename:
             return filename.split(marker, 1)[1]
     return filename

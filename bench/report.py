@@ -2,8 +2,10 @@
 
 The sections live by concept: :mod:`bench.report_latency` (broker hop, pipeline),
 :mod:`bench.report_capacity` (throughput, memory, simulation, threat assessment,
-record signing, profile) and :mod:`bench.report_analysis` (what limits the
-figures), drawn with the helpers of :mod:`bench.report_format`.
+record signing, profile), :mod:`bench.report_engine` (the bridge with and without
+verification, cost per warning against missiles in flight) and
+:mod:`bench.report_analysis` (what limits the figures), drawn with the helpers of
+:mod:`bench.report_format`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from bench.report_capacity import (
     threat_section,
     throughput_section,
 )
+from bench.report_engine import scaling_section, verification_section
 from bench.report_format import table
 from bench.report_latency import broker_baseline_section, pipeline_section
 
@@ -72,6 +75,8 @@ def render(results: dict[str, Any]) -> str:
     out += simulation_section(results)
     out += threat_section(results)
     out += security_section(results)
+    out += verification_section(results)
+    out += scaling_section(results)
     out += profile_section(results)
     out += analysis_section(results)
     return "\n".join(out) + "\n"

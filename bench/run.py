@@ -21,11 +21,12 @@ from rich.console import Console
 from bench.brokers import open_broker
 from bench.profiles import PROFILES
 from bench.report import render
+from bench.report_engine import quick_lines
 from bench.suite import run_suite
 
 ROOT = Path(__file__).resolve().parents[1]
 app = typer.Typer(add_completion=False, help=__doc__)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # whole lines, whatever the width
 
 
 def _commit() -> str:
@@ -89,6 +90,8 @@ def main(
     for t in results["targets"]:
         verdict = {True: "met", False: "MISSED", None: "not measured"}[t["met"]]
         progress(f"target {t['target']} ({t['goal']}): {t['figure']} {t['unit']} -> {verdict}")
+    for line in quick_lines(results):
+        progress(line)
 
 
 if __name__ == "__main__":

@@ -73,6 +73,25 @@ class ServiceSpec:
     config: BridgeConfig
     core: int | None = None
     cprofile_out: str | None = None
+    # The bridge verifies its input and signs its alerts with the keys made here by
+    # ``trilink.security.init_keys`` (None: an unprotected bridge).
+    keys_dir: str | None = None
+
+
+def _protection(keys_dir: str) -> Any:
+    """The bridge's protection from the key files in ``keys_dir``, for all three nations."""
+    from pathlib import Path
+
+    from bridge.protection import Protection
+    from trilink.model import Nation
+    from trilink.security import load_signer, load_trust
+
+    root = Path(keys_dir)
+    return Protection(
+        load_signer(root / "BRIDGE.key"),
+        load_trust(root / "trust.json"),
+        frozenset((Nation.USA, Nation.KOR, Nation.JPN)),
+    )
 
 
 def _serve(spec: ServiceSpec, conn: Connection, halt: Any) -> None:
@@ -87,7 +106,8 @@ def _serve(spec: ServiceSpec, conn: Connection, halt: Any) -> None:
     if spec.kind == "bridge":
         from bridge.service import BridgeService
 
-        service = BridgeService(k, spec.config)
+        protection = None if spec.keys_dir is None else _protection(spec.keys_dir)
+        service = BridgeService(k, spec.config, protection=protection)
         ready = service.stats.ready
     else:
         from bench.passthrough import PassthroughService

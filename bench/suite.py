@@ -12,7 +12,18 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from bench import baseline, clients, memory, pipeline, security, simspeed, threat, throughput
+from bench import (
+    baseline,
+    clients,
+    memory,
+    pipeline,
+    scaling,
+    security,
+    simspeed,
+    threat,
+    throughput,
+    verification,
+)
 from bench.env import describe
 from bench.latency import difference
 from bench.profiles import Profile
@@ -97,6 +108,32 @@ def run_suite(profile: Profile, bootstrap: str, broker: str, progress: Progress)
     )
     results["security"] = ctx.guard(
         "label signing and verification per warning", partial(security.run, 2000)
+    )
+    results["verification"] = ctx.guard(
+        "the bridge with and without record verification",
+        partial(
+            verification.run,
+            profile.engine_profile_rate,
+            profile.verification_warnings,
+            profile.verification_repeats,
+            bootstrap=bootstrap if profile.verification_drain else None,
+            records=records,
+            core=core,
+        ),
+    )
+    results["scaling"] = ctx.guard(
+        "engine cost per warning at "
+        + ", ".join(f"{n:,}" for n in profile.scaling_missiles)
+        + " missiles in flight",
+        partial(
+            scaling.run,
+            profile.scaling_missiles,
+            warmup_s=profile.scaling_warmup_s,
+            window=profile.scaling_window,
+            repeats=profile.scaling_repeats,
+            stagger_s=profile.scaling_stagger_s,
+            profile=True if profile.profile_warnings else None,
+        ),
     )
     if profile.profile_warnings:
         results["profile"] = _profiles(ctx, records, results["simulation"])
@@ -340,5 +377,16 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         cost,
         "µs (p99)",
         None if cost is None else cost < 1000,
+    )
+    curve = results.get("scaling", {})
+    growth = _num(curve.get("growth"))
+    points = curve.get("points") or [{}]
+    add(
+        f"engine cost per warning at {points[-1].get('missiles', 1000):,} vs"
+        f" {points[0].get('missiles', 10):,} missiles in flight",
+        "<= 2x",
+        growth,
+        "x",
+        None if growth is None else growth <= scaling.TARGET_GROWTH,
     )
     return out

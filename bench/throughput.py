@@ -41,19 +41,29 @@ def pipeline_topics(bootstrap: str, topics: Topics) -> None:
     ensure_topics(clients.kafka(bootstrap), names, clients.PARTITIONS)
 
 
-def retarget(records: Sequence[Outgoing], topics: Topics) -> list[tuple[str, bytes, bytes]]:
-    """The same records addressed to another set of topics (same nation -> same topic)."""
+Headers = Sequence[tuple[str, bytes]]
+Record = tuple[str, bytes, bytes, Headers | None]
+
+
+def retarget(
+    records: Sequence[Outgoing], topics: Topics, headers: Sequence[Headers] | None = None
+) -> list[Record]:
+    """The same records addressed to another set of topics (same nation -> same topic),
+    each with its ``headers`` if given (the signed label of ``bench.verification``)."""
     by_suffix = {
         ".kor": topics.warnings_kor,
         ".usa": topics.warnings_usa,
         ".jpn": topics.warnings_jpn,
     }
-    return [(by_suffix[r.topic[-4:]], r.key, r.value) for r in records]
+    if headers is not None and len(headers) != len(records):
+        raise ValueError(f"{len(headers)} header lists for {len(records)} records")
+    return [
+        (by_suffix[r.topic[-4:]], r.key, r.value, None if headers is None else headers[i])
+        for i, r in enumerate(records)
+    ]
 
 
-def preload(
-    bootstrap: str, records: Sequence[tuple[str, bytes, bytes]]
-) -> dict[tuple[str, int], int]:
+def preload(bootstrap: str, records: Sequence[Record]) -> dict[tuple[str, int], int]:
     """Produce ``records``; returns (topic, partition) -> offset after the last one."""
     ends: dict[tuple[str, int], int] = {}
     counter = DeliveryCounter()
@@ -65,10 +75,13 @@ def preload(
             ends[key] = max(ends.get(key, 0), msg.offset() + 1)
 
     p = clients.producer(bootstrap, **_BULK)
-    for topic, key, value in records:
+    for topic, key, value, headers in records:
+        extra: list[tuple[str, str | bytes | None]] | None = None
+        if headers is not None:
+            extra = list(headers)
         while True:
             try:
-                p.produce(topic, value, key, on_delivery=on_delivery)
+                p.produce(topic, value, key, on_delivery=on_delivery, headers=extra)
                 break
             except BufferError:
                 p.poll(0.05)
@@ -109,13 +122,19 @@ def drain(
     core: int | None,
     timeout_s: float = 600.0,
     cprofile_out: str | None = None,
+    headers: Sequence[Headers] | None = None,
+    keys_dir: str | None = None,
 ) -> dict[str, Any]:
-    """Preload ``records`` for a fresh ``kind`` service and time how fast it drains them."""
+    """Preload ``records`` for a fresh ``kind`` service and time how fast it drains them.
+
+    ``headers``: each record's Kafka headers (signed labels); ``keys_dir``: a bridge
+    protected with the keys there (``bench.services.ServiceSpec``).
+    """
     topics = fresh_topics(f"tp-{kind}")
     pipeline_topics(bootstrap, topics)
-    ends = preload(bootstrap, retarget(records, topics))
+    ends = preload(bootstrap, retarget(records, topics, headers))
     config = bridge_config(topics, transactional=transactional)
-    svc = ServiceProcess(ServiceSpec(kind, bootstrap, config, core, cprofile_out))
+    svc = ServiceProcess(ServiceSpec(kind, bootstrap, config, core, cprofile_out, keys_dir))
     try:
         t_ready = svc.wait_ready()
         cpu0 = svc.cpu_s()
@@ -150,6 +169,7 @@ def drain(
         "rss_mb": round(rss / 2**20, 1),
         "output_records_approx": output,
         "transactional": transactional,
+        "protected": keys_dir is not None,
         "pinned_core": core,
         **{f"svc_{k}": v for k, v in stats.items() if k != "error"},
     }

@@ -22,7 +22,7 @@ import math
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -131,13 +131,19 @@ def _track(
     interval_s: float,
     end_rel_us: int,
     rng: np.random.Generator,
+    first_us: int | None = None,
 ) -> Iterator[tuple[int, dict[str, object]]]:
-    """(reported_us relative to the anchor, Avro datum with relative times) in time order."""
+    """(reported_us relative to the anchor, Avro datum with relative times) in time order.
+
+    ``first_us``: when the track first reports, relative to the anchor (default: its
+    nation's delay after launch, or at the anchor if that was before it).
+    """
     step_s = interval_s * cad.interval_factor
     sigmas = np.array([cad.pos_sigma_m] * 3 + [cad.vel_sigma_mps] * 3)
     cov = list(upper_triangle(np.diag(sigmas**2)))
     # Tracks of missiles launched before the anchor begin mid-flight at the anchor.
-    first_us = max(0, missile.start_us + round(cad.delay_s * US))
+    if first_us is None:
+        first_us = max(0, missile.start_us + round(cad.delay_s * US))
     last_us = min(end_rel_us, missile.impact_us - 5 * US)
     if first_us > last_us:
         return
@@ -176,25 +182,52 @@ def _track(
 
 
 class Stream:
-    """Warnings of a :class:`StreamShape` over ``duration_s``, in the order they are due."""
+    """Warnings of a :class:`StreamShape` over ``duration_s``, in the order they are due.
+
+    ``stagger_s``: a track already in flight at the anchor first reports at a random
+    time within its interval or the first ``stagger_s``, whichever is longer, not at
+    the anchor. A continuous stream then starts with its reports (and the engine's
+    alert cycles, which start with a track) spread over time as they will go on,
+    rather than in one burst per interval.
+    """
 
     def __init__(
-        self, shape: StreamShape, duration_s: float, topics: Topics, seed: int = 7
+        self,
+        shape: StreamShape,
+        duration_s: float,
+        topics: Topics,
+        seed: int = 7,
+        *,
+        stagger_s: float = 0.0,
     ) -> None:
         self.shape = shape
         self.duration_s = duration_s
         self.topics = topics
         self.seed = seed
+        self.stagger_s = stagger_s
 
     def data(self) -> Iterator[tuple[int, dict[str, object]]]:
         rng = np.random.default_rng(self.seed)
         end_us = round(self.duration_s * US)
         tracks = []
         for k, launch_s in enumerate(self.shape.launch_times_s(self.duration_s)):
-            missile = _missile(k, round(launch_s * US), rng)
+            launch_us = round(launch_s * US)
+            missile = _missile(k, launch_us, rng)
+            if self.stagger_s > 0 and launch_us < 0 < missile.impact_us:
+                # In flight at the anchor: its tracks start from its state there, not
+                # each from its launch (three propagations over the flight so far).
+                missile = replace(missile, start_us=0, state=missile.truth(0))
             for cad in NATIONS:
                 track_id = f"{cad.nation.value}-{k + 1:05d}"
-                tracks.append(_track(missile, cad, track_id, self.shape.interval_s, end_us, rng))
+                first = None
+                if self.stagger_s > 0:
+                    step_us = round(self.shape.interval_s * cad.interval_factor * US)
+                    phase = int(rng.integers(0, max(step_us, round(self.stagger_s * US))))
+                    if launch_us + round(cad.delay_s * US) < 0:
+                        first = phase
+                tracks.append(
+                    _track(missile, cad, track_id, self.shape.interval_s, end_us, rng, first)
+                )
         """(reported_us relative to the anchor, Avro datum with relative times), due order."""
         # Streams are merged lazily: memory stays at one pending report per track.
         yield from heapq.merge(*tracks, key=lambda item: item[0])

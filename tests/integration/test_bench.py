@@ -116,7 +116,27 @@ def test_tiny_profile_produces_every_figure(tiny_run: tuple[dict[str, Any], str]
         "bridge RSS growth after warm-up",
         "simulation speed, salvo-20",
         "threat assessment per alert",
+        "engine cost per warning at 100 vs 10 missiles in flight",
     ]
+
+    engine = results["verification"]["engine"]
+    assert "error" not in engine, engine.get("error")
+    for mode in ("with", "without"):
+        assert _positive(engine[mode]["warnings_per_s"])
+    assert _positive(engine["ratio"])
+    service = results["verification"]["service"]
+    assert "error" not in service, service.get("error")
+    for mode in ("with", "without"):
+        assert service[mode]["svc_consumed"] == service[mode]["warnings"]
+        assert service[mode]["svc_dead_letters"] == 0
+    assert _positive(service["ratio"])
+
+    scaling = results["scaling"]
+    assert "error" not in scaling, scaling.get("error")
+    assert [p["missiles"] for p in scaling["points"]] == [10, 100]
+    for point in scaling["points"]:
+        assert _positive(point["cpu_us_per_warning"]) and point["timed_warnings"] > 0
+    assert _positive(scaling["growth"])
 
 
 @pytest.mark.timeout(300)
@@ -132,6 +152,8 @@ def test_tiny_profile_writes_the_report(tiny_run: tuple[dict[str, Any], str]) ->
         "## 5. Simulation speed",
         "## 6. Threat assessment per alert",
         "## 7. Record signing and verification per warning",
+        "## 8. The bridge with and without record verification",
+        "## 9. Engine cost per warning against missiles in flight",
     ):
         assert heading in markdown
     assert "error:" not in markdown
