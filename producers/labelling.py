@@ -75,8 +75,15 @@ class Labeller:
     policy: ReleasePolicy = field(default_factory=ReleasePolicy)
 
     def apply(self, warning: MissileWarning) -> tuple[MissileWarning, Label]:
-        """``warning`` with its body's release fields set from its label, and the label."""
+        """``warning`` with its body's release fields set from its label, and the label.
+
+        A body that already lists the label's nations is left as it is (byte for byte
+        what the simulation made); one released more narrowly gets the label's list
+        and marking.
+        """
         label = self.policy.label(self.nation, warning.track_id, warning.reported_us)
+        if frozenset(warning.releasable_to) == label.releasable_to:
+            return warning, label
         body = replace(
             warning,
             releasable_to=tuple(marking_order(label.releasable_to)),
