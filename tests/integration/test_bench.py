@@ -111,6 +111,7 @@ def test_tiny_profile_produces_every_figure(tiny_run: tuple[dict[str, Any], str]
 
     assert [t["target"] for t in results["targets"]] == [
         "bridge-added p99 latency at 1,000 warnings/s",
+        "bridge keeps up at 10,000 warnings/s",
         "bridge throughput vs passthrough",
         "bridge throughput on one core",
         "bridge RSS growth after warm-up",
