@@ -286,3 +286,47 @@ def _offline_picture(
     clock[0] += 3600 * US
     alerts += engine.tick(clock[0]).alerts
     return _final_contributors(alerts)
+
+
+def test_a_restarted_relay_copies_nothing_twice_and_misses_nothing(
+    kafka_config: KafkaConfig, second_kafka: KafkaConfig, keys: tuple[dict[str, Signer], TrustStore]
+) -> None:
+    from bridge.crossing import CROSSED_FROM_HEADER, CrossingConfig, Relay
+    from trilink.systems import Crossing
+
+    signers, trust = keys
+    topics = fresh_topics()
+    ensure_topics(kafka_config, [topics.warnings_kor], 3)
+    start = time.time_ns() // 1000
+    missiles = [ballistic_missile(f"M{i}", start + i * 5 * US, speed_mps=1500.0) for i in range(3)]
+    reports = [r for r in national_reports(missiles, NATIONS, seed=2, topics=topics)]
+    korean = [
+        signed(r, Labeller(Nation.KOR, signers["KOR"]))
+        for r in reports
+        if r.warning.nation is Nation.KOR
+    ]
+    half = len(korean) // 2
+    config = CrossingConfig(Crossing(Nation.KOR), kafka_config, second_kafka, topics)
+
+    def relay_until(count: int) -> None:
+        relay = Relay(config, trust)
+        stop = threading.Event()
+        thread = threading.Thread(target=relay.run, args=(stop,), daemon=True)
+        thread.start()
+        try:
+            assert relay.stats.ready.wait(30.0)
+            deadline = time.monotonic() + 30.0
+            while len(read_all(second_kafka, topics.crossed_kor, settle_s=0.3)) < count:
+                assert time.monotonic() < deadline, "relay did not copy everything"
+        finally:
+            stop.set()
+            thread.join(30.0)
+
+    publish(kafka_config, topics.warnings_kor, korean[:half])
+    relay_until(half)
+    publish(kafka_config, topics.warnings_kor, korean[half:])
+    relay_until(len(korean))  # a second relay, as after a restart
+    crossed = read_all(second_kafka, topics.crossed_kor)
+    origins = [dict(raw_headers(m))[CROSSED_FROM_HEADER] for m in crossed]
+    assert len(origins) == len(set(origins)) == len(korean)
+    assert sorted(bytes(m.value()) for m in crossed) == sorted(v for _, v, _ in korean)
