@@ -52,7 +52,10 @@ class ReleasePolicy:
         """True if ``track_id`` is one of the tracks released narrowly."""
         if self.restricted_fraction <= 0.0:
             return False
-        digest = hashlib.sha256(f"{self.seed}:{track_id}".encode()).digest()
+        # The track's number within its scenario (the id's last part), not the whole id:
+        # ids carry a per-run prefix, and the choice must be the same tracks every run.
+        number = track_id.rsplit("-", 1)[-1]
+        digest = hashlib.sha256(f"{self.seed}:{number}".encode()).digest()
         return int.from_bytes(digest[:8], "big") < self.restricted_fraction * 2.0**64
 
     def label(self, nation: Nation, track_id: str, created_us: int) -> Label:
