@@ -130,15 +130,9 @@ def demo(
             systems, once, speed, scenario, seed, timeout, None if no_map else map_port
         )
         return
-    console = Console(highlight=False)
-    live = console.is_terminal and not once
-    if not live:
-        console = Console(highlight=False, width=max(console.width, WIDE))
+    console, live = _console(once)
     with handle_errors():
-        try:
-            pipeline_config = PipelineConfig.load(scenario, speed=speed, seed=seed)
-        except (ConsumerError, ScenarioError) as exc:
-            fail(str(exc))
+        pipeline_config = _pipeline_config(scenario, speed, seed)
         with cluster(kafka) as config:
             codec = codec_for(config)
             demo_config = DemoConfig(config, timeout_s=timeout)
@@ -163,6 +157,23 @@ def demo(
             ):
                 result = run_demo(demo_config, pipeline, codec, display)
     _finish(console, result, timeout)
+
+
+def _console(once: bool) -> tuple[Console, bool]:
+    """The console, and whether it shows the live view (a terminal, without --once)."""
+    console = Console(highlight=False)
+    live = console.is_terminal and not once
+    if not live:
+        console = Console(highlight=False, width=max(console.width, WIDE))
+    return console, live
+
+
+def _pipeline_config(scenario: str, speed: float, seed: int | None) -> PipelineConfig:
+    """The scenario to run, or exit with one line saying why it cannot be."""
+    try:
+        return PipelineConfig.load(scenario, speed=speed, seed=seed)
+    except (ConsumerError, ScenarioError) as exc:
+        fail(str(exc))
 
 
 def _finish(
@@ -268,15 +279,9 @@ def _demo_two_systems(
     """The demo on two bilateral systems (embedded brokers unless both are given)."""
     from demo.systems import TwoSystemPipeline, report
 
-    console = Console(highlight=False)
-    live = console.is_terminal and not once
-    if not live:
-        console = Console(highlight=False, width=max(console.width, WIDE))
+    console, live = _console(once)
     with handle_errors():
-        try:
-            pipeline_config = PipelineConfig.load(scenario, speed=speed, seed=seed)
-        except (ConsumerError, ScenarioError) as exc:
-            fail(str(exc))
+        pipeline_config = _pipeline_config(scenario, speed, seed)
         given = systems or {}
         with (
             cluster(given.get(System.ROKUS)) as rokus,
