@@ -98,6 +98,23 @@ class _Rows:
         self.alive = np.ones(len(self.t), dtype=bool)
 
 
+def _wide_distance(gate: Gate, c: Candidate, est: Estimate) -> float | None:
+    """d² of a candidate to a slot in the gate it is tried in before it may found, or None.
+
+    A new national track has not settled its velocity (a few scans, often of several
+    close objects): positions decide whether it is one the picture holds - in the
+    strict gate, or for one begun in flight (no launch there) in the wide one. A track
+    detached by a break left its system track because it no longer follows that
+    missile and may follow none (a sensor that cannot resolve a close group hands its
+    track from one object to the next): it is tried on its whole state, strictly.
+    """
+    if c.exclude:
+        d2 = gate.distance(c.estimate, est)
+        return d2 if gate.admits(d2) else None
+    d2 = gate.distance(c.estimate, est, dof=3)
+    return d2 if d2 <= (gate.late_threshold3 if c.late else gate.threshold3) else None
+
+
 def _rows(cands: Sequence[Candidate]) -> _Rows:
     est = [c.estimate for c in cands]
     return _Rows(
@@ -160,13 +177,9 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
                 elif holdable and gate.admits(d2):
                     blocked[k] = j
             if (cands[k].late and eligible(k, j)) or free:
-                # A new national track has not settled its velocity (a few scans, often
-                # of several close objects): before it founds a track, positions decide
-                # whether it is one the picture holds - in the strict gate, or for one
-                # begun in flight (no launch there) in the wide one.
-                d2 = gate.distance(cands[k].estimate, est, dof=3)
-                if d2 <= (gate.late_threshold3 if cands[k].late else gate.threshold3):
-                    wide[(k, j)] = d2
+                wide_d2 = _wide_distance(gate, cands[k], est)
+                if wide_d2 is not None:
+                    wide[(k, j)] = wide_d2
 
     def nearest_wide(i: int) -> tuple[int, bool, bool] | None:
         # A slot without the candidate's nation first; else one with it (a duplicate).

@@ -6,7 +6,10 @@ Measurement models:
 
 * radar — range, azimuth (clockwise from north), elevation in the sensor's local
   East-North-Up frame (straight-line geometry; the refraction the 4/3-Earth horizon
-  stands for only limits visibility, real radars correct it in their angles);
+  stands for only limits visibility, real radars correct it in their angles) and,
+  for a pulse-Doppler radar (a fourth sigma), the range rate: the target's velocity
+  relative to the sensor (ECEF, where a ground or ship-borne sensor is nearly at
+  rest) along the line of sight;
 * infrared — two focal-plane line-of-sight angles ``atan2(a, c)``, ``atan2(b, c)``
   of the target direction ``(a, b, c)`` in a sensor frame whose third axis is the
   boresight. No range.
@@ -45,9 +48,10 @@ class MeasurementModel:
     noise: FloatArray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        expected = 3 if self.kind is MeasurementKind.RADAR else 2
-        if len(self.sigma) != expected:
-            raise MeasurementError(f"{self.kind} measurement needs {expected} sigmas")
+        expected = (3, 4) if self.kind is MeasurementKind.RADAR else (2,)
+        if len(self.sigma) not in expected:
+            wanted = " or ".join(str(n) for n in expected)
+            raise MeasurementError(f"{self.kind} measurement needs {wanted} sigmas")
         object.__setattr__(self, "noise", np.diag(np.square(np.asarray(self.sigma, float))))
 
     @property
@@ -55,13 +59,33 @@ class MeasurementModel:
         return len(self.sigma)
 
     @property
+    def doppler(self) -> bool:
+        """Whether the radar measures range rate (its fourth component)."""
+        return self.dim == 4
+
+    @property
     def angle_index(self) -> int | None:
         """Component that wraps at ±pi (radar azimuth), if any."""
         return 1 if self.kind is MeasurementKind.RADAR else None
 
 
-def measure(model: MeasurementModel, r: FloatArray) -> FloatArray:
-    """Noise-free measurements of ECEF positions ``r`` (n, 3) -> (n, dim)."""
+def measure(model: MeasurementModel, r: FloatArray, v: FloatArray | None = None) -> FloatArray:
+    """Noise-free measurements of ECEF positions ``r`` (n, 3) -> (n, dim).
+
+    A Doppler radar's range rate needs the ECEF velocities ``v`` (n, 3).
+    """
+    z = measure_geometry(model, r)
+    if not model.doppler:
+        return z
+    if v is None:
+        raise MeasurementError("a Doppler radar's measurement needs the target's velocity")
+    los = np.asarray(r, dtype=float) - model.origin
+    rdot = np.einsum("ij,ij->i", los, np.asarray(v, dtype=float)) / z[:, 0]
+    return np.concatenate([z, rdot[:, None]], axis=1)
+
+
+def measure_geometry(model: MeasurementModel, r: FloatArray) -> FloatArray:
+    """The position-only components (range and angles, or the two angles) of ``r`` (n, 3)."""
     d = (np.asarray(r, dtype=float) - model.origin) @ model.rotation.T
     if model.kind is MeasurementKind.RADAR:
         e, n, u = d[:, 0], d[:, 1], d[:, 2]
@@ -89,6 +113,12 @@ def predict_measurement(model: MeasurementModel, x: FloatArray) -> tuple[FloatAr
         jac_d[:, 2, 0] = -e * u * k
         jac_d[:, 2, 1] = -n * u * k
         jac_d[:, 2, 2] = h2 * k
+        if model.doppler:
+            # rdot = u . v with u the unit line of sight: d rdot/dr = (v - rdot u)/range.
+            los = x[:, 0:3] - model.origin
+            unit = los / rng[:, None]
+            rdot = np.einsum("ij,ij->i", unit, x[:, 3:6])
+            z = np.concatenate([z, rdot[:, None]], axis=1)
     else:
         a, b, c = d[:, 0], d[:, 1], d[:, 2]
         z = np.stack([np.arctan2(a, c), np.arctan2(b, c)], axis=-1)
@@ -100,6 +130,9 @@ def predict_measurement(model: MeasurementModel, x: FloatArray) -> tuple[FloatAr
         jac_d[:, 1, 2] = -b / bc
     jac = np.zeros((n_rows, model.dim, 6))
     jac[:, :, 0:3] = jac_d @ model.rotation
+    if model.doppler:
+        jac[:, 3, 0:3] = (x[:, 3:6] - rdot[:, None] * unit) / rng[:, None]
+        jac[:, 3, 3:6] = unit
     return z, jac
 
 
@@ -117,7 +150,7 @@ def radar_position(model: MeasurementModel, z: FloatArray) -> tuple[FloatArray, 
 
     The covariance is the first-order map of the measurement noise.
     """
-    rng, az, el = z[:, 0], z[:, 1], z[:, 2]
+    rng, az, el = z[:, 0], z[:, 1], z[:, 2]  # a Doppler radar's range rate is not used here
     ce, se, ca, sa = np.cos(el), np.sin(el), np.cos(az), np.sin(az)
     enu = np.stack([rng * ce * sa, rng * ce * ca, rng * se], axis=-1)
     jac = np.zeros((z.shape[0], 3, 3))
@@ -125,5 +158,5 @@ def radar_position(model: MeasurementModel, z: FloatArray) -> tuple[FloatArray, 
     jac[:, 1, :] = np.stack([ce * ca, -rng * ce * sa, -rng * se * ca], axis=-1)
     jac[:, 2, :] = np.stack([se, np.zeros_like(rng), rng * ce], axis=-1)
     jac = model.rotation.T @ jac
-    cov = jac @ model.noise @ jac.transpose(0, 2, 1)
+    cov = jac @ model.noise[0:3, 0:3] @ jac.transpose(0, 2, 1)
     return model.origin + enu @ model.rotation, cov

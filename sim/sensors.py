@@ -47,7 +47,7 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from measurement.models import MeasurementKind, MeasurementModel, measure
+from measurement.models import MeasurementKind, MeasurementModel, measure, measure_geometry
 from sim.errors import SimError
 from trilink.geodesy import E2 as WGS84_E2
 from trilink.geodesy import A as WGS84_A
@@ -76,8 +76,8 @@ class Sensor:
     """One sensor: where it is, what it covers, how often and how well it measures.
 
     Angles are degrees in the table; ``sigma`` holds the 1-sigma measurement noise
-    per component (radar: range m, azimuth rad, elevation rad; infrared: two
-    line-of-sight angles rad).
+    per component (radar: range m, azimuth rad, elevation rad and, for a
+    pulse-Doppler radar, range rate m/s; infrared: two line-of-sight angles rad).
     """
 
     name: str
@@ -135,7 +135,7 @@ class Sensor:
         """
         r = np.atleast_2d(np.asarray(r, dtype=float))
         alt = heights(r)
-        z = measure(self.model, r)
+        z = measure_geometry(self.model, r)
         if self.kind is MeasurementKind.IR:
             ok = alt >= self.min_target_alt_km * 1000.0
             off_axis = np.hypot(np.tan(z[:, 0]), np.tan(z[:, 1]))
@@ -224,8 +224,9 @@ def observe(
     if times.size == 0:
         return Detections(sensor, times, np.zeros((0, dim)))
     t_s = (times - launch_us) / 1e6
-    r, _ = trajectory.state_at(t_s)
+    r, v = trajectory.state_at(t_s)
     r = np.asarray(r, dtype=float).reshape(-1, 3)
+    v = np.asarray(v, dtype=float).reshape(-1, 3)
     boosting = np.asarray(trajectory.boosting(t_s), dtype=bool).reshape(-1)
     if boosting.size == 1 and times.size > 1:
         boosting = np.full(times.size, bool(boosting[0]))
@@ -233,7 +234,7 @@ def observe(
     hits = rng.random(times.size) < sensor.pd
     noise = rng.standard_normal((times.size, dim)) * np.asarray(sensor.sigma)
     seen = hits & sensor.covers(r, boosting if sensor.boost_only else None)
-    z = measure(sensor.model, r[seen]) + noise[seen]
+    z = measure(sensor.model, r[seen], v[seen]) + noise[seen]
     return Detections(sensor, times[seen], z)
 
 

