@@ -95,15 +95,55 @@ def hoist_verbosity(argv: list[str]) -> list[str]:
     return flags + rest + argv[end:]
 
 
+# The module of each command: a process that runs one command imports only its module
+# (importing all of them costs seconds of start-up: scipy, aiohttp, the demo). A unit
+# test checks this against what the modules register.
+_MODULE_OF_COMMAND: dict[str, str] = {
+    "sim": "sim",
+    "assess": "assess",
+    "broker": "broker",
+    "alerts": "consume",
+    "inspect": "consume",
+    "topics": "consume",
+    "warnings": "consume",
+    "cot": "cot",
+    "clock": "status",
+    "status": "status",
+    "bridge": "bridge",
+    "score": "bridge",
+    "battery": "battery",
+    "inject": "produce",
+    "producer": "produce",
+    "simulate": "produce",
+    "demo": "demo",
+    "map": "map",
+    "keys": "keys",
+}
+
 _loaded: list[str] = []
 
 
-def _load() -> None:
-    """Register every command group on ``app``, once (tests and the entry point share it)."""
-    for name in _COMMAND_MODULES:
+def _load(only: str | None = None) -> None:
+    """Register every command group on ``app`` (or only module ``only``), each once
+    (tests and the entry point share it)."""
+    for name in _COMMAND_MODULES if only is None else (only,):
         if name not in _loaded:
             importlib.import_module(f"cli.{name}").register(app)
             _loaded.append(name)
+
+
+def _command_module(argv: list[str]) -> str | None:
+    """The module of the command ``argv`` runs, or None (help, no command, an unknown one).
+
+    Root options take no values, so the first argument that is not an option names the
+    command.
+    """
+    for arg in argv:
+        if arg == "--":
+            return None
+        if not arg.startswith("-"):
+            return _MODULE_OF_COMMAND.get(arg)
+    return None
 
 
 def main() -> None:
@@ -112,12 +152,11 @@ def main() -> None:
     Click's own usage errors (a bad type, a missing option) are printed as one line
     instead of a framed box, so every bad argument reads the same way: exit 2.
     """
-    _load()
+    args = hoist_verbosity(sys.argv[1:])
+    _load(_command_module(args))
     command = typer.main.get_command(app)
     try:
-        code = command.main(
-            args=hoist_verbosity(sys.argv[1:]), prog_name="trilink", standalone_mode=False
-        )
+        code = command.main(args=args, prog_name="trilink", standalone_mode=False)
     except UsageError as exc:
         if type(exc).__name__ == "NoArgsIsHelpError":
             exc.show()

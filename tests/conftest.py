@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import signal
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,6 +29,15 @@ import pytest
 from trilink.config import ENV_BOOTSTRAP, KafkaConfig, Topics
 
 KAFKA_KINDS = ("auto", "embedded", "docker", "external")
+
+# A shell starts background jobs with SIGINT ignored, and processes inherit that: the
+# commands the tests start would then ignore the Ctrl-C the tests send them. They
+# get Python's usual handler, as in a terminal.
+if (
+    signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    and threading.current_thread() is threading.main_thread()
+):
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 _INTEGRATION_DIR = Path(__file__).parent / "integration"
 _USED = pytest.StashKey["KafkaEndpoint"]()
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
+
+from confluent_kafka import TopicPartition
 
 from tests.conftest import GroupId
 from trilink.config import KafkaConfig
@@ -11,17 +14,36 @@ from trilink.kafka import wait_for
 from trilink.kafka.leader import LeaderLock
 
 
+class _Member(LeaderLock):
+    """A lock that counts the assignments it was given (empty ones too)."""
+
+    assignments = 0
+
+    def _assigned(self, consumer: Any, parts: list[TopicPartition]) -> None:
+        self.assignments += 1
+        super()._assigned(consumer, parts)
+
+
 def test_exactly_one_member_leads_and_a_standby_takes_over(
     kafka_config: KafkaConfig, new_topic: Callable[..., str], new_group: GroupId
 ) -> None:
     topic, group = new_topic(partitions=1), new_group("lock")
     first = LeaderLock(kafka_config, topic, group, name="first")
-    second: LeaderLock | None = None
+    second: _Member | None = None
     try:
         wait_for(lambda: first.poll(0.1), timeout=30, message="first never became leader")
-        second = LeaderLock(kafka_config, topic, group, name="second")
-        # Both keep polling through the rebalance the second's join causes.
-        deadline = time.monotonic() + 10
+        joining = second = _Member(kafka_config, topic, group, name="second")
+
+        # Both keep polling through the rebalance the second's join causes, until the
+        # second has been given its share (a cooperative rebalance revokes before it
+        # assigns, so the partition has moved by then if it is going to), and a second more.
+        def joined() -> bool:
+            first.poll(0.05)
+            joining.poll(0.05)
+            return joining.assignments > 0
+
+        wait_for(joined, timeout=30, interval=0.0, message="the second never joined")
+        deadline = time.monotonic() + 1
         while time.monotonic() < deadline:
             first.poll(0.05)
             second.poll(0.05)

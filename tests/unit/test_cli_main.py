@@ -97,3 +97,57 @@ def test_bridge_refuses_non_finite_numbers_before_starting(
     done = _run("bridge", flag, value, "-b", "127.0.0.1:1")
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [f"error: {needle}, got {value}"]
+
+
+def test_each_command_is_found_in_the_module_that_registers_it() -> None:
+    import importlib
+
+    import typer
+
+    from cli.main import _COMMAND_MODULES, _MODULE_OF_COMMAND
+
+    registered: dict[str, str] = {}
+    for module in _COMMAND_MODULES:
+        app = typer.Typer()
+        app.callback()(lambda: None)
+        importlib.import_module(f"cli.{module}").register(app)
+        group = typer.main.get_command(app)
+        assert isinstance(group, typer.core.TyperGroup)
+        registered.update(dict.fromkeys(group.commands, module))
+    assert registered == _MODULE_OF_COMMAND
+
+
+@pytest.mark.parametrize(
+    ("argv", "module"),
+    [
+        (["-v", "producer", "--nation", "KOR"], "produce"),
+        (["alerts", "--max", "3"], "consume"),
+        (["--help"], None),
+        ([], None),
+        (["no-such-command"], None),
+        (["--", "bridge"], None),
+    ],
+)
+def test_the_command_picks_the_module_to_load(argv: list[str], module: str | None) -> None:
+    from cli.main import _command_module
+
+    assert _command_module(argv) == module
+
+
+def test_a_command_imports_only_its_own_module() -> None:
+    code = (
+        "import atexit, sys; "
+        "atexit.register(lambda: print(sorted(m for m in sys.modules if m.startswith('cli.')), "
+        "file=sys.stderr)); "
+        "from cli.main import main; main()"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, "producer", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "--nation" in done.stdout
+    loaded = done.stderr.strip().splitlines()[-1]
+    assert "'cli.produce'" in loaded and "'cli.demo'" not in loaded, loaded
