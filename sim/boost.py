@@ -13,9 +13,10 @@ the missile's own.
 
 The state is integrated in the rotating WGS-84 ECEF frame, with the gravity (J2),
 centrifugal and Coriolis terms of :func:`trilink.geodesy.ecef_acceleration`, written
-out in scalar arithmetic for speed (the tests hold both equal). Atmospheric drag is
-neglected; where the pitch program has a kink or a stage changes, the integration
-restarts so every segment is smooth.
+out in scalar arithmetic for speed (the tests hold both equal), plus atmospheric drag
+(:mod:`sim.atmosphere`) with the stack's ballistic coefficient, which falls with its
+mass as it burns (:attr:`sim.catalog.Missile.stage_masses`). Where the pitch program
+has a kink or a stage changes, the integration restarts so every segment is smooth.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.integrate import OdeSolution, solve_ivp
 
+from sim.atmosphere import TOP_M, density, density_array, drag_acceleration
 from sim.catalog import Missile
 from sim.errors import TrajectoryError
 from trilink.geodesy import (
@@ -76,6 +78,39 @@ def free_derivative(_t: float, state: FloatArray) -> FloatArray:
             fz * z,
         )
     )
+
+
+def add_drag(d: FloatArray, state: FloatArray, inv_beta: float) -> None:
+    """Add the drag deceleration of a body of 1/β ``inv_beta`` to the derivative ``d``.
+
+    Scalar arithmetic for the ODE's inner loop; the height is :func:`height_proxy`
+    (radial, within metres of the geodetic height at these altitudes).
+    """
+    x, y, z, vx, vy, vz = state.tolist()
+    q = (x * x + y * y) * _IA2 + z * z * _IB2
+    h = math.sqrt(x * x + y * y + z * z) * (1.0 - 1.0 / math.sqrt(q))
+    if h >= TOP_M:
+        return
+    k = 0.5 * density(h) * inv_beta * math.sqrt(vx * vx + vy * vy + vz * vz)
+    d[3] -= k * vx
+    d[4] -= k * vy
+    d[5] -= k * vz
+
+
+def drag_derivative(inv_beta: float) -> Derivative:
+    """d/dt of (r, v) in unpowered flight through the air, for a body of 1/β ``inv_beta``."""
+
+    def derivative(t: float, state: FloatArray) -> FloatArray:
+        d = free_derivative(t, state)
+        add_drag(d, state, inv_beta)
+        return d
+
+    return derivative
+
+
+def drag_vector(r: FloatArray, v: FloatArray, inv_beta: FloatArray | float) -> FloatArray:
+    """Drag acceleration at stacked states (vectorised :func:`add_drag`)."""
+    return drag_acceleration(density_array(height_proxy(r)), v, np.asarray(inv_beta))
 
 
 def ellipsoid_up(r: FloatArray) -> FloatArray:
@@ -165,6 +200,19 @@ class BoostProgram:
             start += stage.burn_s
         return out
 
+    def inv_beta(self, t: FloatArray) -> FloatArray:
+        """1/β of the stack at time(s) ``t``: its mass falls as it burns and at staging."""
+        t = np.asarray(t, dtype=float)
+        out = np.zeros_like(t)
+        start, beta0 = 0.0, self.missile.drag.boost
+        for stage, mass in zip(self.missile.stages, self.missile.stage_masses, strict=True):
+            tau = np.clip(t - start, 0.0, stage.burn_s)
+            inside = (t >= start) & (t < start + stage.burn_s)
+            burnt = stage.propellant_fraction * tau / stage.burn_s
+            out = np.where(inside, 1.0 / (beta0 * mass * (1.0 - burnt)), out)
+            start += stage.burn_s
+        return out
+
     def thrust(self, t: FloatArray, r: FloatArray) -> FloatArray:
         """Thrust acceleration vector(s) in ECEF at time(s) ``t`` and position(s) ``r``."""
         up = ellipsoid_up(r)
@@ -183,13 +231,14 @@ class BoostProgram:
         fixed and the pitch is linear in time, so both are bound here once.
         """
         mid = 0.5 * (t0 + t1)
-        start = 0.0
-        for stage in self.missile.stages:
+        start, k = 0.0, 0
+        for k, stage in enumerate(self.missile.stages):  # noqa: B007 (used after the loop)
             if mid < start + stage.burn_s:
                 break
             start += stage.burn_s
         a0 = self.burn_scale * stage.initial_accel_mps2
         slope = stage.propellant_fraction / stage.burn_s
+        inv_beta0 = 1.0 / (self.missile.drag.boost * self.missile.stage_masses[k])
         p0 = float(self.pitch_rad(np.array(t0)))
         p_rate = (float(self.pitch_rad(np.array(t1))) - p0) / (t1 - t0)
         nx, ny, nz = self.plane_normal.tolist()
@@ -207,13 +256,15 @@ class BoostProgram:
             d[3] += kc * ax + ks * ux
             d[4] += kc * ay + ks * uy
             d[5] += kc * az + ks * uz
+            add_drag(d, state, inv_beta0 / (1.0 - slope * (t - start)))
             return d
 
         return derivative
 
     def acceleration(self, t: FloatArray, r: FloatArray, v: FloatArray) -> FloatArray:
         """Total acceleration at stacked states (for interpolation)."""
-        result: FloatArray = ecef_acceleration(r, v) + self.thrust(t, r)
+        drag = drag_vector(r, v, self.inv_beta(t))
+        result: FloatArray = ecef_acceleration(r, v) + self.thrust(t, r) + drag
         return result
 
 

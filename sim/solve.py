@@ -3,7 +3,7 @@
 Three boost unknowns (thrust scale, burnout pitch, firing azimuth) are found by a
 Newton iteration (forward-difference Jacobian, Broyden updates, backtracking) on the
 full model, :func:`sim.flight.shoot` (boost, then J2 free flight in the rotating
-frame), so that the missile lands on the geodesic ``range_km`` away along
+frame, with drag and any pull-up), so that the missile lands on the geodesic ``range_km`` away along
 ``bearing_deg`` with the reported apogee. The firing azimuth differs from the
 bearing by the Coriolis drift of the flight (up to ~4° for a lofted ICBM).
 
@@ -14,13 +14,15 @@ the rotating Earth (:func:`sim.kepler.rotating_arc`), so the iteration starts cl
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import functools
 import math
 
 import numpy as np
 
 from sim.boost import BoostProgram
-from sim.catalog import HistoricalLaunch, Missile, class_template, get_missile
+from sim.catalog import NO_DRAG, HistoricalLaunch, Missile, class_template, get_missile
 from sim.errors import TrajectoryError
 from sim.flight import Trajectory, build_trajectory, shoot
 from sim.kepler import ground_arc, rotating_arc
@@ -32,7 +34,9 @@ MAX_RANGE_KM = 20000.0
 MAX_APOGEE_KM = 40000.0
 MIN_ELEVATION_DEG = 5.0  # flatter arcs would fly in the atmosphere: not ballistic
 MAX_ELEVATION_DEG = 89.0  # steeper ones land where the Coriolis drift puts them
-MAX_BURN_SCALE = 1.5  # beyond this it is another missile (pull-up SRBMs need ~1.4)
+# Beyond this it is another missile: depressed pull-up SRBMs need up to ~1.55 with drag
+# (the 800 km, 50 km apogee KN-23 of 2023-03-19), the ballistic types at most ~1.3.
+MAX_BURN_SCALE = 1.6
 TOLERANCE = 1e-5  # impact miss in units of the range, and relative apogee miss
 
 _STEP = np.array([1e-4, 1e-3, 1e-3])  # finite-difference steps: scale, pitch deg, azimuth deg
@@ -149,8 +153,16 @@ def _solve_with(
     apogee_km: float,
     name: str,
 ) -> Trajectory:
+    guess = _initial_guess(spec, lat, lon, bearing, range_km, apogee_km)
+    # The Kepler guess knows no air, and from it the Newton iteration can wander off
+    # on depressed shots, where drag costs a third of the energy: solve in vacuum
+    # first (cheap, and the lift of a pull-up scales with drag, so it goes too), then
+    # with the atmosphere from there.
+    vacuum = dataclasses.replace(spec, drag=NO_DRAG)
+    with contextlib.suppress(TrajectoryError):  # else start the full problem from Kepler's
+        guess, _ = _newton(_Residual(vacuum, lat, lon, bearing, range_km, apogee_km), guess)
     f = _Residual(spec, lat, lon, bearing, range_km, apogee_km)
-    x, fx = _newton(f, _initial_guess(spec, lat, lon, bearing, range_km, apogee_km))
+    x, fx = _newton(f, guess)
     what = f"{spec.key} cannot fly {range_km:g} km with a {apogee_km:g} km apogee"
     miss = float(np.max(np.abs(fx)))
     if miss > TOLERANCE:
@@ -175,6 +187,7 @@ def _solve(
     candidates = [t for t in templates if t.burnout_speed_mps >= need] or templates[-1:]
     failure: TrajectoryError | None = None
     for template in candidates:
+        template = dataclasses.replace(template, pullup=None)  # an unknown type flies plain
         try:
             return _solve_with(template, lat, lon, bearing, range_km, apogee_km, spec.key)
         except TrajectoryError as exc:
