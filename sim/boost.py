@@ -6,10 +6,12 @@ in time (in the launch great-circle plane) until, halfway through the remaining 
 it holds that pitch to burnout. Each stage burns at constant mass flow, so
 its thrust acceleration grows as it empties: ``a(τ) = a0 / (1 - f τ / tb)`` with
 ``f`` the stage's propellant fraction, which integrates to the stage's ideal
-delta-v (Tsiolkovsky). ``burn_scale`` multiplies every stage's thrust: it stands for
-payload and propellant load, the one energy knob the solver turns; burn times stay
-those of the catalogue so that the boost duration (and hence the flight time) is
-the missile's own.
+delta-v (Tsiolkovsky). Between stages the missile coasts unpowered for the upper
+stage's ``coast_s`` (separation): the thrust acceleration drops to zero at burnout
+and jumps at the next ignition, the steps a tracker sees at staging.
+``burn_scale`` multiplies every stage's thrust: it stands for payload and propellant
+load, the one energy knob the solver turns; burn times stay those of the catalogue so
+that the boost duration (and hence the flight time) is the missile's own.
 
 The state is integrated in the rotating WGS-84 ECEF frame, with the gravity (J2),
 centrifugal and Coriolis terms of :func:`trilink.geodesy.ecef_acceleration`, written
@@ -164,8 +166,10 @@ class BoostProgram:
     def breakpoints(self) -> list[float]:
         """Times where the thrust law has a kink or a jump: integrate between them."""
         times = [0.0]
-        for stage in self.missile.stages:
-            times.append(times[-1] + stage.burn_s)
+        for stage, start in zip(self.missile.stages, self.missile.stage_starts, strict=True):
+            if start > times[-1]:
+                times.append(start)  # ignition after a separation coast
+            times.append(start + stage.burn_s)
         end = times[-1]
         for extra in (self.missile.vertical_s, self.pitch_end_s):
             if 0.0 < extra < end and all(abs(extra - t) > 1e-6 for t in times):
@@ -175,7 +179,7 @@ class BoostProgram:
     @property
     def pitch_end_s(self) -> float:
         """When the pitch-over ends and the burnout pitch is held."""
-        tv, tb = self.missile.vertical_s, self.missile.burn_s
+        tv, tb = self.missile.vertical_s, self.missile.boost_s
         return tv + PITCH_OVER_FRACTION * (tb - tv)
 
     def pitch_rad(self, t: FloatArray) -> FloatArray:
@@ -189,28 +193,27 @@ class BoostProgram:
         """Thrust acceleration (m/s²) at time(s) ``t`` since launch; zero after burnout."""
         t = np.asarray(t, dtype=float)
         out = np.zeros_like(t)
-        start = 0.0
-        for stage in self.missile.stages:
+        for stage, start in zip(self.missile.stages, self.missile.stage_starts, strict=True):
             tau = t - start
             inside = (tau >= 0.0) & (tau < stage.burn_s)
             f = stage.propellant_fraction
             a0 = self.burn_scale * stage.initial_accel_mps2
             burnt = np.clip(tau, 0.0, stage.burn_s) / stage.burn_s
             out = np.where(inside, a0 / (1.0 - f * burnt), out)
-            start += stage.burn_s
         return out
 
     def inv_beta(self, t: FloatArray) -> FloatArray:
         """1/β of the stack at time(s) ``t``: its mass falls as it burns and at staging."""
         t = np.asarray(t, dtype=float)
         out = np.zeros_like(t)
-        start, beta0 = 0.0, self.missile.drag.boost
-        for stage, mass in zip(self.missile.stages, self.missile.stage_masses, strict=True):
+        m = self.missile
+        beta0 = m.drag.boost
+        for stage, mass, start in zip(m.stages, m.stage_masses, m.stage_starts, strict=True):
             tau = np.clip(t - start, 0.0, stage.burn_s)
-            inside = (t >= start) & (t < start + stage.burn_s)
+            # from the separation before this stage (its coast) to its burnout
+            inside = (t >= start - stage.coast_s) & (t < start + stage.burn_s)
             burnt = stage.propellant_fraction * tau / stage.burn_s
             out = np.where(inside, 1.0 / (beta0 * mass * (1.0 - burnt)), out)
-            start += stage.burn_s
         return out
 
     def thrust(self, t: FloatArray, r: FloatArray) -> FloatArray:
@@ -231,14 +234,14 @@ class BoostProgram:
         fixed and the pitch is linear in time, so both are bound here once.
         """
         mid = 0.5 * (t0 + t1)
-        start, k = 0.0, 0
-        for k, stage in enumerate(self.missile.stages):  # noqa: B007 (used after the loop)
-            if mid < start + stage.burn_s:
-                break
-            start += stage.burn_s
+        m = self.missile
+        k = next((i for i, s in enumerate(m.stages) if mid < m.stage_starts[i] + s.burn_s), -1)
+        stage, start = m.stages[k], m.stage_starts[k]
+        inv_beta0 = 1.0 / (m.drag.boost * m.stage_masses[k])
+        if mid < start:  # the separation coast before stage k: no thrust
+            return drag_derivative(inv_beta0)
         a0 = self.burn_scale * stage.initial_accel_mps2
         slope = stage.propellant_fraction / stage.burn_s
-        inv_beta0 = 1.0 / (self.missile.drag.boost * self.missile.stage_masses[k])
         p0 = float(self.pitch_rad(np.array(t0)))
         p_rate = (float(self.pitch_rad(np.array(t1))) - p0) / (t1 - t0)
         nx, ny, nz = self.plane_normal.tolist()

@@ -68,6 +68,7 @@ class Stage:
     burn_s: float
     dv_mps: float
     propellant_fraction: float
+    coast_s: float = 0.0  # unpowered gap before ignition: separation of the stage below
 
     @property
     def exhaust_mps(self) -> float:
@@ -137,6 +138,21 @@ class Missile:
     def burn_s(self) -> float:
         """Total powered time, all stages."""
         return sum(s.burn_s for s in self.stages)
+
+    @property
+    def stage_starts(self) -> tuple[float, ...]:
+        """Ignition time of each stage since lift-off (burns and separation coasts)."""
+        starts, t = [], 0.0
+        for stage in self.stages:
+            t += stage.coast_s
+            starts.append(t)
+            t += stage.burn_s
+        return tuple(starts)
+
+    @property
+    def boost_s(self) -> float:
+        """Burnout of the last stage since lift-off: burns plus separation coasts."""
+        return self.stage_starts[-1] + self.stages[-1].burn_s if self.stages else 0.0
 
     @property
     def dv_mps(self) -> float:
@@ -250,14 +266,20 @@ def _missiles() -> tuple[dict[str, Missile], dict[str, str], dict[MissileClass, 
     doc = _load("missiles.json")
     table: dict[str, Missile] = {}
     aliases: dict[str, str] = {}
+    coast = float(doc["staging"]["coast_s"])
     for k, v in doc["missiles"].items():
         m = Missile(
             key=k,
             name=v["name"],
             missile_class=MissileClass(v["class"]),
             stages=tuple(
-                Stage(float(s["burn_s"]), float(s["dv_mps"]), float(s["propellant_fraction"]))
-                for s in v.get("stages", ())
+                Stage(
+                    float(s["burn_s"]),
+                    float(s["dv_mps"]),
+                    float(s["propellant_fraction"]),
+                    float(s.get("coast_s", coast)) if i else 0.0,
+                )
+                for i, s in enumerate(v.get("stages", ()))
             ),
             vertical_s=float(v.get("vertical_s", 0.0)),
             range_km=_pair(v.get("range_km", (0.0, 0.0))),

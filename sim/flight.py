@@ -174,7 +174,7 @@ def shoot(program: BoostProgram, *, dense: bool = False, geodesic: bool = True) 
     leaving them NaN, for callers that only need the ECEF impact state.
     """
     burnout, segments = integrate_boost(program, dense=dense)
-    t_bo = program.missile.burn_s
+    t_bo = program.missile.boost_s
     free = _fly_free(program.missile, t_bo, burnout, dense)
     if math.isnan(free.impact_s):
         raise TrajectoryError(f"{program.missile.key} did not come down within {MAX_FLIGHT_S} s")
@@ -307,6 +307,7 @@ class Trajectory:
     burn_scale: float = 1.0
     pitch_deg: float = 45.0
     burnout_speed_mps: float = 0.0
+    staging_s: tuple[float, ...] = ()  # stage separations (burnouts before the last)
     _spline: _Spline | None = field(default=None, repr=False, compare=False)
 
     def _check(self, lo: float, hi: float) -> None:
@@ -403,6 +404,9 @@ def build_trajectory(
         burn_scale=burn_scale,
         pitch_deg=pitch_deg,
         burnout_speed_mps=float(np.linalg.norm(shot.burnout[3:])),
+        staging_s=tuple(
+            t + s.burn_s for t, s in zip(missile.stage_starts[:-1], missile.stages, strict=False)
+        ),
         _spline=_sample(program, shot),
     )
 

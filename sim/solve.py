@@ -87,7 +87,7 @@ def _initial_guess(
     azimuth; its speed plus a gravity loss of 0.6 g over the burn, the delta-v.
     """
     target = great_circle(lat, lon, bearing, range_km * 1e3)
-    speed, elevation, azimuth, _ = rotating_arc(lat, lon, *target, apogee_km, spec.burn_s / 2)
+    speed, elevation, azimuth, _ = rotating_arc(lat, lon, *target, apogee_km, spec.boost_s / 2)
     scale = (speed + 0.6 * _G0 * spec.burn_s) / spec.dv_mps
     if scale * spec.stages[0].initial_accel_mps2 < 1.2 * _G0:
         raise TrajectoryError(
