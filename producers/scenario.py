@@ -39,6 +39,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from producers.battery import disperse
 from producers.errors import ScenarioError
 from sim.errors import SimError
 from trilink.model import DataMode, LaunchEvent, MissileClass
@@ -134,10 +135,15 @@ def build(
     if not specs:
         raise ScenarioError(f"scenario {scenario_id!r} has no launches")
     ordered = sorted(specs, key=lambda s: s.offset_s)
-    events = []
-    for i, spec in enumerate(ordered):
+    for spec in ordered:
         if not math.isfinite(spec.offset_s) or spec.offset_s < 0.0:
             raise ScenarioError(f"launch offset must be >= 0 s, got {spec.offset_s}")
+    # N launches from one site at one time fire as a battery (see producers.battery);
+    # the scenario keeps the specs as given, so a new seed lays the battery out anew.
+    where = {i: _site_coordinates(spec) for i, spec in enumerate(ordered)}
+    flown = sorted(disperse(ordered, scenario_id, seed, where), key=lambda s: s.offset_s)
+    events = []
+    for i, spec in enumerate(flown):
         site, lat, lon = _site_coordinates(spec)
         missile, cls = _missile_class(spec, lat, lon)
         events.append(

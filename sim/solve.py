@@ -22,7 +22,15 @@ import math
 import numpy as np
 
 from sim.boost import BoostProgram
-from sim.catalog import NO_DRAG, HistoricalLaunch, Missile, class_template, get_missile
+from sim.catalog import (
+    NO_DRAG,
+    HistoricalLaunch,
+    Missile,
+    Site,
+    class_template,
+    get_missile,
+    sites,
+)
 from sim.errors import TrajectoryError
 from sim.flight import Trajectory, build_trajectory, shoot
 from sim.kepler import ground_arc, rotating_arc
@@ -42,6 +50,7 @@ TOLERANCE = 1e-5  # impact miss in units of the range, and relative apogee miss
 _STEP = np.array([1e-4, 1e-3, 1e-3])  # finite-difference steps: scale, pitch deg, azimuth deg
 _MAX_MOVE = np.array([0.15, 15.0, 10.0])  # largest Newton step per unknown
 _MAX_ITER = 25
+_NEAR_SITE_M = 10e3  # a launcher this close to a catalogue site starts from its solution
 _AUTO_CLASSES = (MissileClass.SRBM, MissileClass.MRBM, MissileClass.IRBM, MissileClass.ICBM)
 
 
@@ -110,17 +119,23 @@ def _jacobian(f: _Residual, x: FloatArray, fx: FloatArray) -> FloatArray:
     return jac
 
 
-def _newton(f: _Residual, x0: FloatArray) -> tuple[FloatArray, FloatArray]:
+def _newton(
+    f: _Residual, x0: FloatArray, jac0: FloatArray | None = None
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Newton iteration on a forward-difference Jacobian kept current by Broyden updates.
 
     A step that does not reduce the miss triggers a fresh Jacobian; with a fresh one,
-    the step is halved (a simple backtracking line search).
+    the step is halved (a simple backtracking line search). ``jac0`` (a neighbouring
+    solution's) saves the first Jacobian. Returns (x, miss, Jacobian).
     """
     x = x0.copy()
     fx = f(x)
     if fx is None:
         raise TrajectoryError(f"{f.spec.key} cannot fly the initial guess")
-    jac, fresh = _jacobian(f, x, fx), True
+    if jac0 is None:
+        jac, fresh = _jacobian(f, x, fx), True
+    else:
+        jac, fresh = jac0.copy(), False
     for _ in range(_MAX_ITER):
         if np.max(np.abs(fx)) < TOLERANCE:
             break
@@ -141,7 +156,42 @@ def _newton(f: _Residual, x0: FloatArray) -> tuple[FloatArray, FloatArray]:
             continue
         jac += np.outer(fn - fx - jac @ dx, dx) / float(dx @ dx)
         x, fx, fresh = x + dx, fn, False
-    return x, fx
+    return x, fx, jac
+
+
+def _fit(
+    spec: Missile,
+    lat: float,
+    lon: float,
+    bearing: float,
+    range_km: float,
+    apogee_km: float,
+    warm: tuple[FloatArray, FloatArray] | None = None,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Boost parameters (scale, pitch, azimuth), their miss and the Jacobian there.
+
+    ``warm`` (a neighbouring solution and its Jacobian) starts the iteration there.
+    """
+    if warm is not None:
+        return _newton(_Residual(spec, lat, lon, bearing, range_km, apogee_km), *warm)
+    return _cold_fit(spec, lat, lon, bearing, range_km, apogee_km)
+
+
+@functools.lru_cache(maxsize=256)
+def _cold_fit(
+    spec: Missile, lat: float, lon: float, bearing: float, range_km: float, apogee_km: float
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """:func:`_fit` from the Kepler guess (cached: a battery's site solution is reused)."""
+    f = _Residual(spec, lat, lon, bearing, range_km, apogee_km)
+    guess = _initial_guess(spec, lat, lon, bearing, range_km, apogee_km)
+    # The Kepler guess knows no air, and from it the Newton iteration can wander off
+    # on depressed shots, where drag costs a third of the energy: solve in vacuum
+    # first (cheap, and the lift of a pull-up scales with drag, so it goes too), then
+    # with the atmosphere from there.
+    vacuum = dataclasses.replace(spec, drag=NO_DRAG)
+    with contextlib.suppress(TrajectoryError):  # else start the full problem from Kepler's
+        guess, _, _ = _newton(_Residual(vacuum, lat, lon, bearing, range_km, apogee_km), guess)
+    return _newton(f, guess)
 
 
 def _solve_with(
@@ -152,17 +202,9 @@ def _solve_with(
     range_km: float,
     apogee_km: float,
     name: str,
+    warm: tuple[FloatArray, FloatArray] | None = None,
 ) -> Trajectory:
-    guess = _initial_guess(spec, lat, lon, bearing, range_km, apogee_km)
-    # The Kepler guess knows no air, and from it the Newton iteration can wander off
-    # on depressed shots, where drag costs a third of the energy: solve in vacuum
-    # first (cheap, and the lift of a pull-up scales with drag, so it goes too), then
-    # with the atmosphere from there.
-    vacuum = dataclasses.replace(spec, drag=NO_DRAG)
-    with contextlib.suppress(TrajectoryError):  # else start the full problem from Kepler's
-        guess, _ = _newton(_Residual(vacuum, lat, lon, bearing, range_km, apogee_km), guess)
-    f = _Residual(spec, lat, lon, bearing, range_km, apogee_km)
-    x, fx = _newton(f, guess)
+    x, fx, _ = _fit(spec, lat, lon, bearing, range_km, apogee_km, warm)
     what = f"{spec.key} cannot fly {range_km:g} km with a {apogee_km:g} km apogee"
     miss = float(np.max(np.abs(fx)))
     if miss > TOLERANCE:
@@ -180,6 +222,10 @@ def _solve(
 ) -> Trajectory:
     spec = get_missile(missile)
     if spec.stages:
+        warm = _site_start(lat, lon, bearing, range_km, apogee_km, spec.key)
+        if warm is not None:
+            with contextlib.suppress(TrajectoryError):  # else solve from scratch
+                return _solve_with(spec, lat, lon, bearing, range_km, apogee_km, spec.key, warm)
         return _solve_with(spec, lat, lon, bearing, range_km, apogee_km, spec.key)
     # An unidentified missile: the smallest class whose template can deliver the arc.
     need = ground_arc(range_km, apogee_km)[0]
@@ -194,6 +240,46 @@ def _solve(
             failure = exc
     assert failure is not None
     raise failure
+
+
+def _site_start(
+    lat: float, lon: float, bearing: float, range_km: float, apogee_km: float, missile: str
+) -> tuple[FloatArray, FloatArray] | None:
+    """The solution from the catalogue site within ``_NEAR_SITE_M``, to start from.
+
+    The launchers of a battery stand a few hundred metres apart around a site: each
+    would cost a full solve (vacuum, then the air: ~25 forward runs), while from the
+    site's own solution and Jacobian two runs do. The start depends on the inputs
+    only (the site is the catalogue's), so the result stays a function of them.
+    """
+    site = _nearest_site(lat, lon)
+    if site is None or (site.lat_deg, site.lon_deg) == (lat, lon):
+        return None
+    try:
+        return _site_fit(site.lat_deg, site.lon_deg, bearing, range_km, apogee_km, missile)
+    except TrajectoryError:
+        return None
+
+
+def _nearest_site(lat: float, lon: float) -> Site | None:
+    best, best_m = None, _NEAR_SITE_M
+    k = math.cos(math.radians(lat))
+    for site in sites().values():
+        # equirectangular: metres-exact enough at a few kilometres
+        dlat, dlon = site.lat_deg - lat, ((site.lon_deg - lon + 180.0) % 360.0 - 180.0) * k
+        d_m = math.radians(math.hypot(dlat, dlon)) * 6371e3
+        if d_m < best_m:
+            best, best_m = site, d_m
+    return best
+
+
+def _site_fit(
+    lat: float, lon: float, bearing: float, range_km: float, apogee_km: float, missile: str
+) -> tuple[FloatArray, FloatArray]:
+    x, fx, jac = _cold_fit(get_missile(missile), lat, lon, bearing, range_km, apogee_km)
+    if float(np.max(np.abs(fx))) > TOLERANCE:
+        raise TrajectoryError("no solution at the site")
+    return x, jac
 
 
 @functools.lru_cache(maxsize=1024)

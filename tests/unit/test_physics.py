@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from ambiance import Atmosphere
 
+from sim import solve
 from sim.atmosphere import CEILING_M, TOP_M, density, density_array
 from sim.boost import drag_derivative, drag_vector, free_derivative
-from sim.catalog import NO_DRAG, Missile, get_missile
+from sim.catalog import NO_DRAG, Missile, get_missile, get_site
 from sim.flight import Trajectory, build_trajectory
 from sim.manoeuvre import glide_derivative, lift_vector
 from sim.solve import solve_trajectory
@@ -112,3 +113,18 @@ def test_pull_up_flights_are_deterministic_and_solvable() -> None:
     assert a.apogee_km == pytest.approx(50.0, rel=1e-3)
     t = np.linspace(0.0, a.flight_time_s, 50)
     np.testing.assert_array_equal(a.state_at(t)[0], b.state_at(t)[0])
+
+
+def test_a_launcher_near_a_site_starts_from_the_sites_solution() -> None:
+    s = get_site("sunan")
+    lat, lon = s.lat_deg + 0.002, s.lon_deg - 0.003
+    near = solve_trajectory(lat, lon, 80.0, 350.0, 50.0, "kn-25")
+    assert near.range_km == pytest.approx(350.0, rel=1e-4)
+    assert near.apogee_km == pytest.approx(50.0, rel=1e-4)
+    # the start is a function of the inputs: a fresh process (cold caches) agrees
+    solve._solve_cached.cache_clear()
+    solve._cold_fit.cache_clear()
+    again = solve_trajectory(lat, lon, 80.0, 350.0, 50.0, "kn-25")
+    assert (again.burn_scale, again.pitch_deg, again.azimuth_deg) == (
+        near.burn_scale, near.pitch_deg, near.azimuth_deg,
+    )  # fmt: skip
