@@ -17,7 +17,6 @@ time, so that sampling many trajectories is cheap.
 
 from __future__ import annotations
 
-import bisect
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +39,7 @@ from sim.boost import (
 from sim.catalog import Missile, get_missile
 from sim.errors import TrajectoryError
 from sim.manoeuvre import glide_derivative, lift_vector
+from sim.spline import Spline
 from trilink.geodesy import (
     ELLIPSOID,
     FloatArray,
@@ -200,46 +200,6 @@ def shoot(program: BoostProgram, *, dense: bool = False, geodesic: bool = True) 
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Spline:
-    """Piecewise cubic Hermite interpolant of the state (r, v) on a time grid.
-
-    On each interval the 6-state is a cubic in s = (t - t_i) / h_i matching the state
-    and its derivative (v, a) at both knots; a knot is duplicated where the thrust
-    jumps (staging, burnout) so each side keeps its own acceleration.
-    """
-
-    knots: FloatArray
-    knot_list: list[float]
-    inv_h: FloatArray
-    coef: FloatArray  # (intervals, 4, 6): y = c0 + c1 s + c2 s² + c3 s³
-
-    @classmethod
-    def fit(cls, t: FloatArray, y: FloatArray, dy: FloatArray) -> _Spline:
-        h = np.diff(t)
-        h_safe = np.where(h > 0.0, h, 1.0)
-        y0, y1 = y[:-1], y[1:]
-        d0, d1 = dy[:-1] * h_safe[:, None], dy[1:] * h_safe[:, None]
-        coef = np.stack(
-            [y0, d0, 3.0 * (y1 - y0) - 2.0 * d0 - d1, 2.0 * (y0 - y1) + d0 + d1], axis=1
-        )
-        return cls(t, t.tolist(), 1.0 / h_safe, coef)
-
-    def scalar(self, t: float) -> FloatArray:
-        i = min(max(bisect.bisect_right(self.knot_list, t) - 1, 0), len(self.knot_list) - 2)
-        s = (t - self.knot_list[i]) * self.inv_h[i]
-        c = self.coef[i]
-        result: FloatArray = ((c[3] * s + c[2]) * s + c[1]) * s + c[0]
-        return result
-
-    def vector(self, t: FloatArray) -> FloatArray:
-        i = np.clip(np.searchsorted(self.knots, t, side="right") - 1, 0, len(self.knots) - 2)
-        s = ((t - self.knots[i]) * self.inv_h[i])[:, None]
-        c = self.coef[i]
-        result: FloatArray = ((c[:, 3] * s + c[:, 2]) * s + c[:, 1]) * s + c[:, 0]
-        return result
-
-
 def _free_grid(seg: OdeSolution, t0: float, t1: float) -> FloatArray:
     """Knots for free flight: every ``_FREE_STEP_S``, refined where the air is thick."""
     coarse = np.linspace(t0, t1, max(2, math.ceil((t1 - t0) / _FREE_STEP_S) + 1))
@@ -254,7 +214,7 @@ def _free_grid(seg: OdeSolution, t0: float, t1: float) -> FloatArray:
     return np.concatenate(parts)
 
 
-def _sample(program: BoostProgram, shot: Shot) -> _Spline:
+def _sample(program: BoostProgram, shot: Shot) -> Spline:
     ts, ys, dys = [], [], []
     inv_beta = 1.0 / program.missile.drag.reentry
     for seg in shot.segments:
@@ -277,7 +237,7 @@ def _sample(program: BoostProgram, shot: Shot) -> _Spline:
         ts.append(grid)
         ys.append(y)
         dys.append(np.hstack([v, acc]))
-    return _Spline.fit(np.concatenate(ts), np.vstack(ys), np.vstack(dys))
+    return Spline.fit(np.concatenate(ts), np.vstack(ys), np.vstack(dys))
 
 
 @dataclass(frozen=True)
@@ -308,7 +268,7 @@ class Trajectory:
     pitch_deg: float = 45.0
     burnout_speed_mps: float = 0.0
     staging_s: tuple[float, ...] = ()  # stage separations (burnouts before the last)
-    _spline: _Spline | None = field(default=None, repr=False, compare=False)
+    _spline: Spline | None = field(default=None, repr=False, compare=False)
 
     def _check(self, lo: float, hi: float) -> None:
         if lo < -_TIME_TOL_S or hi > self.flight_time_s + _TIME_TOL_S:

@@ -23,8 +23,9 @@ from scipy.integrate import solve_ivp
 
 from sim.boost import ATOL, RTOL, drag_derivative, drag_vector, height_proxy
 from sim.catalog import get_missile
-from sim.flight import MAX_FLIGHT_S, Trajectory, _free_grid, _impact, _Spline
+from sim.flight import MAX_FLIGHT_S, Trajectory, _free_grid, _impact
 from sim.solve import solve_trajectory
+from sim.spline import Spline
 from trilink.geodesy import ecef_acceleration, ecef_to_geodetic
 
 
@@ -70,7 +71,7 @@ def _fall(parent: Trajectory, t_sep: float, beta: float, index: int) -> Trajecto
         impact_lat_deg=lat,
         impact_lon_deg=lon,
         range_km=math.nan,
-        _spline=_Spline.fit(t, ys, dys),
+        _spline=Spline.fit(t, ys, dys),
     )
 
 
