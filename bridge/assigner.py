@@ -47,6 +47,7 @@ class Candidate:
     exclude: str = ""  # a system track it may not join (the one it just broke from)
     begun_us: int = 0  # observed time its national track began
     may_hold: bool = False  # may wait instead of founding when only its nation blocks it
+    late: bool = False  # first seen above the birth ceiling, or detached: a known missile
 
 
 @dataclass(slots=True)
@@ -66,12 +67,14 @@ class Slot:
 class Step:
     """Candidate ``candidate`` joins slot ``slot``; ``founds``: it creates that slot;
     ``held``: it founds nothing yet, as it gates with ``slot`` but that slot already
-    has an active track of its nation."""
+    has an active track of its nation; ``duplicate``: a late candidate joins a slot
+    its nation is already on."""
 
     candidate: int
     slot: int
     founds: bool = False
     held: bool = False
+    duplicate: bool = False  # joins although its nation is on the slot (late candidates)
 
 
 @dataclass(slots=True)
@@ -115,6 +118,7 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
     rows = _rows(cands) if cands else None
     gated: dict[tuple[int, int], float] = {}  # (candidate, slot) -> d² within the gate
     blocked: dict[int, int] = {}  # candidate -> an open slot it gates with but its nation holds
+    wide: dict[tuple[int, int], float] = {}  # late candidates: (candidate, slot) -> d², wide gate
     steps: list[Step] = []
 
     def eligible(i: int, j: int) -> bool:
@@ -142,13 +146,24 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
                 and slots[j].track_id != ""
                 and eligible(k, j)
             )
-            if free or holdable:
+            late = cands[k].late and eligible(k, j)
+            if free or holdable or late:
                 d2 = gate.distance(cands[k].estimate, est)
-                if gate.admits(d2):
-                    if free:
-                        gated[(k, j)] = d2
-                    else:
-                        blocked[k] = j
+                if free and gate.admits(d2):
+                    gated[(k, j)] = d2
+                elif holdable and gate.admits(d2):
+                    blocked[k] = j
+                if late and gate.admits_late(d2):
+                    wide[(k, j)] = d2
+
+    def nearest_wide(i: int) -> tuple[int, bool] | None:
+        # A slot without the candidate's nation first; else one with it (a duplicate).
+        options = [(cands[i].nation in slots[j].nations, d2, j) for (k, j), d2 in wide.items()]
+        options = [o for o, (k, _) in zip(options, wide, strict=True) if k == i]
+        if not options:
+            return None
+        dup, _, j = min(options)
+        return j, dup
 
     for j in range(len(slots)):
         score_slot(j)
@@ -173,6 +188,12 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
         founder = min(np.flatnonzero(rows.alive).tolist(), key=lambda k: cands[k].order)
         c = cands[founder]
         rows.alive[founder] = False
+        near = nearest_wide(founder) if c.late else None
+        if near is not None:
+            j, dup = near
+            steps.append(Step(founder, j, duplicate=dup))
+            slots[j].nations.add(c.nation)
+            continue
         if founder in blocked:  # ambiguous: its nation may be re-initiating a track there
             steps.append(Step(founder, blocked[founder], held=True))
             continue

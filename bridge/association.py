@@ -50,13 +50,17 @@ class Gate:
 
     config: GateConfig = field(default_factory=GateConfig)
     threshold: float = field(init=False)
+    late_threshold: float = field(init=False)
     break_threshold: float = field(init=False)
     propagator: Propagator = field(init=False)
 
     def __post_init__(self) -> None:
         c = self.config
         object.__setattr__(self, "threshold", float(chi2.ppf(c.gate_probability, c.dof)))
-        object.__setattr__(self, "break_threshold", float(chi2.ppf(c.break_probability, c.dof)))
+        brk = float(chi2.ppf(c.break_probability, c.dof))
+        late = min(float(chi2.ppf(c.late_gate_probability, c.dof)), brk)
+        object.__setattr__(self, "late_threshold", late)
+        object.__setattr__(self, "break_threshold", brk)
         object.__setattr__(self, "propagator", Propagator(c.q_ballistic, c.q_boost))
 
     def distance(self, report: Estimate, track: Estimate) -> float:
@@ -65,6 +69,10 @@ class Gate:
 
     def admits(self, d2: float) -> bool:
         return d2 <= self.threshold
+
+    def admits_late(self, d2: float) -> bool:
+        """Within the wider gate of a candidate first seen high (see ``GateConfig``)."""
+        return d2 <= self.late_threshold
 
     def breaks(self, d2: float) -> bool:
         return d2 > self.break_threshold

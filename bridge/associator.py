@@ -24,12 +24,15 @@ over. Holds live in memory only.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bridge.assigner import Candidate, Slot, Step, plan
 from bridge.association import Gate
+from bridge.estimate import Estimate
+from bridge.fusion import CovarianceIntersection
 from bridge.table import Changes, Newcomer, TrackTable
-from bridge.tracks import SilentBefore, SystemTrack, key_text
+from bridge.tracks import NationalTrack, SilentBefore, SystemTrack, key_text
+from bridge.validate import altitude_m
 from trilink.constants import US
 from trilink.model import TrackStatus
 
@@ -42,6 +45,8 @@ class Associator:
 
     gate: Gate
     table: TrackTable
+    # Leave-one-out references for the break test: the fast weights are plenty there.
+    fuse: CovarianceIntersection = field(default_factory=lambda: CovarianceIntersection("fast"))
 
     def associate(self, changes: Changes) -> None:
         """Detach drifted members, then place every newcomer; fills ``changes.late``."""
@@ -59,13 +64,12 @@ class Associator:
             active = track.active()
             if len(active) < 2 or track.picture is None or track.membership_changed:
                 continue
-            fused = track.picture.estimate
             worst, worst_d2 = None, self.gate.break_threshold
             for m in active:
                 if m.status is TrackStatus.IMPACTED or m.observed_us < m.checked_us + every:
                     continue  # checked recently enough; drift takes more than a report
                 m.checked_us = m.observed_us
-                d2 = self.gate.distance(m.estimate, fused)
+                d2 = self.gate.distance(m.estimate, self._without(track, active, m))
                 if d2 > worst_d2:
                     worst, worst_d2 = m, d2
             if worst is None:
@@ -74,6 +78,24 @@ class Associator:
             track.remove(worst.key)
             detached.append(Newcomer(worst, worst.observed_us, previous=track_id))
         return detached
+
+    def _without(
+        self, track: SystemTrack, active: list[NationalTrack], m: NationalTrack
+    ) -> Estimate:
+        """What the track's other members say, to test ``m`` against.
+
+        Against the fused picture, an over-confident member that drifted (a national
+        track that lost its missile but not its small covariance) pulls the picture
+        to itself, and the members that are right break away instead; left out of the
+        comparison it stands out. With two members there is no third opinion: the
+        picture (weighted to the more precise) is the reference, as before.
+        """
+        assert track.picture is not None
+        others = [o for o in active if o is not m]
+        if len(others) < 2:
+            return track.picture.estimate
+        t = max(o.observed_us for o in others)
+        return self.fuse([self.gate.propagator.to(o.estimate, t) for o in others])
 
     def _attach_hinted(self, newcomers: list[Newcomer], touched: set[str]) -> list[Newcomer]:
         """Put hinted newcomers back on their published tracks; the others remain."""
@@ -107,6 +129,12 @@ class Associator:
                 self.table.join_late(n, targets[step.slot], touched)
                 late.add(targets[step.slot].track_id)
             else:
+                if step.duplicate:
+                    log.info(
+                        "%s joins %s beside its nation's other track there",
+                        key_text(n.member.key),
+                        targets[step.slot].track_id,
+                    )
                 self.table.join(n, targets[step.slot], touched)
         return late
 
@@ -120,6 +148,13 @@ class Associator:
         nations = {m.nation for m in t.members.values()}
         return Slot(t.track_id, t.gate_estimate(), nations, realm, t.closed_us)
 
+    def _first_seen_high(self, n: Newcomer) -> bool:
+        """Its national track began above the birth ceiling (its first report here)."""
+        if n.member.observed_us != n.member.first_observed_us:
+            return False  # held and retried: judged by its first report, as then
+        x = n.member.estimate.x
+        return altitude_m(float(x[0]), float(x[1]), float(x[2])) > self.gate.config.birth_ceiling_m
+
     def _candidates(self, pending: list[Newcomer]) -> list[Candidate]:
         hold = round(self.gate.config.hold_s * US)
         return [
@@ -131,6 +166,7 @@ class Associator:
                 n.previous,
                 n.member.first_observed_us,
                 not n.previous and n.member.observed_us - n.member.first_observed_us <= hold,
+                bool(n.previous) or self._first_seen_high(n),
             )
             for n in pending
         ]

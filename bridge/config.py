@@ -37,16 +37,29 @@ class GateConfig:
     system track but is barred from it only by its own nation's live member is held
     (no track founded, no alert) for up to ``hold_s`` of its own observed time, in
     case that member falls silent: a national tracker re-initiating its track.
+
+    Missiles are born at the ground: a national track first seen above
+    ``birth_ceiling_m`` (a radar that could not see the boost, a track re-initiated in
+    flight, a member detached by a break) is almost surely a missile the picture
+    already holds. Before such a *late* candidate founds a track it may join the
+    nearest open track within the wider ``late_gate_probability`` gate — one without
+    its nation if any, else one with it (a nation's duplicate track on one missile,
+    fused by covariance intersection like any other member). A new national track's
+    first covariance is often too small for its real error, and a second system
+    track for one missile is the costlier mistake there. The late gate never exceeds
+    the break threshold: a member admitted beyond it would break away at once.
     """
 
     dof: int = 6
     gate_probability: float = 0.9999
-    break_probability: float = 0.9999999
+    break_probability: float = 1.0 - 1e-15
     q_ballistic: float = 1.0
     q_boost: float = 2.0e4
     break_check_s: float = 1.0
     silent_s: float = 12.0
     hold_s: float = 12.0
+    birth_ceiling_m: float = 35_000.0
+    late_gate_probability: float = 1.0 - 1e-12
 
     def __post_init__(self) -> None:
         require_finite(self)
@@ -58,6 +71,10 @@ class GateConfig:
             raise ConfigError("gate and break probabilities must lie in (0, 1)")
         if self.break_probability <= self.gate_probability:
             raise ConfigError("break probability must exceed the gate probability")
+        if not self.gate_probability <= self.late_gate_probability < 1.0:
+            raise ConfigError("the late gate must lie between the gate and 1")
+        if self.birth_ceiling_m <= 0.0:
+            raise ConfigError("birth ceiling must be positive")
         if self.break_check_s < 0.0:
             raise ConfigError("break check interval must not be negative")
         if self.q_ballistic < 0.0 or self.q_boost < 0.0:

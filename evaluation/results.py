@@ -145,12 +145,14 @@ class Score:
 
 @dataclass(frozen=True, slots=True)
 class ScenarioScore:
-    """A scenario's score with how it was run. ``dead_letters`` is -1 through a broker
-    (the bridge's dead letters are not read back there)."""
+    """A scenario's score with how it was run: ``offline`` (the engine in process),
+    ``broker`` (a bridge through Kafka) or ``stonesoup`` (the peer, :mod:`evaluation.peer`).
+    ``dead_letters`` is -1 through a broker (the bridge's dead letters are not read back
+    there)."""
 
     scenario: str
     seed: int
-    mode: Literal["offline", "broker"]
+    mode: Literal["offline", "broker", "stonesoup"]
     score: Score
     dead_letters: int
 

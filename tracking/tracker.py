@@ -72,7 +72,11 @@ class Stage(StrEnum):
 class TrackerConfig:
     """Filter and track-management tuning (SI units)."""
 
-    q_boost: float = 20000.0  # m²/s³: thrust (up to ~150 m/s² at burnout) is unmodelled
+    # m²/s³: thrust is unmodelled. ~70 m/s² of white acceleration per second: a boost
+    # model wider still loses, by its likelihood, to the ballistic one whenever the
+    # radar is too far to see thrust within a scan (Japan's view of a long boost), and
+    # the track then diverges and re-initiates.
+    q_boost: float = 5000.0
     q_ballistic: float = 1e-7  # m²/s³: free flight is modelled exactly (J2, rotating frame)
     boost_end_rate: float = 1.0 / 40.0  # 1/s: mean boost phase ~40 s
     boost_start_rate: float = 0.0  # 1/s: no re-ignition after a coast (not in the threat set)

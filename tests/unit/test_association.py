@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -96,7 +97,7 @@ def test_out_of_gate_pair_never_displaces_an_in_gate_one() -> None:
     assert pairs == [(1, 0)]
 
 
-def _cand(m_truth: np.ndarray, t: int, nation: str, order: int, **kw: object) -> Candidate:
+def _cand(m_truth: np.ndarray, t: int, nation: str, order: int, **kw: Any) -> Candidate:
     return Candidate(
         _est(m_truth, t), Nation(nation), "realm", (order, nation, f"{nation}-{order}"), **kw
     )
@@ -161,3 +162,39 @@ def test_plan_closed_slots_take_only_tracks_that_began_before_the_close() -> Non
     after = _cand(m.truth(t), t, "USA", 2, begun_us=t + 10 * US)
     steps = plan([before, after], [closed], Gate())
     assert Step(0, 0) in steps and Step(1, 1, founds=True) in steps
+
+
+def test_plan_a_late_candidate_off_the_strict_gate_joins_instead_of_founding() -> None:
+    """First seen high (a missile already in the picture), a JPN track whose first
+    estimate sits just outside the strict gate joins the nearest slot in the wide one;
+    the same estimate from a candidate that could be a launch founds a track."""
+    a, b = ballistic_missile("A", T0), ballistic_missile("B", T0 + 8 * US)
+    t = T0 + 60 * US
+    gate = Gate()
+    off = np.array([2500.0, 0.0, 0.0, 0.0, 0.0, 0.0])  # d2 ~35: past the gate (~28)
+    d2 = gate.distance(_est(a.truth(t) + off, t), _est(a.truth(t), t))
+    assert gate.threshold < d2 < gate.late_threshold  # the case under test
+
+    def slots() -> list[Slot]:
+        return [
+            Slot("ST-a", _est(a.truth(t), t), {Nation.KOR}, "realm"),
+            Slot("ST-b", _est(b.truth(t), t), {Nation.KOR}, "realm"),
+        ]
+
+    late = _cand(a.truth(t) + off, t, "JPN", 1, late=True)
+    assert plan([late], slots(), gate) == [Step(0, 0)]
+    newborn = _cand(a.truth(t) + off, t, "JPN", 1)
+    assert plan([newborn], slots(), gate) == [Step(0, 2, founds=True)]
+    # Its nation already on the only slot near it: it joins beside that member.
+    dup = _cand(a.truth(t) + off, t, "KOR", 1, late=True)
+    assert plan([dup], slots(), gate) == [Step(0, 0, duplicate=True)]
+    # Far from everything: a late candidate founds like any other.
+    far = _cand(a.truth(t) + 100 * off, t, "JPN", 1, late=True)
+    assert plan([far], slots(), gate) == [Step(0, 2, founds=True)]
+
+
+def test_late_gate_never_exceeds_the_break_threshold() -> None:
+    gate = Gate(GateConfig(break_probability=0.99999, late_gate_probability=1.0 - 1e-12))
+    assert gate.late_threshold == gate.break_threshold
+    with pytest.raises(ConfigError):
+        GateConfig(gate_probability=0.9999, late_gate_probability=0.999)

@@ -231,9 +231,22 @@ def test_a_track_that_jumps_missile_is_reassociated() -> None:
     assert any("re-associated to" in n for n in notes)
 
 
-def test_same_nation_tracks_never_share_a_system_track() -> None:
-    """KOR holds two local tracks on one missile (its tracker split it): two system tracks."""
-    m = _missile("M0", 0.0)
+def test_a_nations_duplicate_track_seen_high_shares_the_missiles_system_track() -> None:
+    """KOR holds two local tracks on one missile first seen in midcourse (its tracker
+    split it): missiles are born at the ground, so both are the one missile."""
+    m = _missile("M0", 0.0)  # first seen at 60 km, above the birth ceiling
+    kor = NationModel(Nation.KOR, pos_sigma_m=250.0, vel_sigma_mps=12.0, interval_s=2.0)
+    reports = national_reports([m, m], (kor,), seed=5)
+    run = Run()
+    run.feed(reports)
+    (track,) = run.final().values()
+    assert [c.nation for c in track.contributors] == [Nation.KOR, Nation.KOR]
+
+
+def test_same_nation_tracks_first_seen_low_keep_their_own_system_tracks() -> None:
+    """Below the birth ceiling two local tracks of one nation may be two missiles of one
+    launcher: each keeps its system track."""
+    m = _missile("M0", 0.0, alt_m=20_000.0)
     kor = NationModel(Nation.KOR, pos_sigma_m=250.0, vel_sigma_mps=12.0, interval_s=2.0)
     reports = national_reports([m, m], (kor,), seed=5)
     run = Run()
@@ -241,130 +254,6 @@ def test_same_nation_tracks_never_share_a_system_track() -> None:
     tracks = run.final()
     assert len(tracks) == 2
     assert all(len(a.contributors) == 1 for a in tracks.values())
-
-
-def test_bad_input_is_dead_lettered_and_the_bridge_carries_on() -> None:
-    good = _single()[0]
-    w = good.warning
-    run = Run()
-    run.now = w.reported_us
-    out = run.engine.process(
-        [
-            Inbound("warnings.kor", 0, 0, b"k", b"\xde\xad\xbe\xef"),
-            Inbound("warnings.jpn", 0, 1, b"k", CODEC.encode(w)),  # KOR on JPN's topic
-            Inbound("warnings.kor", 0, 2, None, CODEC.encode(replace(w, sequence=0))),
-            Inbound("other.topic", 0, 3, None, CODEC.encode(w)),
-            Inbound("warnings.kor", 0, 4, b"k", CODEC.encode(w)),
-        ]
-    )
-    assert [d.offset for d in out.dead_letters] == [0, 1, 2, 3]
-    assert [d.error_type for d in out.dead_letters] == [
-        "framing",
-        "unauthorised",
-        "malformed",
-        "unauthorised",
-    ]
-    assert all(d.service == "bridge" and d.reason for d in out.dead_letters)
-    assert out.dead_letters[0].value == b"\xde\xad\xbe\xef"
-    assert [a.status for a in out.alerts] == [AlertStatus.NEW]
-
-
-def test_dropped_when_every_contributor_is_lost_while_boosting() -> None:
-    # Lost during boost: no ballistic prediction to coast on, so the track is dropped.
-    m = _missile("M0", 0.0)
-    models = [replace(n, track_for_s=30.0, final_status=TrackStatus.LOST) for n in NATIONS[:2]]
-    reports = [
-        replace(r, warning=replace(r.warning, boosting=True))
-        for r in national_reports([m], models, seed=2)
-    ]
-    run = Run()
-    run.feed(reports)
-    statuses = [a.status for a in run.alerts]
-    assert statuses[-1] is AlertStatus.DROPPED
-    assert statuses.count(AlertStatus.DROPPED) == 1
-    assert "lost" in run.alerts[-2].note or "lost" in run.alerts[-1].note
-
-
-def test_lost_in_free_flight_coasts_to_impact() -> None:
-    # Every sensor loses it mid-course (an IRBM beyond them all): the track stays open
-    # on its ballistic prediction and closes with IMPACT once that time has passed.
-    m = _missile("M0", 0.0)
-    models = [replace(n, track_for_s=30.0, final_status=TrackStatus.LOST) for n in NATIONS[:2]]
-    run = Run()
-    run.feed(national_reports([m], models, seed=2))
-    assert run.alerts[-1].status is AlertStatus.UPDATE
-    assert "coasting" in run.alerts[-1].note
-    predicted = run.alerts[-1].impact
-    assert predicted is not None
-    run.take(run.engine.tick(predicted.time_us - 5 * US))
-    assert run.alerts[-1].status is AlertStatus.UPDATE
-    run.take(run.engine.tick(predicted.time_us + 60 * US))
-    statuses = [a.status for a in run.alerts]
-    assert statuses[-1] is AlertStatus.IMPACT
-    assert AlertStatus.DROPPED not in statuses
-    assert abs(predicted.time_us - m.impact_us) < 10 * US
-
-
-def test_impact_follows_event_time_without_a_final_word() -> None:
-    """No IMPACTED report: the first missile's IMPACT comes when later reports of the
-    second missile carry the event clock past its predicted impact time."""
-    early, late = _missile("A", 0.0), _missile("B", 60.0)
-    kor = NationModel(Nation.KOR, interval_s=2.0, final_status=None, stop_before_impact_s=20.0)
-    run = Run()
-    run.feed(national_reports([early, late], (kor,), seed=4))
-    final = run.final()
-    assert [a.status for a in final.values()] == [AlertStatus.IMPACT, AlertStatus.IMPACT] or (
-        sorted(a.status for a in final.values()) == [AlertStatus.IMPACT, AlertStatus.UPDATE]
-    )
-    first = next(a for a in final.values() if a.first_detection_us == early.start_us)
-    assert first.status is AlertStatus.IMPACT
-    assert first.impact is not None
-    assert abs(first.impact.time_us - early.impact_us) < 10 * US
-
-
-def test_snapshot_ahead_of_the_alerts_reissues_the_lost_version() -> None:
-    """A cut-short transaction left its snapshot visible but not its alert (Tansu)."""
-    reports = _salvo()
-    half = len(reports) // 2
-    first = Run()
-    first.feed(reports[:half])
-    published = first.final()
-    lost_id = sorted(published)[0]
-    lost = published[lost_id]
-    earlier = [a for a in first.alerts if a.system_track_id == lost_id and a.version < lost.version]
-    visible = {**published, lost_id: earlier[-1]}  # the newest alert never reached the broker
-    second = Run()
-    second.engine.restore(first.states.values(), visible)
-    out = second.engine.resume()
-    (again,) = out.alerts
-    assert (again.system_track_id, again.version, again.status) == (
-        lost_id,
-        lost.version,
-        lost.status,
-    )
-    assert "re-issued" in again.note
-    assert second.engine.resume().empty
-
-
-def test_silent_contributors_do_not_drop_a_coasting_track() -> None:
-    # Reports stop long before impact (no LOST, no IMPACTED): silence past the stale
-    # limit is no reason to drop a missile whose free-flight impact is still ahead.
-    m = _missile("M0", 0.0)
-    kor = NationModel(Nation.KOR, interval_s=2.0, final_status=None, stop_before_impact_s=200.0)
-    run = Run()
-    run.feed(national_reports([m], (kor,), seed=5))
-    predicted = run.alerts[-1].impact
-    assert predicted is not None
-    stale_us = round(EngineConfig().alerts.stale_s * US)
-    last_report = max(a.newest_report_us for a in run.alerts)
-    assert predicted.time_us - last_report > stale_us  # the case under test
-    run.take(run.engine.tick(last_report + stale_us + 10 * US))
-    assert run.alerts[-1].status is not AlertStatus.DROPPED
-    # Past the impact time but inside the grace before the IMPACT deadline fires.
-    run.take(run.engine.tick(predicted.time_us + US))
-    assert AlertStatus.DROPPED not in {a.status for a in run.alerts}
-    run.take(run.engine.tick(predicted.time_us + 60 * US))
-    assert run.alerts[-1].status is AlertStatus.IMPACT
 
 
 def test_a_national_track_re_initiation_does_not_split_the_missile() -> None:
@@ -427,3 +316,29 @@ def test_a_track_dropped_for_late_reports_revives_when_they_come() -> None:
     assert any("revived" in a.note for a in run.alerts)
     assert track.status is AlertStatus.IMPACT
     _assert_versions(run.alerts)
+
+
+def test_an_over_confident_member_that_drifts_breaks_away_not_the_others() -> None:
+    """JPN's track of a missile drifts 4 km off while keeping its small covariance (a
+    national track that lost its missile but not its confidence). Fused with the others
+    it drags the picture to itself; tested against the other members alone it is the
+    one that stands out: JPN leaves, KOR and USA stay on the missile's track."""
+    m = _missile("M0", 0.0)
+    reports = national_reports([m], NATIONS, seed=3)
+    drift_at = T0 + 90 * US
+    shifted: list[Report] = []
+    for r in reports:
+        w = r.warning
+        if w.nation is Nation.JPN and w.observed_us >= drift_at and w.position_m is not None:
+            ramp = min((w.observed_us - drift_at) / (20 * US), 1.0) * 4_000.0
+            w = replace(w, position_m=(w.position_m[0] + ramp, *w.position_m[1:]))
+            shifted.append(Report(r.topic, w, r.missile))
+        else:
+            shifted.append(r)
+    run = Run()
+    run.feed(shifted)
+    broke = [a.note for a in run.alerts if "JPN" in a.note and "re-associated" in a.note]
+    assert broke, "the drifting JPN member never left"
+    first_track = run.alerts[0].system_track_id
+    final = run.final()[first_track]
+    assert {c.nation for c in final.contributors} >= {Nation.KOR, Nation.USA}

@@ -1,0 +1,86 @@
+"""The Stone Soup peer (evaluation.peer): one system track per missile, fed by several
+nations, scored like trilink's picture — on the four-missile ``tight-salvo``."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from functools import cache
+from itertools import pairwise
+
+from evaluation.matching import map_tracks
+from evaluation.peer import PeerConfig, scenario_inputs, stonesoup_fuse
+from evaluation.results import Score
+from evaluation.scoring import score
+from evaluation.truth import TruthPath
+from trilink.model import AlertStatus, FusedAlert, MissileWarning, Nation
+
+Run = tuple[list[TruthPath], dict[Nation, list[MissileWarning]], list[FusedAlert], Score]
+
+
+@cache
+def _run() -> Run:
+    truths, warnings = scenario_inputs("tight-salvo", 0)
+    alerts = stonesoup_fuse(warnings)
+    return truths, warnings, alerts, score(truths, warnings, alerts)
+
+
+def _histories(alerts: list[FusedAlert]) -> dict[str, list[FusedAlert]]:
+    by_track: dict[str, list[FusedAlert]] = defaultdict(list)
+    for a in alerts:
+        by_track[a.system_track_id].append(a)
+    return dict(by_track)
+
+
+def test_one_system_track_per_missile() -> None:
+    truths, _, _, s = _run()
+    assert len(truths) == 4
+    assert (s.system_tracks, s.merged, s.duplicates, s.missed) == (4, 0, 0, 0)
+
+
+def test_each_track_is_fed_by_several_nations_and_only_its_missile() -> None:
+    truths, warnings, alerts, _ = _run()
+    missile_of = map_tracks([w for ws in warnings.values() for w in ws], truths)
+    finals = [history[-1] for history in _histories(alerts).values()]
+    held = set()
+    for final in finals:
+        nations = {c.nation for c in final.contributors}
+        assert len(nations) >= 2, final.contributors
+        missiles = {missile_of[(c.nation, c.track_id)] for c in final.contributors}
+        assert len(missiles) == 1, final.contributors
+        held |= missiles
+    assert held == {t.name for t in truths}
+
+
+def test_alert_lifecycle_new_updates_then_impact() -> None:
+    _, _, alerts, s = _run()
+    for history in _histories(alerts).values():
+        assert [a.version for a in history] == list(range(len(history)))
+        assert history[0].status is AlertStatus.NEW
+        assert {a.status for a in history[1:-1]} == {AlertStatus.UPDATE}
+        assert history[-1].status is AlertStatus.IMPACT
+        # An impact point from the fused state, and alerts in time order.
+        assert history[-1].impact is not None
+        assert all(a.alert_us <= b.alert_us for a, b in pairwise(history))
+    assert s.alerts_by_status[AlertStatus.IMPACT] == 4
+
+
+def test_impact_and_gospa_within_sane_bounds() -> None:
+    _, _, _, s = _run()
+    fused = s.impact_error_km.fused
+    assert fused.n == 4
+    assert fused.max is not None and fused.max < 2.0  # ~0.2 km when the fusion works
+    assert s.gospa.mean is not None and s.gospa.mean_localisation is not None
+    assert s.gospa.mean_localisation < 3.0
+    assert s.gospa.mean_false is not None and s.gospa.mean_false < 5.0
+
+
+def test_a_gate_too_tight_breaks_the_picture() -> None:
+    # What the checks above would see if gating broke: with a gate no report passes,
+    # every report opens a track of its own (on the first reports only: that many tracks
+    # make the association slow).
+    truths, warnings, _, _ = _run()
+    early = {n: ws[:8] for n, ws in warnings.items()}
+    alerts = stonesoup_fuse(early, PeerConfig(gate=0.0))
+    s = score(truths, early, alerts)
+    live = sum(1 for ws in early.values() for w in ws if w.status.value in ("INITIAL", "UPDATE"))
+    assert s.system_tracks == live and s.duplicates > 0
