@@ -21,7 +21,16 @@ import math
 
 import numpy as np
 
-from tracking.propagate import CHI2_2D_95, GroundCrossing, State, _rk4
+from tracking.drag import CEILING_M as DRAG_CEILING_M
+from tracking.drag import drag_jacobian, drag_q, height_m
+from tracking.propagate import (
+    CHI2_2D_95,
+    GroundCrossing,
+    State,
+    _rk4,
+    process_noise,
+    step_lengths,
+)
 from trilink.geodesy import E2, GM, OMEGA, A, B, FloatArray
 
 STEP_S = 30.0
@@ -65,12 +74,12 @@ def _surely_above(s: State) -> bool:
     return s[0] * s[0] + s[1] * s[1] + s[2] * s[2] > _A2
 
 
-def _propagated(s: State, dt: float) -> State:
+def _propagated(s: State, dt: float, air: bool = True) -> State:
     # Fixed RK4 steps of at most STEP_S, on plain floats (numpy's per-call cost dominates).
     n = max(1, math.ceil(abs(dt) / STEP_S))
     h = dt / n
     for _ in range(n):
-        s = _rk4(s, h)
+        s = _rk4(s, h, air)
     return s
 
 
@@ -108,6 +117,7 @@ def crossing(
     ``None`` if it does not happen within two hours or ``x`` is not above ground.
     """
     sign = -1.0 if backwards else 1.0
+    air = not backwards  # as tracking.propagate.ground_crossing
     s: State = tuple(float(v) for v in x[0:6])  # type: ignore[assignment]
     h0, r0 = _height_and_rate(s)
     if h0 <= 0.0:
@@ -116,7 +126,7 @@ def crossing(
     step = sign * STEP_S
     known = True  # whether h0, r0 belong to s (skipped while surely above ground)
     while abs(t) < MAX_TIME_S:
-        nxt = _rk4(s, step)
+        nxt = _rk4(s, step, air)
         if _surely_above(nxt):
             s, t, known = nxt, t + step, False
             continue
@@ -130,10 +140,14 @@ def crossing(
         h0, r0 = _height_and_rate(s)
     # Along the search direction the height falls: flip the rates when going backwards.
     tau = _hermite_root(h0, sign * r0, h1, sign * r1, STEP_S)
-    end = _propagated(s, sign * tau)
-    h, rate = _height_and_rate(end)
-    if rate != 0.0:
-        end = _propagated(end, -h / rate)
+    end = _propagated(s, sign * tau, air)
+    # Newton on the height: in the air drag bends the last step away from the cubic
+    # model, so one correction may leave tens of metres.
+    for _ in range(4):
+        h, rate = _height_and_rate(end)
+        if rate == 0.0 or abs(h) < 0.05:
+            break
+        end = _propagated(end, -h / rate, air)
         t += -h / rate
     t += sign * tau
     lat, lon, _ = geodetic(end)
@@ -141,21 +155,25 @@ def crossing(
     if p is None:
         return GroundCrossing(lat, lon, t, 0.0, 0.0, 0.0, 0.0, final)
     start: State = tuple(float(v) for v in x[0:6])  # type: ignore[assignment]
-    return _with_ellipse(end, _propagated_covariance(start, p, t), lat, lon, t)
+    return _with_ellipse(end, _propagated_covariance(start, p, t, air), lat, lon, t)
 
 
-def _propagated_covariance(s: State, p: FloatArray, dt: float) -> FloatArray:
-    """``tracking.propagate.propagate``'s covariance (no process noise) with float Jacobians.
+def _equal(dt: float) -> list[float]:
+    n = max(1, math.ceil(abs(dt) / COVARIANCE_STEP_S))
+    return [dt / n] * n
+
+
+def _propagated_covariance(s: State, p: FloatArray, dt: float, air: bool = True) -> FloatArray:
+    """``tracking.propagate.propagate``'s covariance with float Jacobians: no process
+    noise but the nominal drag's error in the air.
 
     Same steps: RK4 on the state, the second-order transition linearised at the
-    drift-only midpoint of each step (two-body gravity gradient plus frame terms).
+    drift-only midpoint of each step (two-body gravity gradient, frame terms, drag).
     """
-    n = max(1, math.ceil(abs(dt) / COVARIANCE_STEP_S))
-    h = dt / n
-    h2 = 0.5 * h
-    cor = 2.0 * OMEGA * h
-    phi: FloatArray | None = None
-    for _ in range(n):
+    p_new = np.asarray(p, dtype=float)
+    for h in step_lengths(s, dt, COVARIANCE_STEP_S) if air else _equal(dt):
+        h2 = 0.5 * h
+        cor = 2.0 * OMEGA * h
         mx, my, mz = s[0] + h2 * s[3], s[1] + h2 * s[4], s[2] + h2 * s[5]
         r2 = mx * mx + my * my + mz * mz
         k = GM / (r2 * math.sqrt(r2)) * h
@@ -171,11 +189,16 @@ def _propagated_covariance(s: State, p: FloatArray, dt: float) -> FloatArray:
                 [kz * mx, kz * my, kz * mz - k, 0.0, 0.0, 0.0],
             ]
         )
+        q_air = 0.0
+        if air and height_m(mx, my, mz) < DRAG_CEILING_M:
+            # In the air: drag's partials, and the nominal drag's error as noise.
+            fh[3:6, :] += drag_jacobian(np.array((mx, my, mz, *s[3:6]))) * h
+            q_air = drag_q(height_m(mx, my, mz), math.sqrt(s[3] ** 2 + s[4] ** 2 + s[5] ** 2))
         step = _EYE6 + fh + 0.5 * (fh @ fh)
-        phi = step if phi is None else step @ phi
-        s = _rk4(s, h)
-    assert phi is not None
-    p_new = phi @ p @ phi.T
+        p_new = step @ p_new @ step.T
+        if q_air > 0.0:
+            p_new = p_new + process_noise(h, q_air)
+        s = _rk4(s, h, air)
     return 0.5 * (p_new + p_new.T)
 
 
