@@ -22,14 +22,14 @@ import math
 import numpy as np
 
 from tracking.drag import CEILING_M as DRAG_CEILING_M
-from tracking.drag import drag_jacobian, drag_q, height_m
+from tracking.drag import SCALE_H_M, drag_coefficient, drag_q, height_m
 from tracking.propagate import (
+    AIR_STEP_S,
     CHI2_2D_95,
     GroundCrossing,
     State,
     _rk4,
-    process_noise,
-    step_lengths,
+    air_step_s,
 )
 from trilink.geodesy import E2, GM, OMEGA, A, B, FloatArray
 
@@ -40,6 +40,11 @@ _EP2 = E2 / (1.0 - E2)
 _A2 = A * A
 _W2 = OMEGA * OMEGA
 _EYE6 = np.eye(6)
+_G0 = 9.80665  # how fast a step may fall into the air
+_DENSE_MPS2 = 2.0  # nominal drag deceleration below which coarser steps in the air do
+_NOISE_POS = np.kron([[1.0, 0.0], [0.0, 0.0]], np.eye(3))
+_NOISE_CROSS = np.kron([[0.0, 1.0], [1.0, 0.0]], np.eye(3))
+_NOISE_VEL = np.kron([[0.0, 0.0], [0.0, 1.0]], np.eye(3))
 
 
 def geodetic(r: FloatArray | State) -> tuple[float, float, float]:
@@ -158,48 +163,101 @@ def crossing(
     return _with_ellipse(end, _propagated_covariance(start, p, t, air), lat, lon, t)
 
 
-def _equal(dt: float) -> list[float]:
-    n = max(1, math.ceil(abs(dt) / COVARIANCE_STEP_S))
-    return [dt / n] * n
+def _covariance_step(s: State, sign: float, longest: float) -> float:
+    """Length (> 0) of the next covariance step from ``s``, at most ``longest``.
+
+    Above the air ``longest``; in it, the time to climb or fall half a scale height
+    (:func:`tracking.propagate.air_step_s`), and ``AIR_STEP_S`` (the steps of
+    :func:`tracking.propagate.propagate`) where the nominal drag exceeds
+    ``_DENSE_MPS2``. A depressed SRBM flies wholly in the air: it gets 2 s steps only
+    below ~30 km, long ones around its apogee.
+    """
+    x, y, z, vx, vy, vz = s
+    r = math.sqrt(x * x + y * y + z * z)
+    radial = (x * vx + y * vy + z * vz) / r
+    lowest = height_m(x, y, z) - max(0.0, -sign * radial) * longest - 0.5 * _G0 * longest**2
+    if lowest >= DRAG_CEILING_M:
+        return longest
+    step = min(longest, air_step_s(radial))
+    lowest = height_m(x, y, z) - max(0.0, -sign * radial) * step - 0.5 * _G0 * step * step
+    if drag_coefficient(max(lowest, 0.0)) * (vx * vx + vy * vy + vz * vz) > _DENSE_MPS2:
+        # Where drag rivals gravity, its error dominates the covariance's growth and the
+        # coarser steps overstate it (by ~10% at 4 s on a KN-25's descent).
+        step = min(step, AIR_STEP_S)
+    return step
 
 
 def _propagated_covariance(s: State, p: FloatArray, dt: float, air: bool = True) -> FloatArray:
     """``tracking.propagate.propagate``'s covariance with float Jacobians: no process
     noise but the nominal drag's error in the air.
 
-    Same steps: RK4 on the state, the second-order transition linearised at the
-    drift-only midpoint of each step (two-body gravity gradient, frame terms, drag).
+    The same second-order transition, linearised at the drift-only midpoint of each
+    step (two-body gravity gradient, frame terms, drag), on steps of
+    :func:`_covariance_step` (in vacuum, equal ones of ``COVARIANCE_STEP_S`` at most).
     """
     p_new = np.asarray(p, dtype=float)
-    for h in step_lengths(s, dt, COVARIANCE_STEP_S) if air else _equal(dt):
-        h2 = 0.5 * h
-        cor = 2.0 * OMEGA * h
-        mx, my, mz = s[0] + h2 * s[3], s[1] + h2 * s[4], s[2] + h2 * s[5]
-        r2 = mx * mx + my * my + mz * mz
-        k = GM / (r2 * math.sqrt(r2)) * h
-        c = 3.0 / r2
-        kx, ky, kz = k * c * mx, k * c * my, k * c * mz
-        fh = np.array(
-            [
-                [0.0, 0.0, 0.0, h, 0.0, 0.0],
-                [0.0, 0.0, 0.0, 0.0, h, 0.0],
-                [0.0, 0.0, 0.0, 0.0, 0.0, h],
-                [kx * mx - k + _W2 * h, kx * my, kx * mz, 0.0, cor, 0.0],
-                [ky * mx, ky * my - k + _W2 * h, ky * mz, -cor, 0.0, 0.0],
-                [kz * mx, kz * my, kz * mz - k, 0.0, 0.0, 0.0],
-            ]
-        )
-        q_air = 0.0
-        if air and height_m(mx, my, mz) < DRAG_CEILING_M:
-            # In the air: drag's partials, and the nominal drag's error as noise.
-            fh[3:6, :] += drag_jacobian(np.array((mx, my, mz, *s[3:6]))) * h
-            q_air = drag_q(height_m(mx, my, mz), math.sqrt(s[3] ** 2 + s[4] ** 2 + s[5] ** 2))
+    sign = 1.0 if dt >= 0.0 else -1.0
+    total = abs(dt)
+    n = max(1, math.ceil(total / COVARIANCE_STEP_S))
+    done = 0.0
+    while done < total - 1e-9:
+        left = total - done
+        h = sign * (_covariance_step(s, sign, min(COVARIANCE_STEP_S, left)) if air else total / n)
+        if abs(h) > left - 1e-9:
+            h = sign * left
+        done += abs(h)
+        fh, q_air = _scaled_jacobian(s, h, air)
         step = _EYE6 + fh + 0.5 * (fh @ fh)
         p_new = step @ p_new @ step.T
         if q_air > 0.0:
-            p_new = p_new + process_noise(h, q_air)
+            a = abs(h)
+            qa = q_air * a
+            p_new = p_new + (qa * a * a / 3.0) * _NOISE_POS + (qa * a / 2.0) * _NOISE_CROSS
+            p_new += qa * _NOISE_VEL
         s = _rk4(s, h, air)
     return 0.5 * (p_new + p_new.T)
+
+
+def _scaled_jacobian(s: State, h: float, air: bool) -> tuple[FloatArray, float]:
+    """The dynamics' Jacobian times ``h`` at the step's drift-only midpoint, and there
+    the nominal drag's error (m²/s³; zero out of the air), in floats."""
+    h2 = 0.5 * h
+    cor = 2.0 * OMEGA * h
+    mx, my, mz = s[0] + h2 * s[3], s[1] + h2 * s[4], s[2] + h2 * s[5]
+    vx, vy, vz = s[3], s[4], s[5]
+    r2 = mx * mx + my * my + mz * mz
+    k = GM / (r2 * math.sqrt(r2)) * h
+    c = 3.0 / r2
+    kx, ky, kz = k * c * mx, k * c * my, k * c * mz
+    rows = [
+        [kx * mx - k + _W2 * h, kx * my, kx * mz, 0.0, cor, 0.0],
+        [ky * mx, ky * my - k + _W2 * h, ky * mz, -cor, 0.0, 0.0],
+        [kz * mx, kz * my, kz * mz - k, 0.0, 0.0, 0.0],
+    ]
+    q_air = 0.0
+    height = height_m(mx, my, mz)
+    speed = math.sqrt(vx * vx + vy * vy + vz * vz)
+    kd = drag_coefficient(height) if air else 0.0
+    if kd > 0.0 and speed > 0.0:
+        # drag's partials (tracking.drag.drag_jacobian): velocity block
+        # -k (|v| I + v v^T / |v|), position block k |v| v r^T / (H |r|)
+        v, m = (vx, vy, vz), (mx, my, mz)
+        dr = kd * speed / (SCALE_H_M * math.sqrt(r2)) * h
+        for i in range(3):
+            row = rows[i]
+            for j in range(3):
+                row[j] += dr * v[i] * m[j]
+                row[3 + j] -= kd * h * (v[i] * v[j] / speed + (speed if i == j else 0.0))
+        q_air = drag_q(height, speed)
+    fh = np.array(
+        [
+            [0.0, 0.0, 0.0, h, 0.0, 0.0],
+            [0.0, 0.0, 0.0, 0.0, h, 0.0],
+            [0.0, 0.0, 0.0, 0.0, 0.0, h],
+            *rows,
+        ]
+    )
+    return fh, q_air
 
 
 def _with_ellipse(

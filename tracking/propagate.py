@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tracking.drag import CEILING_M as DRAG_CEILING_M
-from tracking.drag import drag_coefficient, drag_jacobian, drag_q, height_m
+from tracking.drag import SCALE_H_M, drag_coefficient, drag_jacobian, drag_q, height_m
 from trilink.constants import FloatArray
 from trilink.geodesy import (
     E2,
@@ -48,6 +48,7 @@ _B = B
 _EP2 = E2 / (1.0 - E2)  # second eccentricity squared
 _MAX_DRAG_STEP = 0.2  # an RK4 step spans at most this fraction of drag's decay time
 AIR_STEP_S = 2.0  # covariance steps in the air
+_AIR_PIECE_M = 0.5 * SCALE_H_M  # the height a step in the air may climb or fall
 _G0 = 9.80665  # how fast a step may fall into the air
 
 
@@ -88,19 +89,33 @@ def _rk4(s: State, h: float, air: bool = True) -> State:
     x, y, z, vx, vy, vz = s
     if not air:
         return _rk4_step(s, h, air=False)
-    # In the air drag changes within seconds and, near the ground, is stiff (a decay
-    # time of seconds): a step that may reach the air is split into pieces of at most
-    # AIR_STEP_S and a fraction of that decay time at the lowest point it may reach.
+    # In the air drag changes as fast as the state crosses scale heights and, near the
+    # ground, is stiff (a decay time of seconds): a step that may reach the air is split
+    # into pieces of at most air_step_s and a fraction of that decay time at the lowest
+    # point it may reach.
     r = math.sqrt(x * x + y * y + z * z)
-    fall = max(0.0, -math.copysign(1.0, h) * (x * vx + y * vy + z * vz) / r)
+    radial = (x * vx + y * vy + z * vz) / r
+    fall = max(0.0, -math.copysign(1.0, h) * radial)
     lowest = height_m(x, y, z) - fall * abs(h) - 0.5 * _G0 * h * h
     if lowest >= DRAG_CEILING_M:
         return _rk4_step(s, h)
     stiff = drag_coefficient(max(lowest, 0.0)) * math.sqrt(vx * vx + vy * vy + vz * vz)
-    n = max(math.ceil(abs(h) / AIR_STEP_S), math.ceil(stiff * abs(h) / _MAX_DRAG_STEP), 1)
+    piece = air_step_s(radial)
+    n = max(math.ceil(abs(h) / piece), math.ceil(stiff * abs(h) / _MAX_DRAG_STEP), 1)
     for _ in range(n):
         s = _rk4_step(s, h / n)
     return s
+
+
+def air_step_s(radial_mps: float) -> float:
+    """Longest step in the air for a state climbing or falling at ``radial_mps``.
+
+    The time to cross one scale height of the nominal air (gravity included, so ~38 s
+    at an apogee): drag, its Jacobian and its noise change by a factor e over it. Never
+    below ``AIR_STEP_S``; the stiffness bound near the ground is the caller's.
+    """
+    vr = abs(radial_mps)
+    return max(AIR_STEP_S, (math.sqrt(vr * vr + 2.0 * _G0 * _AIR_PIECE_M) - vr) / _G0)
 
 
 def _rk4_step(s: State, h: float, *, air: bool = True) -> State:
