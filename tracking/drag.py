@@ -2,47 +2,24 @@
 
 The trackers never know a missile's ballistic coefficient β = m / (C_d A) (the
 simulator's truth ranges from ~3,000 kg/m² for a tumbling Scud body to ~12,000 for
-an ICBM's re-entry vehicle). They fly every track with a *nominal* β in a
-single-exponential atmosphere (sea level 1.225 kg/m³, 7.2 km scale height: within
-~20% of the standard atmosphere below 80 km) and carry what that nominal model can
-get wrong as process noise: the drag deceleration is uncertain by ``DRAG_SPREAD``
-of itself (β between half and twice the nominal), as a first-order Markov
-acceleration of ``DRAG_TAU_S`` correlation time, whose white-noise equivalent
-spectral density is ``2 σ² τ``. Outside the air (above ``CEILING_M``) both vanish
-and the filters fly the vacuum dynamics as before.
-
-Drag acts on the velocity relative to the air, which co-rotates with the Earth: in
-the Earth-fixed frame that is the ECEF velocity itself.
+an ICBM's re-entry vehicle). They fly every track with the *nominal* body of
+:mod:`trilink.air` (β 6,000 kg/m² in a single-exponential atmosphere) and carry
+what that nominal model can get wrong as process noise: the drag deceleration is
+uncertain by ``DRAG_SPREAD`` of itself (β between half and twice the nominal), as a
+first-order Markov acceleration of ``DRAG_TAU_S`` correlation time, whose
+white-noise equivalent spectral density is ``2 σ² τ``. Outside the air (above
+``CEILING_M``) both vanish and the filters fly the vacuum dynamics as before.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from trilink.air import CEILING_M, RHO0, SCALE_H_M, K, drag_coefficient, height_m
 from trilink.geodesy import A, F, FloatArray
 
-RHO0 = 1.225  # kg/m³ at sea level
-SCALE_H_M = 7_200.0
-CEILING_M = 120_000.0  # above this the air is taken as vacuum (rho < 1e-7 kg/m³)
-NOMINAL_BETA = 6_000.0  # kg/m²: between the threat set's SRBM and ICBM bodies
 DRAG_SPREAD = 0.5  # 1-sigma relative error of the nominal drag
 DRAG_TAU_S = 3.0
-_K = 1.0 / (2.0 * NOMINAL_BETA)
-
-
-def height_m(x: float, y: float, z: float) -> float:
-    """Height above the ellipsoid, first order in the flattening (tens of metres)."""
-    r = math.sqrt(x * x + y * y + z * z)
-    return r - A * (1.0 - F * z * z / (r * r))
-
-
-def drag_coefficient(h_m: float) -> float:
-    """``rho(h) / (2 β)``: the drag deceleration is this times ``|v| v``."""
-    if h_m >= CEILING_M:
-        return 0.0
-    return RHO0 * math.exp(-max(h_m, 0.0) / SCALE_H_M) * _K
 
 
 def drag_q(h_m: float, speed_mps: float) -> float:
@@ -55,9 +32,7 @@ def drag_coefficient_rows(r: FloatArray) -> FloatArray:
     """:func:`drag_coefficient` over position rows (3, n)."""
     r2 = np.einsum("ij,ij->j", r, r)
     h = np.sqrt(r2) - A * (1.0 - F * r[2] * r[2] / r2)
-    k: FloatArray = np.where(
-        h < CEILING_M, RHO0 * np.exp(-np.maximum(h, 0.0) / SCALE_H_M) * _K, 0.0
-    )
+    k: FloatArray = np.where(h < CEILING_M, RHO0 * np.exp(-np.maximum(h, 0.0) / SCALE_H_M) * K, 0.0)
     return k
 
 

@@ -22,8 +22,9 @@ from typing import cast
 import numpy as np
 
 from measurement.models import MeasurementModel, innovation, predict_measurement
-from tracking.drag import SCALE_H_M, drag_coefficient_rows, drag_q_rows
+from tracking.drag import drag_coefficient_rows, drag_q_rows
 from tracking.propagate import AIR_STEP_S
+from trilink.air import SCALE_H_M
 from trilink.geodesy import GM, J2, OMEGA, A, FloatArray
 
 _W2 = OMEGA * OMEGA

@@ -21,8 +21,7 @@ import math
 
 import numpy as np
 
-from tracking.drag import CEILING_M as DRAG_CEILING_M
-from tracking.drag import SCALE_H_M, drag_coefficient, drag_q, height_m
+from tracking.drag import drag_q
 from tracking.propagate import (
     AIR_STEP_S,
     CHI2_2D_95,
@@ -31,6 +30,8 @@ from tracking.propagate import (
     _rk4,
     air_step_s,
 )
+from trilink.air import CEILING_M as DRAG_CEILING_M
+from trilink.air import SCALE_H_M, drag_coefficient, height_m
 from trilink.geodesy import E2, GM, OMEGA, A, B, FloatArray
 
 STEP_S = 30.0

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tracking.drag import CEILING_M as DRAG_CEILING_M
-from tracking.drag import SCALE_H_M, drag_coefficient, drag_jacobian, drag_q, height_m
+from tracking.drag import drag_jacobian, drag_q
+from trilink.air import CEILING_M as DRAG_CEILING_M
+from trilink.air import SCALE_H_M, drag_coefficient, height_m
 from trilink.constants import FloatArray
 from trilink.geodesy import (
     E2,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pymap3d
 
-from tracking.drag import drag_coefficient
+from trilink.air import drag_coefficient
 from trilink.constants import FloatArray
 from trilink.geodesy import ELLIPSOID, R_MEAN, ecef_acceleration
 from trilink.points import Ellipse
@@ -141,8 +141,8 @@ def predict_path(
 ) -> list[PathPoint]:
     """Free flight from a state down to the ground: ``(lon, lat, alt km, time us)`` points.
 
-    Ballistic (J2 gravity, rotating Earth, the trackers' nominal drag of
-    :mod:`tracking.drag`) from the newest fused state, with a fixed RK4 step of about
+    Ballistic (J2 gravity, rotating Earth, the nominal drag of :mod:`trilink.air`, as
+    the trackers fly it) from the newest fused state, with a fixed RK4 step of about
     ``horizon_s / samples`` (the alert's own predicted time to impact): some sixty
     steps per update whatever the missile's range, so a fast demo's updates stay cheap.
     A missile still boosting falls short of the alert's impact estimate until burnout;

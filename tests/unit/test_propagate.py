@@ -130,12 +130,12 @@ def test_the_impact_ellipse_covers_the_unknown_ballistic_coefficient(
 ) -> None:
     """Bodies of half to twice the nominal beta land inside the 95% ellipse the
     nominal model predicts (it carries drag's error as noise)."""
-    from tracking import drag
+    from trilink import air
 
     hit = ground_crossing(coasting, np.diag([1.0] * 3 + [0.01] * 3))
     assert hit is not None
-    for beta in (0.5 * drag.NOMINAL_BETA, 2.0 * drag.NOMINAL_BETA):
-        monkeypatch.setattr(drag, "_K", 1.0 / (2.0 * beta))
+    for beta in (0.5 * air.NOMINAL_BETA, 2.0 * air.NOMINAL_BETA):
+        monkeypatch.setattr(air, "K", 1.0 / (2.0 * beta))
         other = ground_crossing(coasting)
         assert other is not None
         e, n, _ = pymap3d.geodetic2enu(
