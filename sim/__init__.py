@@ -5,6 +5,8 @@
 - :mod:`sim.flight` — the forward model :func:`fly` and :class:`Trajectory`.
 - :mod:`sim.solve` — :func:`solve_trajectory`: reproduce a reported range and apogee.
 - :mod:`sim.kepler` — Keplerian arcs for initial guesses and geometry checks.
+- :mod:`sim.atmosphere`, :mod:`sim.manoeuvre` — air density (drag) and the KN-23 pull-up.
+- :mod:`sim.stages` — spent stages falling on their own trajectories.
 """
 
 from sim.catalog import (

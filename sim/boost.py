@@ -6,16 +6,19 @@ in time (in the launch great-circle plane) until, halfway through the remaining 
 it holds that pitch to burnout. Each stage burns at constant mass flow, so
 its thrust acceleration grows as it empties: ``a(τ) = a0 / (1 - f τ / tb)`` with
 ``f`` the stage's propellant fraction, which integrates to the stage's ideal
-delta-v (Tsiolkovsky). ``burn_scale`` multiplies every stage's thrust: it stands for
-payload and propellant load, the one energy knob the solver turns; burn times stay
-those of the catalogue so that the boost duration (and hence the flight time) is
-the missile's own.
+delta-v (Tsiolkovsky). Between stages the missile coasts unpowered for the upper
+stage's ``coast_s`` (separation): the thrust acceleration drops to zero at burnout
+and jumps at the next ignition, the steps a tracker sees at staging.
+``burn_scale`` multiplies every stage's thrust: it stands for payload and propellant
+load, the one energy knob the solver turns; burn times stay those of the catalogue so
+that the boost duration (and hence the flight time) is the missile's own.
 
 The state is integrated in the rotating WGS-84 ECEF frame, with the gravity (J2),
 centrifugal and Coriolis terms of :func:`trilink.geodesy.ecef_acceleration`, written
-out in scalar arithmetic for speed (the tests hold both equal). Atmospheric drag is
-neglected; where the pitch program has a kink or a stage changes, the integration
-restarts so every segment is smooth.
+out in scalar arithmetic for speed (the tests hold both equal), plus atmospheric drag
+(:mod:`sim.atmosphere`) with the stack's ballistic coefficient, which falls with its
+mass as it burns (:attr:`sim.catalog.Missile.stage_masses`). Where the pitch program
+has a kink or a stage changes, the integration restarts so every segment is smooth.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.integrate import OdeSolution, solve_ivp
 
+from sim.atmosphere import TOP_M, density, density_array, drag_acceleration
 from sim.catalog import Missile
 from sim.errors import TrajectoryError
 from trilink.geodesy import (
@@ -76,6 +80,39 @@ def free_derivative(_t: float, state: FloatArray) -> FloatArray:
             fz * z,
         )
     )
+
+
+def add_drag(d: FloatArray, state: FloatArray, inv_beta: float) -> None:
+    """Add the drag deceleration of a body of 1/β ``inv_beta`` to the derivative ``d``.
+
+    Scalar arithmetic for the ODE's inner loop; the height is :func:`height_proxy`
+    (radial, within metres of the geodetic height at these altitudes).
+    """
+    x, y, z, vx, vy, vz = state.tolist()
+    q = (x * x + y * y) * _IA2 + z * z * _IB2
+    h = math.sqrt(x * x + y * y + z * z) * (1.0 - 1.0 / math.sqrt(q))
+    if h >= TOP_M:
+        return
+    k = 0.5 * density(h) * inv_beta * math.sqrt(vx * vx + vy * vy + vz * vz)
+    d[3] -= k * vx
+    d[4] -= k * vy
+    d[5] -= k * vz
+
+
+def drag_derivative(inv_beta: float) -> Derivative:
+    """d/dt of (r, v) in unpowered flight through the air, for a body of 1/β ``inv_beta``."""
+
+    def derivative(t: float, state: FloatArray) -> FloatArray:
+        d = free_derivative(t, state)
+        add_drag(d, state, inv_beta)
+        return d
+
+    return derivative
+
+
+def drag_vector(r: FloatArray, v: FloatArray, inv_beta: FloatArray | float) -> FloatArray:
+    """Drag acceleration at stacked states (vectorised :func:`add_drag`)."""
+    return drag_acceleration(density_array(height_proxy(r)), v, np.asarray(inv_beta))
 
 
 def ellipsoid_up(r: FloatArray) -> FloatArray:
@@ -129,8 +166,10 @@ class BoostProgram:
     def breakpoints(self) -> list[float]:
         """Times where the thrust law has a kink or a jump: integrate between them."""
         times = [0.0]
-        for stage in self.missile.stages:
-            times.append(times[-1] + stage.burn_s)
+        for stage, start in zip(self.missile.stages, self.missile.stage_starts, strict=True):
+            if start > times[-1]:
+                times.append(start)  # ignition after a separation coast
+            times.append(start + stage.burn_s)
         end = times[-1]
         for extra in (self.missile.vertical_s, self.pitch_end_s):
             if 0.0 < extra < end and all(abs(extra - t) > 1e-6 for t in times):
@@ -140,7 +179,7 @@ class BoostProgram:
     @property
     def pitch_end_s(self) -> float:
         """When the pitch-over ends and the burnout pitch is held."""
-        tv, tb = self.missile.vertical_s, self.missile.burn_s
+        tv, tb = self.missile.vertical_s, self.missile.boost_s
         return tv + PITCH_OVER_FRACTION * (tb - tv)
 
     def pitch_rad(self, t: FloatArray) -> FloatArray:
@@ -154,15 +193,27 @@ class BoostProgram:
         """Thrust acceleration (m/s²) at time(s) ``t`` since launch; zero after burnout."""
         t = np.asarray(t, dtype=float)
         out = np.zeros_like(t)
-        start = 0.0
-        for stage in self.missile.stages:
+        for stage, start in zip(self.missile.stages, self.missile.stage_starts, strict=True):
             tau = t - start
             inside = (tau >= 0.0) & (tau < stage.burn_s)
             f = stage.propellant_fraction
             a0 = self.burn_scale * stage.initial_accel_mps2
             burnt = np.clip(tau, 0.0, stage.burn_s) / stage.burn_s
             out = np.where(inside, a0 / (1.0 - f * burnt), out)
-            start += stage.burn_s
+        return out
+
+    def inv_beta(self, t: FloatArray) -> FloatArray:
+        """1/β of the stack at time(s) ``t``: its mass falls as it burns and at staging."""
+        t = np.asarray(t, dtype=float)
+        out = np.zeros_like(t)
+        m = self.missile
+        beta0 = m.drag.boost
+        for stage, mass, start in zip(m.stages, m.stage_masses, m.stage_starts, strict=True):
+            tau = np.clip(t - start, 0.0, stage.burn_s)
+            # from the separation before this stage (its coast) to its burnout
+            inside = (t >= start - stage.coast_s) & (t < start + stage.burn_s)
+            burnt = stage.propellant_fraction * tau / stage.burn_s
+            out = np.where(inside, 1.0 / (beta0 * mass * (1.0 - burnt)), out)
         return out
 
     def thrust(self, t: FloatArray, r: FloatArray) -> FloatArray:
@@ -183,11 +234,12 @@ class BoostProgram:
         fixed and the pitch is linear in time, so both are bound here once.
         """
         mid = 0.5 * (t0 + t1)
-        start = 0.0
-        for stage in self.missile.stages:
-            if mid < start + stage.burn_s:
-                break
-            start += stage.burn_s
+        m = self.missile
+        k = next((i for i, s in enumerate(m.stages) if mid < m.stage_starts[i] + s.burn_s), -1)
+        stage, start = m.stages[k], m.stage_starts[k]
+        inv_beta0 = 1.0 / (m.drag.boost * m.stage_masses[k])
+        if mid < start:  # the separation coast before stage k: no thrust
+            return drag_derivative(inv_beta0)
         a0 = self.burn_scale * stage.initial_accel_mps2
         slope = stage.propellant_fraction / stage.burn_s
         p0 = float(self.pitch_rad(np.array(t0)))
@@ -207,13 +259,15 @@ class BoostProgram:
             d[3] += kc * ax + ks * ux
             d[4] += kc * ay + ks * uy
             d[5] += kc * az + ks * uz
+            add_drag(d, state, inv_beta0 / (1.0 - slope * (t - start)))
             return d
 
         return derivative
 
     def acceleration(self, t: FloatArray, r: FloatArray, v: FloatArray) -> FloatArray:
         """Total acceleration at stacked states (for interpolation)."""
-        result: FloatArray = ecef_acceleration(r, v) + self.thrust(t, r)
+        drag = drag_vector(r, v, self.inv_beta(t))
+        result: FloatArray = ecef_acceleration(r, v) + self.thrust(t, r) + drag
         return result
 
 

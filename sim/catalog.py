@@ -5,11 +5,13 @@ historical launch records are copied from the CNS North Korea Missile Test Datab
 (via nagix/nk-missile-tests, Apache-2.0; see ``sim/data/NOTICE``). The boost-phase
 parameters of each missile (stages, burn times, ideal delta-v) are trilink's own
 order-of-magnitude estimates from open-source reporting, chosen so that a solved
-trajectory reproduces the publicly reported flight times.
+trajectory reproduces the publicly reported flight times; so are the ballistic
+coefficients (``drag`` in missiles.json, per class, overridable per missile).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import json
@@ -24,6 +26,10 @@ from trilink.model import MissileClass
 ATTRIBUTION = "CNS North Korea Missile Test Database via nagix/nk-missile-tests (Apache-2.0)"
 _KST = dt.timezone(dt.timedelta(hours=9))
 _G0 = 9.80665
+# Dry structure of a stage per unit of its propellant (tanks, motor case, engine): the
+# usual 0.08-0.15 of solid and liquid ballistic-missile stages. It sets how much mass
+# each staging drops, hence the stack's ballistic coefficient and a spent stage's mass.
+STRUCTURE_RATIO = 0.1
 _DATA = Path(__file__).with_name("data")
 
 
@@ -62,6 +68,7 @@ class Stage:
     burn_s: float
     dv_mps: float
     propellant_fraction: float
+    coast_s: float = 0.0  # unpowered gap before ignition: separation of the stage below
 
     @property
     def exhaust_mps(self) -> float:
@@ -72,6 +79,39 @@ class Stage:
     def initial_accel_mps2(self) -> float:
         """Thrust acceleration at ignition."""
         return self.exhaust_mps * self.propellant_fraction / self.burn_s
+
+
+@dataclass(frozen=True, slots=True)
+class Drag:
+    """Ballistic coefficients β = m / (C_d A), kg/m², of a missile's flying bodies.
+
+    ``boost`` is the whole stack at lift-off (it falls with the stack's mass);
+    ``reentry`` the body that flies after burnout (warhead section or empty missile);
+    ``stage`` a spent stage, tumbling. Ground truth only: trackers are never told.
+    """
+
+    boost: float
+    reentry: float
+    stage: float
+
+
+NO_DRAG = Drag(math.inf, math.inf, math.inf)
+
+
+@dataclass(frozen=True, slots=True)
+class PullUp:
+    """A terminal pull-up and glide (the KN-23 family): see :mod:`sim.manoeuvre`.
+
+    Descending through ``trigger_m`` (or ``trigger_fraction`` of the apogee if lower),
+    the body flies with lift ``lift_to_drag`` times its drag, smoothly capped at
+    ``max_accel_mps2``, for ``duration_s``; then it dives ballistically.
+    """
+
+    trigger_m: float
+    trigger_fraction: float
+    duration_s: float
+    lift_to_drag: float
+    max_accel_mps2: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,11 +131,28 @@ class Missile:
     propellant: str
     maneuver: str
     aliases: tuple[str, ...]
+    drag: Drag = NO_DRAG
+    pullup: PullUp | None = None
 
     @property
     def burn_s(self) -> float:
         """Total powered time, all stages."""
         return sum(s.burn_s for s in self.stages)
+
+    @property
+    def stage_starts(self) -> tuple[float, ...]:
+        """Ignition time of each stage since lift-off (burns and separation coasts)."""
+        starts, t = [], 0.0
+        for stage in self.stages:
+            t += stage.coast_s
+            starts.append(t)
+            t += stage.burn_s
+        return tuple(starts)
+
+    @property
+    def boost_s(self) -> float:
+        """Burnout of the last stage since lift-off: burns plus separation coasts."""
+        return self.stage_starts[-1] + self.stages[-1].burn_s if self.stages else 0.0
 
     @property
     def dv_mps(self) -> float:
@@ -106,6 +163,19 @@ class Missile:
     def burnout_speed_mps(self) -> float:
         """Rough burnout speed at full thrust: ideal delta-v less typical gravity loss."""
         return self.dv_mps - 0.55 * _G0 * self.burn_s
+
+    @property
+    def stage_masses(self) -> tuple[float, ...]:
+        """Mass of the stack at each stage's ignition, over the lift-off mass.
+
+        A stage burns its propellant (``propellant_fraction`` of its ignition mass) and
+        then drops its structure, ``STRUCTURE_RATIO`` of that propellant.
+        """
+        masses, m = [], 1.0
+        for stage in self.stages:
+            masses.append(m)
+            m *= 1.0 - stage.propellant_fraction * (1.0 + STRUCTURE_RATIO)
+        return tuple(masses)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,14 +266,20 @@ def _missiles() -> tuple[dict[str, Missile], dict[str, str], dict[MissileClass, 
     doc = _load("missiles.json")
     table: dict[str, Missile] = {}
     aliases: dict[str, str] = {}
+    coast = float(doc["staging"]["coast_s"])
     for k, v in doc["missiles"].items():
         m = Missile(
             key=k,
             name=v["name"],
             missile_class=MissileClass(v["class"]),
             stages=tuple(
-                Stage(float(s["burn_s"]), float(s["dv_mps"]), float(s["propellant_fraction"]))
-                for s in v.get("stages", ())
+                Stage(
+                    float(s["burn_s"]),
+                    float(s["dv_mps"]),
+                    float(s["propellant_fraction"]),
+                    float(s.get("coast_s", coast)) if i else 0.0,
+                )
+                for i, s in enumerate(v.get("stages", ()))
             ),
             vertical_s=float(v.get("vertical_s", 0.0)),
             range_km=_pair(v.get("range_km", (0.0, 0.0))),
@@ -216,6 +292,25 @@ def _missiles() -> tuple[dict[str, Missile], dict[str, str], dict[MissileClass, 
         for a in m.aliases:
             aliases[_key(a)] = k
     templates = {MissileClass(c): k for c, k in doc["class_templates"].items()}
+    drag = doc["drag"]["classes"]
+    p = doc["manoeuvres"]["pullup"]
+    manoeuvres = {
+        "pullup": PullUp(
+            float(p["trigger_km"]) * 1e3,
+            float(p["trigger_fraction"]),
+            float(p["duration_s"]),
+            float(p["lift_to_drag"]),
+            float(p["max_g"]) * _G0,
+        )
+    }
+    for k, m in table.items():
+        d, v = drag[m.missile_class.value], doc["missiles"][k]
+        beta = Drag(
+            float(v.get("boost_beta_kg_m2", d["boost"])),
+            float(v.get("reentry_beta_kg_m2", d["reentry"])),
+            float(v.get("stage_beta_kg_m2", d["stage"])),
+        )
+        table[k] = dataclasses.replace(m, drag=beta, pullup=manoeuvres.get(m.maneuver))
     return table, aliases, templates
 
 

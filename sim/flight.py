@@ -6,16 +6,17 @@ inverts it for a reported range and apogee.
 
 Free flight is integrated with scipy's ``solve_ivp`` (DOP853) on
 :func:`trilink.geodesy.ballistic_derivative` (two-body + J2 gravity, centrifugal and
-Coriolis terms) with two events: apogee (vertical speed crosses zero) and impact
-(height above the ellipsoid crosses zero). A finished trajectory keeps states and
-accelerations on a fine time grid and answers :meth:`Trajectory.state_at` by
-piecewise cubic Hermite interpolation, vectorised over time, so that sampling many
-trajectories is cheap.
+Coriolis terms) plus the drag of the re-entering body (:func:`sim.boost.drag_derivative`,
+its ballistic coefficient from the catalogue) and, for the KN-23 family, the lift of
+its terminal pull-up (:mod:`sim.manoeuvre`), with two events: apogee (vertical speed
+crosses zero) and impact (height above the ellipsoid crosses zero). A finished
+trajectory keeps states and accelerations on a fine time grid and answers
+:meth:`Trajectory.state_at` by piecewise cubic Hermite interpolation, vectorised over
+time, so that sampling many trajectories is cheap.
 """
 
 from __future__ import annotations
 
-import bisect
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,13 +29,17 @@ from sim.boost import (
     ATOL,
     RTOL,
     BoostProgram,
+    Derivative,
+    drag_derivative,
+    drag_vector,
     ellipsoid_up,
-    free_derivative,
     height_proxy,
     integrate_boost,
 )
 from sim.catalog import Missile, get_missile
 from sim.errors import TrajectoryError
+from sim.manoeuvre import glide_derivative, lift_vector
+from sim.spline import Spline
 from trilink.geodesy import (
     ELLIPSOID,
     FloatArray,
@@ -47,6 +52,10 @@ from trilink.model import MissileClass
 MAX_FLIGHT_S = 6 * 3600.0
 _BOOST_STEP_S = 1.0
 _FREE_STEP_S = 10.0
+# In the air drag changes the acceleration within seconds (peak deceleration of an SRBM
+# body lasts ~10 s), so free flight below this height is sampled at the finer step.
+_AIR_M = 100e3
+_AIR_STEP_S = 0.5
 _TIME_TOL_S = 1e-6
 
 
@@ -65,6 +74,14 @@ def _apogee(_t: float, y: FloatArray) -> float:
 _apogee.direction = -1  # type: ignore[attr-defined]
 
 
+def _apogee_stop(t: float, y: FloatArray) -> float:
+    return _apogee(t, y)
+
+
+_apogee_stop.terminal = True  # type: ignore[attr-defined]
+_apogee_stop.direction = -1  # type: ignore[attr-defined]
+
+
 @dataclass(frozen=True, slots=True)
 class Shot:
     """The outcome of one forward run, before it is dressed as a Trajectory."""
@@ -80,6 +97,74 @@ class Shot:
     impact_lat_deg: float
     impact_lon_deg: float
     segments: tuple[OdeSolution, ...] = ()
+    glide: tuple[float, float] | None = None  # start and end of a pull-up's lift
+
+
+@dataclass(slots=True)
+class _Free:
+    """Free flight after burnout, possibly in several legs (a pull-up splits it)."""
+
+    impact_s: float = math.nan
+    impact: FloatArray = field(default_factory=lambda: np.full(6, np.nan))
+    apogee_s: float = math.nan
+    apogee_m: float = math.nan
+    segments: list[OdeSolution] = field(default_factory=list)
+    glide: tuple[float, float] | None = None
+
+
+def _leg(fun: Derivative, t0: float, t1: float, y0: FloatArray, events: tuple[Any, ...],
+         dense: bool, free: _Free) -> Any:  # fmt: skip
+    """One free-flight leg; records impact when its first event (impact) fires."""
+    sol = solve_ivp(
+        fun, (t0, t1), y0, method="DOP853", rtol=RTOL, atol=ATOL, events=events, dense_output=dense
+    )
+    if dense:
+        free.segments.append(sol.sol)
+    if len(sol.t_events[0]):
+        free.impact_s, free.impact = float(sol.t_events[0][0]), sol.y_events[0][0]
+    return sol
+
+
+def _fly_free(missile: Missile, t_bo: float, burnout: FloatArray, dense: bool) -> _Free:
+    """Integrate from burnout to impact: ballistic with drag, plus any pull-up.
+
+    With a pull-up the flight stops at apogee (which sets the trigger height), at the
+    trigger, and at the end of the lift, so each leg has a smooth right-hand side.
+    """
+    free = _Free()
+    inv_beta = 1.0 / missile.drag.reentry
+    ballistic = drag_derivative(inv_beta)
+    end = t_bo + MAX_FLIGHT_S
+    pullup = missile.pullup
+    apogee = _apogee_stop if pullup else _apogee
+    sol = _leg(ballistic, t_bo, end, burnout, (_impact, apogee), dense, free)
+    if len(sol.t_events[1]):
+        free.apogee_s = float(sol.t_events[1][0])
+        free.apogee_m = ecef_to_geodetic(sol.y_events[1][0][:3])[2]
+    else:  # already descending at burnout (a steeply depressed shot)
+        free.apogee_s, free.apogee_m = t_bo, ecef_to_geodetic(burnout[:3])[2]
+    if pullup is None or not math.isnan(free.impact_s):
+        return free
+    trigger = _trigger_at(min(pullup.trigger_m, pullup.trigger_fraction * free.apogee_m))
+    sol = _leg(ballistic, sol.t[-1], end, sol.y[:, -1], (_impact, trigger), dense, free)
+    if not math.isnan(free.impact_s):
+        return free
+    t0 = float(sol.t[-1])
+    free.glide = (t0, t0 + pullup.duration_s)
+    glide = glide_derivative(inv_beta, pullup)
+    sol = _leg(glide, t0, t0 + pullup.duration_s, sol.y[:, -1], (_impact,), dense, free)
+    if math.isnan(free.impact_s):
+        _leg(ballistic, sol.t[-1], end, sol.y[:, -1], (_impact,), dense, free)
+    return free
+
+
+def _trigger_at(height_m: float) -> Any:
+    def trigger(_t: float, y: FloatArray) -> float:
+        return float(height_proxy(y[:3])) - height_m
+
+    trigger.terminal = True  # type: ignore[attr-defined]
+    trigger.direction = -1  # type: ignore[attr-defined]
+    return trigger
 
 
 def shoot(program: BoostProgram, *, dense: bool = False, geodesic: bool = True) -> Shot:
@@ -89,107 +174,70 @@ def shoot(program: BoostProgram, *, dense: bool = False, geodesic: bool = True) 
     leaving them NaN, for callers that only need the ECEF impact state.
     """
     burnout, segments = integrate_boost(program, dense=dense)
-    t_bo = program.missile.burn_s
-    sol = solve_ivp(
-        free_derivative,
-        (t_bo, t_bo + MAX_FLIGHT_S),
-        burnout,
-        method="DOP853",
-        rtol=RTOL,
-        atol=ATOL,
-        events=(_impact, _apogee),
-        dense_output=dense,
-    )
-    if sol.status != 1 or len(sol.t_events[0]) == 0:
+    t_bo = program.missile.boost_s
+    free = _fly_free(program.missile, t_bo, burnout, dense)
+    if math.isnan(free.impact_s):
         raise TrajectoryError(f"{program.missile.key} did not come down within {MAX_FLIGHT_S} s")
-    impact_s = float(sol.t_events[0][0])
-    impact = sol.y_events[0][0]
-    if len(sol.t_events[1]):
-        apogee_s = float(sol.t_events[1][0])
-        apogee_m = ecef_to_geodetic(sol.y_events[1][0][:3])[2]
-    else:  # already descending at burnout (a steeply depressed shot)
-        apogee_s = t_bo
-        apogee_m = ecef_to_geodetic(burnout[:3])[2]
+    impact = free.impact
     lat1 = lon1 = range_m = bearing = math.nan
     if geodesic:
         lat0, lon0, _ = ecef_to_geodetic(program.launch_r)
         lat1, lon1, _ = ecef_to_geodetic(impact[:3])
         range_m, bearing = distance_bearing(lat0, lon0, lat1, lon1)
-    if dense:
-        segments.append(sol.sol)
     return Shot(
         burnout_s=t_bo,
         burnout=burnout,
-        impact_s=impact_s,
+        impact_s=free.impact_s,
         impact=impact,
-        apogee_s=apogee_s,
-        apogee_m=apogee_m,
+        apogee_s=free.apogee_s,
+        apogee_m=free.apogee_m,
         range_m=range_m,
         bearing_deg=bearing % 360.0,
         impact_lat_deg=lat1,
         impact_lon_deg=lon1,
-        segments=tuple(segments),
+        segments=(*segments, *free.segments),
+        glide=free.glide,
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Spline:
-    """Piecewise cubic Hermite interpolant of the state (r, v) on a time grid.
-
-    On each interval the 6-state is a cubic in s = (t - t_i) / h_i matching the state
-    and its derivative (v, a) at both knots; a knot is duplicated where the thrust
-    jumps (staging, burnout) so each side keeps its own acceleration.
-    """
-
-    knots: FloatArray
-    knot_list: list[float]
-    inv_h: FloatArray
-    coef: FloatArray  # (intervals, 4, 6): y = c0 + c1 s + c2 s² + c3 s³
-
-    @classmethod
-    def fit(cls, t: FloatArray, y: FloatArray, dy: FloatArray) -> _Spline:
-        h = np.diff(t)
-        h_safe = np.where(h > 0.0, h, 1.0)
-        y0, y1 = y[:-1], y[1:]
-        d0, d1 = dy[:-1] * h_safe[:, None], dy[1:] * h_safe[:, None]
-        coef = np.stack(
-            [y0, d0, 3.0 * (y1 - y0) - 2.0 * d0 - d1, 2.0 * (y0 - y1) + d0 + d1], axis=1
-        )
-        return cls(t, t.tolist(), 1.0 / h_safe, coef)
-
-    def scalar(self, t: float) -> FloatArray:
-        i = min(max(bisect.bisect_right(self.knot_list, t) - 1, 0), len(self.knot_list) - 2)
-        s = (t - self.knot_list[i]) * self.inv_h[i]
-        c = self.coef[i]
-        result: FloatArray = ((c[3] * s + c[2]) * s + c[1]) * s + c[0]
-        return result
-
-    def vector(self, t: FloatArray) -> FloatArray:
-        i = np.clip(np.searchsorted(self.knots, t, side="right") - 1, 0, len(self.knots) - 2)
-        s = ((t - self.knots[i]) * self.inv_h[i])[:, None]
-        c = self.coef[i]
-        result: FloatArray = ((c[:, 3] * s + c[:, 2]) * s + c[:, 1]) * s + c[:, 0]
-        return result
+def _free_grid(seg: OdeSolution, t0: float, t1: float) -> FloatArray:
+    """Knots for free flight: every ``_FREE_STEP_S``, refined where the air is thick."""
+    coarse = np.linspace(t0, t1, max(2, math.ceil((t1 - t0) / _FREE_STEP_S) + 1))
+    low = height_proxy(seg(coarse)[:3].T) < _AIR_M
+    airy = low[:-1] | low[1:]
+    if not airy.any():
+        return coarse
+    n = math.ceil(_FREE_STEP_S / _AIR_STEP_S)
+    parts = [coarse[:1]]
+    for a, b, fine in zip(coarse[:-1], coarse[1:], airy, strict=True):
+        parts.append(np.linspace(a, b, n + 1)[1:] if fine else np.array([b]))
+    return np.concatenate(parts)
 
 
-def _sample(program: BoostProgram, shot: Shot) -> _Spline:
+def _sample(program: BoostProgram, shot: Shot) -> Spline:
     ts, ys, dys = [], [], []
+    inv_beta = 1.0 / program.missile.drag.reentry
     for seg in shot.segments:
         t0, t1 = float(seg.t_min), min(float(seg.t_max), shot.impact_s)
         boost = t0 < shot.burnout_s
-        step = _BOOST_STEP_S if boost else _FREE_STEP_S
-        grid = np.linspace(t0, t1, max(2, math.ceil((t1 - t0) / step) + 1))
+        if boost:
+            grid = np.linspace(t0, t1, max(2, math.ceil((t1 - t0) / _BOOST_STEP_S) + 1))
+        else:
+            grid = _free_grid(seg, t0, t1)
         y = seg(grid).T
         r, v = y[:, :3], y[:, 3:]
         if boost:
             # Evaluate the thrust just inside the segment so each side of a jump keeps its own.
             acc = program.acceleration(np.clip(grid, t0, t1 - 1e-9), r, v)
         else:
-            acc = ecef_acceleration(r, v)
+            acc = ecef_acceleration(r, v) + drag_vector(r, v, inv_beta)
+            if shot.glide and shot.glide[0] <= 0.5 * (t0 + t1) < shot.glide[1]:
+                assert program.missile.pullup is not None
+                acc += lift_vector(r, v, inv_beta, program.missile.pullup)
         ts.append(grid)
         ys.append(y)
         dys.append(np.hstack([v, acc]))
-    return _Spline.fit(np.concatenate(ts), np.vstack(ys), np.vstack(dys))
+    return Spline.fit(np.concatenate(ts), np.vstack(ys), np.vstack(dys))
 
 
 @dataclass(frozen=True)
@@ -219,7 +267,8 @@ class Trajectory:
     burn_scale: float = 1.0
     pitch_deg: float = 45.0
     burnout_speed_mps: float = 0.0
-    _spline: _Spline | None = field(default=None, repr=False, compare=False)
+    staging_s: tuple[float, ...] = ()  # stage separations (burnouts before the last)
+    _spline: Spline | None = field(default=None, repr=False, compare=False)
 
     def _check(self, lo: float, hi: float) -> None:
         if lo < -_TIME_TOL_S or hi > self.flight_time_s + _TIME_TOL_S:
@@ -315,6 +364,9 @@ def build_trajectory(
         burn_scale=burn_scale,
         pitch_deg=pitch_deg,
         burnout_speed_mps=float(np.linalg.norm(shot.burnout[3:])),
+        staging_s=tuple(
+            t + s.burn_s for t, s in zip(missile.stage_starts[:-1], missile.stages, strict=False)
+        ),
         _spline=_sample(program, shot),
     )
 

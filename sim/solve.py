@@ -3,7 +3,7 @@
 Three boost unknowns (thrust scale, burnout pitch, firing azimuth) are found by a
 Newton iteration (forward-difference Jacobian, Broyden updates, backtracking) on the
 full model, :func:`sim.flight.shoot` (boost, then J2 free flight in the rotating
-frame), so that the missile lands on the geodesic ``range_km`` away along
+frame, with drag and any pull-up), so that the missile lands on the geodesic ``range_km`` away along
 ``bearing_deg`` with the reported apogee. The firing azimuth differs from the
 bearing by the Coriolis drift of the flight (up to ~4° for a lofted ICBM).
 
@@ -14,13 +14,23 @@ the rotating Earth (:func:`sim.kepler.rotating_arc`), so the iteration starts cl
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import functools
 import math
 
 import numpy as np
 
 from sim.boost import BoostProgram
-from sim.catalog import HistoricalLaunch, Missile, class_template, get_missile
+from sim.catalog import (
+    NO_DRAG,
+    HistoricalLaunch,
+    Missile,
+    Site,
+    class_template,
+    get_missile,
+    sites,
+)
 from sim.errors import TrajectoryError
 from sim.flight import Trajectory, build_trajectory, shoot
 from sim.kepler import ground_arc, rotating_arc
@@ -32,12 +42,15 @@ MAX_RANGE_KM = 20000.0
 MAX_APOGEE_KM = 40000.0
 MIN_ELEVATION_DEG = 5.0  # flatter arcs would fly in the atmosphere: not ballistic
 MAX_ELEVATION_DEG = 89.0  # steeper ones land where the Coriolis drift puts them
-MAX_BURN_SCALE = 1.5  # beyond this it is another missile (pull-up SRBMs need ~1.4)
+# Beyond this it is another missile: depressed pull-up SRBMs need up to ~1.55 with drag
+# (the 800 km, 50 km apogee KN-23 of 2023-03-19), the ballistic types at most ~1.3.
+MAX_BURN_SCALE = 1.6
 TOLERANCE = 1e-5  # impact miss in units of the range, and relative apogee miss
 
 _STEP = np.array([1e-4, 1e-3, 1e-3])  # finite-difference steps: scale, pitch deg, azimuth deg
 _MAX_MOVE = np.array([0.15, 15.0, 10.0])  # largest Newton step per unknown
 _MAX_ITER = 25
+_NEAR_SITE_M = 10e3  # a launcher this close to a catalogue site starts from its solution
 _AUTO_CLASSES = (MissileClass.SRBM, MissileClass.MRBM, MissileClass.IRBM, MissileClass.ICBM)
 
 
@@ -83,7 +96,7 @@ def _initial_guess(
     azimuth; its speed plus a gravity loss of 0.6 g over the burn, the delta-v.
     """
     target = great_circle(lat, lon, bearing, range_km * 1e3)
-    speed, elevation, azimuth, _ = rotating_arc(lat, lon, *target, apogee_km, spec.burn_s / 2)
+    speed, elevation, azimuth, _ = rotating_arc(lat, lon, *target, apogee_km, spec.boost_s / 2)
     scale = (speed + 0.6 * _G0 * spec.burn_s) / spec.dv_mps
     if scale * spec.stages[0].initial_accel_mps2 < 1.2 * _G0:
         raise TrajectoryError(
@@ -106,17 +119,23 @@ def _jacobian(f: _Residual, x: FloatArray, fx: FloatArray) -> FloatArray:
     return jac
 
 
-def _newton(f: _Residual, x0: FloatArray) -> tuple[FloatArray, FloatArray]:
+def _newton(
+    f: _Residual, x0: FloatArray, jac0: FloatArray | None = None
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Newton iteration on a forward-difference Jacobian kept current by Broyden updates.
 
     A step that does not reduce the miss triggers a fresh Jacobian; with a fresh one,
-    the step is halved (a simple backtracking line search).
+    the step is halved (a simple backtracking line search). ``jac0`` (a neighbouring
+    solution's) saves the first Jacobian. Returns (x, miss, Jacobian).
     """
     x = x0.copy()
     fx = f(x)
     if fx is None:
         raise TrajectoryError(f"{f.spec.key} cannot fly the initial guess")
-    jac, fresh = _jacobian(f, x, fx), True
+    if jac0 is None:
+        jac, fresh = _jacobian(f, x, fx), True
+    else:
+        jac, fresh = jac0.copy(), False
     for _ in range(_MAX_ITER):
         if np.max(np.abs(fx)) < TOLERANCE:
             break
@@ -137,7 +156,42 @@ def _newton(f: _Residual, x0: FloatArray) -> tuple[FloatArray, FloatArray]:
             continue
         jac += np.outer(fn - fx - jac @ dx, dx) / float(dx @ dx)
         x, fx, fresh = x + dx, fn, False
-    return x, fx
+    return x, fx, jac
+
+
+def _fit(
+    spec: Missile,
+    lat: float,
+    lon: float,
+    bearing: float,
+    range_km: float,
+    apogee_km: float,
+    warm: tuple[FloatArray, FloatArray] | None = None,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Boost parameters (scale, pitch, azimuth), their miss and the Jacobian there.
+
+    ``warm`` (a neighbouring solution and its Jacobian) starts the iteration there.
+    """
+    if warm is not None:
+        return _newton(_Residual(spec, lat, lon, bearing, range_km, apogee_km), *warm)
+    return _cold_fit(spec, lat, lon, bearing, range_km, apogee_km)
+
+
+@functools.lru_cache(maxsize=256)
+def _cold_fit(
+    spec: Missile, lat: float, lon: float, bearing: float, range_km: float, apogee_km: float
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """:func:`_fit` from the Kepler guess (cached: a battery's site solution is reused)."""
+    f = _Residual(spec, lat, lon, bearing, range_km, apogee_km)
+    guess = _initial_guess(spec, lat, lon, bearing, range_km, apogee_km)
+    # The Kepler guess knows no air, and from it the Newton iteration can wander off
+    # on depressed shots, where drag costs a third of the energy: solve in vacuum
+    # first (cheap, and the lift of a pull-up scales with drag, so it goes too), then
+    # with the atmosphere from there.
+    vacuum = dataclasses.replace(spec, drag=NO_DRAG)
+    with contextlib.suppress(TrajectoryError):  # else start the full problem from Kepler's
+        guess, _, _ = _newton(_Residual(vacuum, lat, lon, bearing, range_km, apogee_km), guess)
+    return _newton(f, guess)
 
 
 def _solve_with(
@@ -148,9 +202,9 @@ def _solve_with(
     range_km: float,
     apogee_km: float,
     name: str,
+    warm: tuple[FloatArray, FloatArray] | None = None,
 ) -> Trajectory:
-    f = _Residual(spec, lat, lon, bearing, range_km, apogee_km)
-    x, fx = _newton(f, _initial_guess(spec, lat, lon, bearing, range_km, apogee_km))
+    x, fx, _ = _fit(spec, lat, lon, bearing, range_km, apogee_km, warm)
     what = f"{spec.key} cannot fly {range_km:g} km with a {apogee_km:g} km apogee"
     miss = float(np.max(np.abs(fx)))
     if miss > TOLERANCE:
@@ -168,6 +222,10 @@ def _solve(
 ) -> Trajectory:
     spec = get_missile(missile)
     if spec.stages:
+        warm = _site_start(lat, lon, bearing, range_km, apogee_km, spec.key)
+        if warm is not None:
+            with contextlib.suppress(TrajectoryError):  # else solve from scratch
+                return _solve_with(spec, lat, lon, bearing, range_km, apogee_km, spec.key, warm)
         return _solve_with(spec, lat, lon, bearing, range_km, apogee_km, spec.key)
     # An unidentified missile: the smallest class whose template can deliver the arc.
     need = ground_arc(range_km, apogee_km)[0]
@@ -175,12 +233,53 @@ def _solve(
     candidates = [t for t in templates if t.burnout_speed_mps >= need] or templates[-1:]
     failure: TrajectoryError | None = None
     for template in candidates:
+        template = dataclasses.replace(template, pullup=None)  # an unknown type flies plain
         try:
             return _solve_with(template, lat, lon, bearing, range_km, apogee_km, spec.key)
         except TrajectoryError as exc:
             failure = exc
     assert failure is not None
     raise failure
+
+
+def _site_start(
+    lat: float, lon: float, bearing: float, range_km: float, apogee_km: float, missile: str
+) -> tuple[FloatArray, FloatArray] | None:
+    """The solution from the catalogue site within ``_NEAR_SITE_M``, to start from.
+
+    The launchers of a battery stand a few hundred metres apart around a site: each
+    would cost a full solve (vacuum, then the air: ~25 forward runs), while from the
+    site's own solution and Jacobian two runs do. The start depends on the inputs
+    only (the site is the catalogue's), so the result stays a function of them.
+    """
+    site = _nearest_site(lat, lon)
+    if site is None or (site.lat_deg, site.lon_deg) == (lat, lon):
+        return None
+    try:
+        return _site_fit(site.lat_deg, site.lon_deg, bearing, range_km, apogee_km, missile)
+    except TrajectoryError:
+        return None
+
+
+def _nearest_site(lat: float, lon: float) -> Site | None:
+    best, best_m = None, _NEAR_SITE_M
+    k = math.cos(math.radians(lat))
+    for site in sites().values():
+        # equirectangular: metres-exact enough at a few kilometres
+        dlat, dlon = site.lat_deg - lat, ((site.lon_deg - lon + 180.0) % 360.0 - 180.0) * k
+        d_m = math.radians(math.hypot(dlat, dlon)) * 6371e3
+        if d_m < best_m:
+            best, best_m = site, d_m
+    return best
+
+
+def _site_fit(
+    lat: float, lon: float, bearing: float, range_km: float, apogee_km: float, missile: str
+) -> tuple[FloatArray, FloatArray]:
+    x, fx, jac = _cold_fit(get_missile(missile), lat, lon, bearing, range_km, apogee_km)
+    if float(np.max(np.abs(fx))) > TOLERANCE:
+        raise TrajectoryError("no solution at the site")
+    return x, jac
 
 
 @functools.lru_cache(maxsize=1024)

@@ -4,7 +4,8 @@ A national tracker runs one filter per track and per motion model (see
 :mod:`tracking.tracker`); a sensor scan touches all of them at the same instant, so
 every step here works on stacks — states ``(n, 6)``, covariances ``(n, 6, 6)`` —
 and costs a fixed number of numpy calls whatever ``n`` is. The dynamics are those
-of :func:`tracking.propagate.propagate` (rotating-frame two-body + J2 gravity, RK4
+of :func:`tracking.propagate.propagate` (rotating-frame two-body + J2 gravity and a
+nominal body's drag in the air, RK4
 on the state, the midpoint-linearised second-order transition matrix on the
 covariance, white-acceleration process noise), written over stacks; the unit tests
 check the two agree.
@@ -21,6 +22,9 @@ from typing import cast
 import numpy as np
 
 from measurement.models import MeasurementModel, innovation, predict_measurement
+from tracking.drag import drag_coefficient_rows, drag_q_rows
+from tracking.propagate import AIR_STEP_S
+from trilink.air import SCALE_H_M
 from trilink.geodesy import GM, J2, OMEGA, A, FloatArray
 
 _W2 = OMEGA * OMEGA
@@ -33,6 +37,7 @@ _NOISE_CROSS = np.kron([[0.0, 1.0], [1.0, 0.0]], _EYE3)
 _NOISE_VEL = np.kron([[0.0, 0.0], [0.0, 1.0]], _EYE3)
 _2W = 2.0 * OMEGA
 _J2K = 1.5 * J2 * A * A
+_MAX_DRAG_STEP = 0.2  # as tracking.propagate: a fraction of drag's decay time per step
 
 
 def _acceleration(r: FloatArray, v: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -50,6 +55,9 @@ def _acceleration(r: FloatArray, v: FloatArray) -> tuple[FloatArray, FloatArray,
     a[2] = (fxy + 2.0 * kc) * z
     a[0] += _2W * v[1]
     a[1] -= _2W * v[0]
+    kd = drag_coefficient_rows(r)
+    if kd.any():
+        a -= v * (kd * np.sqrt(np.einsum("ij,ij->j", v, v)))
     return a, k, r2
 
 
@@ -67,6 +75,13 @@ def propagate_many(
     if longest == 0.0:
         return x.copy(), p.copy()
     steps = max(1, math.ceil(longest / max_step))
+    # Dense air makes drag stiff: no step spans more than a fraction of its decay time.
+    stiff = drag_coefficient_rows(np.asarray(x, dtype=float)[:, 0:3].T) * np.linalg.norm(
+        np.asarray(x, dtype=float)[:, 3:6], axis=1
+    )
+    steps = max(steps, math.ceil(float(np.max(stiff * np.abs(dt))) / _MAX_DRAG_STEP))
+    if np.any(stiff > 0.0):
+        steps = max(steps, math.ceil(longest / AIR_STEP_S))  # as tracking.propagate
     h = dt / steps
     h2, h6 = 0.5 * h, h / 6.0
     xt = np.asarray(x, dtype=float).T
@@ -75,10 +90,13 @@ def propagate_many(
     # midpoint; F's constant blocks (identity, Coriolis) are filled once.
     fh = np.zeros((x.shape[0], 6, 6))
     fh[:, 0, 3] = fh[:, 1, 4] = fh[:, 2, 5] = h
-    fh[:, 3, 4] = _2W * h
-    fh[:, 4, 3] = -_2W * h
+    coriolis = np.zeros((x.shape[0], 3, 3))
+    coriolis[:, 0, 1] = _2W * h
+    coriolis[:, 1, 0] = -_2W * h
+    fh[:, 3:6, 3:6] = coriolis
     hg = h[:, None, None]
-    phi: FloatArray | None = None
+    q = np.asarray(q, dtype=float)
+    p = np.asarray(p, dtype=float)
     for _ in range(steps):
         a1, _, _ = _acceleration(r, v)
         r2 = r + h2 * v
@@ -89,8 +107,12 @@ def propagate_many(
         g = mid[:, :, None] * mid[:, None, :] * (-3.0 * km / r2m)[:, None, None]
         g += km[:, None, None] * _EYE3 + _CENTRIFUGAL
         fh[:, 3:6, 0:3] = g * hg
+        _drag_partials(fh, mid, v.T, hg, coriolis)
         step = _EYE6 + fh + 0.5 * (fh @ fh)
-        phi = step if phi is None else step @ phi
+        # Step by step: the nominal drag's error enters only on the steps in the air.
+        p = step @ p @ step.transpose(0, 2, 1) + _white(
+            h, q + drag_q_rows(np.concatenate([r, v]).T)
+        )
         r3 = r + h2 * v2
         v3 = v + h2 * a2
         a3, _, _ = _acceleration(r3, v3)
@@ -99,18 +121,42 @@ def propagate_many(
         a4, _, _ = _acceleration(r4, v4)
         r = r + h6 * (v + 2.0 * (v2 + v3) + v4)
         v = v + h6 * (a1 + 2.0 * (a2 + a3) + a4)
-    assert phi is not None
-    p_new = phi @ p @ phi.transpose(0, 2, 1)
-    a = np.abs(dt)
-    qa = np.asarray(q, dtype=float) * a
-    cross = qa * a / 2.0
-    p_new += (
+    s = np.concatenate([r, v]).T
+    return s, 0.5 * (p + p.transpose(0, 2, 1))
+
+
+def _white(h: FloatArray, q: FloatArray) -> FloatArray:
+    """White-acceleration noise (n, 6, 6) of densities ``q`` (n,) over steps ``h`` (n,)."""
+    a = np.abs(h)
+    qa = q * a
+    return (
         (qa * a * a / 3.0)[:, None, None] * _NOISE_POS
-        + cross[:, None, None] * _NOISE_CROSS
+        + (qa * a / 2.0)[:, None, None] * _NOISE_CROSS
         + qa[:, None, None] * _NOISE_VEL
     )
-    s = np.concatenate([r, v]).T
-    return s, 0.5 * (p_new + p_new.transpose(0, 2, 1))
+
+
+def _drag_partials(
+    fh: FloatArray, r: FloatArray, v: FloatArray, hg: FloatArray, coriolis: FloatArray
+) -> None:
+    """Add drag's Jacobian blocks (times the step) to ``fh`` for the rows in the air.
+
+    Rows ``r``, ``v`` are (n, 3); see :func:`tracking.drag.drag_jacobian` for the terms.
+    """
+    kd = drag_coefficient_rows(r.T)
+    air = np.flatnonzero(kd)
+    fh[:, 3:6, 3:6] = coriolis
+    if not air.size:
+        return
+    ra, va, k = r[air], v[air], kd[air]
+    speed = np.maximum(np.linalg.norm(va, axis=1), 1e-9)
+    dv = -k[:, None, None] * (
+        speed[:, None, None] * _EYE3 + va[:, :, None] * va[:, None, :] / speed[:, None, None]
+    )
+    rhat = ra / np.linalg.norm(ra, axis=1)[:, None]
+    dr = (k * speed / SCALE_H_M)[:, None, None] * va[:, :, None] * rhat[:, None, :]
+    fh[air, 3:6, 3:6] += dv * hg[air]
+    fh[air, 3:6, 0:3] += dr * hg[air]
 
 
 def process_noise_many(dt: FloatArray, q: FloatArray) -> FloatArray:

@@ -21,7 +21,17 @@ import math
 
 import numpy as np
 
-from tracking.propagate import CHI2_2D_95, GroundCrossing, State, _rk4
+from tracking.drag import drag_q
+from tracking.propagate import (
+    AIR_STEP_S,
+    CHI2_2D_95,
+    GroundCrossing,
+    State,
+    _rk4,
+    air_step_s,
+)
+from trilink.air import CEILING_M as DRAG_CEILING_M
+from trilink.air import SCALE_H_M, drag_coefficient, height_m
 from trilink.geodesy import E2, GM, OMEGA, A, B, FloatArray
 
 STEP_S = 30.0
@@ -31,6 +41,11 @@ _EP2 = E2 / (1.0 - E2)
 _A2 = A * A
 _W2 = OMEGA * OMEGA
 _EYE6 = np.eye(6)
+_G0 = 9.80665  # how fast a step may fall into the air
+_DENSE_MPS2 = 2.0  # nominal drag deceleration below which coarser steps in the air do
+_NOISE_POS = np.kron([[1.0, 0.0], [0.0, 0.0]], np.eye(3))
+_NOISE_CROSS = np.kron([[0.0, 1.0], [1.0, 0.0]], np.eye(3))
+_NOISE_VEL = np.kron([[0.0, 0.0], [0.0, 1.0]], np.eye(3))
 
 
 def geodetic(r: FloatArray | State) -> tuple[float, float, float]:
@@ -65,12 +80,12 @@ def _surely_above(s: State) -> bool:
     return s[0] * s[0] + s[1] * s[1] + s[2] * s[2] > _A2
 
 
-def _propagated(s: State, dt: float) -> State:
+def _propagated(s: State, dt: float, air: bool = True) -> State:
     # Fixed RK4 steps of at most STEP_S, on plain floats (numpy's per-call cost dominates).
     n = max(1, math.ceil(abs(dt) / STEP_S))
     h = dt / n
     for _ in range(n):
-        s = _rk4(s, h)
+        s = _rk4(s, h, air)
     return s
 
 
@@ -108,6 +123,7 @@ def crossing(
     ``None`` if it does not happen within two hours or ``x`` is not above ground.
     """
     sign = -1.0 if backwards else 1.0
+    air = not backwards  # as tracking.propagate.ground_crossing
     s: State = tuple(float(v) for v in x[0:6])  # type: ignore[assignment]
     h0, r0 = _height_and_rate(s)
     if h0 <= 0.0:
@@ -116,7 +132,7 @@ def crossing(
     step = sign * STEP_S
     known = True  # whether h0, r0 belong to s (skipped while surely above ground)
     while abs(t) < MAX_TIME_S:
-        nxt = _rk4(s, step)
+        nxt = _rk4(s, step, air)
         if _surely_above(nxt):
             s, t, known = nxt, t + step, False
             continue
@@ -130,10 +146,14 @@ def crossing(
         h0, r0 = _height_and_rate(s)
     # Along the search direction the height falls: flip the rates when going backwards.
     tau = _hermite_root(h0, sign * r0, h1, sign * r1, STEP_S)
-    end = _propagated(s, sign * tau)
-    h, rate = _height_and_rate(end)
-    if rate != 0.0:
-        end = _propagated(end, -h / rate)
+    end = _propagated(s, sign * tau, air)
+    # Newton on the height: in the air drag bends the last step away from the cubic
+    # model, so one correction may leave tens of metres.
+    for _ in range(4):
+        h, rate = _height_and_rate(end)
+        if rate == 0.0 or abs(h) < 0.05:
+            break
+        end = _propagated(end, -h / rate, air)
         t += -h / rate
     t += sign * tau
     lat, lon, _ = geodetic(end)
@@ -141,42 +161,104 @@ def crossing(
     if p is None:
         return GroundCrossing(lat, lon, t, 0.0, 0.0, 0.0, 0.0, final)
     start: State = tuple(float(v) for v in x[0:6])  # type: ignore[assignment]
-    return _with_ellipse(end, _propagated_covariance(start, p, t), lat, lon, t)
+    return _with_ellipse(end, _propagated_covariance(start, p, t, air), lat, lon, t)
 
 
-def _propagated_covariance(s: State, p: FloatArray, dt: float) -> FloatArray:
-    """``tracking.propagate.propagate``'s covariance (no process noise) with float Jacobians.
+def _covariance_step(s: State, sign: float, longest: float) -> float:
+    """Length (> 0) of the next covariance step from ``s``, at most ``longest``.
 
-    Same steps: RK4 on the state, the second-order transition linearised at the
-    drift-only midpoint of each step (two-body gravity gradient plus frame terms).
+    Above the air ``longest``; in it, the time to climb or fall half a scale height
+    (:func:`tracking.propagate.air_step_s`), and ``AIR_STEP_S`` (the steps of
+    :func:`tracking.propagate.propagate`) where the nominal drag exceeds
+    ``_DENSE_MPS2``. A depressed SRBM flies wholly in the air: it gets 2 s steps only
+    below ~30 km, long ones around its apogee.
     """
-    n = max(1, math.ceil(abs(dt) / COVARIANCE_STEP_S))
-    h = dt / n
+    x, y, z, vx, vy, vz = s
+    r = math.sqrt(x * x + y * y + z * z)
+    radial = (x * vx + y * vy + z * vz) / r
+    lowest = height_m(x, y, z) - max(0.0, -sign * radial) * longest - 0.5 * _G0 * longest**2
+    if lowest >= DRAG_CEILING_M:
+        return longest
+    step = min(longest, air_step_s(radial))
+    lowest = height_m(x, y, z) - max(0.0, -sign * radial) * step - 0.5 * _G0 * step * step
+    if drag_coefficient(max(lowest, 0.0)) * (vx * vx + vy * vy + vz * vz) > _DENSE_MPS2:
+        # Where drag rivals gravity, its error dominates the covariance's growth and the
+        # coarser steps overstate it (by ~10% at 4 s on a KN-25's descent).
+        step = min(step, AIR_STEP_S)
+    return step
+
+
+def _propagated_covariance(s: State, p: FloatArray, dt: float, air: bool = True) -> FloatArray:
+    """``tracking.propagate.propagate``'s covariance with float Jacobians: no process
+    noise but the nominal drag's error in the air.
+
+    The same second-order transition, linearised at the drift-only midpoint of each
+    step (two-body gravity gradient, frame terms, drag), on steps of
+    :func:`_covariance_step` (in vacuum, equal ones of ``COVARIANCE_STEP_S`` at most).
+    """
+    p_new = np.asarray(p, dtype=float)
+    sign = 1.0 if dt >= 0.0 else -1.0
+    total = abs(dt)
+    n = max(1, math.ceil(total / COVARIANCE_STEP_S))
+    done = 0.0
+    while done < total - 1e-9:
+        left = total - done
+        h = sign * (_covariance_step(s, sign, min(COVARIANCE_STEP_S, left)) if air else total / n)
+        if abs(h) > left - 1e-9:
+            h = sign * left
+        done += abs(h)
+        fh, q_air = _scaled_jacobian(s, h, air)
+        step = _EYE6 + fh + 0.5 * (fh @ fh)
+        p_new = step @ p_new @ step.T
+        if q_air > 0.0:
+            a = abs(h)
+            qa = q_air * a
+            p_new = p_new + (qa * a * a / 3.0) * _NOISE_POS + (qa * a / 2.0) * _NOISE_CROSS
+            p_new += qa * _NOISE_VEL
+        s = _rk4(s, h, air)
+    return 0.5 * (p_new + p_new.T)
+
+
+def _scaled_jacobian(s: State, h: float, air: bool) -> tuple[FloatArray, float]:
+    """The dynamics' Jacobian times ``h`` at the step's drift-only midpoint, and there
+    the nominal drag's error (m²/s³; zero out of the air), in floats."""
     h2 = 0.5 * h
     cor = 2.0 * OMEGA * h
-    phi: FloatArray | None = None
-    for _ in range(n):
-        mx, my, mz = s[0] + h2 * s[3], s[1] + h2 * s[4], s[2] + h2 * s[5]
-        r2 = mx * mx + my * my + mz * mz
-        k = GM / (r2 * math.sqrt(r2)) * h
-        c = 3.0 / r2
-        kx, ky, kz = k * c * mx, k * c * my, k * c * mz
-        fh = np.array(
-            [
-                [0.0, 0.0, 0.0, h, 0.0, 0.0],
-                [0.0, 0.0, 0.0, 0.0, h, 0.0],
-                [0.0, 0.0, 0.0, 0.0, 0.0, h],
-                [kx * mx - k + _W2 * h, kx * my, kx * mz, 0.0, cor, 0.0],
-                [ky * mx, ky * my - k + _W2 * h, ky * mz, -cor, 0.0, 0.0],
-                [kz * mx, kz * my, kz * mz - k, 0.0, 0.0, 0.0],
-            ]
-        )
-        step = _EYE6 + fh + 0.5 * (fh @ fh)
-        phi = step if phi is None else step @ phi
-        s = _rk4(s, h)
-    assert phi is not None
-    p_new = phi @ p @ phi.T
-    return 0.5 * (p_new + p_new.T)
+    mx, my, mz = s[0] + h2 * s[3], s[1] + h2 * s[4], s[2] + h2 * s[5]
+    vx, vy, vz = s[3], s[4], s[5]
+    r2 = mx * mx + my * my + mz * mz
+    k = GM / (r2 * math.sqrt(r2)) * h
+    c = 3.0 / r2
+    kx, ky, kz = k * c * mx, k * c * my, k * c * mz
+    rows = [
+        [kx * mx - k + _W2 * h, kx * my, kx * mz, 0.0, cor, 0.0],
+        [ky * mx, ky * my - k + _W2 * h, ky * mz, -cor, 0.0, 0.0],
+        [kz * mx, kz * my, kz * mz - k, 0.0, 0.0, 0.0],
+    ]
+    q_air = 0.0
+    height = height_m(mx, my, mz)
+    speed = math.sqrt(vx * vx + vy * vy + vz * vz)
+    kd = drag_coefficient(height) if air else 0.0
+    if kd > 0.0 and speed > 0.0:
+        # drag's partials (tracking.drag.drag_jacobian): velocity block
+        # -k (|v| I + v v^T / |v|), position block k |v| v r^T / (H |r|)
+        v, m = (vx, vy, vz), (mx, my, mz)
+        dr = kd * speed / (SCALE_H_M * math.sqrt(r2)) * h
+        for i in range(3):
+            row = rows[i]
+            for j in range(3):
+                row[j] += dr * v[i] * m[j]
+                row[3 + j] -= kd * h * (v[i] * v[j] / speed + (speed if i == j else 0.0))
+        q_air = drag_q(height, speed)
+    fh = np.array(
+        [
+            [0.0, 0.0, 0.0, h, 0.0, 0.0],
+            [0.0, 0.0, 0.0, 0.0, h, 0.0],
+            [0.0, 0.0, 0.0, 0.0, 0.0, h],
+            *rows,
+        ]
+    )
+    return fh, q_air
 
 
 def _with_ellipse(

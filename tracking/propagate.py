@@ -2,7 +2,8 @@
 
 Used by every national tracker and by the bridge, so it has to be both honest and
 cheap: the state is integrated with fixed-step RK4 on the full rotating-frame
-dynamics (two-body + J2 gravity, centrifugal, Coriolis — ``trilink.geodesy``),
+dynamics (two-body + J2 gravity, centrifugal, Coriolis — ``trilink.geodesy`` —
+and a nominal body's drag in the air, :mod:`tracking.drag`),
 written over plain floats because numpy's per-call overhead dominates on 3-vectors;
 the covariance goes through the state-transition matrix of the linearised dynamics
 plus white-acceleration process noise.
@@ -16,10 +17,14 @@ method for impact-point prediction), reported as a 95% ellipse.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
+from tracking.drag import drag_jacobian, drag_q
+from trilink.air import CEILING_M as DRAG_CEILING_M
+from trilink.air import SCALE_H_M, drag_coefficient, height_m
 from trilink.constants import FloatArray
 from trilink.geodesy import (
     E2,
@@ -28,6 +33,7 @@ from trilink.geodesy import (
     OMEGA,
     A,
     B,
+    F,
     ecef_to_geodetic,
     enu_rotation,
     geodetic_to_ecef,
@@ -41,6 +47,10 @@ _W2 = OMEGA * OMEGA
 _J2K = 1.5 * J2 * A * A
 _B = B
 _EP2 = E2 / (1.0 - E2)  # second eccentricity squared
+_MAX_DRAG_STEP = 0.2  # an RK4 step spans at most this fraction of drag's decay time
+AIR_STEP_S = 2.0  # covariance steps in the air
+_AIR_PIECE_M = 0.5 * SCALE_H_M  # the height a step in the air may climb or fall
+_G0 = 9.80665  # how fast a step may fall into the air
 
 
 def upper_triangle(p: FloatArray) -> tuple[float, ...]:
@@ -55,33 +65,73 @@ def from_upper_triangle(values: tuple[float, ...] | list[float] | FloatArray) ->
     return p + np.triu(p, 1).T
 
 
-def _accel(x: float, y: float, z: float, vx: float, vy: float) -> tuple[float, float, float]:
+def _accel(
+    x: float, y: float, z: float, vx: float, vy: float, vz: float, air: bool = True
+) -> tuple[float, float, float]:
     r2 = x * x + y * y + z * z
     k = -GM / (r2 * math.sqrt(r2))
     zr2 = z * z / r2
     c = _J2K / r2
     fxy = k * (1.0 + c * (1.0 - 5.0 * zr2))
     fz = k * (1.0 + c * (3.0 - 5.0 * zr2))
-    return (
-        fxy * x + _W2 * x + 2.0 * OMEGA * vy,
-        fxy * y + _W2 * y - 2.0 * OMEGA * vx,
-        fz * z,
-    )
+    ax = fxy * x + _W2 * x + 2.0 * OMEGA * vy
+    ay = fxy * y + _W2 * y - 2.0 * OMEGA * vx
+    az = fz * z
+    h = math.sqrt(r2) - A * (1.0 - F * zr2)
+    if air and h < DRAG_CEILING_M:
+        kd = drag_coefficient(h) * math.sqrt(vx * vx + vy * vy + vz * vz)
+        ax -= kd * vx
+        ay -= kd * vy
+        az -= kd * vz
+    return ax, ay, az
 
 
-def _rk4(s: State, h: float) -> State:
+def _rk4(s: State, h: float, air: bool = True) -> State:
     x, y, z, vx, vy, vz = s
-    a1 = _accel(x, y, z, vx, vy)
+    if not air:
+        return _rk4_step(s, h, air=False)
+    # In the air drag changes as fast as the state crosses scale heights and, near the
+    # ground, is stiff (a decay time of seconds): a step that may reach the air is split
+    # into pieces of at most air_step_s and a fraction of that decay time at the lowest
+    # point it may reach.
+    r = math.sqrt(x * x + y * y + z * z)
+    radial = (x * vx + y * vy + z * vz) / r
+    fall = max(0.0, -math.copysign(1.0, h) * radial)
+    lowest = height_m(x, y, z) - fall * abs(h) - 0.5 * _G0 * h * h
+    if lowest >= DRAG_CEILING_M:
+        return _rk4_step(s, h)
+    stiff = drag_coefficient(max(lowest, 0.0)) * math.sqrt(vx * vx + vy * vy + vz * vz)
+    piece = air_step_s(radial)
+    n = max(math.ceil(abs(h) / piece), math.ceil(stiff * abs(h) / _MAX_DRAG_STEP), 1)
+    for _ in range(n):
+        s = _rk4_step(s, h / n)
+    return s
+
+
+def air_step_s(radial_mps: float) -> float:
+    """Longest step in the air for a state climbing or falling at ``radial_mps``.
+
+    The time to cross one scale height of the nominal air (gravity included, so ~38 s
+    at an apogee): drag, its Jacobian and its noise change by a factor e over it. Never
+    below ``AIR_STEP_S``; the stiffness bound near the ground is the caller's.
+    """
+    vr = abs(radial_mps)
+    return max(AIR_STEP_S, (math.sqrt(vr * vr + 2.0 * _G0 * _AIR_PIECE_M) - vr) / _G0)
+
+
+def _rk4_step(s: State, h: float, *, air: bool = True) -> State:
+    x, y, z, vx, vy, vz = s
+    a1 = _accel(x, y, z, vx, vy, vz, air)
     h2 = 0.5 * h
     x2, y2, z2 = x + h2 * vx, y + h2 * vy, z + h2 * vz
     vx2, vy2, vz2 = vx + h2 * a1[0], vy + h2 * a1[1], vz + h2 * a1[2]
-    a2 = _accel(x2, y2, z2, vx2, vy2)
+    a2 = _accel(x2, y2, z2, vx2, vy2, vz2, air)
     x3, y3, z3 = x + h2 * vx2, y + h2 * vy2, z + h2 * vz2
     vx3, vy3, vz3 = vx + h2 * a2[0], vy + h2 * a2[1], vz + h2 * a2[2]
-    a3 = _accel(x3, y3, z3, vx3, vy3)
+    a3 = _accel(x3, y3, z3, vx3, vy3, vz3, air)
     x4, y4, z4 = x + h * vx3, y + h * vy3, z + h * vz3
     vx4, vy4, vz4 = vx + h * a3[0], vy + h * a3[1], vz + h * a3[2]
-    a4 = _accel(x4, y4, z4, vx4, vy4)
+    a4 = _accel(x4, y4, z4, vx4, vy4, vz4, air)
     h6 = h / 6.0
     return (
         x + h6 * (vx + 2.0 * vx2 + 2.0 * vx3 + vx4),
@@ -98,18 +148,21 @@ def _steps(dt: float, max_step: float) -> tuple[int, float]:
     return n, dt / n
 
 
-def propagate_state(x: FloatArray | State, dt: float, max_step: float = 5.0) -> FloatArray:
-    """Free-flight state after ``dt`` seconds (negative goes backwards)."""
+def propagate_state(
+    x: FloatArray | State, dt: float, max_step: float = 5.0, *, air: bool = True
+) -> FloatArray:
+    """Free-flight state after ``dt`` seconds (negative goes backwards); ``air=False``
+    flies it in vacuum."""
     s: State = tuple(float(v) for v in x)  # type: ignore[assignment]
     if dt == 0.0:
         return np.array(s)
     n, h = _steps(dt, max_step)
     for _ in range(n):
-        s = _rk4(s, h)
+        s = _rk4(s, h, air)
     return np.array(s)
 
 
-def jacobian(x: FloatArray) -> FloatArray:
+def jacobian(x: FloatArray, *, air: bool = True) -> FloatArray:
     """Jacobian of the free-flight dynamics at state ``x`` (two-body gradient + frame terms).
 
     J2's contribution to the gravity gradient is three orders below the central
@@ -126,12 +179,14 @@ def jacobian(x: FloatArray) -> FloatArray:
     f[3:6, 0:3] = g
     f[3, 4] = 2.0 * OMEGA
     f[4, 3] = -2.0 * OMEGA
+    if air:
+        f[3:6, :] += drag_jacobian(x)
     return f
 
 
-def transition(x: FloatArray, dt: float) -> FloatArray:
+def transition(x: FloatArray, dt: float, *, air: bool = True) -> FloatArray:
     """Second-order state-transition matrix over a short step ``dt`` at ``x``."""
-    f = jacobian(x) * dt
+    f = jacobian(x, air=air) * dt
     return np.eye(6) + f + 0.5 * (f @ f)
 
 
@@ -147,27 +202,57 @@ def process_noise(dt: float, q: float) -> FloatArray:
 
 
 def propagate(
-    x: FloatArray, p: FloatArray, dt: float, q: float = 0.0, max_step: float = 5.0
+    x: FloatArray,
+    p: FloatArray,
+    dt: float,
+    q: float = 0.0,
+    max_step: float = 5.0,
+    *,
+    air: bool = True,
 ) -> tuple[FloatArray, FloatArray]:
     """Propagate state and covariance ``dt`` seconds; ``q`` adds process noise (m²/s³)."""
     if dt == 0.0:
         return np.asarray(x, dtype=float).copy(), np.asarray(p, dtype=float).copy()
-    n, h = _steps(dt, max_step)
     s: State = tuple(float(v) for v in x)  # type: ignore[assignment]
-    phi: FloatArray | None = None
-    for _ in range(n):
+    p_new = np.asarray(p, dtype=float)
+    for h in step_lengths(s, dt, max_step):
         # Linearise at the midpoint of the step (second order in h for the STM too);
-        # a drift-only midpoint is accurate enough for the Jacobian.
+        # a drift-only midpoint is accurate enough for the Jacobian. The covariance goes
+        # step by step: the nominal drag's error enters only on the steps in the air.
         h2 = 0.5 * h
         mid = np.array((s[0] + h2 * s[3], s[1] + h2 * s[4], s[2] + h2 * s[5], *s[3:]))
-        step = transition(mid, h)
-        phi = step if phi is None else step @ phi
-        s = _rk4(s, h)
-    assert phi is not None
-    p_new = phi @ p @ phi.T
-    if q > 0.0:
-        p_new += process_noise(dt, q)
+        step = transition(mid, h, air=air)
+        p_new = step @ p_new @ step.T
+        q_step = q + (_drag_q(mid) if air else 0.0)
+        if q_step > 0.0:
+            p_new = p_new + process_noise(h, q_step)
+        s = _rk4(s, h, air)
     return np.array(s), 0.5 * (p_new + p_new.T)
+
+
+def step_lengths(s: State, dt: float, coarse: float) -> Iterator[float]:
+    """Steps (s) that cover ``dt`` from state ``s`` (either way in time): at most
+    ``coarse`` in vacuum, at most ``AIR_STEP_S`` once the air may be reached (drag's
+    Jacobian and noise change within seconds there). Where the state is, step to step,
+    is followed by an RK4 step of its own: enough to choose lengths.
+    """
+    sign = 1.0 if dt >= 0.0 else -1.0
+    done, total = 0.0, abs(dt)
+    x, y, z, vx, vy, vz = s
+    while done < total - 1e-9:
+        step = min(coarse, total - done)
+        r = math.sqrt(x * x + y * y + z * z)
+        fall = max(0.0, -sign * (x * vx + y * vy + z * vz) / r)
+        if height_m(x, y, z) - fall * step - 0.5 * _G0 * step * step < DRAG_CEILING_M:
+            step = min(step, AIR_STEP_S)
+        yield sign * step
+        done += step
+        x, y, z, vx, vy, vz = _rk4_step((x, y, z, vx, vy, vz), sign * step)
+
+
+def _drag_q(s: FloatArray | State) -> float:
+    x, y, z, vx, vy, vz = (float(v) for v in s[:6])
+    return drag_q(height_m(x, y, z), math.sqrt(vx * vx + vy * vy + vz * vz))
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,18 +304,21 @@ def ground_crossing(
     onto the local horizontal plane at the crossing.
     """
     sign = -1.0 if backwards else 1.0
+    # Backwards, drag would feed energy in without bound through the air; a launch
+    # point back-propagated ballistically ignores the powered flight, and the air with it.
+    air = not backwards
     s: State = tuple(float(v) for v in x)  # type: ignore[assignment]
     if _altitude(s) <= altitude_m:
         return None
     t = 0.0
     h = sign * step_s
     while abs(t) < max_time_s:
-        nxt = _rk4(s, h)
+        nxt = _rk4(s, h, air)
         if _altitude(nxt) <= altitude_m:
             lo, hi, s_lo = 0.0, h, s
             while abs(hi - lo) > 1e-3:
                 mid = 0.5 * (lo + hi)
-                s_mid = _rk4(s_lo, mid - lo)
+                s_mid = _rk4(s_lo, mid - lo, air)
                 if _altitude(s_mid) > altitude_m:
                     lo, s_lo = mid, s_mid
                 else:
@@ -245,7 +333,7 @@ def ground_crossing(
     lat, lon, _ = ecef_to_geodetic(final[:3])
     if p is None:
         return GroundCrossing(lat, lon, t, 0.0, 0.0, 0.0, 0.0, final)
-    _, p_end = propagate(np.asarray(x, dtype=float), p, t, max_step=step_s * 4)
+    _, p_end = propagate(np.asarray(x, dtype=float), p, t, max_step=step_s * 4, air=air)
     return _crossing_with_ellipse(final, p_end, lat, lon, t)
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pymap3d
 
+from trilink.air import drag_coefficient
 from trilink.constants import FloatArray
 from trilink.geodesy import ELLIPSOID, R_MEAN, ecef_acceleration
 from trilink.points import Ellipse
@@ -140,11 +141,12 @@ def predict_path(
 ) -> list[PathPoint]:
     """Free flight from a state down to the ground: ``(lon, lat, alt km, time us)`` points.
 
-    Ballistic (J2 gravity, rotating Earth, no drag) from the newest fused state, with
-    a fixed RK4 step of about ``horizon_s / samples`` (the alert's own predicted
-    time to impact): some sixty steps per update whatever the missile's range, so a
-    fast demo's updates stay cheap. A missile still boosting falls short of the
-    alert's impact estimate until burnout; the page says the path is ballistic.
+    Ballistic (J2 gravity, rotating Earth, the nominal drag of :mod:`trilink.air`, as
+    the trackers fly it) from the newest fused state, with a fixed RK4 step of about
+    ``horizon_s / samples`` (the alert's own predicted time to impact): some sixty
+    steps per update whatever the missile's range, so a fast demo's updates stay cheap.
+    A missile still boosting falls short of the alert's impact estimate until burnout;
+    the page says the path is ballistic.
     """
     step = min(max(horizon_s / samples, 0.5), 30.0)
     r = np.asarray(position_m, dtype=float)
@@ -191,14 +193,21 @@ def _height_m(r: FloatArray) -> float:
     return rn - local
 
 
+def _acceleration(r: FloatArray, v: FloatArray) -> FloatArray:
+    # Drag as the trackers fly it: without it a short-range missile's path lands km long.
+    drag = drag_coefficient(_height_m(r)) * float(np.linalg.norm(v))
+    result: FloatArray = ecef_acceleration(r, v) - drag * v
+    return result
+
+
 def _rk4(r: FloatArray, v: FloatArray, h: float) -> tuple[FloatArray, FloatArray]:
-    a1 = ecef_acceleration(r, v)
+    a1 = _acceleration(r, v)
     r2, v2 = r + 0.5 * h * v, v + 0.5 * h * a1
-    a2 = ecef_acceleration(r2, v2)
+    a2 = _acceleration(r2, v2)
     r3, v3 = r + 0.5 * h * v2, v + 0.5 * h * a2
-    a3 = ecef_acceleration(r3, v3)
+    a3 = _acceleration(r3, v3)
     r4, v4 = r + h * v3, v + h * a3
-    a4 = ecef_acceleration(r4, v4)
+    a4 = _acceleration(r4, v4)
     r_next = r + h / 6.0 * (v + 2.0 * v2 + 2.0 * v3 + v4)
     v_next = v + h / 6.0 * (a1 + 2.0 * a2 + 2.0 * a3 + a4)
     return r_next, v_next

@@ -39,7 +39,7 @@ def test_trajectory_json_from_lat_lon(app: typer.Typer) -> None:
     assert doc["apogee_km"] == pytest.approx(4475.0, rel=1e-3)
     assert doc["flight_time_s"] == pytest.approx(3180.0, rel=0.05)
     assert doc["missile"] == "hwasong-15" and doc["missile_class"] == "ICBM"
-    assert doc["burnout_s"] == 270.0
+    assert doc["burnout_s"] == 272.0  # 150 s + 2 s separation coast + 120 s
     assert (doc["launch_lat"], doc["launch_lon"], doc["bearing_deg"]) == (39.282, 125.869, 76.0)
     assert 40.0 < doc["impact_lat"] < 42.0 and 135.0 < doc["impact_lon"] < 138.0
 

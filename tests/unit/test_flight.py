@@ -112,7 +112,9 @@ def test_unknown_missile_keeps_its_name_and_gets_a_class() -> None:
 def test_boost_ends_at_burnout() -> None:
     s = get_site("pyongsong")
     traj = solve_trajectory(s.lat_deg, s.lon_deg, 76.0, 950.0, 4475.0, "hwasong-15")
-    assert traj.burnout_s == get_missile("hwasong-15").burn_s
+    # burnout is the stages' burns plus the separation coast between them
+    spec = get_missile("hwasong-15")
+    assert traj.burnout_s == spec.boost_s == spec.burn_s + spec.stages[1].coast_s
     assert traj.boosting(traj.burnout_s - 0.5) and not traj.boosting(traj.burnout_s + 0.5)
     assert list(traj.boosting(np.array([0.0, 100.0, 300.0]))) == [True, True, False]
 
@@ -125,6 +127,12 @@ def test_boost_ends_at_burnout() -> None:
     assert thrust(traj.burnout_s - 5.0) > 20.0
     assert thrust(traj.burnout_s + 5.0) < 1e-3
     assert thrust(2000.0) < 1e-3
+    # staging: thrust steps down to nothing at separation, then up at the next ignition
+    (separation,) = traj.staging_s
+    assert separation == spec.stages[0].burn_s
+    assert thrust(separation - 1.0) > 50.0
+    assert thrust(separation + 0.5) < 1e-3  # coasting, in vacuum at this height
+    assert thrust(separation + spec.stages[1].coast_s + 0.5) > 10.0
     speed = np.linalg.norm(traj.state_at(np.array([10.0, 100.0, traj.burnout_s]))[1], axis=1)
     assert np.all(np.diff(speed) > 0)
     assert speed[-1] == pytest.approx(traj.burnout_speed_mps)

@@ -8,6 +8,7 @@ import math
 from dataclasses import replace
 from types import MappingProxyType
 
+import numpy as np
 import pytest
 
 from consumers.map import LaunchSite, MapContext, MapState, SensorSite
@@ -20,6 +21,7 @@ from consumers.map.geometry import (
 )
 from sim.solve import solve_trajectory
 from tests.factories import T0_US, make_alert, make_ground_point, make_launch, make_warning
+from tracking.impact import crossing
 from trilink.model import AlertStatus, Contributor, Ellipse, Nation
 
 S = 1_000_000
@@ -86,7 +88,12 @@ def test_the_predicted_path_of_a_coasting_missile_lands_near_its_true_impact() -
     path = predict_path(r, v, T0_US, horizon_s=remaining)
     lon, lat, alt_km, t_us = path[-1]
     assert alt_km == pytest.approx(0.0, abs=0.01)
-    assert _km([lon, lat], [flight.impact_lon_deg, flight.impact_lat_deg]) < 3.0
+    # Where the trackers' impact prediction puts it (the same nominal drag); the truth
+    # differs by what that nominal body gets wrong about a KN-25 (~5 km from 60 s).
+    predicted = crossing(np.concatenate([r, v]))
+    assert predicted is not None
+    assert _km([lon, lat], [predicted.lon_deg, predicted.lat_deg]) < 0.5
+    assert _km([lon, lat], [flight.impact_lon_deg, flight.impact_lat_deg]) < 8.0
     assert (t_us - T0_US) / S == pytest.approx(remaining, abs=3.0)
     assert 40 <= len(path) <= 80  # about sixty steps whatever the range
     assert max(p[2] for p in path) == pytest.approx(flight.apogee_km, rel=0.05)

@@ -75,7 +75,9 @@ def test_impact_and_gospa_within_sane_bounds() -> None:
     _, _, _, s = _run()
     fused = s.impact_error_km.fused
     assert fused.n == 4
-    assert fused.max is not None and fused.max < 2.0  # ~0.2 km when the fusion works
+    # ~0.2 km in vacuum; with drag every nation's own error is a bias of up to ~3 km (the
+    # trackers' nominal body is not the KN-25's), so the bound catches broken fusion only.
+    assert fused.max is not None and fused.max < 5.0
     assert s.gospa.mean is not None and s.gospa.mean_localisation is not None
     assert s.gospa.mean_localisation < 3.0
     # Its surplus tracks (above) are short-lived: a few samples of the cut-off each.

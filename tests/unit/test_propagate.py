@@ -31,10 +31,21 @@ def test_rk4_matches_adaptive_integrator(coasting: np.ndarray) -> None:
     assert np.linalg.norm(ours[3:] - ref[3:]) < 0.01
 
 
-def test_backwards_undoes_forwards(coasting: np.ndarray) -> None:
-    there = propagate_state(coasting, 120.0)
+def test_backwards_undoes_forwards_in_vacuum() -> None:
+    # Above the air (drag dissipates, and backwards the state flies without it).
+    high = state_from_geodetic(39.0, 125.7, 300e3, (2000.0, 800.0, 1500.0))
+    there = propagate_state(high, 120.0)
     back = propagate_state(there, -120.0)
-    np.testing.assert_allclose(back, coasting, atol=1e-3)
+    np.testing.assert_allclose(back, high, atol=1e-3)
+
+
+def test_drag_slows_a_body_in_the_air_and_is_undone_backwards() -> None:
+    low = state_from_geodetic(39.0, 128.0, 20e3, (1500.0, 0.0, -1500.0))
+    ahead = propagate_state(low, 5.0)
+    assert np.linalg.norm(ahead[3:]) < np.linalg.norm(low[3:]) - 50.0  # ~20 m/s² net
+    np.testing.assert_allclose(propagate_state(ahead, -5.0), low, atol=1e-2)
+    vacuum = propagate_state(low, 5.0, air=False)
+    assert np.linalg.norm(vacuum[3:]) > np.linalg.norm(low[3:])  # falling, no air: faster
 
 
 def test_upper_triangle_round_trip() -> None:
@@ -68,7 +79,12 @@ def test_covariance_mapping_matches_monte_carlo(coasting: np.ndarray) -> None:
     np.testing.assert_allclose(np.sqrt(np.diag(mc)), np.sqrt(np.diag(p1)), rtol=0.15)
 
 
-def test_impact_point_and_ellipse_match_monte_carlo(coasting: np.ndarray) -> None:
+def test_impact_point_and_ellipse_match_monte_carlo(
+    coasting: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The samples differ only in their initial state: so must the predicted ellipse
+    # (without the nominal drag's own error, tested below).
+    monkeypatch.setattr("tracking.drag.DRAG_SPREAD", 0.0)
     p0 = np.diag([100.0**2] * 3 + [10.0**2] * 3)
     hit = ground_crossing(coasting, p0)
     assert hit is not None
@@ -107,3 +123,23 @@ def test_orbital_speed_never_crosses() -> None:
     # 7.9 km/s horizontal at 400 km: a (near-)circular orbit does not come down in 30 min.
     x = state_from_geodetic(0.0, 0.0, 400e3, (7670.0 - 465.0, 0.0, 0.0))
     assert ground_crossing(x, max_time_s=1800.0) is None
+
+
+def test_the_impact_ellipse_covers_the_unknown_ballistic_coefficient(
+    coasting: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bodies of half to twice the nominal beta land inside the 95% ellipse the
+    nominal model predicts (it carries drag's error as noise)."""
+    from trilink import air
+
+    hit = ground_crossing(coasting, np.diag([1.0] * 3 + [0.01] * 3))
+    assert hit is not None
+    for beta in (0.5 * air.NOMINAL_BETA, 2.0 * air.NOMINAL_BETA):
+        monkeypatch.setattr(air, "K", 1.0 / (2.0 * beta))
+        other = ground_crossing(coasting)
+        assert other is not None
+        e, n, _ = pymap3d.geodetic2enu(
+            other.lat_deg, other.lon_deg, 0.0, hit.lat_deg, hit.lon_deg, 0.0
+        )
+        miss_km = float(np.hypot(e, n)) / 1000.0
+        assert 0.05 < miss_km < hit.semi_major_km, (beta, miss_km, hit.semi_major_km)

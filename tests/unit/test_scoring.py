@@ -116,8 +116,21 @@ def test_salvos_neither_merge_nor_split(name: str) -> None:
     assert s.matching == "origin"
     assert s.missed == 0 and s.merged == 0 and s.duplicates == 0 and s.extra_tracks == 0
     assert s.system_tracks == s.missiles
-    assert s.raid_count is not None and s.raid_count.max_abs_error == 0
     assert s.max_first_alert_delay_s is not None and s.max_first_alert_delay_s <= 1.0
+    assert s.alerts_by_status[AlertStatus.IMPACT] == s.missiles
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 10: with drag the national trackers fly a nominal body (6000 kg/m²); e.g. a "
+    "KN-25 (9000) is reported IMPACTED up to ~7 s late (raid count off by one near the "
+    "impacts) and every nation's impact error is a km-sized bias fusion cannot average out",
+)
+@pytest.mark.parametrize("name", ["2022-06-05", "tight-salvo"])
+def test_salvos_count_right_and_fuse_no_worse_than_the_best_nation(name: str) -> None:
+    s = _scenario(name)
+    assert s.raid_count is not None and s.raid_count.max_abs_error == 0
     # Fused impact within the best nation's own 95% uncertainty of that nation's error
     # for every missile; the strict "no worse at all" share is reported, not asserted
     # (two equally good nations split it about evenly whatever the fusion).
@@ -127,7 +140,6 @@ def test_salvos_neither_merge_nor_split(name: str) -> None:
     errors = s.impact_error_km
     best_median = min(e.median for e in errors.national.values() if e.median is not None)
     assert errors.fused.median is not None and errors.fused.median <= 1.25 * best_median
-    assert s.alerts_by_status[AlertStatus.IMPACT] == s.missiles
 
 
 @pytest.mark.slow

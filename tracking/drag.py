@@ -1,0 +1,63 @@
+"""The trackers' model of atmospheric drag: a nominal re-entry body in an exponential air.
+
+The trackers never know a missile's ballistic coefficient β = m / (C_d A) (the
+simulator's truth ranges from ~3,000 kg/m² for a tumbling Scud body to ~12,000 for
+an ICBM's re-entry vehicle). They fly every track with the *nominal* body of
+:mod:`trilink.air` (β 6,000 kg/m² in a single-exponential atmosphere) and carry
+what that nominal model can get wrong as process noise: the drag deceleration is
+uncertain by ``DRAG_SPREAD`` of itself (β between half and twice the nominal), as a
+first-order Markov acceleration of ``DRAG_TAU_S`` correlation time, whose
+white-noise equivalent spectral density is ``2 σ² τ``. Outside the air (above
+``CEILING_M``) both vanish and the filters fly the vacuum dynamics as before.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from trilink.air import CEILING_M, RHO0, SCALE_H_M, K, drag_coefficient, height_m
+from trilink.geodesy import A, F, FloatArray
+
+DRAG_SPREAD = 0.5  # 1-sigma relative error of the nominal drag
+DRAG_TAU_S = 3.0
+
+
+def drag_q(h_m: float, speed_mps: float) -> float:
+    """Spectral density (m²/s³) of the nominal drag's error at this height and speed."""
+    sigma = DRAG_SPREAD * drag_coefficient(h_m) * speed_mps * speed_mps
+    return 2.0 * sigma * sigma * DRAG_TAU_S
+
+
+def drag_coefficient_rows(r: FloatArray) -> FloatArray:
+    """:func:`drag_coefficient` over position rows (3, n)."""
+    r2 = np.einsum("ij,ij->j", r, r)
+    h = np.sqrt(r2) - A * (1.0 - F * r[2] * r[2] / r2)
+    k: FloatArray = np.where(h < CEILING_M, RHO0 * np.exp(-np.maximum(h, 0.0) / SCALE_H_M) * K, 0.0)
+    return k
+
+
+def drag_q_rows(x: FloatArray) -> FloatArray:
+    """:func:`drag_q` over stacked states (n, 6)."""
+    k = drag_coefficient_rows(np.asarray(x, dtype=float)[:, 0:3].T)
+    v2 = np.einsum("ij,ij->i", x[:, 3:6], x[:, 3:6])
+    sigma = DRAG_SPREAD * k * v2
+    q: FloatArray = 2.0 * sigma * sigma * DRAG_TAU_S
+    return q
+
+
+def drag_jacobian(x: FloatArray) -> FloatArray:
+    """d(drag acceleration)/d(state), (3, 6), at one state (zeros outside the air).
+
+    Velocity block ``-k (|v| I + v vᵀ / |v|)``; position block through the density's
+    height gradient, ``k |v| v r̂ᵀ / H`` (the radial direction standing in for the
+    ellipsoid's normal).
+    """
+    r, v = x[0:3], x[3:6]
+    k = drag_coefficient(height_m(float(r[0]), float(r[1]), float(r[2])))
+    out = np.zeros((3, 6))
+    speed = float(np.linalg.norm(v))
+    if k == 0.0 or speed == 0.0:
+        return out
+    out[:, 3:6] = -k * (speed * np.eye(3) + np.outer(v, v) / speed)
+    out[:, 0:3] = np.outer(k * speed * v / SCALE_H_M, r / float(np.linalg.norm(r)))
+    return out
