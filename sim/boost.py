@@ -32,7 +32,7 @@ import numpy as np
 from scipy.integrate import OdeSolution, solve_ivp
 
 from sim.atmosphere import TOP_M, density, density_array, drag_acceleration
-from sim.catalog import Missile
+from sim.catalog import NO_DRAG, Missile
 from sim.errors import TrajectoryError
 from trilink.geodesy import (
     GM,
@@ -88,6 +88,8 @@ def add_drag(d: FloatArray, state: FloatArray, inv_beta: float) -> None:
     Scalar arithmetic for the ODE's inner loop; the height is :func:`height_proxy`
     (radial, within metres of the geodetic height at these altitudes).
     """
+    if inv_beta == 0.0:  # vacuum (β infinite): skip the density lookup
+        return
     x, y, z, vx, vy, vz = state.tolist()
     q = (x * x + y * y) * _IA2 + z * z * _IB2
     h = math.sqrt(x * x + y * y + z * z) * (1.0 - 1.0 / math.sqrt(q))
@@ -100,7 +102,10 @@ def add_drag(d: FloatArray, state: FloatArray, inv_beta: float) -> None:
 
 
 def drag_derivative(inv_beta: float) -> Derivative:
-    """d/dt of (r, v) in unpowered flight through the air, for a body of 1/β ``inv_beta``."""
+    """d/dt of (r, v) in unpowered flight through the air, for a body of 1/β ``inv_beta``
+    (zero: in vacuum, :func:`free_derivative` itself)."""
+    if inv_beta == 0.0:
+        return free_derivative
 
     def derivative(t: float, state: FloatArray) -> FloatArray:
         d = free_derivative(t, state)
@@ -266,8 +271,9 @@ class BoostProgram:
 
     def acceleration(self, t: FloatArray, r: FloatArray, v: FloatArray) -> FloatArray:
         """Total acceleration at stacked states (for interpolation)."""
-        drag = drag_vector(r, v, self.inv_beta(t))
-        result: FloatArray = ecef_acceleration(r, v) + self.thrust(t, r) + drag
+        result: FloatArray = ecef_acceleration(r, v) + self.thrust(t, r)
+        if self.missile.drag != NO_DRAG:
+            result = result + drag_vector(r, v, self.inv_beta(t))
         return result
 
 

@@ -134,6 +134,12 @@ class Missile:
     drag: Drag = NO_DRAG
     pullup: PullUp | None = None
 
+    def in_vacuum(self) -> Missile:
+        """This missile as the vacuum flight model flies it: no drag, no pull-up, and
+        no separation coasts (each stage lights as the one below burns out)."""
+        stages = tuple(dataclasses.replace(s, coast_s=0.0) for s in self.stages)
+        return dataclasses.replace(self, stages=stages, drag=NO_DRAG, pullup=None)
+
     @property
     def burn_s(self) -> float:
         """Total powered time, all stages."""

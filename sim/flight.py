@@ -48,6 +48,7 @@ from trilink.geodesy import (
     ecef_to_geodetic,
 )
 from trilink.model import MissileClass
+from trilink.physics import DEFAULT_PHYSICS, Physics
 
 MAX_FLIGHT_S = 6 * 3600.0
 _BOOST_STEP_S = 1.0
@@ -200,9 +201,12 @@ def shoot(program: BoostProgram, *, dense: bool = False, geodesic: bool = True) 
     )
 
 
-def _free_grid(seg: OdeSolution, t0: float, t1: float) -> FloatArray:
-    """Knots for free flight: every ``_FREE_STEP_S``, refined where the air is thick."""
+def _free_grid(seg: OdeSolution, t0: float, t1: float, air: bool = True) -> FloatArray:
+    """Knots for free flight: every ``_FREE_STEP_S``, refined where the air is thick
+    (unless the body flies in vacuum, ``air`` false)."""
     coarse = np.linspace(t0, t1, max(2, math.ceil((t1 - t0) / _FREE_STEP_S) + 1))
+    if not air:
+        return coarse
     low = height_proxy(seg(coarse)[:3].T) < _AIR_M
     airy = low[:-1] | low[1:]
     if not airy.any():
@@ -223,14 +227,16 @@ def _sample(program: BoostProgram, shot: Shot) -> Spline:
         if boost:
             grid = np.linspace(t0, t1, max(2, math.ceil((t1 - t0) / _BOOST_STEP_S) + 1))
         else:
-            grid = _free_grid(seg, t0, t1)
+            grid = _free_grid(seg, t0, t1, inv_beta > 0.0)
         y = seg(grid).T
         r, v = y[:, :3], y[:, 3:]
         if boost:
             # Evaluate the thrust just inside the segment so each side of a jump keeps its own.
             acc = program.acceleration(np.clip(grid, t0, t1 - 1e-9), r, v)
         else:
-            acc = ecef_acceleration(r, v) + drag_vector(r, v, inv_beta)
+            acc = ecef_acceleration(r, v)
+            if inv_beta > 0.0:
+                acc = acc + drag_vector(r, v, inv_beta)
             if shot.glide and shot.glide[0] <= 0.5 * (t0 + t1) < shot.glide[1]:
                 assert program.missile.pullup is not None
                 acc += lift_vector(r, v, inv_beta, program.missile.pullup)
@@ -379,12 +385,16 @@ def fly(
     *,
     burn_scale: float = 1.0,
     pitch_deg: float = 45.0,
+    physics: Physics = DEFAULT_PHYSICS,
 ) -> Trajectory:
     """Forward model: fire ``missile`` from (lat, lon) along ``azimuth_deg``.
 
     ``burn_scale`` multiplies the catalogue thrust (1 = nominal); ``pitch_deg`` is the
     thrust pitch above the local horizontal at burnout: near 90 lofts the shot, around
-    40 flies a minimum-energy trajectory, low values depress it.
+    40 flies a minimum-energy trajectory, low values depress it. ``physics`` chooses
+    vacuum or the air.
     """
     spec = get_missile(missile)
+    if not physics.air:
+        spec = spec.in_vacuum()
     return build_trajectory(spec, lat_deg, lon_deg, azimuth_deg, burn_scale, pitch_deg)

@@ -36,6 +36,7 @@ from sim.flight import Trajectory, build_trajectory, shoot
 from sim.kepler import ground_arc, rotating_arc
 from trilink.geodesy import FloatArray, enu_rotation, geodetic_to_ecef, great_circle
 from trilink.model import MissileClass
+from trilink.physics import DEFAULT_PHYSICS, Physics
 
 _G0 = 9.80665
 MAX_RANGE_KM = 20000.0
@@ -43,8 +44,9 @@ MAX_APOGEE_KM = 40000.0
 MIN_ELEVATION_DEG = 5.0  # flatter arcs would fly in the atmosphere: not ballistic
 MAX_ELEVATION_DEG = 89.0  # steeper ones land where the Coriolis drift puts them
 # Beyond this it is another missile: depressed pull-up SRBMs need up to ~1.55 with drag
-# (the 800 km, 50 km apogee KN-23 of 2023-03-19), the ballistic types at most ~1.3.
-MAX_BURN_SCALE = 1.6
+# (the 800 km, 50 km apogee KN-23 of 2023-03-19), the ballistic types at most ~1.3;
+# in vacuum (no drag to pay for) ~1.4 at most.
+MAX_BURN_SCALE = {Physics.VACUUM: 1.5, Physics.ATMOSPHERE: 1.6}
 TOLERANCE = 1e-5  # impact miss in units of the range, and relative apogee miss
 
 _STEP = np.array([1e-4, 1e-3, 1e-3])  # finite-difference steps: scale, pitch deg, azimuth deg
@@ -188,9 +190,10 @@ def _cold_fit(
     # on depressed shots, where drag costs a third of the energy: solve in vacuum
     # first (cheap, and the lift of a pull-up scales with drag, so it goes too), then
     # with the atmosphere from there.
-    vacuum = dataclasses.replace(spec, drag=NO_DRAG)
-    with contextlib.suppress(TrajectoryError):  # else start the full problem from Kepler's
-        guess, _, _ = _newton(_Residual(vacuum, lat, lon, bearing, range_km, apogee_km), guess)
+    if spec.drag != NO_DRAG:
+        vacuum = dataclasses.replace(spec, drag=NO_DRAG)
+        with contextlib.suppress(TrajectoryError):  # else the full problem from Kepler's
+            guess, _, _ = _newton(_Residual(vacuum, lat, lon, bearing, range_km, apogee_km), guess)
     return _newton(f, guess)
 
 
@@ -210,7 +213,7 @@ def _solve_with(
     if miss > TOLERANCE:
         raise TrajectoryError(f"{what} (closest miss {miss:.2%})")
     scale, pitch, azimuth = (float(v) for v in x)
-    if scale > MAX_BURN_SCALE:
+    if scale > MAX_BURN_SCALE[Physics.ATMOSPHERE if spec.drag != NO_DRAG else Physics.VACUUM]:
         raise TrajectoryError(f"{what} (it would need {scale:.2f}x its thrust)")
     return build_trajectory(
         spec, lat, lon, azimuth, scale, pitch, name=name, missile_class=spec.missile_class
@@ -218,11 +221,23 @@ def _solve_with(
 
 
 def _solve(
-    lat: float, lon: float, bearing: float, range_km: float, apogee_km: float, missile: str
+    lat: float,
+    lon: float,
+    bearing: float,
+    range_km: float,
+    apogee_km: float,
+    missile: str,
+    physics: Physics,
 ) -> Trajectory:
     spec = get_missile(missile)
+    if not physics.air:
+        spec = spec.in_vacuum()
     if spec.stages:
-        warm = _site_start(lat, lon, bearing, range_km, apogee_km, spec.key)
+        # The warm start only pays in the air (a vacuum solve is cheap), and vacuum
+        # flights stay exactly those solved from the Kepler guess.
+        warm = (
+            _site_start(lat, lon, bearing, range_km, apogee_km, spec.key) if physics.air else None
+        )
         if warm is not None:
             with contextlib.suppress(TrajectoryError):  # else solve from scratch
                 return _solve_with(spec, lat, lon, bearing, range_km, apogee_km, spec.key, warm)
@@ -230,6 +245,8 @@ def _solve(
     # An unidentified missile: the smallest class whose template can deliver the arc.
     need = ground_arc(range_km, apogee_km)[0]
     templates = [class_template(c) for c in _AUTO_CLASSES]
+    if not physics.air:
+        templates = [t.in_vacuum() for t in templates]
     candidates = [t for t in templates if t.burnout_speed_mps >= need] or templates[-1:]
     failure: TrajectoryError | None = None
     for template in candidates:
@@ -284,9 +301,15 @@ def _site_fit(
 
 @functools.lru_cache(maxsize=1024)
 def _solve_cached(
-    lat: float, lon: float, bearing: float, range_km: float, apogee_km: float, missile: str
+    lat: float,
+    lon: float,
+    bearing: float,
+    range_km: float,
+    apogee_km: float,
+    missile: str,
+    physics: Physics,
 ) -> Trajectory:
-    return _solve(lat, lon, bearing, range_km, apogee_km, missile)
+    return _solve(lat, lon, bearing, range_km, apogee_km, missile, physics)
 
 
 def check_geometry(range_km: float, apogee_km: float) -> None:
@@ -315,9 +338,11 @@ def solve_trajectory(
     range_km: float,
     apogee_km: float,
     missile: str = "unknown",
+    physics: Physics = DEFAULT_PHYSICS,
 ) -> Trajectory:
     """The flight of ``missile`` from (lat, lon) that lands ``range_km`` away on geodesic
-    bearing ``bearing_deg`` after peaking ``apogee_km`` above the WGS-84 ellipsoid.
+    bearing ``bearing_deg`` after peaking ``apogee_km`` above the WGS-84 ellipsoid,
+    in vacuum or through the air as ``physics`` says.
 
     ``missile`` is a catalogue key, alias or class name; ``unknown`` flies the smallest
     class template that can deliver the arc and keeps the name ``unknown``. Raises
@@ -336,10 +361,11 @@ def solve_trajectory(
         round(range_km, 3),
         round(apogee_km, 3),
         get_missile(missile).key,
+        physics,
     )
 
 
-def solve_historical(launch: HistoricalLaunch) -> Trajectory:
+def solve_historical(launch: HistoricalLaunch, physics: Physics = DEFAULT_PHYSICS) -> Trajectory:
     """Reproduce a catalogued launch from its site, bearing, range, apogee and missile."""
     site = launch.site
     return solve_trajectory(
@@ -349,4 +375,5 @@ def solve_historical(launch: HistoricalLaunch) -> Trajectory:
         launch.range_km,
         launch.apogee_km,
         launch.missile,
+        physics,
     )

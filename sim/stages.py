@@ -27,6 +27,7 @@ from sim.flight import MAX_FLIGHT_S, Trajectory, _free_grid, _impact
 from sim.solve import solve_trajectory
 from sim.spline import Spline
 from trilink.geodesy import ecef_acceleration, ecef_to_geodetic
+from trilink.physics import Physics
 
 
 def _fall(parent: Trajectory, t_sep: float, beta: float, index: int) -> Trajectory:
@@ -95,5 +96,7 @@ def launch_stages(
     missile: str,
 ) -> tuple[Trajectory, ...]:
     """Spent stages of the launch :func:`sim.solve.solve_trajectory` flies (cached)."""
-    parent = solve_trajectory(lat_deg, lon_deg, bearing_deg, range_km, apogee_km, missile)
+    parent = solve_trajectory(
+        lat_deg, lon_deg, bearing_deg, range_km, apogee_km, missile, Physics.ATMOSPHERE
+    )
     return tuple(spent_stages(parent))
