@@ -26,6 +26,7 @@ from scipy.stats import chi2
 from bridge.config import GateConfig
 from bridge.estimate import Estimate, Propagator
 from trilink.constants import FloatArray
+from trilink.physics import DEFAULT_PHYSICS, Physics
 
 FORBIDDEN = math.inf
 _BIG = 1e12  # linear_sum_assignment wants finite costs
@@ -49,6 +50,7 @@ class Gate:
     """Chi-square gate and (larger) break threshold over a ballistic propagator."""
 
     config: GateConfig = field(default_factory=GateConfig)
+    physics: Physics = DEFAULT_PHYSICS  # the flight model the propagator assumes
     threshold: float = field(init=False)
     break_threshold: float = field(init=False)
     # Position-only (3 dof) versions, for national tracks whose velocity is unsettled.
@@ -69,7 +71,8 @@ class Gate:
         )
         object.__setattr__(self, "break_threshold3", brk3)
         object.__setattr__(self, "ambiguity", 2.0 * math.log(c.ambiguity_ratio))
-        object.__setattr__(self, "propagator", Propagator(c.q_ballistic, c.q_boost))
+        propagator = Propagator(c.q_ballistic, c.q_boost, air=self.physics.air)
+        object.__setattr__(self, "propagator", propagator)
 
     def distance(self, report: Estimate, track: Estimate, dof: int | None = None) -> float:
         """Squared Mahalanobis distance of a report to a track moved to the report's time

@@ -13,6 +13,7 @@ from typing import Literal
 from trilink.config import Topics, require_finite
 from trilink.errors import ConfigError
 from trilink.model import Nation
+from trilink.physics import DEFAULT_PHYSICS, Physics
 
 SERVICE_NAME = "bridge"
 
@@ -196,6 +197,8 @@ class EngineConfig:
     # national warning topics of ``topics`` (one cluster). A bilateral system reads its
     # two publishers' topics and the other partner's released reports.
     inputs: tuple[tuple[str, Nation], ...] = ()
+    # The flight model: the bridge flies track states forward as the trackers do.
+    physics: Physics = DEFAULT_PHYSICS
 
     def __post_init__(self) -> None:
         require_finite(self)

@@ -84,7 +84,7 @@ class Stages:
             config.service,
             verifier=verifier,
         )
-        gate = Gate(config.gate)
+        gate = Gate(config.gate, config.physics)
         policy = AlertPolicy(config.alerts)
         table = TrackTable.configured(config.gate, config.alerts)
         schedule = ImpactSchedule()

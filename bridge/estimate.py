@@ -28,10 +28,12 @@ class Estimate:
 
 @dataclass(frozen=True, slots=True)
 class Propagator:
-    """Moves estimates in time; ``q_*`` are white-acceleration densities (m²/s³)."""
+    """Moves estimates in time; ``q_*`` are white-acceleration densities (m²/s³);
+    ``air`` flies the nominal drag (the atmosphere flight model), as the trackers do."""
 
     q_ballistic: float = 1.0
     q_boost: float = 2.0e4
+    air: bool = False
 
     def to(self, est: Estimate, time_us: int) -> Estimate:
         """The estimate propagated (forwards or backwards) to ``time_us``."""
@@ -39,7 +41,7 @@ class Propagator:
             return est
         dt = (time_us - est.time_us) / 1e6
         q = self.q_boost if est.boosting else self.q_ballistic
-        x, p = propagate(est.x, est.p, dt, q)
+        x, p = propagate(est.x, est.p, dt, q, air=self.air)
         return Estimate(time_us, x, p, est.boosting)
 
 

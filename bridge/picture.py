@@ -36,9 +36,12 @@ BACK_PROPAGATED = "back-propagated (ballistic)"
 CROSSING_STEP_S = 20.0
 
 
-def crossing_point(est: Estimate, *, backwards: bool = False) -> GroundPoint | None:
-    """Where the ballistic trajectory of ``est`` meets the ground, with its 95% ellipse."""
-    gc = ground_crossing(est.x, est.p, backwards=backwards, step_s=CROSSING_STEP_S)
+def crossing_point(
+    est: Estimate, *, backwards: bool = False, air: bool = False
+) -> GroundPoint | None:
+    """Where the ballistic trajectory of ``est`` meets the ground, with its 95% ellipse
+    (``air``: through the nominal air)."""
+    gc = ground_crossing(est.x, est.p, backwards=backwards, step_s=CROSSING_STEP_S, air=air)
     if gc is None:
         return None
     return GroundPoint(
@@ -134,7 +137,7 @@ class PictureBuilder:
             # CI never claims more than the data supports, so when one nation's own
             # prediction is sharper than the fused one, that nation's is the best
             # estimate on offer. On (or under) the ground already: the last stands.
-            return sharpest([crossing_point(est), national]) or kept
+            return sharpest([crossing_point(est, air=self.propagator.air), national]) or kept
         return kept or national
 
     def _launch(

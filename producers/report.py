@@ -98,9 +98,10 @@ def _point(found: GroundCrossing, observed_us: int) -> GroundPoint:
     )
 
 
-def impact_point(snap: Snapshot) -> GroundPoint | None:
-    """Forward ballistic impact estimate with its 95% ellipse (None if it never comes down)."""
-    found = crossing(snap.x, snap.p)
+def impact_point(snap: Snapshot, *, air: bool = False) -> GroundPoint | None:
+    """Forward ballistic impact estimate with its 95% ellipse (None if it never comes down);
+    ``air`` flies the nominal drag, as the trackers do in the atmosphere model."""
+    found = crossing(snap.x, snap.p, air=air)
     return None if found is None else _point(found, snap.observed_us)
 
 

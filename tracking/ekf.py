@@ -40,7 +40,9 @@ _J2K = 1.5 * J2 * A * A
 _MAX_DRAG_STEP = 0.2  # as tracking.propagate: a fraction of drag's decay time per step
 
 
-def _acceleration(r: FloatArray, v: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+def _acceleration(
+    r: FloatArray, v: FloatArray, air: bool = False
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Rotating-frame J2 acceleration of component rows ``r``, ``v`` (3, n); also -GM/|r|³, |r|².
 
     The same dynamics as ``trilink.geodesy.ecef_acceleration``, on (3, n) rows so that
@@ -55,33 +57,37 @@ def _acceleration(r: FloatArray, v: FloatArray) -> tuple[FloatArray, FloatArray,
     a[2] = (fxy + 2.0 * kc) * z
     a[0] += _2W * v[1]
     a[1] -= _2W * v[0]
-    kd = drag_coefficient_rows(r)
-    if kd.any():
-        a -= v * (kd * np.sqrt(np.einsum("ij,ij->j", v, v)))
+    if air:
+        kd = drag_coefficient_rows(r)
+        if kd.any():
+            a -= v * (kd * np.sqrt(np.einsum("ij,ij->j", v, v)))
     return a, k, r2
 
 
 def propagate_many(
-    x: FloatArray, p: FloatArray, dt: FloatArray, q: FloatArray, max_step: float = 5.0
+    x: FloatArray,
+    p: FloatArray,
+    dt: FloatArray,
+    q: FloatArray,
+    max_step: float = 5.0,
+    *,
+    air: bool = False,
 ) -> tuple[FloatArray, FloatArray]:
     """Propagate stacked states (n, 6) and covariances (n, 6, 6) by per-row ``dt`` (s).
 
     ``q`` (n,) is each row's white-acceleration spectral density (m²/s³). Rows share
     the number of RK4 sub-steps (set by the longest ``|dt|``), each with its own step
-    length, so a row with ``dt = 0`` comes back unchanged.
+    length, so a row with ``dt = 0`` comes back unchanged. ``air`` flies the nominal
+    body's drag (:mod:`tracking.drag`) and adds its error as noise step by step; in
+    vacuum the transitions are chained and the noise added once, over ``dt``.
     """
     dt = np.asarray(dt, dtype=float)
     longest = float(np.max(np.abs(dt))) if dt.size else 0.0
     if longest == 0.0:
         return x.copy(), p.copy()
     steps = max(1, math.ceil(longest / max_step))
-    # Dense air makes drag stiff: no step spans more than a fraction of its decay time.
-    stiff = drag_coefficient_rows(np.asarray(x, dtype=float)[:, 0:3].T) * np.linalg.norm(
-        np.asarray(x, dtype=float)[:, 3:6], axis=1
-    )
-    steps = max(steps, math.ceil(float(np.max(stiff * np.abs(dt))) / _MAX_DRAG_STEP))
-    if np.any(stiff > 0.0):
-        steps = max(steps, math.ceil(longest / AIR_STEP_S))  # as tracking.propagate
+    if air:
+        steps = _air_steps(x, dt, longest, steps)
     h = dt / steps
     h2, h6 = 0.5 * h, h / 6.0
     xt = np.asarray(x, dtype=float).T
@@ -97,32 +103,50 @@ def propagate_many(
     hg = h[:, None, None]
     q = np.asarray(q, dtype=float)
     p = np.asarray(p, dtype=float)
+    phi: FloatArray | None = None
     for _ in range(steps):
-        a1, _, _ = _acceleration(r, v)
+        a1, _, _ = _acceleration(r, v, air)
         r2 = r + h2 * v
         v2 = v + h2 * a1
-        a2, km, r2m = _acceleration(r2, v2)
+        a2, km, r2m = _acceleration(r2, v2, air)
         mid = r2.T
         # Two-body gravity gradient GM/r^3 (3 r r^T / r^2 - I); J2's share is ~1e-3 of it.
         g = mid[:, :, None] * mid[:, None, :] * (-3.0 * km / r2m)[:, None, None]
         g += km[:, None, None] * _EYE3 + _CENTRIFUGAL
         fh[:, 3:6, 0:3] = g * hg
-        _drag_partials(fh, mid, v.T, hg, coriolis)
-        step = _EYE6 + fh + 0.5 * (fh @ fh)
-        # Step by step: the nominal drag's error enters only on the steps in the air.
-        p = step @ p @ step.transpose(0, 2, 1) + _white(
-            h, q + drag_q_rows(np.concatenate([r, v]).T)
-        )
+        if air:
+            _drag_partials(fh, mid, v.T, hg, coriolis)
+            step = _EYE6 + fh + 0.5 * (fh @ fh)
+            # Step by step: the nominal drag's error enters only on the steps in the air.
+            p = step @ p @ step.transpose(0, 2, 1) + _white(
+                h, q + drag_q_rows(np.concatenate([r, v]).T)
+            )
+        else:
+            step = _EYE6 + fh + 0.5 * (fh @ fh)
+            phi = step if phi is None else step @ phi
         r3 = r + h2 * v2
         v3 = v + h2 * a2
-        a3, _, _ = _acceleration(r3, v3)
+        a3, _, _ = _acceleration(r3, v3, air)
         r4 = r + h * v3
         v4 = v + h * a3
-        a4, _, _ = _acceleration(r4, v4)
+        a4, _, _ = _acceleration(r4, v4, air)
         r = r + h6 * (v + 2.0 * (v2 + v3) + v4)
         v = v + h6 * (a1 + 2.0 * (a2 + a3) + a4)
+    if phi is not None:
+        p = phi @ p @ phi.transpose(0, 2, 1) + _white(dt, q)
     s = np.concatenate([r, v]).T
     return s, 0.5 * (p + p.transpose(0, 2, 1))
+
+
+def _air_steps(x: FloatArray, dt: FloatArray, longest: float, steps: int) -> int:
+    """RK4 sub-steps in the air: dense air makes drag stiff, so no step spans more than
+    a fraction of its decay time, nor more than ``AIR_STEP_S`` (as tracking.propagate)."""
+    xs = np.asarray(x, dtype=float)
+    stiff = drag_coefficient_rows(xs[:, 0:3].T) * np.linalg.norm(xs[:, 3:6], axis=1)
+    steps = max(steps, math.ceil(float(np.max(stiff * np.abs(dt))) / _MAX_DRAG_STEP))
+    if np.any(stiff > 0.0):
+        steps = max(steps, math.ceil(longest / AIR_STEP_S))
+    return steps
 
 
 def _white(h: FloatArray, q: FloatArray) -> FloatArray:

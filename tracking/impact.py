@@ -80,7 +80,7 @@ def _surely_above(s: State) -> bool:
     return s[0] * s[0] + s[1] * s[1] + s[2] * s[2] > _A2
 
 
-def _propagated(s: State, dt: float, air: bool = True) -> State:
+def _propagated(s: State, dt: float, air: bool = False) -> State:
     # Fixed RK4 steps of at most STEP_S, on plain floats (numpy's per-call cost dominates).
     n = max(1, math.ceil(abs(dt) / STEP_S))
     h = dt / n
@@ -115,15 +115,16 @@ def _hermite_root(h0: float, r0: float, h1: float, r1: float, step: float) -> fl
 
 
 def crossing(
-    x: FloatArray, p: FloatArray | None = None, *, backwards: bool = False
+    x: FloatArray, p: FloatArray | None = None, *, backwards: bool = False, air: bool = False
 ) -> GroundCrossing | None:
     """Where free flight from ``x`` meets the ellipsoid (backwards: where it came from).
 
     Same result type and conventions as :func:`tracking.propagate.ground_crossing`;
     ``None`` if it does not happen within two hours or ``x`` is not above ground.
+    ``air`` flies forwards through the nominal air.
     """
     sign = -1.0 if backwards else 1.0
-    air = not backwards  # as tracking.propagate.ground_crossing
+    air = air and not backwards  # as tracking.propagate.ground_crossing
     s: State = tuple(float(v) for v in x[0:6])  # type: ignore[assignment]
     h0, r0 = _height_and_rate(s)
     if h0 <= 0.0:
@@ -148,10 +149,10 @@ def crossing(
     tau = _hermite_root(h0, sign * r0, h1, sign * r1, STEP_S)
     end = _propagated(s, sign * tau, air)
     # Newton on the height: in the air drag bends the last step away from the cubic
-    # model, so one correction may leave tens of metres.
-    for _ in range(4):
+    # model, so one correction may leave tens of metres (in vacuum one is enough).
+    for _ in range(4 if air else 1):
         h, rate = _height_and_rate(end)
-        if rate == 0.0 or abs(h) < 0.05:
+        if rate == 0.0 or (air and abs(h) < 0.05):
             break
         end = _propagated(end, -h / rate, air)
         t += -h / rate
@@ -188,7 +189,7 @@ def _covariance_step(s: State, sign: float, longest: float) -> float:
     return step
 
 
-def _propagated_covariance(s: State, p: FloatArray, dt: float, air: bool = True) -> FloatArray:
+def _propagated_covariance(s: State, p: FloatArray, dt: float, air: bool = False) -> FloatArray:
     """``tracking.propagate.propagate``'s covariance with float Jacobians: no process
     noise but the nominal drag's error in the air.
 
@@ -196,14 +197,15 @@ def _propagated_covariance(s: State, p: FloatArray, dt: float, air: bool = True)
     step (two-body gravity gradient, frame terms, drag), on steps of
     :func:`_covariance_step` (in vacuum, equal ones of ``COVARIANCE_STEP_S`` at most).
     """
+    if not air:
+        return _vacuum_covariance(s, p, dt)
     p_new = np.asarray(p, dtype=float)
     sign = 1.0 if dt >= 0.0 else -1.0
     total = abs(dt)
-    n = max(1, math.ceil(total / COVARIANCE_STEP_S))
     done = 0.0
     while done < total - 1e-9:
         left = total - done
-        h = sign * (_covariance_step(s, sign, min(COVARIANCE_STEP_S, left)) if air else total / n)
+        h = sign * _covariance_step(s, sign, min(COVARIANCE_STEP_S, left))
         if abs(h) > left - 1e-9:
             h = sign * left
         done += abs(h)
@@ -216,6 +218,22 @@ def _propagated_covariance(s: State, p: FloatArray, dt: float, air: bool = True)
             p_new = p_new + (qa * a * a / 3.0) * _NOISE_POS + (qa * a / 2.0) * _NOISE_CROSS
             p_new += qa * _NOISE_VEL
         s = _rk4(s, h, air)
+    return 0.5 * (p_new + p_new.T)
+
+
+def _vacuum_covariance(s: State, p: FloatArray, dt: float) -> FloatArray:
+    # Equal steps of COVARIANCE_STEP_S at most, their transitions chained: no noise to
+    # add on the way, so the covariance is mapped once.
+    n = max(1, math.ceil(abs(dt) / COVARIANCE_STEP_S))
+    h = dt / n
+    phi: FloatArray | None = None
+    for _ in range(n):
+        fh, _ = _scaled_jacobian(s, h, False)
+        step = _EYE6 + fh + 0.5 * (fh @ fh)
+        phi = step if phi is None else step @ phi
+        s = _rk4(s, h)
+    assert phi is not None
+    p_new = phi @ p @ phi.T
     return 0.5 * (p_new + p_new.T)
 
 

@@ -66,7 +66,7 @@ def from_upper_triangle(values: tuple[float, ...] | list[float] | FloatArray) ->
 
 
 def _accel(
-    x: float, y: float, z: float, vx: float, vy: float, vz: float, air: bool = True
+    x: float, y: float, z: float, vx: float, vy: float, vz: float, air: bool = False
 ) -> tuple[float, float, float]:
     r2 = x * x + y * y + z * z
     k = -GM / (r2 * math.sqrt(r2))
@@ -77,16 +77,17 @@ def _accel(
     ax = fxy * x + _W2 * x + 2.0 * OMEGA * vy
     ay = fxy * y + _W2 * y - 2.0 * OMEGA * vx
     az = fz * z
-    h = math.sqrt(r2) - A * (1.0 - F * zr2)
-    if air and h < DRAG_CEILING_M:
-        kd = drag_coefficient(h) * math.sqrt(vx * vx + vy * vy + vz * vz)
-        ax -= kd * vx
-        ay -= kd * vy
-        az -= kd * vz
+    if air:
+        h = math.sqrt(r2) - A * (1.0 - F * zr2)
+        if h < DRAG_CEILING_M:
+            kd = drag_coefficient(h) * math.sqrt(vx * vx + vy * vy + vz * vz)
+            ax -= kd * vx
+            ay -= kd * vy
+            az -= kd * vz
     return ax, ay, az
 
 
-def _rk4(s: State, h: float, air: bool = True) -> State:
+def _rk4(s: State, h: float, air: bool = False) -> State:
     x, y, z, vx, vy, vz = s
     if not air:
         return _rk4_step(s, h, air=False)
@@ -99,12 +100,12 @@ def _rk4(s: State, h: float, air: bool = True) -> State:
     fall = max(0.0, -math.copysign(1.0, h) * radial)
     lowest = height_m(x, y, z) - fall * abs(h) - 0.5 * _G0 * h * h
     if lowest >= DRAG_CEILING_M:
-        return _rk4_step(s, h)
+        return _rk4_step(s, h, air=True)
     stiff = drag_coefficient(max(lowest, 0.0)) * math.sqrt(vx * vx + vy * vy + vz * vz)
     piece = air_step_s(radial)
     n = max(math.ceil(abs(h) / piece), math.ceil(stiff * abs(h) / _MAX_DRAG_STEP), 1)
     for _ in range(n):
-        s = _rk4_step(s, h / n)
+        s = _rk4_step(s, h / n, air=True)
     return s
 
 
@@ -119,7 +120,7 @@ def air_step_s(radial_mps: float) -> float:
     return max(AIR_STEP_S, (math.sqrt(vr * vr + 2.0 * _G0 * _AIR_PIECE_M) - vr) / _G0)
 
 
-def _rk4_step(s: State, h: float, *, air: bool = True) -> State:
+def _rk4_step(s: State, h: float, *, air: bool = False) -> State:
     x, y, z, vx, vy, vz = s
     a1 = _accel(x, y, z, vx, vy, vz, air)
     h2 = 0.5 * h
@@ -149,10 +150,10 @@ def _steps(dt: float, max_step: float) -> tuple[int, float]:
 
 
 def propagate_state(
-    x: FloatArray | State, dt: float, max_step: float = 5.0, *, air: bool = True
+    x: FloatArray | State, dt: float, max_step: float = 5.0, *, air: bool = False
 ) -> FloatArray:
-    """Free-flight state after ``dt`` seconds (negative goes backwards); ``air=False``
-    flies it in vacuum."""
+    """Free-flight state after ``dt`` seconds (negative goes backwards); ``air`` flies
+    it through the nominal air (:mod:`trilink.air`), else in vacuum."""
     s: State = tuple(float(v) for v in x)  # type: ignore[assignment]
     if dt == 0.0:
         return np.array(s)
@@ -162,7 +163,7 @@ def propagate_state(
     return np.array(s)
 
 
-def jacobian(x: FloatArray, *, air: bool = True) -> FloatArray:
+def jacobian(x: FloatArray, *, air: bool = False) -> FloatArray:
     """Jacobian of the free-flight dynamics at state ``x`` (two-body gradient + frame terms).
 
     J2's contribution to the gravity gradient is three orders below the central
@@ -184,7 +185,7 @@ def jacobian(x: FloatArray, *, air: bool = True) -> FloatArray:
     return f
 
 
-def transition(x: FloatArray, dt: float, *, air: bool = True) -> FloatArray:
+def transition(x: FloatArray, dt: float, *, air: bool = False) -> FloatArray:
     """Second-order state-transition matrix over a short step ``dt`` at ``x``."""
     f = jacobian(x, air=air) * dt
     return np.eye(6) + f + 0.5 * (f @ f)
@@ -208,11 +209,17 @@ def propagate(
     q: float = 0.0,
     max_step: float = 5.0,
     *,
-    air: bool = True,
+    air: bool = False,
 ) -> tuple[FloatArray, FloatArray]:
-    """Propagate state and covariance ``dt`` seconds; ``q`` adds process noise (m²/s³)."""
+    """Propagate state and covariance ``dt`` seconds; ``q`` adds process noise (m²/s³).
+
+    ``air`` flies the nominal body's drag and adds its error, step by step; in vacuum
+    the steps are equal, their transitions chained and the noise added once.
+    """
     if dt == 0.0:
         return np.asarray(x, dtype=float).copy(), np.asarray(p, dtype=float).copy()
+    if not air:
+        return _propagate_vacuum(x, p, dt, q, max_step)
     s: State = tuple(float(v) for v in x)  # type: ignore[assignment]
     p_new = np.asarray(p, dtype=float)
     for h in step_lengths(s, dt, max_step):
@@ -227,6 +234,27 @@ def propagate(
         if q_step > 0.0:
             p_new = p_new + process_noise(h, q_step)
         s = _rk4(s, h, air)
+    return np.array(s), 0.5 * (p_new + p_new.T)
+
+
+def _propagate_vacuum(
+    x: FloatArray, p: FloatArray, dt: float, q: float, max_step: float
+) -> tuple[FloatArray, FloatArray]:
+    n, h = _steps(dt, max_step)
+    s: State = tuple(float(v) for v in x)  # type: ignore[assignment]
+    phi: FloatArray | None = None
+    for _ in range(n):
+        # Linearise at the midpoint of the step (second order in h for the STM too);
+        # a drift-only midpoint is accurate enough for the Jacobian.
+        h2 = 0.5 * h
+        mid = np.array((s[0] + h2 * s[3], s[1] + h2 * s[4], s[2] + h2 * s[5], *s[3:]))
+        step = transition(mid, h)
+        phi = step if phi is None else step @ phi
+        s = _rk4(s, h)
+    assert phi is not None
+    p_new = phi @ p @ phi.T
+    if q > 0.0:
+        p_new += process_noise(dt, q)
     return np.array(s), 0.5 * (p_new + p_new.T)
 
 
@@ -247,7 +275,7 @@ def step_lengths(s: State, dt: float, coarse: float) -> Iterator[float]:
             step = min(step, AIR_STEP_S)
         yield sign * step
         done += step
-        x, y, z, vx, vy, vz = _rk4_step((x, y, z, vx, vy, vz), sign * step)
+        x, y, z, vx, vy, vz = _rk4_step((x, y, z, vx, vy, vz), sign * step, air=True)
 
 
 def _drag_q(s: FloatArray | State) -> float:
@@ -295,18 +323,20 @@ def ground_crossing(
     max_time_s: float = 7200.0,
     step_s: float = 5.0,
     altitude_m: float = 0.0,
+    air: bool = False,
 ) -> GroundCrossing | None:
     """Propagate until the trajectory descends (or, backwards, ascends) through ``altitude_m``.
 
     Returns ``None`` if it does not happen within ``max_time_s`` (e.g. orbital
     speed). The crossing is refined by bisection to ~1 ms. With a covariance the
     ground ellipse is the first-order map of ``p`` through the transition matrix
-    onto the local horizontal plane at the crossing.
+    onto the local horizontal plane at the crossing. ``air`` flies forwards through
+    the nominal air.
     """
     sign = -1.0 if backwards else 1.0
     # Backwards, drag would feed energy in without bound through the air; a launch
     # point back-propagated ballistically ignores the powered flight, and the air with it.
-    air = not backwards
+    air = air and not backwards
     s: State = tuple(float(v) for v in x)  # type: ignore[assignment]
     if _altitude(s) <= altitude_m:
         return None

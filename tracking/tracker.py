@@ -46,6 +46,7 @@ from measurement.models import MeasurementKind, MeasurementModel
 from tracking import ekf
 from tracking.priors import line_of_sight_prior, radial_velocity_prior
 from trilink.geodesy import FloatArray, ecef_to_geodetic
+from trilink.physics import DEFAULT_PHYSICS, Physics
 
 BoolArray = NDArray[np.bool_]
 BOOST, BALLISTIC = 0, 1
@@ -161,8 +162,15 @@ def combine(x: FloatArray, p: FloatArray, mu: FloatArray) -> tuple[FloatArray, F
 class Tracker:
     """Multi-target tracker for one nation's sensors (see the module docstring)."""
 
-    def __init__(self, config: TrackerConfig, new_track_id: Callable[[], str]) -> None:
+    def __init__(
+        self,
+        config: TrackerConfig,
+        new_track_id: Callable[[], str],
+        *,
+        physics: Physics = DEFAULT_PHYSICS,
+    ) -> None:
         self.config = config
+        self._air = physics.air  # whether the filters fly the nominal drag
         self._new_track_id = new_track_id
         self._serial = 0
         self.tracks: list[Track] = []
@@ -212,7 +220,11 @@ class Tracker:
         d = x[:, :, None, :] - x0[:, None, :, :]
         p0 = np.einsum("nij,nikl->njkl", w, p) + np.einsum("nij,nijk,nijl->njkl", w, d, d)
         xs, ps = ekf.propagate_many(
-            x0.reshape(2 * n, 6), p0.reshape(2 * n, 6, 6), np.repeat(dt, 2), self._q[: 2 * n]
+            x0.reshape(2 * n, 6),
+            p0.reshape(2 * n, 6, 6),
+            np.repeat(dt, 2),
+            self._q[: 2 * n],
+            air=self._air,
         )
         xs = xs.reshape(n, 2, 6)
         ps = ps.reshape(n, 2, 6, 6)

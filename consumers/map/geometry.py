@@ -138,13 +138,15 @@ def predict_path(
     horizon_s: float,
     samples: int = 60,
     max_s: float = 4000.0,
+    air: bool = False,
 ) -> list[PathPoint]:
     """Free flight from a state down to the ground: ``(lon, lat, alt km, time us)`` points.
 
-    Ballistic (J2 gravity, rotating Earth, the nominal drag of :mod:`trilink.air`, as
-    the trackers fly it) from the newest fused state, with a fixed RK4 step of about
-    ``horizon_s / samples`` (the alert's own predicted time to impact): some sixty
-    steps per update whatever the missile's range, so a fast demo's updates stay cheap.
+    Ballistic (J2 gravity, rotating Earth and, with ``air``, the nominal drag of
+    :mod:`trilink.air`, as the trackers fly it) from the newest fused state, with a
+    fixed RK4 step of about ``horizon_s / samples`` (the alert's own predicted time to
+    impact): some sixty steps per update whatever the missile's range, so a fast demo's
+    updates stay cheap.
     A missile still boosting falls short of the alert's impact estimate until burnout;
     the page says the path is ballistic.
     """
@@ -156,7 +158,7 @@ def predict_path(
     alt = _height_m(r)
     t = 0.0
     while alt > 0.0 and t < max_s:
-        r, v = _rk4(r, v, step)
+        r, v = _rk4(r, v, step, air)
         t += step
         new_alt = _height_m(r)
         if new_alt <= 0.0:
@@ -193,21 +195,23 @@ def _height_m(r: FloatArray) -> float:
     return rn - local
 
 
-def _acceleration(r: FloatArray, v: FloatArray) -> FloatArray:
+def _acceleration(r: FloatArray, v: FloatArray, air: bool) -> FloatArray:
+    if not air:
+        return ecef_acceleration(r, v)
     # Drag as the trackers fly it: without it a short-range missile's path lands km long.
     drag = drag_coefficient(_height_m(r)) * float(np.linalg.norm(v))
     result: FloatArray = ecef_acceleration(r, v) - drag * v
     return result
 
 
-def _rk4(r: FloatArray, v: FloatArray, h: float) -> tuple[FloatArray, FloatArray]:
-    a1 = _acceleration(r, v)
+def _rk4(r: FloatArray, v: FloatArray, h: float, air: bool) -> tuple[FloatArray, FloatArray]:
+    a1 = _acceleration(r, v, air)
     r2, v2 = r + 0.5 * h * v, v + 0.5 * h * a1
-    a2 = _acceleration(r2, v2)
+    a2 = _acceleration(r2, v2, air)
     r3, v3 = r + 0.5 * h * v2, v + 0.5 * h * a2
-    a3 = _acceleration(r3, v3)
+    a3 = _acceleration(r3, v3, air)
     r4, v4 = r + h * v3, v + h * a3
-    a4 = _acceleration(r4, v4)
+    a4 = _acceleration(r4, v4, air)
     r_next = r + h / 6.0 * (v + 2.0 * v2 + 2.0 * v3 + v4)
     v_next = v + h / 6.0 * (a1 + 2.0 * a2 + 2.0 * a3 + a4)
     return r_next, v_next

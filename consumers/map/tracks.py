@@ -28,6 +28,7 @@ from consumers.map.geometry import (
 )
 from consumers.view import SHARING_NATIONS, TrackView
 from trilink.model import GroundPoint, LaunchEvent
+from trilink.physics import DEFAULT_PHYSICS, Physics
 from trilink.timeutil import US_PER_S
 
 MATCH_KM = 150.0
@@ -60,6 +61,7 @@ class MapContext:
     sites: tuple[LaunchSite, ...] = ()
     missile_names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     coverage_altitudes_km: tuple[float, ...] = (10.0, 50.0, 100.0, 300.0)
+    physics: Physics = DEFAULT_PHYSICS  # the predicted path flies the trackers' model
 
     def sensors_json(self) -> list[dict[str, Any]]:
         """Every sensor with its coverage ring at each altitude (None where it has none)."""
@@ -237,7 +239,7 @@ def _threat(view: TrackView) -> dict[str, Any] | None:
     }
 
 
-def _predicted(view: TrackView) -> list[PathPoint]:
+def _predicted(view: TrackView, air: bool) -> list[PathPoint]:
     latest = view.latest
     if view.final:
         return []
@@ -246,7 +248,11 @@ def _predicted(view: TrackView) -> list[PathPoint]:
     if impact is not None and impact.time_us > latest.state_time_us:
         horizon_s = (impact.time_us - latest.state_time_us) / US_PER_S
     return predict_path(
-        latest.position_m, latest.velocity_mps, latest.state_time_us, horizon_s=horizon_s
+        latest.position_m,
+        latest.velocity_mps,
+        latest.state_time_us,
+        horizon_s=horizon_s,
+        air=air,
     )
 
 
@@ -278,7 +284,7 @@ def track_json(
             "speed_mps": round(math.hypot(*latest.velocity_mps), 1),
         },
         "trail": [list(p) for p in trail],
-        "predicted": [list(p) for p in _predicted(view)],
+        "predicted": [list(p) for p in _predicted(view, context.physics.air)],
         "contributors": [n.value for n in view.seen_by],
         "first_detection": {
             "nation": view.first_detection_nation.value,
