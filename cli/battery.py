@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.common import err_console, fail, handle_errors
+from cli.common import PhysicsOption, err_console, fail, handle_errors, physics_choice
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from evaluation.battery import Row, RunFigures, Summary
     from evaluation.scoring import Fuser
+    from trilink.physics import Physics
 
 TRILINK = "trilink"
 PEER = "stonesoup"
@@ -60,18 +61,20 @@ def battery(
         bool, typer.Option("--peer", help="Score the Stone Soup peer fuser beside trilink's.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    physics: PhysicsOption = None,
 ) -> None:
     """Simulate, fuse and score every scenario over several seeds; print one table."""
     from evaluation.battery import summarise
     from evaluation.scoring import offline_fuser
 
     paths = _scenario_paths(target)
+    model = physics_choice(physics)
     fusers: dict[str, Fuser] = {TRILINK: offline_fuser}
     if peer:
         fusers[PEER] = _peer()
     seed_list = list(range(first_seed, first_seed + seeds))
     with handle_errors():
-        runs = _run_with_progress(paths, seed_list, fusers, processes)
+        runs = _run_with_progress(paths, seed_list, fusers, processes, model)
     summary = summarise(runs, seed_list, list(fusers))
     if as_json:
         typer.echo(json.dumps({**summary.to_json(), "runs": [r.to_json() for r in runs]}))
@@ -80,7 +83,11 @@ def battery(
 
 
 def _run_with_progress(
-    paths: list[Path], seeds: list[int], fusers: dict[str, Fuser], processes: int
+    paths: list[Path],
+    seeds: list[int],
+    fusers: dict[str, Fuser],
+    processes: int,
+    physics: Physics | None,
 ) -> list[RunFigures]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
@@ -102,7 +109,7 @@ def _run_with_progress(
             progress.console.print(f"{first.scenario} seed {first.seed}{mark}", highlight=False)
             progress.advance(task)
 
-        return run_battery(paths, seeds, fusers, processes=processes, on_run=done)
+        return run_battery(paths, seeds, fusers, processes=processes, on_run=done, physics=physics)
 
 
 def _fmt(value: float | int | None, spec: str = "g") -> str:

@@ -21,11 +21,13 @@ from bridge.config import (
 from cli.common import (
     BootstrapOption,
     ClockTopicOption,
+    PhysicsOption,
     RegistryOption,
     build_kafka_config,
     cluster,
     fail,
     handle_errors,
+    physics_choice,
     service_logging,
     stop_on_signals,
 )
@@ -40,6 +42,7 @@ from cli.systems import (
 from trilink.config import Topics
 from trilink.constants import NATIONS
 from trilink.errors import ConfigError
+from trilink.physics import DEFAULT_PHYSICS, Physics
 
 if TYPE_CHECKING:
     from evaluation.results import ScenarioScore
@@ -147,6 +150,7 @@ def bridge(
     jpnus: JpnusOption = None,
     key_file: KeyFileOption = None,
     trust_file: TrustFileOption = None,
+    physics: PhysicsOption = None,
 ) -> None:
     """Fuse the three national warning streams into one picture on the alerts topic.
 
@@ -188,6 +192,7 @@ def bridge(
             validation=ValidationConfig(future_s=future_s, past_s=past_s),
             fusion=fusion,
             speed=speed,
+            physics=physics_choice(physics) or DEFAULT_PHYSICS,
         )
     except ConfigError as exc:
         fail(str(exc))
@@ -229,6 +234,7 @@ def bridge_config(
     validation: ValidationConfig,
     fusion: str,
     speed: float | None,
+    physics: Physics = DEFAULT_PHYSICS,
 ) -> BridgeConfig:
     """The frozen configuration of ``trilink bridge`` from its flags; ConfigError if invalid."""
     return BridgeConfig(
@@ -238,6 +244,7 @@ def bridge_config(
             alerts=alerts,
             validation=validation,
             fusion_criterion=fusion,  # type: ignore[arg-type]  # EngineConfig checks it
+            physics=physics,
         ),
         group=group,
         transactional=transactional,
@@ -265,6 +272,7 @@ def score(
             help="Run the bridge on this cluster (fresh topics) instead of offline.",
         ),
     ] = None,
+    physics: PhysicsOption = None,
 ) -> None:
     """Simulate a scenario, fuse it, and score the picture against truth."""
     from evaluation.scoring import score_scenario
@@ -273,7 +281,7 @@ def score(
     kafka = build_kafka_config(bootstrap, None)
     with handle_errors():
         try:
-            result = score_scenario(scenario, seed, kafka=kafka)
+            result = score_scenario(scenario, seed, kafka=kafka, physics=physics_choice(physics))
         except ScenarioError as exc:
             fail(str(exc))
     if as_json:

@@ -29,6 +29,7 @@ from trilink.broker import EmbeddedBroker
 from trilink.config import ENV_BOOTSTRAP, ENV_SCHEMA_REGISTRY, KafkaConfig, Topics
 from trilink.errors import ConfigError, TrilinkError
 from trilink.kafka.probe import check_reachable
+from trilink.physics import Physics
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -58,6 +59,30 @@ RegistryOption = Annotated[
         "Without it: Avro single-object encoding with the bundled schemas.",
     ),
 ]
+PhysicsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--physics",
+        envvar="TRILINK_PHYSICS",
+        show_envvar=True,
+        metavar="vacuum|atmosphere",
+        help="Flight model: vacuum (no drag) or atmosphere (drag, staging coasts, the "
+        "KN-23 pull-up; the trackers and the bridge fly a nominal drag). "
+        "Default: the scenario's own (its physics key), vacuum unless it says.",
+    ),
+]
+
+
+def physics_choice(text: str | None) -> Physics | None:
+    """The ``--physics`` option as a value (``None``: each scenario's own); exits on a typo."""
+    if text is None:
+        return None
+    try:
+        return Physics.parse(text)
+    except ConfigError as exc:
+        fail(str(exc))
+
+
 CLOCK_TOPIC = Topics().clock
 ClockTopicOption = Annotated[
     str,

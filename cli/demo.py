@@ -26,12 +26,14 @@ from rich.text import Text
 from bridge.service import BridgeService
 from cli.common import (
     BootstrapOption,
+    PhysicsOption,
     RegistryOption,
     build_kafka_config,
     cluster,
     err_console,
     fail,
     handle_errors,
+    physics_choice,
 )
 from cli.map import DEFAULT_PORT as DEFAULT_MAP_PORT
 from cli.map import demo_map
@@ -110,6 +112,7 @@ def demo(
     ] = False,
     rokus: RokusOption = None,
     jpnus: JpnusOption = None,
+    physics: PhysicsOption = None,
 ) -> None:
     """Run the national producers and the bridge, inject a scripted scenario on an
     accelerated clock, and watch the fused alerts: who sees each missile, and when.
@@ -127,12 +130,17 @@ def demo(
         fail("--rokus-bootstrap/--jpnus-bootstrap contradict --single and --bootstrap-servers")
     if kafka is None and not single:
         _demo_two_systems(
-            systems, once, speed, scenario, seed, timeout, None if no_map else map_port
+            systems,
+            once,
+            speed,
+            _pipeline_config(scenario, speed, seed, physics),
+            timeout,
+            None if no_map else map_port,
         )
         return
     console, live = _console(once)
     with handle_errors():
-        pipeline_config = _pipeline_config(scenario, speed, seed)
+        pipeline_config = _pipeline_config(scenario, speed, seed, physics)
         with cluster(kafka) as config:
             codec = codec_for(config)
             demo_config = DemoConfig(config, timeout_s=timeout)
@@ -152,6 +160,7 @@ def demo(
                     port=port,
                     topics=topics,
                     partitions=demo_config.partitions,
+                    physics=pipeline_config.scenario.physics,
                 ),
                 display,
             ):
@@ -168,10 +177,14 @@ def _console(once: bool) -> tuple[Console, bool]:
     return console, live
 
 
-def _pipeline_config(scenario: str, speed: float, seed: int | None) -> PipelineConfig:
+def _pipeline_config(
+    scenario: str, speed: float, seed: int | None, physics: str | None
+) -> PipelineConfig:
     """The scenario to run, or exit with one line saying why it cannot be."""
     try:
-        return PipelineConfig.load(scenario, speed=speed, seed=seed)
+        return PipelineConfig.load(
+            scenario, speed=speed, seed=seed, physics=physics_choice(physics)
+        )
     except (ConsumerError, ScenarioError) as exc:
         fail(str(exc))
 
@@ -271,8 +284,7 @@ def _demo_two_systems(
     systems: dict[System, KafkaConfig] | None,
     once: bool,
     speed: float,
-    scenario: str,
-    seed: int | None,
+    pipeline_config: PipelineConfig,
     timeout: float,
     port: int | None,
 ) -> None:
@@ -281,7 +293,6 @@ def _demo_two_systems(
 
     console, live = _console(once)
     with handle_errors():
-        pipeline_config = _pipeline_config(scenario, speed, seed)
         given = systems or {}
         with (
             cluster(given.get(System.ROKUS)) as rokus,
@@ -310,6 +321,7 @@ def _demo_two_systems(
                     partitions=demo_config.partitions,
                     # Japan's reports on ROK-US are the ones released across.
                     feed_topics=replace(topics, warnings_jpn=topics.crossed_jpn),
+                    physics=pipeline_config.scenario.physics,
                 ),
                 display,
             ):

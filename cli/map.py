@@ -23,11 +23,13 @@ from rich.console import Console
 
 from cli.common import (
     BootstrapOption,
+    PhysicsOption,
     RegistryOption,
     build_kafka_config,
     cluster,
     fail,
     handle_errors,
+    physics_choice,
     service_logging,
     stop_on_signals,
 )
@@ -47,6 +49,7 @@ from sim.catalog import missiles, sites
 from sim.sensors import all_sensors
 from trilink.codec import Codec, codec_for
 from trilink.config import KafkaConfig, Topics
+from trilink.physics import DEFAULT_PHYSICS, Physics
 from trilink.timeutil import wall_clock_us
 
 log = logging.getLogger(__name__)
@@ -61,8 +64,9 @@ def register(app: typer.Typer) -> None:
     app.command("map")(map_command)
 
 
-def map_context() -> MapContext:
-    """The simulator's sensors and the catalogues' sites and missile names, as plain data."""
+def map_context(physics: Physics = DEFAULT_PHYSICS) -> MapContext:
+    """The simulator's sensors and the catalogues' sites and missile names, as plain data;
+    ``physics`` is the flight model the predicted paths fly."""
     sensors = tuple(
         SensorSite(
             name=s.name,
@@ -83,7 +87,7 @@ def map_context() -> MapContext:
         LaunchSite(site.key, site.name, site.lat_deg, site.lon_deg) for site in sites().values()
     )
     names = MappingProxyType({key: m.name for key, m in missiles().items()})
-    return MapContext(sensors=sensors, sites=launch_sites, missile_names=names)
+    return MapContext(sensors=sensors, sites=launch_sites, missile_names=names, physics=physics)
 
 
 def basemap_files() -> dict[str, Path]:
@@ -113,13 +117,14 @@ def serving_map(
     start: StartPosition | None = None,
     wait_positioned: float | None = None,
     any_port_if_busy: bool = False,
+    physics: Physics = DEFAULT_PHYSICS,
 ) -> Iterator[RunningMap]:
     """Serve the map for the block: web server first, then the reading thread.
 
     ``start`` defaults to now. ``any_port_if_busy`` falls back to a free port when
     ``port`` is taken (the demo's choice; ``trilink map`` reports it instead).
     """
-    state = MapState(map_context())
+    state = MapState(map_context(physics))
     server = _listen(state, host, port, any_port_if_busy)
     feed_config = FeedConfig(topics=topics or Topics(), start=start or StartPosition(StartKind.NOW))
     feed = MapFeed(kafka, codec, state, feed_config)
@@ -155,6 +160,7 @@ def demo_map(
     topics: list[str],
     partitions: int,
     feed_topics: Topics | None = None,
+    physics: Physics = DEFAULT_PHYSICS,
 ) -> Iterator[str | None]:
     """The demo's map: ``topics`` created first so the reader is positioned before
     anything is injected; prints the URL. ``port`` None: no map. ``feed_topics``:
@@ -166,7 +172,13 @@ def demo_map(
 
     ensure_topics(kafka, topics, partitions)
     with serving_map(
-        kafka, codec, port=port, wait_positioned=30.0, any_port_if_busy=True, topics=feed_topics
+        kafka,
+        codec,
+        port=port,
+        wait_positioned=30.0,
+        any_port_if_busy=True,
+        topics=feed_topics,
+        physics=physics,
     ) as running:
         console.print(f"map: {running.url}  (open it to watch the missiles live)", markup=False)
         yield running.url
@@ -193,6 +205,7 @@ def map_command(
     ] = None,
     bootstrap: BootstrapOption = None,
     registry: RegistryOption = None,
+    physics: PhysicsOption = None,
 ) -> None:
     """Serve a live map of the shared picture: sensors and their coverage, each
     missile's launch point, trajectory, impact ellipse and threatened areas, and when
@@ -219,6 +232,13 @@ def map_command(
     console = Console(highlight=False)
     with handle_errors(), cluster(kafka) as config:
         stop = stop_on_signals("the map")
-        with serving_map(config, codec_for(config), host=host.strip(), port=port, start=start) as m:
+        with serving_map(
+            config,
+            codec_for(config),
+            host=host.strip(),
+            port=port,
+            start=start,
+            physics=physics_choice(physics) or DEFAULT_PHYSICS,
+        ) as m:
             console.print(f"map: {m.url}  (Ctrl-C stops)", markup=False)
             stop.wait()

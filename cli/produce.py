@@ -17,11 +17,13 @@ from cli.common import (
     CLOCK_TOPIC,
     BootstrapOption,
     ClockTopicOption,
+    PhysicsOption,
     RegistryOption,
     build_kafka_config,
     cluster,
     fail,
     handle_errors,
+    physics_choice,
     service_logging,
     stop_on_signals,
 )
@@ -34,6 +36,7 @@ from trilink.errors import TrilinkError
 from trilink.kafka.clock import SessionClock
 from trilink.kafka.probe import check_reachable
 from trilink.model import Nation
+from trilink.physics import DEFAULT_PHYSICS
 from trilink.systems import System
 from trilink.timeutil import iso, parse_iso
 
@@ -87,6 +90,7 @@ def producer(
             "(SECRET//REL TO USA, <nation>); the same tracks every run.",
         ),
     ] = 0.0,
+    physics: PhysicsOption = None,
 ) -> None:
     """Simulate one nation's sensors and tracker and publish its warnings.
 
@@ -115,7 +119,11 @@ def producer(
     if warnings_topic:
         field = {"KOR": "warnings_kor", "JPN": "warnings_jpn", "USA": "warnings_usa"}[code]
         topics = Topics(launches=launches_topic, clock=clock_topic, **{field: warnings_topic})
-    config = ProducerConfig(nation=n, speed=speed, topics=topics)
+    from producers.national import NationalConfig
+
+    # Launch events carry no flight model: every service of a session is given the same.
+    national = NationalConfig(physics=physics_choice(physics) or DEFAULT_PHYSICS)
+    config = ProducerConfig(nation=n, speed=speed, topics=topics, national=national)
     labeller = Labeller(
         n,
         signer=signer_from(key_file),
@@ -274,14 +282,15 @@ def simulate(
         str | None,
         typer.Option("--start", metavar="ISO|now", help="Re-anchor the scenario start."),
     ] = None,
+    physics: PhysicsOption = None,
 ) -> None:
     """Run a scenario offline: launches.jsonl and warnings.<nation>.jsonl, no Kafka."""
-    from producers.national import simulate_all
+    from producers.national import NationalConfig, simulate_all
     from producers.scenario_file import load_scenario
     from trilink.timeutil import us_from_datetime
 
     try:
-        loaded = load_scenario(scenario, seed)
+        loaded = load_scenario(scenario, seed).with_physics(physics_choice(physics))
     except ProducerError as exc:
         fail(str(exc))
     if start is not None:
@@ -299,7 +308,7 @@ def simulate(
     except OSError as exc:
         fail(f"cannot create {out}: {exc.strerror}")
     with handle_errors():
-        warnings = simulate_all(loaded.launches)
+        warnings = simulate_all(loaded.launches, config=NationalConfig(physics=loaded.physics))
     try:
         _write_jsonl(out / "launches.jsonl", [e.to_dict() for e in loaded.launches])
         for nation, records in warnings.items():

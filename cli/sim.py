@@ -11,10 +11,12 @@ from rich.table import Table
 
 from cli.assess import assess_trajectory
 from cli.assess import summary as threat_summary
+from cli.common import PhysicsOption, physics_choice
 from sim.catalog import get_site, historical, missiles, sites
 from sim.errors import SimError
 from sim.kepler import minimum_energy_apogee_km
 from sim.solve import solve_trajectory
+from trilink.physics import DEFAULT_PHYSICS
 
 sim_app = typer.Typer(
     help="Ballistic flight model: solve trajectories, list sites, missiles and past launches.",
@@ -62,6 +64,7 @@ def trajectory(
         "unknown", "--missile", help="Missile key, alias or class (SRBM, ICBM, ...)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    physics: PhysicsOption = None,
 ) -> None:
     """Solve the trajectory that reproduces a reported range and apogee."""
     if (from_ is None) == (site is None):
@@ -75,7 +78,8 @@ def trajectory(
             site_key = None
         if apogee_km is None and range_km > 0.0:
             apogee_km = minimum_energy_apogee_km(range_km)
-        traj = solve_trajectory(lat, lon, bearing, range_km, apogee_km or 0.0, missile)
+        model = physics_choice(physics) or DEFAULT_PHYSICS
+        traj = solve_trajectory(lat, lon, bearing, range_km, apogee_km or 0.0, missile, model)
     except SimError as exc:
         _fail(str(exc))
     summary = traj.to_summary()

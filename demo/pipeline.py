@@ -17,7 +17,7 @@ from consumers.errors import ConsumerError
 from demo.run import all_topics, single_cluster_topics
 from demo.services import Service
 from producers.inject import inject
-from producers.national import NATIONS
+from producers.national import NATIONS, NationalConfig
 from producers.scenario import Scenario
 from producers.scenario_file import load_scenario
 from producers.service import NationalProducer, ProducerConfig
@@ -27,6 +27,7 @@ from trilink.config import KafkaConfig, Topics
 from trilink.kafka import Source, ensure_topics
 from trilink.kafka.clock import SessionClock, reset_clock
 from trilink.model import LaunchEvent, Record
+from trilink.physics import Physics
 from trilink.timeutil import wall_clock_us
 
 DEMO_GROUP = "trilink-demo-bridge"
@@ -50,9 +51,12 @@ class PipelineConfig:
             raise ConsumerError(f"scenario {self.scenario.scenario_id} has no launches")
 
     @classmethod
-    def load(cls, name_or_path: str, *, speed: float, seed: int | None) -> PipelineConfig:
-        """Load a built-in scenario or YAML file (ScenarioError says why it cannot)."""
-        return cls(load_scenario(name_or_path, seed), speed=speed)
+    def load(
+        cls, name_or_path: str, *, speed: float, seed: int | None, physics: Physics | None = None
+    ) -> PipelineConfig:
+        """Load a built-in scenario or YAML file (ScenarioError says why it cannot);
+        ``physics`` overrides its flight model."""
+        return cls(load_scenario(name_or_path, seed).with_physics(physics), speed=speed)
 
 
 class ThreadedPipeline:
@@ -62,7 +66,7 @@ class ThreadedPipeline:
         self.kafka = kafka
         self.config = config
         self.codec = codec
-        engine = EngineConfig(topics=config.topics)
+        engine = EngineConfig(topics=config.topics, physics=config.scenario.physics)
         self.bridge = BridgeService(
             kafka,
             BridgeConfig(
@@ -76,7 +80,12 @@ class ThreadedPipeline:
         self.producers = {
             nation: NationalProducer(
                 kafka,
-                ProducerConfig(nation=nation, speed=config.speed, topics=config.topics),
+                ProducerConfig(
+                    nation=nation,
+                    speed=config.speed,
+                    topics=config.topics,
+                    national=NationalConfig(physics=config.scenario.physics),
+                ),
                 codec=codec,
             )
             for nation in NATIONS

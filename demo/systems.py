@@ -28,6 +28,7 @@ from demo.pipeline import DEMO_GROUP, PipelineConfig
 from demo.services import Service
 from producers.inject import inject
 from producers.labelling import Labeller, ReleasePolicy
+from producers.national import NationalConfig
 from producers.service import NationalProducer, ProducerConfig
 from trilink.clock import ClockDefinition
 from trilink.codec import Codec
@@ -67,7 +68,7 @@ class TwoSystemPipeline:
         self.bridge = Interlink(
             self.clusters,
             BridgeConfig(
-                engine=EngineConfig(topics=topics),
+                engine=EngineConfig(topics=topics, physics=config.scenario.physics),
                 group=DEMO_GROUP,
                 transactional_id=DEMO_GROUP,
                 speed=config.speed,
@@ -79,7 +80,12 @@ class TwoSystemPipeline:
         def producer(nation: Nation, system: System, policy: ReleasePolicy) -> NationalProducer:
             return NationalProducer(
                 self.clusters[system],
-                ProducerConfig(nation=nation, speed=config.speed, topics=topics),
+                ProducerConfig(
+                    nation=nation,
+                    speed=config.speed,
+                    topics=topics,
+                    national=NationalConfig(physics=config.scenario.physics),
+                ),
                 codec=codec,
                 labeller=Labeller(nation, signer[nation.value], policy),
             )

@@ -25,6 +25,7 @@ from typing import Any
 
 from evaluation.scoring import Fuser, score, simulate_scenario
 from trilink.constants import NATIONS
+from trilink.physics import Physics
 
 log = logging.getLogger(__name__)
 
@@ -78,18 +79,22 @@ class RunFigures:
         return {**asdict(self), "failures": self.failures()}
 
 
-def run_one(path: str, seed: int, fusers: Mapping[str, Fuser]) -> list[RunFigures]:
-    """Simulate ``path`` with ``seed`` once and score each fuser's picture of it."""
+def run_one(
+    path: str, seed: int, fusers: Mapping[str, Fuser], physics: Physics | None = None
+) -> list[RunFigures]:
+    """Simulate ``path`` with ``seed`` once and score each fuser's picture of it, in the
+    flight model ``physics`` (``None``: the scenario's own)."""
     name = Path(path).stem
     try:
-        run = simulate_scenario(path, seed)
+        run = simulate_scenario(path, seed, physics)
     except Exception as exc:  # one broken scenario must not sink the battery
         log.exception("%s seed %d: simulation failed", name, seed)
         return [RunFigures(name, seed, f, error=f"simulation: {exc}") for f in fusers]
     out = []
     for fuser_name, fuser in fusers.items():
         try:
-            s = score(run.truths, run.warnings, fuser(run.warnings), run.origins)
+            alerts = fuser(run.warnings, physics=run.physics)
+            s = score(run.truths, run.warnings, alerts, run.origins, run.physics)
         except Exception as exc:  # a peer that breaks on a raid is a finding, not a crash
             log.exception("%s seed %d: %s failed", name, seed, fuser_name)
             out.append(RunFigures(name, seed, fuser_name, error=f"{type(exc).__name__}: {exc}"))
@@ -117,7 +122,7 @@ def run_one(path: str, seed: int, fusers: Mapping[str, Fuser]) -> list[RunFigure
     return out
 
 
-def _task(args: tuple[str, int, Mapping[str, Fuser]]) -> list[RunFigures]:
+def _task(args: tuple[str, int, Mapping[str, Fuser], Physics | None]) -> list[RunFigures]:
     return run_one(*args)
 
 
@@ -128,14 +133,16 @@ def run_battery(
     *,
     processes: int = MAX_PROCESSES,
     on_run: Callable[[list[RunFigures]], None] | None = None,
+    physics: Physics | None = None,
 ) -> list[RunFigures]:
     """Every (scenario, seed) through every fuser; ``on_run`` hears of each as it ends.
+    ``physics`` overrides each scenario's flight model.
 
     Runs are independent and seeded, so the result does not depend on ``processes``
     (at most :data:`MAX_PROCESSES`; 1 runs them here). Results come back in scenario,
     seed and fuser order.
     """
-    tasks = [(str(p), seed, dict(fusers)) for p in paths for seed in seeds]
+    tasks = [(str(p), seed, dict(fusers), physics) for p in paths for seed in seeds]
     processes = max(1, min(processes, MAX_PROCESSES, len(tasks)))
     results: list[RunFigures] = []
     if processes == 1:

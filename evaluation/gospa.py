@@ -39,8 +39,10 @@ def gospa(
     c_km: float = GOSPA_C_KM,
     p: float = GOSPA_P,
     step_s: float = GOSPA_STEP_S,
+    air: bool = False,
 ) -> Gospa:
-    """Mean GOSPA (and its parts) between fused tracks and truth on a regular grid."""
+    """Mean GOSPA (and its parts) between fused tracks and truth on a regular grid;
+    ``air`` flies each alert's state to the grid through the nominal air."""
     from stonesoup.metricgenerator.ospametric import GOSPAMetric
 
     if not truths:
@@ -48,7 +50,7 @@ def gospa(
     start = min(t.start_us for t in truths)
     end = max(t.end_us for t in truths)
     grid = np.arange(start, end + 1, round(step_s * US), dtype=np.int64)
-    measured, measured_ids = _track_states(grid, alerts)
+    measured, measured_ids = _track_states(grid, alerts, air)
     truth_states, truth_ids = _truth_states(grid, truths)
     metric = GOSPAMetric(c=c_km, p=p)
     series = metric.compute_over_time(measured, measured_ids, truth_states, truth_ids).value
@@ -66,7 +68,9 @@ def gospa(
     )
 
 
-def _track_states(grid: Grid, alerts: Sequence[FusedAlert]) -> tuple[list[Any], list[str]]:
+def _track_states(
+    grid: Grid, alerts: Sequence[FusedAlert], air: bool
+) -> tuple[list[Any], list[str]]:
     """Every open track's state (km) at each grid time, from its newest alert by then."""
     from stonesoup.types.array import StateVector
     from stonesoup.types.state import State
@@ -89,7 +93,8 @@ def _track_states(grid: Grid, alerts: Sequence[FusedAlert]) -> tuple[list[Any], 
             if a.alert_us > t or (closed is not None and t >= closed):
                 continue
             x = np.array((*a.position_m, *a.velocity_mps))
-            pos = propagate_state(x, (int(t) - a.state_time_us) / US, max_step=20.0)[:3] / 1000.0
+            dt_s = (int(t) - a.state_time_us) / US
+            pos = propagate_state(x, dt_s, max_step=20.0, air=air)[:3] / 1000.0
             states.append(State(StateVector(pos), timestamp=_timestamp(int(t))))
             ids.append(tid)
     return states, ids

@@ -59,6 +59,7 @@ from trilink.model import (
     Nation,
     TrackStatus,
 )
+from trilink.physics import DEFAULT_PHYSICS, Physics
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -244,9 +245,15 @@ def _batches(
 
 
 def stonesoup_fuse(
-    warnings: Mapping[Nation, Sequence[MissileWarning]], config: PeerConfig | None = None
+    warnings: Mapping[Nation, Sequence[MissileWarning]],
+    config: PeerConfig | None = None,
+    *,
+    physics: Physics = DEFAULT_PHYSICS,
 ) -> list[FusedAlert]:
     """Every alert the Stone Soup peer issues for these warnings, fed in publication order.
+
+    ``physics`` (the :class:`~evaluation.scoring.Fuser` protocol's) is not used: the
+    peer keeps its own motion models, whatever the flight model of the run.
 
     Every reported national track is a detection; ended ones (IMPACTED, LOST) are not.
     A system track closes with IMPACT when every national track that fed it has ended,
@@ -257,6 +264,7 @@ def stonesoup_fuse(
     """
     from stonesoup.feeder.track import Tracks2GaussianDetectionFeeder
 
+    del physics
     config = config or PeerConfig()
     parts = _pipeline(config)
     associator, updater = parts["associator"], parts["updater"]

@@ -76,6 +76,7 @@ from trilink.codec import Codec
 from trilink.config import Topics
 from trilink.constants import NATIONS, US
 from trilink.model import AlertStatus, FusedAlert, MissileWarning, Nation
+from trilink.physics import DEFAULT_PHYSICS, Physics
 
 # Moved to their own modules; still importable from here.
 __all__ = [
@@ -132,13 +133,23 @@ class Fuser(Protocol):
     """A fusion pipeline under test: national warnings in, every fused alert out."""
 
     def __call__(
-        self, warnings: Mapping[Nation, Sequence[MissileWarning]], /
+        self,
+        warnings: Mapping[Nation, Sequence[MissileWarning]],
+        /,
+        *,
+        physics: Physics = DEFAULT_PHYSICS,
     ) -> list[FusedAlert]: ...
 
 
-def offline_fuser(warnings: Mapping[Nation, Sequence[MissileWarning]], /) -> list[FusedAlert]:
-    """trilink's own bridge engine, offline (:func:`run_offline`): the default fuser."""
-    return run_offline(warnings)[0]
+def offline_fuser(
+    warnings: Mapping[Nation, Sequence[MissileWarning]],
+    /,
+    *,
+    physics: Physics = DEFAULT_PHYSICS,
+) -> list[FusedAlert]:
+    """trilink's own bridge engine, offline (:func:`run_offline`): the default fuser,
+    flying track states in the run's flight model ``physics``."""
+    return run_offline(warnings, EngineConfig(physics=physics))[0]
 
 
 # -- the score ----------------------------------------------------------------------------------
@@ -264,11 +275,13 @@ def score(
     warnings: Mapping[Nation, Sequence[MissileWarning]],
     alerts: Sequence[FusedAlert],
     origins: OriginCounts | None = None,
+    physics: Physics = DEFAULT_PHYSICS,
 ) -> Score:
     """The score of a run (see the module docstring for each figure).
 
     ``origins`` are the detection origins of the national tracks (from the
-    simulation); without them tracks are matched by nearest trajectory.
+    simulation); without them tracks are matched by nearest trajectory. ``physics``
+    is the flight model the alerts' states are flown forward in (GOSPA).
     """
     all_warnings = [w for ws in warnings.values() for w in ws]
     names = [t.name for t in truths]
@@ -320,7 +333,7 @@ def score(
             )
             for t in truths
         },
-        gospa=gospa(truths, alerts),
+        gospa=gospa(truths, alerts, air=physics.air),
         matching=matching,
         extra_tracks=len(picked.extra),
         first_alert_delay_s=first_alert_delays(truths, first_warning, first_fused),
@@ -342,32 +355,39 @@ class Simulated:
     truths: list[TruthPath]
     warnings: dict[Nation, list[MissileWarning]]
     origins: OriginCounts
+    physics: Physics = DEFAULT_PHYSICS
 
 
-def simulate_scenario(name: str, seed: int = 0) -> Simulated:
-    """Simulate scenario ``name`` (built-in, YAML file or catalogue date) with ``seed``."""
-    from producers.national import simulate_all, solve_launch
+def simulate_scenario(name: str, seed: int = 0, physics: Physics | None = None) -> Simulated:
+    """Simulate scenario ``name`` (built-in, YAML file or catalogue date) with ``seed``,
+    in the flight model ``physics`` (``None``: the scenario's own, vacuum by default)."""
+    from producers.national import NationalConfig, simulate_all, solve_launch
     from producers.scenario_file import load_scenario
 
-    launches = list(load_scenario(name, seed).launches)
+    scenario = load_scenario(name, seed).with_physics(physics)
+    launches = list(scenario.launches)
     origins: OriginCounts = {}
-    warnings = simulate_all(launches, origins=origins)
-    truths = [truth_from_launch(e, solve_launch(e)) for e in launches]
-    return Simulated(name, seed, truths, warnings, origins)
+    config = NationalConfig(physics=scenario.physics)
+    warnings = simulate_all(launches, config=config, origins=origins)
+    truths = [truth_from_launch(e, solve_launch(e, scenario.physics)) for e in launches]
+    return Simulated(name, seed, truths, warnings, origins, scenario.physics)
 
 
-def score_scenario(name: str, seed: int = 0, *, kafka: Any = None) -> ScenarioScore:
+def score_scenario(
+    name: str, seed: int = 0, *, kafka: Any = None, physics: Physics | None = None
+) -> ScenarioScore:
     """Simulate scenario ``name`` (national warnings), fuse it — offline, or with ``kafka``
-    through a bridge on that cluster — and score the picture."""
-    run = simulate_scenario(name, seed)
+    through a bridge on that cluster — and score the picture; ``physics`` overrides the
+    scenario's flight model."""
+    run = simulate_scenario(name, seed, physics)
     truths, warnings, origins = run.truths, run.warnings, run.origins
     if kafka is None:
-        alerts, outcome = run_offline(warnings)
+        alerts, outcome = run_offline(warnings, EngineConfig(physics=run.physics))
         return ScenarioScore(
             name,
             seed,
             "offline",
-            score(truths, warnings, alerts, origins),
+            score(truths, warnings, alerts, origins, run.physics),
             len(outcome.dead_letters),
         )
     from bridge.config import BridgeConfig, ValidationConfig
@@ -379,9 +399,11 @@ def score_scenario(name: str, seed: int = 0, *, kafka: Any = None) -> ScenarioSc
         engine=EngineConfig(
             topics=topics,
             validation=ValidationConfig(future_s=REPLAY_WINDOW_S, past_s=REPLAY_WINDOW_S),
+            physics=run.physics,
         ),
         group=group,
         transactional_id=f"{group}-txn",
     )
     alerts = run_through_broker(kafka, warnings, config)
-    return ScenarioScore(name, seed, "broker", score(truths, warnings, alerts, origins), -1)
+    alerts_scored = score(truths, warnings, alerts, origins, run.physics)
+    return ScenarioScore(name, seed, "broker", alerts_scored, -1)

@@ -32,6 +32,7 @@ if needed so that a track's reports go out in sequence order.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import heapq
 import itertools
@@ -61,6 +62,7 @@ from trilink.model import (
     Nation,
     TrackStatus,
 )
+from trilink.physics import DEFAULT_PHYSICS, Physics
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +86,9 @@ def _track_ids(nation: Nation, scenario_id: str, start_us: int) -> Callable[[], 
     return lambda: f"{prefix}-{next(numbers):04d}"
 
 
-def solve_launch(event: LaunchEvent) -> Trajectory:
-    """Ground-truth trajectory of a launch event (``sim.solve.solve_trajectory``, cached)."""
+def solve_launch(event: LaunchEvent, physics: Physics = DEFAULT_PHYSICS) -> Trajectory:
+    """Ground-truth trajectory of a launch event (``sim.solve.solve_trajectory``, cached)
+    in the flight model ``physics``."""
     from sim.solve import solve_trajectory  # the solver pulls in scipy's integrators
 
     return solve_trajectory(
@@ -95,6 +98,7 @@ def solve_launch(event: LaunchEvent) -> Trajectory:
         event.range_km,
         event.apogee_km,
         event.missile,
+        physics,
     )
 
 
@@ -110,6 +114,7 @@ class NationalConfig:
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     classification: str = "UNCLASSIFIED//EXERCISE"
     releasable_to: tuple[Nation, ...] = (Nation.USA, Nation.KOR, Nation.JPN)
+    physics: Physics = DEFAULT_PHYSICS  # the flight model: the truth's and the trackers'
 
 
 @dataclass(slots=True)
@@ -153,13 +158,14 @@ class NationalSimulation:
         *,
         sensors: Sequence[Sensor] | None = None,
         config: NationalConfig | None = None,
-        solver: TrajectorySolver = solve_launch,
+        solver: TrajectorySolver | None = None,
         record_origins: bool = False,
     ) -> None:
         self.nation = nation
         self.sensors = tuple(sensors) if sensors is not None else sensors_of(nation)
         self.config = config or NationalConfig()
-        self._solver = solver
+        physics = self.config.physics
+        self._solver = solver or functools.partial(solve_launch, physics=physics)
         self._theatres: dict[tuple[str, int], _Theatre] = {}
         self._by_order: dict[int, _Theatre] = {}
         self._orders = itertools.count()
@@ -219,7 +225,9 @@ class NationalSimulation:
                 anchor_us=anchor,
                 data_mode=event.data_mode,
                 tracker=Tracker(
-                    self.config.tracker, _track_ids(self.nation, event.scenario_id, anchor)
+                    self.config.tracker,
+                    _track_ids(self.nation, event.scenario_id, anchor),
+                    physics=self.config.physics,
                 ),
             )
             self._theatres[(event.scenario_id, anchor)] = theatre
@@ -314,7 +322,7 @@ class NationalSimulation:
 
     def _report(self, theatre: _Theatre, book: _Book, status: TrackStatus) -> None:
         snap = book.snapshot
-        book.impact = impact_point(snap)
+        book.impact = impact_point(snap, air=self.config.physics.air)
         refresh = round(self.config.launch_refresh_s * 1e6)
         stale = book.launch_at_us is None or snap.observed_us - book.launch_at_us >= refresh
         if book.climb is not None:
@@ -383,7 +391,7 @@ def simulate_nation(
     *,
     config: NationalConfig | None = None,
     sensors: Sequence[Sensor] | None = None,
-    solver: TrajectorySolver = solve_launch,
+    solver: TrajectorySolver | None = None,
     origins: OriginCounts | None = None,
 ) -> list[MissileWarning]:
     """Every warning ``nation`` publishes for ``launches``, in reporting order; the
@@ -404,7 +412,7 @@ def simulate_all(
     launches: Iterable[LaunchEvent],
     *,
     config: NationalConfig | None = None,
-    solver: TrajectorySolver = solve_launch,
+    solver: TrajectorySolver | None = None,
     origins: OriginCounts | None = None,
 ) -> dict[Nation, list[MissileWarning]]:
     """Warnings of the three nations for the same launches; ``origins``, if given, gets the

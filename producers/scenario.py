@@ -33,6 +33,7 @@ YAML format (see ``scenarios/*.yaml``)::
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import uuid
@@ -43,6 +44,7 @@ from producers.battery import disperse
 from producers.errors import ScenarioError
 from sim.errors import SimError
 from trilink.model import DataMode, LaunchEvent, MissileClass
+from trilink.physics import DEFAULT_PHYSICS, Physics
 from trilink.timeutil import us_from_datetime
 
 DEFAULT_START_US = 1_777_593_600_000_000  # 2026-05-01T00:00:00Z: synthetic scenarios' anchor
@@ -73,14 +75,25 @@ class Scenario:
     specs: tuple[LaunchSpec, ...]
     launches: tuple[LaunchEvent, ...]
     description: str = ""
+    physics: Physics = DEFAULT_PHYSICS  # the flight model its missiles fly in
 
     def at(self, start_us: int) -> Scenario:
         """The same scenario re-anchored at ``start_us`` (new launch ids and times)."""
-        return build(self.scenario_id, self.specs, start_us, self.seed, self.description)
+        return dataclasses.replace(
+            build(self.scenario_id, self.specs, start_us, self.seed, self.description),
+            physics=self.physics,
+        )
 
     def with_seed(self, seed: int) -> Scenario:
         """The same scenario with another seed."""
-        return build(self.scenario_id, self.specs, self.start_us, seed, self.description)
+        return dataclasses.replace(
+            build(self.scenario_id, self.specs, self.start_us, seed, self.description),
+            physics=self.physics,
+        )
+
+    def with_physics(self, physics: Physics | None) -> Scenario:
+        """The same scenario in another flight model (``None``: its own)."""
+        return self if physics is None else dataclasses.replace(self, physics=physics)
 
     @property
     def end_offset_s(self) -> float:

@@ -27,6 +27,8 @@ from producers.scenario import (
     historical_scenario,
     historical_specs,
 )
+from trilink.errors import ConfigError
+from trilink.physics import DEFAULT_PHYSICS, Physics
 from trilink.timeutil import parse_iso
 
 
@@ -46,7 +48,7 @@ def _number(entry: Mapping[str, Any], key: str, where: str, default: float | Non
 _CATALOGUE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 _SCENARIO_KEYS = frozenset(
-    {"scenario_id", "description", "seed", "start", "historical", "launches"}
+    {"scenario_id", "description", "seed", "start", "historical", "launches", "physics"}
 )
 _LAUNCH_KEYS = frozenset(
     {"site", "lat", "lon", "missile", "bearing_deg", "range_km", "apogee_km", "offset_s"}
@@ -114,13 +116,18 @@ def scenario_from_mapping(doc: Any, default_id: str, seed: int | None = None) ->
         except ValueError:
             raise ScenarioError(f"{scenario_id}: start {doc['start']!r} is not ISO-8601") from None
     chosen_seed = seed if seed is not None else int(doc.get("seed", 0))
-    return build(
+    try:
+        physics = Physics.parse(str(doc.get("physics", DEFAULT_PHYSICS.value)))
+    except ConfigError as exc:
+        raise ScenarioError(f"{scenario_id}: {exc}") from None
+    scenario = build(
         scenario_id,
         specs,
         DEFAULT_START_US if start_us is None else start_us,
         chosen_seed,
         str(doc.get("description", "")),
     )
+    return replace(scenario, physics=physics)
 
 
 def load_scenario(name_or_path: str | Path, seed: int | None = None) -> Scenario:
