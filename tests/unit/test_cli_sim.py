@@ -39,9 +39,25 @@ def test_trajectory_json_from_lat_lon(app: typer.Typer) -> None:
     assert doc["apogee_km"] == pytest.approx(4475.0, rel=1e-3)
     assert doc["flight_time_s"] == pytest.approx(3180.0, rel=0.05)
     assert doc["missile"] == "hwasong-15" and doc["missile_class"] == "ICBM"
-    assert doc["burnout_s"] == 272.0  # 150 s + 2 s separation coast + 120 s
+    assert doc["burnout_s"] == 270.0  # 150 s + 120 s: in vacuum the stages do not coast
     assert (doc["launch_lat"], doc["launch_lon"], doc["bearing_deg"]) == (39.282, 125.869, 76.0)
     assert 40.0 < doc["impact_lat"] < 42.0 and 135.0 < doc["impact_lon"] < 138.0
+
+
+def test_trajectory_in_the_atmosphere_model(app: typer.Typer) -> None:
+    code, out, err = _run(
+        app,
+        *("trajectory", "--from", "39.282,125.869", "--bearing", "76"),
+        *("--range-km", "950", "--apogee-km", "4475", "--missile", "hwasong-15", "--json"),
+        *("--physics", "atmosphere"),
+    )
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["range_km"] == pytest.approx(950.0, rel=1e-3)
+    assert doc["burnout_s"] == 272.0  # 150 s + 2 s separation coast + 120 s
+    code, _, err = _run(app, "trajectory", "--site", "Sunan", "--bearing", "65", "--range-km",
+                        "350", "--physics", "plasma")  # fmt: skip
+    assert code == 2 and "physics must be one of vacuum, atmosphere" in err
 
 
 def test_trajectory_from_site_with_minimum_energy_default(app: typer.Typer) -> None:

@@ -23,6 +23,7 @@ from sim.solve import solve_trajectory
 from tests.factories import T0_US, make_alert, make_ground_point, make_launch, make_warning
 from tracking.impact import crossing
 from trilink.model import AlertStatus, Contributor, Ellipse, Nation
+from trilink.physics import Physics
 
 S = 1_000_000
 
@@ -81,19 +82,23 @@ def test_coverage_is_a_disc_or_a_fan_and_none_for_infrared() -> None:
     assert coverage_ring(replace(radar, kind="IR"), 50.0) is None
 
 
-def test_the_predicted_path_of_a_coasting_missile_lands_near_its_true_impact() -> None:
-    flight = solve_trajectory(39.2, 125.7, 80.0, 350.0, 50.0, "kn-25")
+@pytest.mark.parametrize("physics", list(Physics))
+def test_the_predicted_path_of_a_coasting_missile_lands_near_its_true_impact(
+    physics: Physics,
+) -> None:
+    flight = solve_trajectory(39.2, 125.7, 80.0, 350.0, 50.0, "kn-25", physics)
     r, v = flight.state_at(60.0)
     remaining = flight.flight_time_s - 60.0
-    path = predict_path(r, v, T0_US, horizon_s=remaining)
+    path = predict_path(r, v, T0_US, horizon_s=remaining, air=physics.air)
     lon, lat, alt_km, t_us = path[-1]
     assert alt_km == pytest.approx(0.0, abs=0.01)
-    # Where the trackers' impact prediction puts it (the same nominal drag); the truth
-    # differs by what that nominal body gets wrong about a KN-25 (~5 km from 60 s).
-    predicted = crossing(np.concatenate([r, v]))
+    # Where the trackers' impact prediction puts it (the same model); in the air the
+    # truth differs by what the nominal body gets wrong about a KN-25 (~5 km from 60 s).
+    predicted = crossing(np.concatenate([r, v]), air=physics.air)
     assert predicted is not None
     assert _km([lon, lat], [predicted.lon_deg, predicted.lat_deg]) < 0.5
-    assert _km([lon, lat], [flight.impact_lon_deg, flight.impact_lat_deg]) < 8.0
+    truth_km = 8.0 if physics.air else 3.0
+    assert _km([lon, lat], [flight.impact_lon_deg, flight.impact_lat_deg]) < truth_km
     assert (t_us - T0_US) / S == pytest.approx(remaining, abs=3.0)
     assert 40 <= len(path) <= 80  # about sixty steps whatever the range
     assert max(p[2] for p in path) == pytest.approx(flight.apogee_km, rel=0.05)

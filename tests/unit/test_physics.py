@@ -1,4 +1,4 @@
-"""Flight physics beyond vacuum: atmosphere, drag, the KN-23 pull-up."""
+"""Flight physics beyond vacuum (the ``atmosphere`` model): drag, the KN-23 pull-up."""
 
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ from sim.flight import Trajectory, build_trajectory
 from sim.manoeuvre import glide_derivative, lift_vector
 from sim.solve import solve_trajectory
 from trilink.geodesy import ecef_acceleration, ecef_to_geodetic, geodetic_to_ecef
+from trilink.physics import Physics
+
+AIR = Physics.ATMOSPHERE
 
 
 def _descent_state_at(traj: Trajectory, height_m: float) -> tuple[np.ndarray, np.ndarray]:
@@ -80,7 +83,7 @@ def test_drag_slows_the_reentry() -> None:
 
 def test_the_solver_still_hits_range_and_apogee_in_the_air() -> None:
     for missile, range_km, apogee_km in (("kn-25", 350.0, 50.0), ("nodong", 1000.0, 250.0)):
-        traj = solve_trajectory(39.0, 125.7, 80.0, range_km, apogee_km, missile)
+        traj = solve_trajectory(39.0, 125.7, 80.0, range_km, apogee_km, missile, AIR)
         assert traj.range_km == pytest.approx(range_km, rel=1e-3)
         assert traj.apogee_km == pytest.approx(apogee_km, rel=1e-3)
 
@@ -105,7 +108,7 @@ def test_kn23_pulls_up_and_flattens_its_terminal_path() -> None:
 
 
 def test_pull_up_flights_are_deterministic_and_solvable() -> None:
-    a = solve_trajectory(39.0, 127.5, 80.0, 600.0, 50.0, "kn-23")
+    a = solve_trajectory(39.0, 127.5, 80.0, 600.0, 50.0, "kn-23", AIR)
     b = build_trajectory(
         get_missile("kn-23"), 39.0, 127.5, a.azimuth_deg, a.burn_scale, a.pitch_deg
     )
@@ -118,13 +121,41 @@ def test_pull_up_flights_are_deterministic_and_solvable() -> None:
 def test_a_launcher_near_a_site_starts_from_the_sites_solution() -> None:
     s = get_site("sunan")
     lat, lon = s.lat_deg + 0.002, s.lon_deg - 0.003
-    near = solve_trajectory(lat, lon, 80.0, 350.0, 50.0, "kn-25")
+    near = solve_trajectory(lat, lon, 80.0, 350.0, 50.0, "kn-25", AIR)
     assert near.range_km == pytest.approx(350.0, rel=1e-4)
     assert near.apogee_km == pytest.approx(50.0, rel=1e-4)
     # the start is a function of the inputs: a fresh process (cold caches) agrees
     solve._solve_cached.cache_clear()
     solve._cold_fit.cache_clear()
-    again = solve_trajectory(lat, lon, 80.0, 350.0, 50.0, "kn-25")
+    again = solve_trajectory(lat, lon, 80.0, 350.0, 50.0, "kn-25", AIR)
     assert (again.burn_scale, again.pitch_deg, again.azimuth_deg) == (
         near.burn_scale, near.pitch_deg, near.azimuth_deg,
     )  # fmt: skip
+
+
+def test_vacuum_flies_as_before_the_air() -> None:
+    """The default model: no drag, no pull-up, no separation coast (and no warm start)."""
+    s = get_site("pyongsong")
+    args = (s.lat_deg, s.lon_deg, 76.0, 950.0, 4475.0, "hwasong-15")
+    vacuum = solve_trajectory(*args)
+    assert vacuum is solve_trajectory(*args, Physics.VACUUM)
+    spec = get_missile("hwasong-15")
+    assert vacuum.burnout_s == spec.burn_s == spec.in_vacuum().boost_s
+    air = solve_trajectory(*args, AIR)
+    assert air.burnout_s == spec.boost_s > spec.burn_s
+    kn23 = get_missile("kn-23").in_vacuum()
+    assert kn23.pullup is None and kn23.drag == NO_DRAG
+    # each flight still hits the reported range and apogee
+    for traj in (vacuum, air):
+        assert traj.range_km == pytest.approx(950.0, rel=1e-3)
+        assert traj.apogee_km == pytest.approx(4475.0, rel=1e-3)
+
+
+def test_a_vacuum_solve_near_a_site_ignores_the_sites_solution() -> None:
+    # Vacuum flights stay those solved from the Kepler guess (main's, to the bit).
+    s = get_site("sunan")
+    lat, lon = s.lat_deg + 0.002, s.lon_deg - 0.003
+    solve._solve_cached.cache_clear()
+    solve._cold_fit.cache_clear()
+    solve_trajectory(lat, lon, 80.0, 350.0, 50.0, "kn-25")
+    assert solve._cold_fit.cache_info().currsize == 1  # its own solve only, not the site's

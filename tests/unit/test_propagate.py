@@ -31,20 +31,26 @@ def test_rk4_matches_adaptive_integrator(coasting: np.ndarray) -> None:
     assert np.linalg.norm(ours[3:] - ref[3:]) < 0.01
 
 
-def test_backwards_undoes_forwards_in_vacuum() -> None:
-    # Above the air (drag dissipates, and backwards the state flies without it).
-    high = state_from_geodetic(39.0, 125.7, 300e3, (2000.0, 800.0, 1500.0))
-    there = propagate_state(high, 120.0)
+def test_backwards_undoes_forwards(coasting: np.ndarray) -> None:
+    there = propagate_state(coasting, 120.0)
     back = propagate_state(there, -120.0)
+    np.testing.assert_allclose(back, coasting, atol=1e-3)
+
+
+def test_backwards_undoes_forwards_above_the_air() -> None:
+    # With air (drag dissipates, and backwards the state flies without it): above it.
+    high = state_from_geodetic(39.0, 125.7, 300e3, (2000.0, 800.0, 1500.0))
+    there = propagate_state(high, 120.0, air=True)
+    back = propagate_state(there, -120.0, air=True)
     np.testing.assert_allclose(back, high, atol=1e-3)
 
 
 def test_drag_slows_a_body_in_the_air_and_is_undone_backwards() -> None:
     low = state_from_geodetic(39.0, 128.0, 20e3, (1500.0, 0.0, -1500.0))
-    ahead = propagate_state(low, 5.0)
+    ahead = propagate_state(low, 5.0, air=True)
     assert np.linalg.norm(ahead[3:]) < np.linalg.norm(low[3:]) - 50.0  # ~20 m/s² net
-    np.testing.assert_allclose(propagate_state(ahead, -5.0), low, atol=1e-2)
-    vacuum = propagate_state(low, 5.0, air=False)
+    np.testing.assert_allclose(propagate_state(ahead, -5.0, air=True), low, atol=1e-2)
+    vacuum = propagate_state(low, 5.0)
     assert np.linalg.norm(vacuum[3:]) > np.linalg.norm(low[3:])  # falling, no air: faster
 
 
@@ -79,14 +85,15 @@ def test_covariance_mapping_matches_monte_carlo(coasting: np.ndarray) -> None:
     np.testing.assert_allclose(np.sqrt(np.diag(mc)), np.sqrt(np.diag(p1)), rtol=0.15)
 
 
+@pytest.mark.parametrize("air", [False, True])
 def test_impact_point_and_ellipse_match_monte_carlo(
-    coasting: np.ndarray, monkeypatch: pytest.MonkeyPatch
+    coasting: np.ndarray, monkeypatch: pytest.MonkeyPatch, air: bool
 ) -> None:
     # The samples differ only in their initial state: so must the predicted ellipse
-    # (without the nominal drag's own error, tested below).
+    # (in the air, without the nominal drag's own error, tested below).
     monkeypatch.setattr("tracking.drag.DRAG_SPREAD", 0.0)
     p0 = np.diag([100.0**2] * 3 + [10.0**2] * 3)
-    hit = ground_crossing(coasting, p0)
+    hit = ground_crossing(coasting, p0, air=air)
     assert hit is not None
     assert abs(ecef_to_geodetic(hit.state[:3])[2]) < 5.0
     assert hit.dt_s > 0
@@ -94,7 +101,7 @@ def test_impact_point_and_ellipse_match_monte_carlo(
     chol = np.linalg.cholesky(p0)
     pts = []
     for _ in range(300):
-        g = ground_crossing(coasting + chol @ rng.standard_normal(6))
+        g = ground_crossing(coasting + chol @ rng.standard_normal(6), air=air)
         assert g is not None
         pts.append((g.lat_deg, g.lon_deg, g.dt_s))
     arr = np.array(pts)
@@ -132,11 +139,11 @@ def test_the_impact_ellipse_covers_the_unknown_ballistic_coefficient(
     nominal model predicts (it carries drag's error as noise)."""
     from trilink import air
 
-    hit = ground_crossing(coasting, np.diag([1.0] * 3 + [0.01] * 3))
+    hit = ground_crossing(coasting, np.diag([1.0] * 3 + [0.01] * 3), air=True)
     assert hit is not None
     for beta in (0.5 * air.NOMINAL_BETA, 2.0 * air.NOMINAL_BETA):
         monkeypatch.setattr(air, "K", 1.0 / (2.0 * beta))
-        other = ground_crossing(coasting)
+        other = ground_crossing(coasting, air=True)
         assert other is not None
         e, n, _ = pymap3d.geodetic2enu(
             other.lat_deg, other.lon_deg, 0.0, hit.lat_deg, hit.lon_deg, 0.0

@@ -17,6 +17,7 @@ from evaluation.scoring import map_tracks, run_offline, score, truth_from_synthe
 from evaluation.synthetic import NationModel, ballistic_missile, national_reports
 from trilink.constants import US
 from trilink.model import AlertStatus, FusedAlert, MissileWarning, Nation
+from trilink.physics import Physics
 
 T0 = 1_777_593_600_000_000
 NATIONS = (
@@ -102,17 +103,28 @@ REFERENCE = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference"
 
 
 @cache
-def _scenario(name: str) -> Score:
+def _scenario(name: str, physics: Physics = Physics.VACUUM) -> Score:
     pytest.importorskip("producers.scenario")
     from evaluation.scoring import score_scenario
 
-    return score_scenario(name, seed=0).score
+    return score_scenario(name, seed=0, physics=physics).score
+
+
+# In the atmosphere model the national trackers fly one nominal body (6000 kg/m²);
+# e.g. a KN-25 (9000) is reported IMPACTED up to ~7 s late (raid count off by one near
+# the impacts) and every nation's impact error is a km-sized bias fusion cannot average
+# out. Per-track drag estimation is the remaining work (issue 10).
+_NOMINAL_BODY = pytest.mark.xfail(
+    strict=True, reason="issue 10: the trackers' nominal body in the atmosphere model"
+)
+PHYSICS_COUNTS = [Physics.VACUUM, pytest.param(Physics.ATMOSPHERE, marks=_NOMINAL_BODY)]
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("physics", list(Physics))
 @pytest.mark.parametrize("name", ["2022-06-05", "tight-salvo"])
-def test_salvos_neither_merge_nor_split(name: str) -> None:
-    s = _scenario(name)
+def test_salvos_neither_merge_nor_split(name: str, physics: Physics) -> None:
+    s = _scenario(name, physics)
     assert s.matching == "origin"
     assert s.missed == 0 and s.merged == 0 and s.duplicates == 0 and s.extra_tracks == 0
     assert s.system_tracks == s.missiles
@@ -121,15 +133,12 @@ def test_salvos_neither_merge_nor_split(name: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 10: with drag the national trackers fly a nominal body (6000 kg/m²); e.g. a "
-    "KN-25 (9000) is reported IMPACTED up to ~7 s late (raid count off by one near the "
-    "impacts) and every nation's impact error is a km-sized bias fusion cannot average out",
-)
+@pytest.mark.parametrize("physics", PHYSICS_COUNTS)
 @pytest.mark.parametrize("name", ["2022-06-05", "tight-salvo"])
-def test_salvos_count_right_and_fuse_no_worse_than_the_best_nation(name: str) -> None:
-    s = _scenario(name)
+def test_salvos_count_right_and_fuse_no_worse_than_the_best_nation(
+    name: str, physics: Physics
+) -> None:
+    s = _scenario(name, physics)
     assert s.raid_count is not None and s.raid_count.max_abs_error == 0
     # Fused impact within the best nation's own 95% uncertainty of that nation's error
     # for every missile; the strict "no worse at all" share is reported, not asserted

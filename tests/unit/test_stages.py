@@ -9,12 +9,13 @@ from sim.catalog import get_site
 from sim.solve import solve_trajectory
 from sim.stages import launch_stages, spent_stages
 from trilink.geodesy import distance_bearing
+from trilink.physics import Physics
 
 
 def test_a_two_stage_icbm_drops_two_stages_that_follow_the_stack_until_separation() -> None:
     s = get_site("pyongsong")
     args = (s.lat_deg, s.lon_deg, 76.0, 950.0, 4475.0, "hwasong-15")
-    parent = solve_trajectory(*args)
+    parent = solve_trajectory(*args, Physics.ATMOSPHERE)
     first, second = launch_stages(*args)
     assert launch_stages(*args) == (first, second)
     assert first.missile == "hwasong-15-stage-1"
