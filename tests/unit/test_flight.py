@@ -211,7 +211,8 @@ def test_state_at_shapes_bounds_and_accuracy() -> None:
     np.testing.assert_allclose(clamped[0], rs[0])
     np.testing.assert_allclose(clamped[1], rs[-1])
     # the Hermite samples follow the integrator's own dense output to millimetres
-    program = BoostProgram.create(get_missile("hwasong-12"), 39.0, 125.7, 70.0, 0.95, 40.0)
+    spec = get_missile("hwasong-12").in_vacuum()  # as fly() flies it by default
+    program = BoostProgram.create(spec, 39.0, 125.7, 70.0, 0.95, 40.0)
     shot = shoot(program, dense=True)
     for seg in shot.segments:
         t = np.linspace(seg.t_min, min(seg.t_max, traj.flight_time_s), 23)[1:-1]
