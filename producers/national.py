@@ -111,6 +111,7 @@ class NationalConfig:
     coast_to_impact_s: float = 120.0
     processing_latency_s: float = 0.5
     launch_refresh_s: float = 30.0
+    boost_hold_s: float = 6.0  # a track judged thrusting this recently reports boosting
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     classification: str = "UNCLASSIFIED//EXERCISE"
     releasable_to: tuple[Nation, ...] = (Nation.USA, Nation.KOR, Nation.JPN)
@@ -147,6 +148,7 @@ class _Theatre:
     detections: dict[int, dict[int, list[np.ndarray]]] = field(default_factory=dict)
     next_scan: dict[int, int] = field(default_factory=dict)  # sensor index -> queued scan
     books: dict[int, _Book] = field(default_factory=dict)
+    thrust_seen_us: dict[int, int] = field(default_factory=dict)  # track serial -> time
 
 
 class NationalSimulation:
@@ -302,7 +304,11 @@ class NationalSimulation:
         for tr, xc, pc in zip(result.updated, result.x, result.p, strict=True):
             if tr.stage is not Stage.CONFIRMED:
                 continue
-            snap = Snapshot(t, xc, pc, tr.boost_probability)
+            if tr.boosting:
+                theatre.thrust_seen_us[tr.serial] = t
+            seen = theatre.thrust_seen_us.get(tr.serial)
+            hold = round(self.config.boost_hold_s * 1e6)
+            snap = Snapshot(t, xc, pc, tr.boost_probability, seen is not None and t - seen <= hold)
             book = theatre.books.get(tr.serial)
             if book is None or id(tr) in confirmed:
                 book = _Book(tr, snap, sensor.latency_us)
@@ -381,6 +387,7 @@ class NationalSimulation:
                 due.append((when, book.track.track_id, serial, status))
         for when, _, serial, status in sorted(due):
             book = theatre.books.pop(serial)
+            theatre.thrust_seen_us.pop(serial, None)
             theatre.tracker.drop(book.track)
             self._emit(theatre, book, status, when + self._processing_us)
 

@@ -55,10 +55,18 @@ class Snapshot:
     x: FloatArray
     p: FloatArray
     boost_probability: float
+    thrust_seen_recently: bool = False  # judged thrusting within NationalConfig.boost_hold_s
 
     @property
     def boosting(self) -> bool:
-        return self.boost_probability > 0.5
+        """Possibly still thrusting: judged so now, or a moment ago.
+
+        While the thrust is small against the noise (a radar that sees it only across
+        its line of sight, a scan a second after the last), the IMM's mode flickers
+        between scans; what the track reports must not, or every consumer would
+        propagate a thrusting missile as if it coasted.
+        """
+        return self.boost_probability > 0.5 or self.thrust_seen_recently
 
 
 def message_id(nation: Nation, track_id: str, sequence: int, scenario_id: str) -> str:

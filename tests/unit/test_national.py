@@ -57,6 +57,27 @@ def test_korea_warns_during_the_boost_and_japan_late_or_never(sunan) -> None:  #
     assert km / 1000.0 < initial.launch.ellipse.semi_major_km
 
 
+def test_a_track_reports_boosting_until_burnout_without_flicker() -> None:
+    # Six KN-23s fired 4 s apart: a radar that sees the thrust only across its line of
+    # sight leaves the IMM's mode flickering between scans; the reports must not.
+    scenario = load_scenario("scenarios/battery/ripple-kn23-6x4s.yaml", 0)
+    burnout = solve_launch(scenario.launches[0]).burnout_s
+    warnings = simulate_nation(scenario.launches, Nation.KOR)
+    by_track: dict[str, list[MissileWarning]] = {}
+    for w in sorted(warnings, key=lambda w: w.sequence):
+        by_track.setdefault(w.track_id, []).append(w)
+    assert len(by_track) == len(scenario.launches)
+    first = min(e.launch_time_us for e in scenario.launches)
+    for reports in by_track.values():
+        # The first report may come before the IMM has judged the thrust (its prior is
+        # even); from then on: True while thrusting, then False for good.
+        flags = [w.boosting for w in reports[1:]]
+        assert flags == sorted(flags, reverse=True), flags
+        assert flags[0], "seen during the boost"
+        assert not flags[-1]
+    assert all((w.observed_us - first) / 1e6 < 2 * burnout + 60 for w in warnings if w.boosting)
+
+
 def test_detection_origins_are_a_side_output(sunan) -> None:  # type: ignore[no-untyped-def]
     # Recording origins changes no warning; each track's detections are all its launch's.
     event, _, warnings = sunan
