@@ -37,7 +37,8 @@ Health: every ``HealthPolicy.period_s`` the service logs one line (lag, event ti
 behind the session clock, counts; a warning when behind) and publishes a heartbeat
 for ``trilink status``.
 
-Start-up: the session clock is joined, the instance becomes the active one, then the
+Start-up: the instance asks to join the leader group, the session clock is joined
+while that join goes on, the instance becomes the active one, then the
 checkpoint opens (``init_transactions()`` fences a previous instance and aborts its
 open transaction), then the state and alerts topics are read to their
 end (``recovery``) and the engine restored before the first warning is polled.
@@ -51,6 +52,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 from confluent_kafka import OFFSET_STORED, Consumer, Message, TopicPartition
@@ -146,32 +148,35 @@ class BridgeService:
         topics = self.config.topics
         inputs = list(self.config.engine.input_topics())
         ensure_topics(self.kafka, [*inputs, topics.alerts, topics.dead_letter, topics.bridge_state])
-        self.session = join_session_clock(
-            self.kafka,
-            topics.clock,
-            self.codec,
-            speed=self.config.speed,
-            service="bridge",
-            wall=self.clock,
-        )
-        self.health = self._health(inputs)
-        lock = (
-            LeaderLock(
-                self.kafka, topics.bridge_leader, f"{self.config.group}-leader", name=self.name
+        # Joining the lock group first: the coordinator takes seconds to answer a join
+        # (Apache Kafka delays a new group's first rebalance by
+        # group.initial.rebalance.delay.ms), and librdkafka carries the join on in the
+        # background while the session clock is joined.
+        with ExitStack() as cleanup:
+            lock = (
+                LeaderLock(
+                    self.kafka, topics.bridge_leader, f"{self.config.group}-leader", name=self.name
+                )
+                if self.config.standby
+                else None
             )
-            if self.config.standby
-            else None
-        )
-        try:
+            if lock is not None:
+                cleanup.callback(lock.close)
+            self.session = join_session_clock(
+                self.kafka,
+                topics.clock,
+                self.codec,
+                speed=self.config.speed,
+                service="bridge",
+                wall=self.clock,
+            )
+            cleanup.callback(self.session.close)
+            self.health = self._health(inputs)
+            cleanup.callback(self.health.close)
             while not stop.is_set():
                 if lock is not None and not lock.wait(stop):
                     return
                 self._serve(inputs, stop, lock)
-        finally:
-            self.health.close()
-            if lock is not None:
-                lock.close()
-            self.session.close()
 
     def _health(self, inputs: list[str]) -> ServiceHealth:
         topics = self.config.topics
@@ -192,6 +197,8 @@ class BridgeService:
         try:
             checkpoint = self._open_checkpoint(consumer)
             try:
+                # Whatever clock was set while this instance waited to be the active one.
+                self.session.poll()
                 self._restore(checkpoint)
                 parts = topic_partitions(consumer, inputs)
                 consumer.assign(

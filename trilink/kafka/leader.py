@@ -64,8 +64,12 @@ class LeaderLock:
         poll_one(self._consumer, timeout)
         return self.is_leader
 
-    def wait(self, stop: threading.Event, *, interval: float = 0.2) -> bool:
-        """Block until leader (True) or ``stop`` is set (False): the standby's wait."""
+    def wait(self, stop: threading.Event, *, interval: float = 0.05) -> bool:
+        """Block until leader (True) or ``stop`` is set (False): the standby's wait.
+
+        ``interval`` is short because a poll that serves the assignment still waits out
+        its timeout (the lock topic carries no records to end it sooner).
+        """
         announced = False
         while not stop.is_set():
             if self.poll(interval):
