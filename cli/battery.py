@@ -184,7 +184,21 @@ def _print(summary: Summary) -> None:
         cells += _cells(summary.totals[f], i == 0)
     table.add_row(*cells, style="bold", end_section=True)
     console.print(table)
+    _print_nationals(console, summary)
     _print_failing(console, summary)
+
+
+def _print_nationals(console: Console, summary: Summary) -> None:
+    from rich.table import Table
+
+    if not summary.nationals:
+        return
+    table = Table(title="national trackers, summed over every run (by detection origin)")
+    for name in ("nation", "tracks", "missiles tracked", "surplus tracks", "swapped tracks"):
+        table.add_column(name, justify="left" if name == "nation" else "right")
+    for code, f in sorted(summary.nationals.items()):
+        table.add_row(code, str(f.tracks), str(f.missiles), str(f.surplus), str(f.swaps))
+    console.print(table)
 
 
 def _print_failing(console: Console, summary: Summary) -> None:

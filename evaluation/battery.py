@@ -23,6 +23,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evaluation.nationals import NationalFigures, national_figures
+from evaluation.nationals import total as national_total
 from evaluation.scoring import Fuser, score, simulate_scenario
 from trilink.constants import NATIONS
 from trilink.physics import Physics
@@ -53,6 +55,7 @@ class RunFigures:
     national_rms_km: dict[str, float | None] = field(default_factory=dict)
     national_n: dict[str, int] = field(default_factory=dict)
     gospa_mean: float | None = None
+    nationals: dict[str, NationalFigures] = field(default_factory=dict)
     error: str | None = None
 
     @property
@@ -90,6 +93,7 @@ def run_one(
     except Exception as exc:  # one broken scenario must not sink the battery
         log.exception("%s seed %d: simulation failed", name, seed)
         return [RunFigures(name, seed, f, error=f"simulation: {exc}") for f in fusers]
+    nationals = national_figures(run.origins, {t.name for t in run.truths})
     out = []
     for fuser_name, fuser in fusers.items():
         try:
@@ -117,6 +121,7 @@ def run_one(
                 national_rms_km={n.value: national[n].rms for n in NATIONS},
                 national_n={n.value: national[n].n for n in NATIONS},
                 gospa_mean=s.gospa.mean,
+                nationals=nationals,
             )
         )
     return out
@@ -269,6 +274,7 @@ class Summary:
     rows: dict[str, list[Row]]  # fuser -> rows, scenario order
     totals: dict[str, Row]
     failing: list[RunFigures]
+    nationals: dict[str, NationalFigures] = field(default_factory=dict)  # summed over runs
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -278,6 +284,7 @@ class Summary:
             "scenarios": {f: [r.to_json() for r in rows] for f, rows in self.rows.items()},
             "totals": {f: t.to_json() for f, t in self.totals.items()},
             "failing": [r.to_json() for r in self.failing],
+            "nationals": {n: asdict(f) for n, f in self.nationals.items()},
         }
 
 
@@ -300,4 +307,6 @@ def summarise(runs: Sequence[RunFigures], seeds: Sequence[int], fusers: Sequence
         rows,
         totals,
         [r for r in runs if r.failures()],
+        # The simulation, not the fuser, makes national tracks: one fuser's runs count them.
+        national_total(r.nationals for r in runs if r.fuser == fusers[0]),
     )
