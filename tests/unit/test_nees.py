@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import argparse
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import pytest
@@ -32,9 +32,10 @@ from producers.national import (
     solve_launch,
 )
 from producers.scenario_file import load_scenario
+from sim.sensors import Trajectory
 from tracking.ekf import nees
 from tracking.propagate import from_upper_triangle
-from trilink.model import MissileWarning, Nation, TrackStatus
+from trilink.model import LaunchEvent, MissileWarning, Nation, TrackStatus
 from trilink.physics import Physics
 
 SAMPLE_S = (100.0, 160.0)  # per nation: the first time it can be sampled from
@@ -47,26 +48,40 @@ def _nees(warning: MissileWarning, truth: np.ndarray) -> float:
     return float(nees(x, from_upper_triangle(warning.covariance), truth)[0])
 
 
-def run(seeds: Iterable[int], physics: Physics = Physics.VACUUM) -> dict[str, list[float]]:
-    """NEES samples: ``settled`` (one per seed and nation), ``ballistic`` and ``boost`` (all)."""
-    out: dict[str, list[float]] = {"settled": [], "ballistic": [], "boost": []}
-    config = NationalConfig(physics=physics)
+def _cases(
+    seeds: Iterable[int], physics: Physics
+) -> Iterator[tuple[LaunchEvent, Trajectory, Nation, float]]:
+    """Per seed and nation: the launch, its true flight and the time to sample from."""
     for seed in seeds:
         (event,) = load_scenario("sunan-srbm", seed).launches
         trajectory = solve_launch(event, physics)
         for nation in NATIONS:
-            sample_s = SAMPLE_S[1] if nation is Nation.JPN else SAMPLE_S[0]
-            taken = False
-            for w in simulate_nation([event], nation, config=config):
-                if w.status is not TrackStatus.UPDATE and w.status is not TrackStatus.INITIAL:
-                    continue
-                t = (w.observed_us - event.launch_time_us) / 1e6
-                r, v = trajectory.state_at(t)
-                value = _nees(w, np.concatenate([r, v]))
-                out["boost" if t < trajectory.burnout_s else "ballistic"].append(value)
-                if not taken and w.status is TrackStatus.UPDATE and t >= sample_s:
-                    out["settled"].append(value)
-                    taken = True
+            yield event, trajectory, nation, SAMPLE_S[1] if nation is Nation.JPN else SAMPLE_S[0]
+
+
+def _against_truth(
+    w: MissileWarning, event: LaunchEvent, trajectory: Trajectory
+) -> tuple[float, float]:
+    """(flight time s, NEES) of a warning against the true state at its time."""
+    t = (w.observed_us - event.launch_time_us) / 1e6
+    r, v = trajectory.state_at(t)
+    return t, _nees(w, np.concatenate([r, v]))
+
+
+def run(seeds: Iterable[int], physics: Physics = Physics.VACUUM) -> dict[str, list[float]]:
+    """NEES samples: ``settled`` (one per seed and nation), ``ballistic`` and ``boost`` (all)."""
+    out: dict[str, list[float]] = {"settled": [], "ballistic": [], "boost": []}
+    config = NationalConfig(physics=physics)
+    for event, trajectory, nation, sample_s in _cases(seeds, physics):
+        taken = False
+        for w in simulate_nation([event], nation, config=config):
+            if w.status is not TrackStatus.UPDATE and w.status is not TrackStatus.INITIAL:
+                continue
+            t, value = _against_truth(w, event, trajectory)
+            out["boost" if t < trajectory.burnout_s else "ballistic"].append(value)
+            if not taken and w.status is TrackStatus.UPDATE and t >= sample_s:
+                out["settled"].append(value)
+                taken = True
     return out
 
 
@@ -84,25 +99,20 @@ def settled(seeds: Iterable[int], physics: Physics = Physics.VACUUM) -> list[flo
     """
     out: list[float] = []
     config = NationalConfig(physics=physics)
-    for seed in seeds:
-        (event,) = load_scenario("sunan-srbm", seed).launches
-        trajectory = solve_launch(event, physics)
-        for nation in NATIONS:
-            sample_s = SAMPLE_S[1] if nation is Nation.JPN else SAMPLE_S[0]
-            sim = NationalSimulation(nation, config=config)
-            sim.add_launch(event)
-            until = event.launch_time_us
-            sample: float | None = None
-            while sample is None and not sim.idle:
-                until += STEP_US
-                for w in sim.advance(until):
-                    t = (w.observed_us - event.launch_time_us) / 1e6
-                    if w.status is TrackStatus.UPDATE and t >= sample_s:
-                        r, v = trajectory.state_at(t)
-                        sample = _nees(w, np.concatenate([r, v]))
-                        break
-            if sample is not None:
-                out.append(sample)
+    for event, trajectory, nation, sample_s in _cases(seeds, physics):
+        sim = NationalSimulation(nation, config=config)
+        sim.add_launch(event)
+        until = event.launch_time_us
+        sample: float | None = None
+        while sample is None and not sim.idle:
+            until += STEP_US
+            for w in sim.advance(until):
+                t, value = _against_truth(w, event, trajectory)
+                if w.status is TrackStatus.UPDATE and t >= sample_s:
+                    sample = value
+                    break
+        if sample is not None:
+            out.append(sample)
     return out
 
 
