@@ -36,11 +36,7 @@ from trilink.config import KafkaConfig, Topics
 from trilink.kafka import assign_from_beginning, consumer_config, poll_batch, wait_for
 from trilink.model import AlertStatus, DeadLetter, Nation
 
-SPEED = 20.0
-# The flood queues the salvo's reports behind 100,000 bad records for some wall seconds;
-# at a faster clock that wait is more scenario time, enough to move an impact prediction
-# past check_picture's 5 s.
-FLOOD_SPEED = 10.0
+SPEED = 10.0
 SALVO = ("--scenario", str(ROOT / "scenarios" / "tight-salvo.yaml"))
 FREEZES = [10.0, 60.0] if os.environ.get("TRILINK_CAMPAIGN") else [10.0]
 
@@ -140,7 +136,7 @@ def test_a_flood_of_bad_records_during_a_salvo(
     kafka_config: KafkaConfig, topics: Topics, tmp_path: Path
 ) -> None:
     flood = _bad_records(random.Random(2024), 100_000, topics)
-    with running(kafka_config, topics, tmp_path, FLOOD_SPEED) as procs:
+    with running(kafka_config, topics, tmp_path, SPEED) as procs:
         launches = read_launches(kafka_config, topics, set(procs.inject(*SALVO, "--seed", "11")))
         picture = Picture(kafka_config, topics.alerts)
         sent = threading.Event()
@@ -162,7 +158,7 @@ def test_a_flood_of_bad_records_during_a_salvo(
             wait_for(lambda: len(picture.read()) >= 1, 90, message="no alert before the flood")
             threading.Thread(target=send_flood, daemon=True).start()
             wait_for(sent.is_set, 120, message="the flood was not sent")
-            picture.wait_ended(launches, FLOOD_SPEED, slack_s=180)
+            picture.wait_ended(launches, SPEED, slack_s=180)
             tracks = picture.read()
         finally:
             picture.close()
@@ -172,7 +168,7 @@ def test_a_flood_of_bad_records_during_a_salvo(
         log_lines = procs.logs["bridge"].read_text().count("dead letter")
     # Alerts a report caused (an IMPACT at a deadline is caused by the clock, not a report).
     delays = sorted(
-        (a.alert_us - a.newest_report_us) / 1e6 / FLOOD_SPEED
+        (a.alert_us - a.newest_report_us) / 1e6 / SPEED
         for a in picture.alerts
         if a.status in (AlertStatus.NEW, AlertStatus.UPDATE)
     )
