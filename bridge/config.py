@@ -32,7 +32,10 @@ class GateConfig:
     propagation ignores thrust).
 
     A member whose nation's feed has run ``silent_s`` of observed time past its last
-    report is *silent* (a national track lost but not yet declared LOST): it no
+    report is *silent* (a national track lost but not yet declared LOST). A feed
+    ``feed_lag_s`` behind the event time while the bridge is caught up has stopped (a
+    dead producer): its clock is then the event time less ``feed_lag_s``, so its
+    members fall silent too. A silent member no
     longer bars its nation's new tracks from its system track, nor steers its gate
     estimate or (in boost) its picture. A new national track that gates with a
     system track but is barred from it only by its own nation's live member may be
@@ -77,6 +80,7 @@ class GateConfig:
     q_boost: float = 2.0e4
     break_check_s: float = 1.0
     silent_s: float = 12.0
+    feed_lag_s: float = 8.0
     hold_s: float = 0.0
     birth_ceiling_m: float = 35_000.0
     late_gate_probability: float = 1.0 - 1e-12
@@ -87,6 +91,8 @@ class GateConfig:
         require_finite(self)
         if self.silent_s <= 0.0 or self.hold_s < 0.0:
             raise ConfigError("silent time must be positive and hold time not negative")
+        if self.feed_lag_s <= 0.0:
+            raise ConfigError("feed lag must be positive")
         if self.dof not in (3, 6):
             raise ConfigError(f"gate dof must be 3 or 6, got {self.dof}")
         if not 0.0 < self.gate_probability < 1.0 or not 0.0 < self.break_probability < 1.0:

@@ -138,6 +138,7 @@ class Engine:
     def _walk(self, admitted: list[Checked], now: int, out: Outcome) -> Outcome:
         """Steps 2-6 of the walk for the admitted reports of one batch."""
         s = self.stages
+        s.table.now_us = now
         changes = s.table.apply(admitted, out)  # 2. apply
         s.associator.associate(changes)  # 3. associate
         s.refresher.refresh_touched(changes.touched)  # 4. refresh
@@ -150,6 +151,7 @@ class Engine:
         """Advance event time without input (an idle service); closes what is due."""
         out = Outcome()
         table = self.stages.table
+        table.now_us = self.clock()
         if event_us > table.event_us:
             table.event_us = event_us
             touched: set[str] = set()

@@ -61,6 +61,12 @@ class TrackTable:
 
     revive_window_us: int  # a DROPPED track may revive this long after its close
     silent_us: int  # a member this far behind its nation's feed is silent
+    # A feed this far behind the event time, while the bridge is caught up (its clock
+    # within this of the event time), has stopped: a dead producer, a cut link, a nation
+    # whose only track coasts unseen. Its clock is then the event time less this, so its
+    # members can fall silent. A feed read behind the others (a restart's backlog) is
+    # not caught up, and silences nothing.
+    feed_lag_us: int = 8_000_000
     tracks: dict[str, SystemTrack] = field(default_factory=dict)
     national: dict[TrackKey, NationalTrack] = field(default_factory=dict)
     # Newcomers held back from founding a track (in memory only; see ``bridge.associator``).
@@ -74,11 +80,16 @@ class TrackTable:
     # Newest observed time per nation's feed (derived: ``load`` recomputes it), the
     # clock silence is judged by, so a feed read behind the others silences nothing.
     nation_us: dict[Nation, int] = field(default_factory=dict)
+    now_us: int = 0  # the engine's clock at its last batch or tick
 
     @classmethod
     def configured(cls, gate: GateConfig, alerts: AlertConfig) -> TrackTable:
         """An empty table with the windows of ``gate`` and ``alerts``."""
-        return cls(round(alerts.revive_window_s * US), round(gate.silent_s * US))
+        return cls(
+            round(alerts.revive_window_s * US),
+            round(gate.silent_s * US),
+            round(gate.feed_lag_s * US),
+        )
 
     def load(self, r: Rebuilt) -> None:
         """Take the tables a previous bridge left (see ``bridge.rebuild``)."""
@@ -93,7 +104,9 @@ class TrackTable:
 
     def silent_before(self) -> SilentBefore:
         """Per nation, the observed time before which a member's last report is silent."""
-        return {nation: t - self.silent_us for nation, t in self.nation_us.items()}
+        caught_up = self.now_us - self.event_us <= self.feed_lag_us
+        floor = self.event_us - self.feed_lag_us if caught_up else 0
+        return {nation: max(t, floor) - self.silent_us for nation, t in self.nation_us.items()}
 
     def revivable(self, track: SystemTrack) -> bool:
         """Dropped recently enough that news of it reopens it."""

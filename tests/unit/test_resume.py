@@ -3,8 +3,6 @@ kill and restart played out on the simulation itself."""
 
 from __future__ import annotations
 
-import pytest
-
 from producers.national import NationalSimulation, simulate_nation
 from producers.resume import CLOCK_SLACK_US, PublishedMarks, catch_up, replay_selection
 from producers.scenario import Scenario
@@ -173,19 +171,14 @@ def test_replay_selection_takes_whole_scenarios_of_this_session_within_the_windo
     assert [launches[i][0].launch_id for i in chosen] == ["a1", "a2", "b1", "c1"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="regressed with Doppler radars (issue 10): USA's track of the third missile "
-    "breaks from the system track Korea's stale boost report holds (Korea's clock stops "
-    "with its feed, so its member never falls silent) and Japan's track founds a second",
-)
 def test_the_bridge_keeps_each_missile_whole_when_a_feed_stops_during_a_boost() -> None:
     """Korea's producer dies just after confirming a missile in boost; it is back a minute
     later, caught up as a restarted producer does. Offline, so the bridge's part shows
     alone. It used to split the missile: USA's track broke away from the system track
     Korea's stale boost estimate held, and the next missiles' tracks joined that one and
-    broke away in turn. Breaks tested against the other members (leave-one-out) and new
-    tracks placed by position keep every missile one system track."""
+    broke away in turn. Breaks tested against the other members (leave-one-out), new
+    tracks placed by position, and a stopped feed's members falling silent (its clock
+    stops with it: ``GateConfig.feed_lag_s``) keep every missile one system track."""
     from bridge.config import EngineConfig
     from bridge.engine import Engine
     from consumers.view import AlertPicture
