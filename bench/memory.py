@@ -58,7 +58,7 @@ def _engine_main(rate: float, duration_s: float, core: int | None, conn: Connect
     busy_s = 0.0
     while pending is not None:
         now = time.time_ns() // 1000
-        batch = []
+        batch: list[Inbound] = []
         # At most a service batch at a time: after a stall (a loaded machine) the due
         # warnings would otherwise make one huge batch, whose peak the allocator keeps
         # as RSS, a step no bridge shows (its consumer batches are bounded the same way).
