@@ -7,6 +7,19 @@ symbol added by a newer writer decodes it instead of failing.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TypeVar, cast
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def member(cls: type[E], value: str) -> E:
+    """``cls(value)`` as a dictionary lookup: the call goes through ``EnumType.__call__``
+    (~0.5 µs), seven times per decoded warning on the bridge's hot path. Unknown values
+    still raise ``cls(value)``'s ValueError."""
+    try:
+        return cast(E, cls._value2member_map_[value])
+    except KeyError:
+        return cls(value)
 
 
 class Nation(StrEnum):

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from trilink.enums import AlertStatus, DataMode, MissileClass, Nation, TrackStatus
+from trilink.enums import AlertStatus, DataMode, MissileClass, Nation, TrackStatus, member
 from trilink.points import Ellipse, GroundPoint, Vec3, as_us, as_vec3, optional_point
 from trilink.threat import ThreatAssessment, opt_threat
 
@@ -101,23 +101,23 @@ class MissileWarning:
     def from_dict(cls, d: dict[str, Any]) -> MissileWarning:
         return cls(
             message_id=d["message_id"],
-            nation=Nation(d["nation"]),
+            nation=member(Nation, d["nation"]),
             sensors=tuple(d["sensors"]),
             track_id=d["track_id"],
             sequence=int(d["sequence"]),
             observed_us=as_us(d["observed_us"]),
             reported_us=as_us(d["reported_us"]),
-            data_mode=DataMode(d["data_mode"]),
-            status=TrackStatus(d["status"]),
-            missile_class=MissileClass(d["missile_class"]),
+            data_mode=member(DataMode, d["data_mode"]),
+            status=member(TrackStatus, d["status"]),
+            missile_class=member(MissileClass, d["missile_class"]),
             boosting=bool(d["boosting"]),
             position_m=as_vec3(d["position_m"]),
             velocity_mps=as_vec3(d["velocity_mps"]),
-            covariance=tuple(float(c) for c in d["covariance"]),
+            covariance=tuple(map(float, d["covariance"])),
             launch=optional_point(d.get("launch")),
             impact=optional_point(d.get("impact")),
             quality=int(d["quality"]),
-            releasable_to=tuple(Nation(n) for n in d.get("releasable_to", ())),
+            releasable_to=tuple(member(Nation, n) for n in d.get("releasable_to", ())),
             classification=d.get("classification", ""),
             scenario_id=d.get("scenario_id", ""),
         )
