@@ -33,9 +33,10 @@ class GateConfig:
 
     A member whose nation's feed has run ``silent_s`` of observed time past its last
     report is *silent* (a national track lost but not yet declared LOST). A feed
-    ``feed_lag_s`` behind the event time while the bridge is caught up has stopped (a
-    dead producer): its clock is then the event time less ``feed_lag_s``, so its
-    members fall silent too. A silent member no
+    ``feed_lag_s`` of wall time behind the event time (``feed_lag_s`` times the
+    session's speed in event time) while the bridge is caught up has stopped (a dead
+    producer): its clock is then the event time less that lag, so its members fall
+    silent too. A silent member no
     longer bars its nation's new tracks from its system track, nor steers its gate
     estimate or (in boost) its picture. A new national track that gates with a
     system track but is barred from it only by its own nation's live member may be

@@ -105,10 +105,12 @@ class Engine:
         *,
         stages: Stages | None = None,
         verifier: Verifier | None = None,
+        rate: Callable[[], float] = lambda: 1.0,
     ) -> None:
         self.config = config
         self.decoder = decoder
         self.clock = clock
+        self.rate = rate  # event seconds per wall second (an accelerated session's speed)
         self.stages = stages or Stages.assemble(config, decoder, verifier)
 
     @property
@@ -138,7 +140,7 @@ class Engine:
     def _walk(self, admitted: list[Checked], now: int, out: Outcome) -> Outcome:
         """Steps 2-6 of the walk for the admitted reports of one batch."""
         s = self.stages
-        s.table.now_us = now
+        s.table.now_us, s.table.rate = now, self.rate()
         changes = s.table.apply(admitted, out)  # 2. apply
         s.associator.associate(changes)  # 3. associate
         s.refresher.refresh_touched(changes.touched)  # 4. refresh
@@ -151,7 +153,7 @@ class Engine:
         """Advance event time without input (an idle service); closes what is due."""
         out = Outcome()
         table = self.stages.table
-        table.now_us = self.clock()
+        table.now_us, table.rate = self.clock(), self.rate()
         if event_us > table.event_us:
             table.event_us = event_us
             touched: set[str] = set()

@@ -131,7 +131,12 @@ class BridgeService:
     def _engine(self) -> Engine:
         """A fresh engine (and a fresh replay guard: a rewound batch is read again)."""
         verifier = None if self.protection is None else self.protection.verifier()
-        return Engine(self.config.engine, self.codec, self.scenario_now, verifier=verifier)
+        return Engine(
+            self.config.engine, self.codec, self.scenario_now, verifier=verifier, rate=self._rate
+        )
+
+    def _rate(self) -> float:
+        return 1.0 if self.session is None else self.session.rate
 
     def scenario_now(self) -> int:
         """Now on the session clock (the wall clock until the service joined it)."""

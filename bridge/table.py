@@ -81,6 +81,7 @@ class TrackTable:
     # clock silence is judged by, so a feed read behind the others silences nothing.
     nation_us: dict[Nation, int] = field(default_factory=dict)
     now_us: int = 0  # the engine's clock at its last batch or tick
+    rate: float = 1.0  # the clock's event seconds per wall second
 
     @classmethod
     def configured(cls, gate: GateConfig, alerts: AlertConfig) -> TrackTable:
@@ -104,8 +105,14 @@ class TrackTable:
 
     def silent_before(self) -> SilentBefore:
         """Per nation, the observed time before which a member's last report is silent."""
-        caught_up = self.now_us - self.event_us <= self.feed_lag_us
-        floor = self.event_us - self.feed_lag_us if caught_up else 0
+        # Only while the event time keeps pace with the clock can the clock tell a
+        # stopped feed from one not fetched yet: behind a backlog, or ahead of it in a
+        # replay of stamped data, every feed keeps its own clock.
+        # The lag is a wall-clock allowance (a producer's scheduling and a fetch's wait
+        # do not speed up with the session): at 60x, 8 s is 480 s of event time.
+        lag = round(self.feed_lag_us * max(1.0, self.rate))
+        caught_up = abs(self.now_us - self.event_us) <= lag
+        floor = self.event_us - lag if caught_up else 0
         return {nation: max(t, floor) - self.silent_us for nation, t in self.nation_us.items()}
 
     def revivable(self, track: SystemTrack) -> bool:

@@ -30,3 +30,21 @@ def test_behind_a_backlog_each_feed_keeps_its_own_clock() -> None:
     silent = _table(now_us=T0 + 600 * US).silent_before()
     assert silent[Nation.KOR] == T0 - 12 * US
     assert silent[Nation.USA] == T0 + 47 * US
+
+
+def test_ahead_of_the_clock_each_feed_keeps_its_own_clock() -> None:
+    # Reports stamped minutes past the clock (a replay faster than real time): which
+    # feed is fetched first decides nothing, so no feed is judged stopped.
+    silent = _table(now_us=T0 - 300 * US).silent_before()
+    assert silent[Nation.KOR] == T0 - 12 * US
+    assert silent[Nation.USA] == T0 + 47 * US
+
+
+def test_in_an_accelerated_session_the_lag_is_wall_time() -> None:
+    # At 10x, 8 s of wall time is 80 s of event time: Korea, 60 s behind, is late, not
+    # stopped; at 1x the same lag is a dead feed.
+    table = _table(now_us=T0 + 61 * US)
+    table.rate = 10.0
+    assert table.silent_before()[Nation.KOR] == T0 - 12 * US
+    table.rate = 1.0
+    assert table.silent_before()[Nation.KOR] == T0 + 40 * US
