@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -202,6 +203,19 @@ class Picture:
         self._consumer.close()
 
 
+def describe(track_id: str, alerts: list[FusedAlert]) -> str:
+    """What a system track was made of, for a failure message: its alerts' statuses,
+    every contributor and its first and final impact prediction."""
+    mine = sorted((a for a in alerts if a.system_track_id == track_id), key=lambda a: a.version)
+    if not mine:
+        return f"{track_id}: no alerts"
+    who = sorted({f"{c.nation.value}/{c.track_id}" for a in mine for c in a.contributors})
+    ends = [a.impact for a in (mine[0], mine[-1])]
+    where = [None if i is None else (round(i.lat_deg, 2), round(i.lon_deg, 2)) for i in ends]
+    statuses = dict(Counter(a.status.value for a in mine))
+    return f"{track_id}: {statuses}; contributors {who}; impact first/final {where}"
+
+
 def check_picture(
     tracks: list[TrackView],
     launches: list[LaunchEvent],
@@ -216,7 +230,7 @@ def check_picture(
     assert len(keys) == len(set(keys)), "a (system track id, version) was published twice"
     matched = match_launches(tracks, launches)
     extra = [t.system_track_id for t in tracks if t.system_track_id not in matched]
-    assert not extra, f"tracks no launch explains: {extra}"
+    assert not extra, f"tracks no launch explains: {[describe(t, alerts) for t in extra]}"
     assert len(matched) == len(launches), "a launch has no track"
     truth = NominalImpact()
     for track in tracks:
