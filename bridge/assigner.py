@@ -67,6 +67,30 @@ class Slot:
     # Event time it closed (None: open). Only a national track that began before then
     # may join it: data that arrived late, from a feed read behind the others.
     closed_us: int | None = None
+    # Its earlier estimates (``SystemTrack.history``): a candidate older than
+    # ``estimate`` is compared with the one nearest its time.
+    history: Sequence[Estimate] = ()
+
+    def estimate_at(self, time_us: int, span_us: int) -> Estimate | None:
+        """The estimate to move to ``time_us``: the newest, unless the track was
+        thrusting then and the newest no longer thrusts or is more than ``span_us``
+        newer (see ``GateConfig.boost_span_s``): then its estimate nearest that time."""
+        est = self.estimate
+        then = thrusting_then(self.history, est, time_us, span_us)
+        return est if then is None else then
+
+
+def thrusting_then(
+    history: Sequence[Estimate], newest: Estimate | None, time_us: int, span_us: int
+) -> Estimate | None:
+    """The estimate of ``history`` nearest ``time_us`` if the track was thrusting then
+    and ``newest``, moved back there, would miss that thrust; else None."""
+    if newest is None or not history or newest.time_us - time_us < US:
+        return None
+    if newest.boosting and newest.time_us - time_us <= span_us:
+        return None
+    then = min(history, key=lambda e: (abs(e.time_us - time_us), -e.time_us))
+    return then if then.boosting else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +164,7 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
     """Who joins what, and who founds what, in execution order."""
     slots = list(slots)
     rows = _rows(cands) if cands else None
+    span_us = round(gate.config.boost_span_s * US)
     gated: dict[tuple[int, int], float] = {}  # (candidate, slot) -> d² within the gate
     blocked: dict[int, int] = {}  # candidate -> an open slot it gates with but its nation holds
     wide: dict[tuple[int, int], float] = {}  # (candidate, slot) -> position d², before founding
@@ -161,6 +186,8 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
         if est is None or rows is None:
             return
         for k in np.flatnonzero(_near(rows, est)).tolist():
+            at = slots[j].estimate_at(cands[k].estimate.time_us, span_us)
+            assert at is not None
             free = allowed(k, j)
             holdable = (
                 not free
@@ -171,13 +198,13 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
                 and eligible(k, j)
             )
             if free or holdable:
-                d2 = gate.distance(cands[k].estimate, est)
+                d2 = gate.distance(cands[k].estimate, at)
                 if free and gate.admits(d2):
                     gated[(k, j)] = d2
                 elif holdable and gate.admits(d2):
                     blocked[k] = j
             if (cands[k].late and eligible(k, j)) or free:
-                wide_d2 = _wide_distance(gate, cands[k], est)
+                wide_d2 = _wide_distance(gate, cands[k], at)
                 if wide_d2 is not None:
                     wide[(k, j)] = wide_d2
 

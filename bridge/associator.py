@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from bridge.assigner import Candidate, Slot, Step, plan
+from bridge.assigner import Candidate, Slot, Step, plan, thrusting_then
 from bridge.association import Gate
 from bridge.estimate import Estimate
 from bridge.fusion import CovarianceIntersection
@@ -60,6 +60,7 @@ class Associator:
         detached = []
         every = round(self.gate.config.break_check_s * US)
         settle = round(self.gate.config.settle_s * US)
+        span = round(self.gate.config.boost_span_s * US)
         for track_id in sorted(touched):
             track = self.table.tracks[track_id]
             active = track.active()
@@ -71,6 +72,8 @@ class Associator:
                     continue  # checked recently enough; drift takes more than a report
                 m.checked_us = m.observed_us
                 reference = self._without(track, active, m)
+                if thrusting_then(track.history, reference, m.observed_us, span):
+                    continue  # moved back across a boost it does not model: no verdict
                 if m.observed_us - m.first_observed_us < settle:
                     # Its velocity is not settled yet (it joined on positions): so too here.
                     d2 = self.gate.distance(m.estimate, reference, dof=3)
@@ -175,7 +178,7 @@ class Associator:
         realm = (t.data_mode, t.scenario_id)
         if t.closed is None or self.table.revivable(t):
             est, nations = t.gate_estimate(silent_before), t.nations(silent_before)
-            return Slot(t.track_id, est, nations, realm)
+            return Slot(t.track_id, est, nations, realm, history=t.history)
         nations = {m.nation for m in t.members.values()}
         return Slot(t.track_id, t.gate_estimate(), nations, realm, t.closed_us)
 

@@ -72,6 +72,15 @@ class GateConfig:
     track begun low may be the first on its missile, and its first alert must not
     wait (the first fused alert goes out with the first national warning). 1 turns
     the test off.
+
+    Comparing estimates means moving one to the other's time, ballistically: across
+    a boost, ``q_boost`` covers the thrust left out only over short spans (the missed
+    displacement grows as a t²/2, the added deviation as sqrt(q t³/3): with 50 m/s²
+    of thrust and q = 2e4 they meet near 10 s). A newcomer older than a system track
+    that was thrusting at the newcomer's time (a feed that arrives late) is compared
+    with the track's estimate then (``SystemTrack.history``) when the track no longer
+    thrusts or is more than ``boost_span_s`` newer; a member's break test is skipped
+    (no verdict yet) in the same case.
     """
 
     dof: int = 6
@@ -82,6 +91,7 @@ class GateConfig:
     break_check_s: float = 1.0
     silent_s: float = 12.0
     feed_lag_s: float = 8.0
+    boost_span_s: float = 8.0
     hold_s: float = 0.0
     birth_ceiling_m: float = 35_000.0
     late_gate_probability: float = 1.0 - 1e-12

@@ -186,9 +186,9 @@ class Refresher:
 
     def refresh(self, track: SystemTrack, *, full: bool) -> None:
         """A new picture for ``track``; a full one marks the track refreshed."""
-        track.picture = self.builder.build(
-            track, full=full, silent_before=self.table.silent_before()
-        )
+        silent_before = self.table.silent_before()
+        track.picture = self.builder.build(track, full=full, silent_before=silent_before)
+        track.remember(track.gate_estimate(silent_before))
         if full:
             track.refreshed_us = self.table.event_us
             track.dirty = False

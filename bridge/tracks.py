@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from bridge.estimate import Estimate
 from bridge.validate import Checked
-from trilink.constants import FloatArray
+from trilink.constants import US, FloatArray
 from trilink.model import (
     AlertStatus,
     DataMode,
@@ -158,6 +158,10 @@ class Picture:
         return Estimate(self.time_us, self.x, self.p, self.boosting)
 
 
+HISTORY_US = 60 * US
+HISTORY_STEP_US = US
+
+
 @dataclass(slots=True)
 class AlertMark:
     """What the last alert of a system track said, for deciding whether to say more."""
@@ -191,6 +195,30 @@ class SystemTrack:
     membership_changed: bool = False
     dirty: bool = False  # data arrived since the last refresh
     fresh_data: bool = False  # data arrived since the last alert
+    # Earlier gate estimates (in memory only), for newcomers from a feed that arrives
+    # late: see ``remember``.
+    history: list[Estimate] = field(default_factory=list)
+
+    def remember(self, estimate: Estimate | None) -> None:
+        """Keep ``estimate`` (a gate estimate just refreshed) among the earlier ones.
+
+        A feed that arrives seconds after the others (a slower link, a backlog) brings
+        a new national track whose estimate is seconds older than the picture. Moved
+        back to it, a picture taken after burnout has lost the thrust it flew on and
+        sits kilometres off the missile's boost path: the newcomer would found a second
+        track or join a neighbour. Compared with the picture as it stood then, it does
+        not. One estimate per ``HISTORY_STEP_US`` over the last ``HISTORY_US``.
+        """
+        if estimate is None:
+            return
+        h = self.history
+        # The newest replaces the last while both are within a step of the one before.
+        if len(h) > 1 and estimate.time_us - h[-2].time_us < HISTORY_STEP_US:
+            h[-1] = estimate
+        else:
+            h.append(estimate)
+        while h and h[0].time_us < estimate.time_us - HISTORY_US:
+            h.pop(0)
 
     def active(self) -> list[NationalTrack]:
         """Members still reporting, in the order they joined (deterministic from the input)."""

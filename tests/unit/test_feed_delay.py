@@ -1,0 +1,82 @@
+"""A feed that arrives late does not split or merge the missiles it reports (no I/O).
+
+Each nation's link has its own delay: a backlog after a restart, a slower path, a
+loaded producer. The bridge then sees a nation's first report of a missile seconds
+after the others' later ones. A Korean or US track begun in boost is then older than
+the picture it is compared with, and that picture, moved back without the thrust it
+has flown since, sits kilometres off the boost path (``SystemTrack.history`` keeps
+the estimates it had then). Here the engine runs offline as the live bridge does, in
+batches of what arrived within a window, with one nation's reports delivered late
+(``evaluation.delay``).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from evaluation.delay import counts, run_delayed
+from evaluation.scoring import Simulated, simulate_scenario
+from trilink.model import Nation
+
+# The live-flow test's Wonsan ripple: three KN-25, 20 s apart.
+RIPPLE = """\
+scenario_id: wonsan-ripple
+description: three KN-25 from Wonsan, 20 s apart
+seed: 6
+launches:
+  - site: wonsan
+    missile: kn-25
+    bearing_deg: 60
+    range_km: 380
+    apogee_km: 60
+    count: 3
+    spacing_s: 20
+"""
+
+
+@cache
+def _ripple(folder: Path) -> Simulated:
+    path = folder / "wonsan-ripple.yaml"
+    path.write_text(RIPPLE)
+    return simulate_scenario(str(path), 0)
+
+
+@pytest.fixture(scope="module")
+def ripple(tmp_path_factory: pytest.TempPathFactory) -> Simulated:
+    return _ripple(tmp_path_factory.mktemp("scenarios"))
+
+
+@pytest.mark.parametrize(
+    ("late", "delay_s", "window_s"),
+    [
+        (Nation.USA, 10.0, 1.0),
+        (Nation.USA, 10.0, 3.0),
+        (Nation.USA, 30.0, 0.0),
+        (Nation.KOR, 10.0, 3.0),
+        pytest.param(
+            Nation.KOR,
+            30.0,
+            30.0,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="issue 10: Korea half a minute late, read in 30-s batches, founds a "
+                "second track for the third missile (its boost is over before its reports come)",
+            ),
+        ),
+        (Nation.JPN, 30.0, 3.0),
+    ],
+)
+def test_a_late_feed_leaves_each_missile_one_track(
+    ripple: Simulated, late: Nation, delay_s: float, window_s: float
+) -> None:
+    alerts = run_delayed(ripple.warnings, {late: delay_s}, window_s)
+    assert counts(ripple, alerts) == (3, 0, 0, 0)
+
+
+def test_in_time_the_batches_do_not_matter(ripple: Simulated) -> None:
+    for window_s in (0.0, 3.0, 30.0):
+        alerts = run_delayed(ripple.warnings, {}, window_s)
+        assert counts(ripple, alerts) == (3, 0, 0, 0), window_s
