@@ -191,6 +191,7 @@ class Lifecycle:
         track.notes.append(why)
         self._emit(track, status, now, out)
         track.closed, track.closed_us = status, self.table.event_us
+        track.history.clear()  # only open tracks are compared at earlier times
 
     def _emit(
         self,

@@ -212,8 +212,8 @@ class SystemTrack:
         if estimate is None:
             return
         h = self.history
-        # The newest replaces the last while both are within a step of the one before.
-        if len(h) > 1 and estimate.time_us - h[-2].time_us < HISTORY_STEP_US:
+        # The last entry is the newest until it lies a step past the one before it.
+        if len(h) > 1 and h[-1].time_us - h[-2].time_us < HISTORY_STEP_US:
             h[-1] = estimate
         else:
             h.append(estimate)
