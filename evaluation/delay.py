@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 
 from bridge.config import EngineConfig
 from bridge.engine import Engine
-from evaluation.scoring import Simulated, score, simulate_scenario
+from evaluation.scoring import DRAIN_US, Simulated, arrivals, score, simulate_scenario
 from trilink.codec import Codec
 from trilink.constants import US
 from trilink.model import FusedAlert, MissileWarning, Nation
@@ -36,27 +36,20 @@ def run_delayed(
     taken in batches of what arrived within ``window_s`` of a batch's first (0: one
     arrival time at a time)."""
     config = config or EngineConfig()
-    arrivals = sorted(
-        (
-            (w.reported_us + round(delays_s.get(n, 0.0) * US), config.topics.warnings(n), w)
-            for n, ws in warnings.items()
-            for w in ws
-        ),
-        key=lambda item: (item[0], item[1], item[2].track_id, item[2].sequence),
-    )
+    stream = arrivals(warnings, config.topics, delays_s)
     now = [0]
     engine = Engine(config, Codec(), lambda: now[0])
     alerts: list[FusedAlert] = []
     window_us, i = round(window_s * US), 0
-    while i < len(arrivals):
+    while i < len(stream):
         j = i
-        while j < len(arrivals) and arrivals[j][0] <= arrivals[i][0] + window_us:
+        while j < len(stream) and stream[j][0] <= stream[i][0] + window_us:
             j += 1
-        now[0] = arrivals[j - 1][0]
-        alerts += engine.process_warnings([(t, w) for _, t, w in arrivals[i:j]]).alerts
+        now[0] = stream[j - 1][0]
+        alerts += engine.process_warnings([(t, w) for _, t, w in stream[i:j]]).alerts
         i = j
-    if arrivals:
-        now[0] = arrivals[-1][0] + 3600 * US
+    if stream:
+        now[0] = stream[-1][0] + DRAIN_US
         alerts += engine.tick(now[0]).alerts
     return alerts
 

@@ -87,6 +87,7 @@ __all__ = [
     "Fuser",
     "Simulated",
     "TruthPath",
+    "arrivals",
     "gospa",
     "map_tracks",
     "offline_fuser",
@@ -101,6 +102,31 @@ __all__ = [
 # -- running the engine offline -------------------------------------------------------------
 
 
+Arrival = tuple[int, str, MissileWarning]  # (arrival time µs, topic, warning)
+
+DRAIN_US = 3600 * US
+"""How far the clock runs on after the last arrival, so the last impact times pass."""
+
+
+def arrivals(
+    warnings: Mapping[Nation, Sequence[MissileWarning]],
+    topics: Topics,
+    delays_s: Mapping[Nation, float] | None = None,
+) -> list[Arrival]:
+    """Every warning with its topic, in the order a bridge receives them: at its
+    publication time plus its nation's delay (none by default), ties by topic, track
+    and sequence."""
+    delays_s = delays_s or {}
+    return sorted(
+        (
+            (w.reported_us + round(delays_s.get(n, 0.0) * US), topics.warnings(n), w)
+            for n, ws in warnings.items()
+            for w in ws
+        ),
+        key=lambda item: (item[0], item[1], item[2].track_id, item[2].sequence),
+    )
+
+
 def run_offline(
     warnings: Mapping[Nation, Sequence[MissileWarning]],
     config: EngineConfig | None = None,
@@ -108,11 +134,7 @@ def run_offline(
     """Every alert the bridge issues for these warnings, fed one by one in publication
     order with the wall clock standing at each report's publication time."""
     config = config or EngineConfig()
-    topics: Topics = config.topics
-    stream = sorted(
-        ((w.reported_us, topics.warnings(n), w) for n, ws in warnings.items() for w in ws),
-        key=lambda item: (item[0], item[1], item[2].track_id, item[2].sequence),
-    )
+    stream = arrivals(warnings, config.topics)
     now = [0]
     engine = Engine(config, Codec(), lambda: now[0])
     alerts: list[FusedAlert] = []
@@ -124,7 +146,7 @@ def run_offline(
         total.dead_letters.extend(out.dead_letters)
         total.accepted += out.accepted
     if stream:  # let the last missiles' impact times pass
-        now[0] = stream[-1][0] + 3600 * US
+        now[0] = stream[-1][0] + DRAIN_US
         alerts.extend(engine.tick(now[0]).alerts)
     return alerts, total
 

@@ -12,9 +12,6 @@ batches of what arrived within a window, with one nation's reports delivered lat
 
 from __future__ import annotations
 
-from functools import cache
-from pathlib import Path
-
 import pytest
 
 from evaluation.delay import counts, run_delayed
@@ -37,16 +34,11 @@ launches:
 """
 
 
-@cache
-def _ripple(folder: Path) -> Simulated:
-    path = folder / "wonsan-ripple.yaml"
-    path.write_text(RIPPLE)
-    return simulate_scenario(str(path), 0)
-
-
 @pytest.fixture(scope="module")
 def ripple(tmp_path_factory: pytest.TempPathFactory) -> Simulated:
-    return _ripple(tmp_path_factory.mktemp("scenarios"))
+    path = tmp_path_factory.mktemp("scenarios") / "wonsan-ripple.yaml"
+    path.write_text(RIPPLE)
+    return simulate_scenario(str(path), 0)
 
 
 @pytest.mark.parametrize(

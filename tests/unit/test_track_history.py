@@ -47,7 +47,7 @@ def test_while_still_thrusting_only_a_long_span_uses_the_past() -> None:
     assert thrusting_then(history, boosting_now, T0 + 20 * US, SPAN) is history[20]
 
 
-def test_a_slot_without_history_gives_its_newest() -> None:
+def test_a_slot_gives_its_newest_unless_its_history_holds_the_boost() -> None:
     newest = _est(60, boosting=False)
     slot = Slot("ST-1", newest, {Nation.KOR}, "realm")
     assert slot.estimate_at(T0, SPAN) is newest
