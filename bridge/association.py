@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
-from scipy.stats import chi2
+
+# chdtri(k, 1 - p) is chi2.ppf(p, k) without importing scipy.stats (0.7 s per process).
+from scipy.special import chdtri
 
 from bridge.config import GateConfig
 from bridge.estimate import Estimate, Propagator
@@ -62,12 +64,12 @@ class Gate:
 
     def __post_init__(self) -> None:
         c = self.config
-        object.__setattr__(self, "threshold", float(chi2.ppf(c.gate_probability, c.dof)))
-        object.__setattr__(self, "break_threshold", float(chi2.ppf(c.break_probability, c.dof)))
-        brk3 = float(chi2.ppf(c.break_probability, 3))
-        object.__setattr__(self, "threshold3", float(chi2.ppf(c.gate_probability, 3)))
+        object.__setattr__(self, "threshold", float(chdtri(c.dof, 1.0 - c.gate_probability)))
+        object.__setattr__(self, "break_threshold", float(chdtri(c.dof, 1.0 - c.break_probability)))
+        brk3 = float(chdtri(3, 1.0 - c.break_probability))
+        object.__setattr__(self, "threshold3", float(chdtri(3, 1.0 - c.gate_probability)))
         object.__setattr__(
-            self, "late_threshold3", min(float(chi2.ppf(c.late_gate_probability, 3)), brk3)
+            self, "late_threshold3", min(float(chdtri(3, 1.0 - c.late_gate_probability)), brk3)
         )
         object.__setattr__(self, "break_threshold3", brk3)
         object.__setattr__(self, "ambiguity", 2.0 * math.log(c.ambiguity_ratio))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import os
 import signal
 import threading
@@ -28,7 +29,7 @@ from rich.markup import escape
 from trilink.broker import EmbeddedBroker
 from trilink.config import ENV_BOOTSTRAP, ENV_SCHEMA_REGISTRY, KafkaConfig, Topics
 from trilink.errors import ConfigError, TrilinkError
-from trilink.kafka.probe import check_reachable
+from trilink.kafka.probe import METADATA_TIMEOUT_S, check_reachable
 from trilink.physics import Physics
 
 P = ParamSpec("P")
@@ -141,12 +142,36 @@ def build_kafka_config(bootstrap: str | None, registry: str | None) -> KafkaConf
         fail(str(exc))
 
 
+ENV_CONNECT_TIMEOUT = "TRILINK_CONNECT_TIMEOUT_S"
+CONNECT_TIMEOUT_BOUNDS_S = (0.1, 300.0)
+
+
+def connect_timeout_s(env: Mapping[str, str] | None = None) -> float:
+    """How long a command waits for a named cluster to answer: ``TRILINK_CONNECT_TIMEOUT_S``
+    (bounded), else ``trilink.kafka.probe.METADATA_TIMEOUT_S``. A bad value exits 2."""
+    raw = (os.environ if env is None else env).get(ENV_CONNECT_TIMEOUT, "").strip()
+    if not raw:
+        return METADATA_TIMEOUT_S
+    lo, hi = CONNECT_TIMEOUT_BOUNDS_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not lo <= value <= hi:  # NaN fails too
+        fail(f"{ENV_CONNECT_TIMEOUT} must be a number of seconds in [{lo:g}, {hi:g}], got {raw!r}")
+    return value
+
+
+def _check_reachable(kafka: KafkaConfig) -> None:
+    check_reachable(kafka, connect_timeout_s())
+
+
 @contextmanager
 def cluster(
     kafka: KafkaConfig | None,
     progress: bool = True,
     *,
-    check: Callable[[KafkaConfig], None] = check_reachable,
+    check: Callable[[KafkaConfig], None] = _check_reachable,
 ) -> Iterator[KafkaConfig]:
     """Yield ``kafka`` once it answers, or start an embedded broker for the block and stop
     it after."""

@@ -21,6 +21,7 @@ from cli.common import (
     RegistryOption,
     build_kafka_config,
     cluster,
+    connect_timeout_s,
     fail,
     handle_errors,
     physics_choice,
@@ -200,7 +201,7 @@ def inject(
     except ProducerError as exc:
         fail(str(exc))
     with handle_errors():
-        check_reachable(kafka)
+        check_reachable(kafka, connect_timeout_s())
         # Launch times on the session clock, whatever speed the session runs at; the
         # lead is wall time for the producers to hear of the launches first.
         session = SessionClock(kafka, clock_topic, codec_for(kafka))

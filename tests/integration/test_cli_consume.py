@@ -178,8 +178,9 @@ def test_topics_lists_partitions_and_end_offsets(
 
 @pytest.mark.parametrize("command", [["alerts"], ["topics"]])
 def test_an_unreachable_broker_is_one_line_and_a_failure(
-    cli: CliRunner, command: list[str]
+    cli: CliRunner, command: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("TRILINK_CONNECT_TIMEOUT_S", "0.5")
     result = cli.invoke(cli_main.app, [*command, "--bootstrap-servers", "127.0.0.1:1"])
     assert result.exit_code == 1
     assert "cannot reach Kafka at 127.0.0.1:1" in _one_line_error(result)

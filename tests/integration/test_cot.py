@@ -33,6 +33,8 @@ from trilink.kafka.clock import write_clock
 from trilink.model import AlertStatus, FusedAlert, MissileClass
 from trilink.timeutil import parse_iso, wall_clock_us
 
+pytestmark = pytest.mark.paced
+
 S = 1_000_000
 
 

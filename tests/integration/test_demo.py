@@ -15,6 +15,8 @@ from typer.testing import CliRunner
 from cli import main as cli_main
 from tests.conftest import KafkaEndpoint
 
+pytestmark = pytest.mark.paced
+
 CLI = [sys.executable, "-c", "from cli.main import main; main()"]
 LAUNCH = re.compile(r"^\s+launch (demo-\d+-[0-9a-f]+): (\S+)", re.MULTILINE)
 

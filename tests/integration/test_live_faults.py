@@ -40,7 +40,7 @@ SPEED = 10.0
 SALVO = ("--scenario", str(ROOT / "scenarios" / "tight-salvo.yaml"))
 FREEZES = [10.0, 60.0] if os.environ.get("TRILINK_CAMPAIGN") else [10.0]
 
-pytestmark = [pytest.mark.slow, pytest.mark.flaky(reruns=1)]
+pytestmark = [pytest.mark.paced, pytest.mark.slow, pytest.mark.flaky(reruns=1)]
 
 
 @pytest.mark.parametrize("freeze_s", FREEZES)

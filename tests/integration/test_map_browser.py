@@ -102,7 +102,7 @@ def chromium() -> Iterator[Any]:
 
 
 # The whole pipeline as processes on 2 cores: one rerun if a loaded machine upsets it.
-pytestmark = pytest.mark.flaky(reruns=1)
+pytestmark = [pytest.mark.paced, pytest.mark.flaky(reruns=1)]
 
 
 def _screenshot(page: Any, tmp_path: Path, name: str, capsys: pytest.CaptureFixture[str]) -> Path:

@@ -60,7 +60,7 @@ DOWN_S = 60.0  # scenario seconds from the kill to the restart (3 s of wall time
 # missile (test_resume's xfail case, the bridge's part); here every Korean track is coasting.
 BOOST_S = 40.0
 
-pytestmark = [pytest.mark.slow, pytest.mark.flaky(reruns=1)]
+pytestmark = [pytest.mark.paced, pytest.mark.slow, pytest.mark.flaky(reruns=1)]
 
 
 class Warnings:

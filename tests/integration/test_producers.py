@@ -24,6 +24,8 @@ from trilink.kafka import assign_from_beginning, consumer_config, poll_batch, wa
 from trilink.kafka.clock import SessionClock
 from trilink.model import DeadLetter, MissileWarning, Nation, TrackStatus
 
+pytestmark = pytest.mark.paced
+
 SPEED = 200.0
 # Launch events must reach the producers before their first detection is due (sim time
 # runs 200x): the lead gives the broker seconds, not milliseconds, to deliver them.

@@ -43,6 +43,8 @@ from trilink.security import (
 from trilink.security.trust import KeyRole
 from trilink.systems import System
 
+pytestmark = pytest.mark.paced
+
 CODEC = Codec()
 NATIONS = (
     NationModel(Nation.KOR, pos_sigma_m=250.0, vel_sigma_mps=12.0, interval_s=4.0),

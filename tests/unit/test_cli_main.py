@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
 import pytest
 
 
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
+def _run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     code = "from cli.main import main; main()"
     return subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **env},
     )
 
 
@@ -77,10 +82,19 @@ def test_verbose_after_the_subcommand_turns_on_info_logging() -> None:
     ],
 )
 def test_an_unreachable_cluster_is_one_line_and_exit_1(command: tuple[str, ...]) -> None:
-    done = _run(*command, "-b", "127.0.0.1:1")
+    done = _run(*command, "-b", "127.0.0.1:1", TRILINK_CONNECT_TIMEOUT_S="0.5")
     assert done.returncode == 1
     lines = done.stderr.strip().splitlines()
-    assert lines == ["error: cannot reach Kafka at 127.0.0.1:1 within 5 s"], done.stderr
+    assert lines == ["error: cannot reach Kafka at 127.0.0.1:1 within 0.5 s"], done.stderr
+
+
+@pytest.mark.parametrize("value", ["soon", "nan", "0", "1e9"])
+def test_a_connect_timeout_out_of_bounds_is_one_line_and_exit_2(value: str) -> None:
+    done = _run("bridge", "-b", "127.0.0.1:1", TRILINK_CONNECT_TIMEOUT_S=value)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"error: TRILINK_CONNECT_TIMEOUT_S must be a number of seconds in [0.1, 300], got {value!r}"
+    ]
 
 
 @pytest.mark.parametrize(
