@@ -39,6 +39,8 @@ class Profile:
     scaling_window: int  # warnings per timed window
     scaling_repeats: int  # timed windows per point (the figure is their median)
     scaling_stagger_s: float  # tracks in flight at the start begin reporting over this long
+    peer_scenarios: tuple[str, ...]  # trilink against the Stone Soup peer on these (bench.peer)
+    peer_repeats: int  # timed passes of each fuser (the figure is the fastest)
 
 
 FULL = Profile(
@@ -74,6 +76,13 @@ FULL = Profile(
     scaling_window=2_000,
     scaling_repeats=5,
     scaling_stagger_s=10.0,
+    peer_scenarios=(
+        "tight-salvo",
+        "salvo-20",
+        "scenarios/battery/mixed-3-sites.yaml",
+        "scenarios/battery/ripple-kn25-6x4s.yaml",
+    ),
+    peer_repeats=2,
 )
 
 QUICK = Profile(
@@ -110,6 +119,8 @@ QUICK = Profile(
     scaling_window=400,
     scaling_repeats=3,
     scaling_stagger_s=10.0,
+    peer_scenarios=("tight-salvo",),
+    peer_repeats=1,
 )
 
 TINY = Profile(
@@ -145,6 +156,8 @@ TINY = Profile(
     scaling_window=100,
     scaling_repeats=1,
     scaling_stagger_s=10.0,
+    peer_scenarios=("tight-salvo",),
+    peer_repeats=1,
 )
 
 PROFILES = {p.name: p for p in (FULL, QUICK, TINY)}

@@ -24,6 +24,7 @@ from bench.report_capacity import (
 from bench.report_engine import scaling_section, verification_section
 from bench.report_format import table
 from bench.report_latency import broker_baseline_section, pipeline_section
+from bench.report_peer import peer_section
 
 
 def render(results: dict[str, Any]) -> str:
@@ -77,6 +78,7 @@ def render(results: dict[str, Any]) -> str:
     out += security_section(results)
     out += verification_section(results)
     out += scaling_section(results)
+    out += peer_section(results)
     out += profile_section(results)
     out += analysis_section(results)
     return "\n".join(out) + "\n"

@@ -16,6 +16,7 @@ from bench import (
     baseline,
     clients,
     memory,
+    peer,
     pipeline,
     scaling,
     security,
@@ -134,6 +135,10 @@ def run_suite(profile: Profile, bootstrap: str, broker: str, progress: Progress)
             stagger_s=profile.scaling_stagger_s,
             profile=True if profile.profile_warnings else None,
         ),
+    )
+    results["peer"] = ctx.guard(
+        f"trilink against the Stone Soup peer ({', '.join(profile.peer_scenarios)})",
+        partial(peer.run, profile.peer_scenarios, 0, profile.peer_repeats),
     )
     if profile.profile_warnings:
         results["profile"] = _profiles(ctx, records, results["simulation"])
@@ -400,5 +405,13 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         growth,
         "x",
         None if growth is None else growth <= scaling.TARGET_GROWTH,
+    )
+    speedup, met = peer.target(results)
+    add(
+        "engine vs the Stone Soup peer, per warning, at no worse GOSPA",
+        f">= {peer.TARGET_SPEEDUP:g}x faster on every scenario",
+        speedup,
+        "x (slowest scenario)",
+        met,
     )
     return out

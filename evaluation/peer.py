@@ -343,13 +343,14 @@ def score_peer(name: str, seed: int = 0) -> ScenarioScore:
 
 @dataclass(frozen=True, slots=True)
 class Comparison:
-    """trilink (offline engine) and the peer on the same warnings, with each one's fusing
-    time per warning (µs, wall clock, the fuse alone)."""
+    """trilink (offline engine) and the peer on the same ``warnings`` national warnings,
+    with each one's fusing time per warning (µs, wall clock, the fuse alone)."""
 
     trilink: ScenarioScore
     peer: ScenarioScore
     trilink_us_per_warning: float
     peer_us_per_warning: float
+    warnings: int = 0
 
 
 def _timed(fuse: Callable[[], _T], repeats: int) -> tuple[_T, float]:
@@ -383,6 +384,7 @@ def compare(name: str, seed: int = 0, *, repeats: int = 2) -> Comparison:
         ScenarioScore(name, seed, PEER_MODE, score(truths, warnings, theirs, origins), 0),
         round(t_ours / n * 1e6, 1),
         round(t_theirs / n * 1e6, 1),
+        n,
     )
 
 

@@ -118,7 +118,16 @@ def test_tiny_profile_produces_every_figure(tiny_run: tuple[dict[str, Any], str]
         "simulation speed, salvo-20",
         "threat assessment per alert",
         "engine cost per warning at 100 vs 10 missiles in flight",
+        "engine vs the Stone Soup peer, per warning, at no worse GOSPA",
     ]
+
+    peer = results["peer"]
+    assert "error" not in peer, peer.get("error")
+    [row] = peer["scenarios"]
+    assert row["scenario"] == "tight-salvo" and row["warnings"] > 0
+    for key in ("trilink_us_per_warning", "peer_us_per_warning", "speedup"):
+        assert _positive(row[key]), (key, row[key])
+    assert math.isfinite(row["trilink_gospa"]) and math.isfinite(row["peer_gospa"])
 
     engine = results["verification"]["engine"]
     assert "error" not in engine, engine.get("error")
@@ -155,6 +164,7 @@ def test_tiny_profile_writes_the_report(tiny_run: tuple[dict[str, Any], str]) ->
         "## 7. Record signing and verification per warning",
         "## 8. The bridge with and without record verification",
         "## 9. Engine cost per warning against missiles in flight",
+        "## 10. trilink's engine against the Stone Soup peer",
     ):
         assert heading in markdown
     assert "error:" not in markdown
