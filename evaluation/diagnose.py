@@ -1,0 +1,115 @@
+"""Why a run fails: each system track with the national tracks that fed it.
+
+``python -m evaluation.diagnose SCENARIO [--seed N]`` simulates the scenario, fuses it
+offline (:func:`evaluation.scoring.run_offline`) and prints, per system track in order
+of its first alert, the missile it *is* (majority origin), the missiles it *carries*,
+whether the score calls it merged or extra, and for every contributor: the missile
+behind most of its detections, when it joined (event time after the first launch),
+when its nation first reported it and first observed it, and its detection counts by
+origin. A merge reads as a contributor whose missile is not the track's; a plume hop
+as a contributor with a few detections of many missiles.
+
+``--nees`` adds, per nation, how far each national track's first report is from the
+true state of its missile in its own covariance's terms: the 6-dof NEES (a
+consistent estimate: median 5.3, 90th percentile 10.6).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+import numpy as np
+
+from bridge.config import EngineConfig
+from evaluation.origin import NationalKey, assign_tracks, national_missiles, system_origins
+from evaluation.scoring import Simulated, run_offline, simulate_scenario
+from tracking.propagate import from_upper_triangle
+from trilink.constants import US
+from trilink.model import FusedAlert
+
+
+def explain(run: Simulated, alerts: Sequence[FusedAlert]) -> list[str]:
+    """The lines of the report described in the module docstring."""
+    missiles = [t.name for t in run.truths]
+    t0 = min(t.start_us for t in run.truths)
+    national = national_missiles(run.origins, set(missiles))
+    first: dict[NationalKey, tuple[int, int]] = {}  # (reported, observed) of its first report
+    for nation, ws in run.warnings.items():
+        for w in ws:
+            key = (nation, w.track_id)
+            first[key] = min(
+                first.get(key, (w.reported_us, w.observed_us)), (w.reported_us, w.observed_us)
+            )
+    joined: dict[tuple[str, NationalKey], int] = {}
+    for a in sorted(alerts, key=lambda a: (a.newest_report_us, a.system_track_id, a.version)):
+        for c in a.contributors:
+            joined.setdefault((a.system_track_id, (c.nation, c.track_id)), a.newest_report_us)
+    systems = system_origins(alerts, run.origins, missiles)
+    verdict = assign_tracks(systems, missiles)
+
+    def at(us: int) -> str:
+        return f"T+{(us - t0) / US:.1f}"
+
+    lines = [
+        f"{run.scenario} seed {run.seed}: {len(systems)} system tracks, {len(missiles)} missiles"
+    ]
+    for tid, s in systems.items():
+        flags = " MERGED" * (tid in verdict.merged) + " EXTRA" * (tid in verdict.extra)
+        lines.append(f"{tid} is {s.majority} carries {sorted(s.carries)}{flags}")
+        mine = sorted((us, key) for (t, key), us in joined.items() if t == tid)
+        for us, key in mine:
+            reported, observed = first[key]
+            counts = dict(run.origins.get(key, {}))
+            lines.append(
+                f"    {key[0].value}/{key[1]} is {national.get(key)}: joined {at(us)},"
+                f" first report {at(reported)} (observed {at(observed)}), detections {counts}"
+            )
+    if verdict.missed:
+        lines.append(f"missed: {', '.join(verdict.missed)}")
+    return lines
+
+
+def first_report_nees(run: Simulated) -> dict[str, list[float]]:
+    """Per nation, the 6-dof NEES of each national track's first report against the true
+    state of the missile behind most of its detections (velocity by central difference)."""
+    truths = {t.name: t for t in run.truths}
+    national = national_missiles(run.origins, set(truths))
+    out: dict[str, list[float]] = {}
+    for nation, ws in run.warnings.items():
+        seen: set[str] = set()
+        for w in ws:
+            missile = national.get((nation, w.track_id))
+            if w.track_id in seen or missile is None:
+                continue
+            seen.add(w.track_id)
+            truth = truths[missile]
+            t = float(w.observed_us)
+            if not truth.start_us + 0.05 * US <= t <= truth.end_us - 0.05 * US:
+                continue
+            r = truth.positions(np.array([t - 0.05 * US, t, t + 0.05 * US]))
+            state = np.concatenate([r[1], (r[2] - r[0]) / 0.1])
+            e = np.concatenate([w.position_m, w.velocity_mps]) - state
+            p = np.asarray(from_upper_triangle(w.covariance))
+            out.setdefault(nation.value, []).append(float(e @ np.linalg.solve(p, e)))
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m evaluation.diagnose SCENARIO [--seed N]``."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("scenario", help="built-in scenario, YAML file or catalogue date")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--nees", action="store_true", help="NEES of first reports per nation")
+    args = parser.parse_args(argv)
+    run = simulate_scenario(args.scenario, args.seed)
+    alerts, _ = run_offline(run.warnings, EngineConfig(physics=run.physics))
+    print("\n".join(explain(run, alerts)))
+    if args.nees:
+        for nation, values in sorted(first_report_nees(run).items()):
+            median, p90 = np.percentile(values, [50, 90])
+            print(f"{nation}: first reports {len(values)}, NEES median {median:.1f}, p90 {p90:.1f}")
+
+
+if __name__ == "__main__":
+    main()
