@@ -33,7 +33,7 @@ LOAD_PRODUCER: Mapping[str, Any] = MappingProxyType({"linger.ms": 20})
 
 
 def kafka(bootstrap: str) -> KafkaConfig:
-    return KafkaConfig(bootstrap, client=MappingProxyType(dict(BENCH_CLIENT)))
+    return KafkaConfig(bootstrap, consumer=MappingProxyType(dict(BENCH_CLIENT)))
 
 
 def uid(prefix: str) -> str:

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated
@@ -76,11 +77,7 @@ def with_sasl(kafka: KafkaConfig | None, prefix: str = "TRILINK_") -> KafkaConfi
     extra = sasl_properties(prefix)
     if not extra:
         return kafka
-    return KafkaConfig(
-        bootstrap_servers=kafka.bootstrap_servers,
-        schema_registry_url=kafka.schema_registry_url,
-        client=MappingProxyType({**kafka.client, **extra}),
-    )
+    return dataclasses.replace(kafka, client=MappingProxyType({**kafka.client, **extra}))
 
 
 def system_clusters(rokus: str | None, jpnus: str | None) -> dict[System, KafkaConfig] | None:

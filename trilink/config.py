@@ -64,13 +64,15 @@ class Topics:
 class KafkaConfig:
     """How to reach the cluster.
 
-    ``client`` holds extra librdkafka properties applied to every client (e.g.
-    ``fetch.wait.max.ms``); role code adds its own on top.
+    ``client`` holds extra librdkafka properties applied to every client (e.g. SASL);
+    ``consumer`` extra properties for consumers only (e.g. ``fetch.wait.max.ms``, which
+    a producer would warn about); role code adds its own on top.
     """
 
     bootstrap_servers: str
     schema_registry_url: str | None = None
     client: MappingProxyType[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    consumer: MappingProxyType[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
         if not self.bootstrap_servers or not self.bootstrap_servers.strip():

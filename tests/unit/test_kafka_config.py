@@ -33,6 +33,14 @@ def test_consumer_config_defaults_and_overrides() -> None:
     assert (tuned["enable.auto.commit"], tuned["fetch.wait.max.ms"]) == (True, 5)
 
 
+def test_consumer_extras_reach_consumers_only() -> None:
+    # A consumer property given to a producer makes librdkafka warn on every client.
+    k = KafkaConfig("localhost:9092", consumer=MappingProxyType({"fetch.wait.max.ms": 1}))
+    assert consumer_config(k, "g")["fetch.wait.max.ms"] == 1
+    assert consumer_config(k, "g", **{"fetch.wait.max.ms": 7})["fetch.wait.max.ms"] == 7
+    assert "fetch.wait.max.ms" not in producer_config(k)
+
+
 def test_wait_for_returns_the_truthy_value() -> None:
     calls = iter([None, 0, [], "done"])
     assert wait_for(lambda: next(calls), timeout=5, interval=0) == "done"

@@ -59,6 +59,7 @@ def consumer_config(
         "session.timeout.ms": 6000,
         "heartbeat.interval.ms": 1000,
         **_common(kafka),
+        **kafka.consumer,
         **overrides,
     }
 
