@@ -14,6 +14,7 @@ import cProfile
 import logging
 import multiprocessing as mp
 import os
+import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -94,7 +95,22 @@ def _protection(keys_dir: str) -> Any:
     )
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to SIGTERM this process when the benchmark that spawned it dies.
+
+    Why: a benchmark killed mid-run otherwise leaves its service spinning on
+    reconnects to a broker that is gone, stealing a core from the next run.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def _serve(spec: ServiceSpec, conn: Connection, halt: Any) -> None:
+    _die_with_parent()
     logging.basicConfig(level=logging.WARNING)
     if spec.core is not None:
         os.sched_setaffinity(0, {spec.core})
