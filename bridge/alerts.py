@@ -3,8 +3,9 @@
 NEW goes out with the first report of a new missile (no waiting for a second
 nation). UPDATE when the predicted impact point moves more than ``update_km``, its
 95% ellipse's semi-major axis shrinks by more than ``shrink_fraction``, the
-class changes, a member joins or leaves, or ``max_interval_s`` of event time
-passed with new data. IMPACT and DROPPED are decided by the engine (they close
+class changes, a member joins or leaves, the picture drifts more than ``drift_km``
+from the last alert's state dead-reckoned to its time, or ``max_interval_s`` of
+event time passed with new data. IMPACT and DROPPED are decided by the engine (they close
 the track). All times are event time: the newest report time the bridge has seen.
 """
 
@@ -14,9 +15,12 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from bridge.config import AlertConfig
-from bridge.tracks import Picture, SystemTrack
+from bridge.tracks import AlertMark, Picture, SystemTrack
 from threat.alert import with_threat
+from tracking.propagate import propagate_state
 from trilink.constants import US
 from trilink.geodesy import R_MEAN
 from trilink.model import AlertStatus, Contributor, FusedAlert, GroundPoint
@@ -46,6 +50,14 @@ def impact_change(
     if before > 0.0 and after < before * (1.0 - shrink):
         return f"impact ellipse shrank {100.0 * (1.0 - after / before):.0f}%"
     return None
+
+
+def drift_km(last: AlertMark, pic: Picture) -> float:
+    """How far the picture is from the last alert's state flown ballistically to its time."""
+    if not last.state or pic.time_us == last.state_us:
+        return 0.0
+    x = propagate_state(np.asarray(last.state), (pic.time_us - last.state_us) / US, max_step=20.0)
+    return float(math.dist(x[:3], pic.x[:3])) / 1000.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +107,9 @@ class AlertPolicy:
             return reason
         if pic.missile_class is not last.missile_class:
             return f"class {pic.missile_class.value}"
+        drift = drift_km(last, pic)
+        if drift > self.config.drift_km:
+            return f"drifted {drift:.1f} km from the last alert's track"
         if track.fresh_data and event_us - last.event_us >= self.config.max_interval_s * US:
             return "interval"
         return None

@@ -130,7 +130,13 @@ class AlertConfig:
 
     An UPDATE goes out when the impact point moved more than ``update_km``, its
     ellipse semi-major axis shrank by more than ``shrink_fraction``, a contributor
-    joined or left, or ``max_interval_s`` of event time passed with new data.
+    joined or left, the picture drifted more than ``drift_km`` from the last alert's
+    state flown ballistically to its time (dead reckoning, as in DIS: a consumer
+    extrapolates the last alert, and in boost that falls behind the thrusting
+    missile within seconds), or ``max_interval_s`` of event time passed with new data.
+    Half a kilometre is well under the few kilometres between missiles of a ripple, so
+    an extrapolated alert never shows one missile where its neighbour flies, and above
+    the fused position error in free flight (~0.1 km), so a steady track stays quiet.
     The fused impact (``ground_crossing``, ~0.3-1 ms) is recomputed for tracks with
     several contributors when a contributor's own prediction changed materially (at
     most every ``refresh_min_s``), and otherwise only every ``refresh_s`` while data
@@ -138,6 +144,7 @@ class AlertConfig:
     """
 
     update_km: float = 5.0
+    drift_km: float = 0.5
     shrink_fraction: float = 0.25
     max_interval_s: float = 10.0
     refresh_s: float = 5.0
@@ -152,8 +159,8 @@ class AlertConfig:
 
     def __post_init__(self) -> None:
         require_finite(self)
-        if self.update_km <= 0.0:
-            raise ConfigError("update distance must be positive")
+        if self.update_km <= 0.0 or self.drift_km <= 0.0:
+            raise ConfigError("update and drift distances must be positive")
         if not 0.0 < self.shrink_fraction < 1.0:
             raise ConfigError("shrink fraction must lie in (0, 1)")
         for name in ("max_interval_s", "refresh_s", "stale_s"):

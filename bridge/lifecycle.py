@@ -218,6 +218,8 @@ class Lifecycle:
             pic.impact,
             frozenset(m.key for m in track.active()),
             pic.missile_class,
+            pic.time_us,
+            tuple(float(v) for v in pic.x[:6]),
         )
         track.notes.clear()
         track.fresh_data = False

@@ -163,6 +163,8 @@ class AlertMarkState:
     impact: GroundPoint | None
     members: tuple[tuple[Nation, str], ...]
     missile_class: MissileClass
+    state_us: int = 0
+    state: tuple[float, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -172,6 +174,8 @@ class AlertMarkState:
             "impact": _point_dict(self.impact),
             "members": [{"nation": n.value, "track_id": t} for n, t in self.members],
             "missile_class": self.missile_class.value,
+            "state_us": self.state_us,
+            "state": list(self.state),
         }
 
     @classmethod
@@ -183,6 +187,8 @@ class AlertMarkState:
             impact=_point(d.get("impact")),
             members=tuple((Nation(m["nation"]), m["track_id"]) for m in d["members"]),
             missile_class=MissileClass(d["missile_class"]),
+            state_us=int(d.get("state_us", 0)),
+            state=tuple(float(v) for v in d.get("state", ())),
         )
 
 
@@ -312,6 +318,8 @@ def snapshot_track(track: SystemTrack, event_us: int, wall_us: int) -> BridgeTra
             mark.impact,
             tuple(sorted(mark.members)),
             mark.missile_class,
+            mark.state_us,
+            mark.state,
         ),
         closed=track.closed,
         closed_us=track.closed_us,
@@ -387,6 +395,13 @@ def restore_track(s: BridgeTrackState) -> tuple[SystemTrack, list[NationalTrack]
     if s.last_alert is not None:
         la = s.last_alert
         track.last_alert = AlertMark(
-            la.version, la.status, la.event_us, la.impact, frozenset(la.members), la.missile_class
+            la.version,
+            la.status,
+            la.event_us,
+            la.impact,
+            frozenset(la.members),
+            la.missile_class,
+            la.state_us,
+            la.state,
         )
     return track, members

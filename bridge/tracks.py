@@ -172,6 +172,9 @@ class AlertMark:
     impact: GroundPoint | None
     members: frozenset[TrackKey]
     missile_class: MissileClass
+    # The state it published (time, ECEF position and velocity): what a consumer extrapolates.
+    state_us: int = 0
+    state: tuple[float, ...] = ()
 
 
 @dataclass(slots=True)

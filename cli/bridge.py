@@ -91,6 +91,12 @@ _BreakProbability = Annotated[
 _UpdateKm = Annotated[
     float, _opt("--update-km", "UPDATE_KM", "UPDATE when the impact moves this far.")
 ]
+_DriftKm = Annotated[
+    float,
+    _opt(
+        "--drift-km", "DRIFT_KM", "UPDATE when the track leaves the last alert's path by this much."
+    ),
+]
 _Shrink = Annotated[
     float,
     _opt("--shrink-fraction", "SHRINK_FRACTION", "UPDATE when the ellipse shrinks by this much."),
@@ -139,6 +145,7 @@ def bridge(
     gate_probability: _GateProbability = _GATE.gate_probability,
     break_probability: _BreakProbability = _GATE.break_probability,
     update_km: _UpdateKm = _ALERTS.update_km,
+    drift_km: _DriftKm = _ALERTS.drift_km,
     shrink: _Shrink = _ALERTS.shrink_fraction,
     max_interval_s: _MaxInterval = _ALERTS.max_interval_s,
     future_s: _FutureWindow = _VALIDATION.future_s,
@@ -187,7 +194,10 @@ def bridge(
                 break_probability=break_probability,
             ),
             alerts=AlertConfig(
-                update_km=update_km, shrink_fraction=shrink, max_interval_s=max_interval_s
+                update_km=update_km,
+                drift_km=drift_km,
+                shrink_fraction=shrink,
+                max_interval_s=max_interval_s,
             ),
             validation=ValidationConfig(future_s=future_s, past_s=past_s),
             fusion=fusion,

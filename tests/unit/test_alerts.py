@@ -119,3 +119,43 @@ def test_config_is_checked() -> None:
         AlertConfig(shrink_fraction=1.5)
     with pytest.raises(ConfigError):
         AlertConfig(max_interval_s=0.0)
+
+
+def _flying(t_us: int, x: np.ndarray) -> Picture:
+    return Picture(t_us, x, np.eye(6), False, HERE, None, MissileClass.SRBM, t_us)
+
+
+def test_a_picture_off_the_last_alerts_path_is_news() -> None:
+    """Dead reckoning: the last alert flown ballistically is what a consumer shows; a
+    picture that left that path by more than ``drift_km`` deserves an UPDATE, one on it
+    does not, however far the missile flew meanwhile."""
+    from tracking.propagate import propagate_state, state_from_geodetic
+
+    start = state_from_geodetic(39.0, 127.0, 80_000.0, (1500.0, 0.0, 500.0))
+    track = _alerted_track(_member())
+    track.last_alert = AlertMark(
+        1,
+        AlertStatus.NEW,
+        T0_US,
+        HERE,
+        frozenset(m.key for m in track.active()),
+        MissileClass.SRBM,
+        T0_US,
+        tuple(float(v) for v in start),
+    )
+    later = T0_US + 8 * US
+    on_path = propagate_state(start, 8.0)
+    track.picture = _flying(later, on_path)
+    assert POLICY.update_reason(track, later) is None
+    thrusting = on_path.copy()
+    thrusting[:3] += 1_600.0 * on_path[3:] / np.linalg.norm(on_path[3:])  # 50 m/s² for 8 s
+    track.picture = _flying(later, thrusting)
+    assert "drifted 1.6 km" in (POLICY.update_reason(track, later) or "")
+    assert AlertPolicy(AlertConfig(drift_km=2.0)).update_reason(track, later) is None
+
+
+def test_an_alert_without_a_state_never_drifts() -> None:
+    """A mark restored from a snapshot written before alerts kept their state."""
+    track = _alerted_track(_member())
+    track.picture = _flying(T0_US + 8 * US, np.array([7e6, 0.0, 0.0, 0.0, 0.0, 0.0]))
+    assert POLICY.update_reason(track, T0_US + 8 * US) is None

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from bridge.state import BridgeTrackState
 from tests.factories import SAMPLES, make_alert, make_warning
 from trilink.codec import Codec, Framing
 from trilink.errors import DecodeError
@@ -15,7 +16,7 @@ from trilink.registry import StaticSchemaIds
 from trilink.schemas import SchemaVersion, default_catalog
 
 CATALOG = default_catalog()
-OLD_VERSIONS = [v for v in CATALOG if v is not CATALOG.current(v.name)]
+OLD_VERSIONS = [v for v in CATALOG if v is not CATALOG.current(v.name) and v.name in RECORD_TYPES]
 SAMPLE_BY_NAME = {make().SCHEMA: make for make in SAMPLES.values()}
 
 
@@ -45,6 +46,7 @@ def _old_datum(version: SchemaVersion) -> dict[str, Any]:
 
 def test_there_is_history_for_every_record() -> None:
     assert {v.name for v in OLD_VERSIONS} == set(RECORD_TYPES)
+    assert len(CATALOG.history(BridgeTrackState.SCHEMA)) >= 2
     assert len(CATALOG.history(FusedAlert.SCHEMA)) >= 3
 
 
@@ -113,3 +115,27 @@ def test_reader_of_another_record_is_refused() -> None:
     with pytest.raises(DecodeError) as info:
         codec.decode_dict(data, reader=CATALOG.version(FusedAlert.SCHEMA, 1))
     assert info.value.error_type == "unexpected-schema"
+
+
+def test_a_snapshot_written_before_alerts_kept_their_state_restores() -> None:
+    """A bridge upgraded mid-raid reads its own older snapshots: the last alert's
+    published state (new in v2) defaults to unknown, so it cannot drift until the
+    track's next alert."""
+    from bridge.state import restore_track, snapshot_track
+    from bridge.tracks import AlertMark, SystemTrack
+    from trilink.model import DataMode, Nation
+
+    track = SystemTrack("ST-1", DataMode.SIMULATED, "", 10, 10, Nation.KOR)
+    track.last_alert = AlertMark(
+        3, AlertStatus.UPDATE, 10, None, frozenset(), MissileClass.SRBM, 10, (1.0,) * 6
+    )
+    datum = snapshot_track(track, 10, 10).to_dict()
+    assert datum["last_alert"]["state"] == [1.0] * 6
+    datum["last_alert"] = {
+        k: v for k, v in datum["last_alert"].items() if k not in ("state_us", "state")
+    }
+    data = Codec().encode_dict(CATALOG.version(BridgeTrackState.SCHEMA, 1), datum)
+    restored, _ = restore_track(Codec().decode(data, BridgeTrackState))
+    assert restored.last_alert is not None
+    mark = restored.last_alert
+    assert (mark.version, mark.state_us, mark.state) == (3, 0, ())
