@@ -26,6 +26,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from bridge.assigner import Candidate, Slot, Step, plan, thrusting_then
 from bridge.association import Gate
 from bridge.estimate import Estimate
@@ -37,6 +39,9 @@ from trilink.constants import US
 from trilink.model import TrackStatus
 
 log = logging.getLogger(__name__)
+# Straight-line pre-filter of the fold test: farther than this (plus gravity over the
+# time between the estimates), no national track's covariance makes two tracks one.
+_FOLD_REACH_M = 30_000.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,10 +66,22 @@ class Associator:
         every = round(self.gate.config.break_check_s * US)
         settle = round(self.gate.config.settle_s * US)
         span = round(self.gate.config.boost_span_s * US)
+        older: list[SystemTrack] | None = None  # open tracks, built once a lone member is due
         for track_id in sorted(touched):
             track = self.table.tracks[track_id]
             active = track.active()
-            if len(active) < 2 or track.picture is None or track.membership_changed:
+            if track.picture is None or track.membership_changed:
+                continue
+            if len(track.members) == 1 and active and _founded_by(track, active[0]):
+                m = active[0]
+                if self._fold_due(m, every, settle):
+                    if older is None:
+                        older = [t for t in self.table.tracks.values() if t.closed is None]
+                    folded = self._fold(track, m, older)
+                    if folded is not None:
+                        detached.append(folded)
+                continue
+            if len(active) < 2:
                 continue
             worst, worst_excess = None, 1.0
             for m in active:
@@ -93,6 +110,72 @@ class Associator:
             track.remove(worst.key)
             detached.append(Newcomer(worst, worst.observed_us, previous=track_id))
         return detached
+
+    def _fold_due(self, m: NationalTrack, every: int, settle: int) -> bool:
+        """A lone member is tested for a duplicate track at the break test's pace, once
+        settled and in free flight (ballistic comparisons are exact there)."""
+        return (
+            m.status is not TrackStatus.IMPACTED
+            and not m.boosting
+            and m.observed_us >= m.checked_us + every
+            and m.observed_us - m.first_observed_us >= settle
+        )
+
+    def _fold(
+        self, track: SystemTrack, m: NationalTrack, open_tracks: list[SystemTrack]
+    ) -> Newcomer | None:
+        """Detach ``m``, the only member of ``track``, if ``track`` duplicates an older one.
+
+        Two system tracks can follow one missile: a newcomer that founded its own while
+        a wrong member of its nation sat on the right one (an infrared track that took
+        a neighbour's plume and has since broken away), or a nation that reported first
+        on a track it could not tell from its neighbours. Nothing else brings them
+        together: a member stays where it joined until it breaks away, and a lone member
+        cannot break from itself. So a settled member in free flight that founded its
+        track and is its only member (a tentative track no other nation stayed on) is
+        compared,
+        like a break, with the open tracks near it: when the nearest gates (the strict
+        gate, full state), is older, in free flight and without a live member of its
+        nation, and no second track (whoever holds it) is about as near (the ambiguity
+        margin), it is detached and placed by the assigner like any detached
+        member; the emptied track closes as merged into the one it joined
+        (``TrackTable.join``). Only towards older tracks, so duplicates fold into the
+        track whose alerts came first and two lone tracks never swap.
+        """
+        m.checked_us = m.observed_us
+        silent_before = self.table.silent_before()
+        realm = (track.data_mode, track.scenario_id)
+        x = m.estimate.x
+        options: list[tuple[float, bool, str]] = []  # d², a track it may join, track id
+        for other in open_tracks:
+            if other is track or (other.data_mode, other.scenario_id) != realm:
+                continue
+            est = other.gate_estimate(silent_before)
+            if est is None or not other.active():
+                continue
+            dt = (m.estimate.time_us - est.time_us) / US
+            miss = float(np.linalg.norm(x[:3] - est.x[:3] - dt * est.x[3:6]))
+            if miss > _FOLD_REACH_M + 20.0 * dt * dt:  # gravity over dt, generously
+                continue
+            d2 = self.gate.distance(m.estimate, est)
+            if not self.gate.admits(d2):
+                continue
+            joinable = (
+                not est.boosting
+                and (other.created_us, other.track_id) < (track.created_us, track.track_id)
+                and m.nation not in other.nations(silent_before)
+            )
+            options.append((d2, joinable, other.track_id))
+        options.sort()
+        # Closely spaced objects: a second track about as near, whoever holds it, and the
+        # member cannot tell which is its missile's.
+        if not options or not options[0][1]:
+            return None
+        if len(options) > 1 and options[1][0] - options[0][0] < self.gate.ambiguity:
+            return None
+        log.info("%s leaves %s: it duplicates %s", key_text(m.key), track.track_id, options[0][2])
+        track.remove(m.key)
+        return Newcomer(m, m.observed_us, previous=track.track_id)
 
     def _without(
         self, track: SystemTrack, active: list[NationalTrack], m: NationalTrack
@@ -207,6 +290,11 @@ class Associator:
             )
             for n in pending
         ]
+
+
+def _founded_by(track: SystemTrack, m: NationalTrack) -> bool:
+    """``m`` founded ``track`` with its first report (a track is named after that time)."""
+    return track.created_us == m.first_observed_us and track.first_detection_nation is m.nation
 
 
 def _closed_slot(step: Step, slots: list[Slot]) -> bool:

@@ -80,6 +80,11 @@ class Lifecycle:
             return
         active = track.active()
         if not active:
+            if track.folded_into:
+                # One missile, two tracks: this one's members now fly on the other.
+                why = f"merged into {track.folded_into}: one missile"
+                self._close(track, AlertStatus.DROPPED, now, out, why)
+                return
             if self._coasting(track):
                 # Every sensor lost it (an IRBM flies beyond them all), but it coasts on
                 # a known ballistic path: stay open and close with IMPACT at the

@@ -213,6 +213,7 @@ class BridgeTrackState:
     closed_us: int
     event_us: int
     snapshot_us: int
+    merged_into: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -229,6 +230,7 @@ class BridgeTrackState:
             "last_alert": None if self.last_alert is None else self.last_alert.to_dict(),
             "closed": None if self.closed is None else self.closed.value,
             "closed_us": self.closed_us,
+            "merged_into": self.merged_into,
             "event_us": self.event_us,
             "snapshot_us": self.snapshot_us,
         }
@@ -251,6 +253,7 @@ class BridgeTrackState:
             ),
             closed=None if d.get("closed") is None else AlertStatus(d["closed"]),
             closed_us=int(d["closed_us"]),
+            merged_into=str(d.get("merged_into", "")),
             event_us=int(d["event_us"]),
             snapshot_us=int(d["snapshot_us"]),
         )
@@ -323,6 +326,7 @@ def snapshot_track(track: SystemTrack, event_us: int, wall_us: int) -> BridgeTra
         ),
         closed=track.closed,
         closed_us=track.closed_us,
+        merged_into=track.folded_into,
         event_us=event_us,
         snapshot_us=wall_us,
     )
@@ -349,6 +353,7 @@ def restore_track(s: BridgeTrackState) -> tuple[SystemTrack, list[NationalTrack]
         refreshed_us=s.refreshed_us,
         closed=s.closed,
         closed_us=s.closed_us,
+        folded_into=s.merged_into,
     )
     members = []
     for ms in s.members:

@@ -116,9 +116,10 @@ class TrackTable:
         return {nation: max(t, floor) - self.silent_us for nation, t in self.nation_us.items()}
 
     def revivable(self, track: SystemTrack) -> bool:
-        """Dropped recently enough that news of it reopens it."""
+        """Dropped recently enough that news of it reopens it (not merged into another)."""
         return (
             track.closed is AlertStatus.DROPPED
+            and not track.folded_into
             and self.event_us - track.closed_us <= self.revive_window_us
         )
 
@@ -200,6 +201,9 @@ class TrackTable:
         if n.previous:
             track.notes.append(f"{key_text(n.member.key)} re-associated from {n.previous}")
             self._note_departure(n, track.track_id, touched)
+            old = self.tracks.get(n.previous)
+            if old is not None and old.closed is None and not old.active():
+                old.folded_into = track.track_id  # its last member: one missile, one track
         else:
             track.notes.append(f"{key_text(n.member.key)} joined")
         touched.add(track.track_id)

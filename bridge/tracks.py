@@ -198,6 +198,9 @@ class SystemTrack:
     membership_changed: bool = False
     dirty: bool = False  # data arrived since the last refresh
     fresh_data: bool = False  # data arrived since the last alert
+    # The track its last member left to join (``Associator._fold``): the lifecycle
+    # closes it in that batch, for good (a duplicate is never revived).
+    folded_into: str = ""
     # Earlier gate estimates (in memory only), for newcomers from a feed that arrives
     # late: see ``remember``.
     history: list[Estimate] = field(default_factory=list)
