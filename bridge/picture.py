@@ -3,7 +3,7 @@ state, impact, launch, class); ``Refresher`` rebuilds the pictures of the touche
 tracks and queues their impact deadlines.
 
 The expensive parts — covariance intersection (~0.3 ms) and a ground crossing
-(~1.3 ms) — run only in a *full* refresh, which the policy allows sparingly
+(~0.3 ms) — run only in a *full* refresh, which the policy allows sparingly
 (``alerts.AlertPolicy.refresh_due``).
 A track with a single active member needs neither: its picture is that member's
 own state and the nation's own impact prediction, which costs nothing.
@@ -27,13 +27,11 @@ from bridge.fusion import CovarianceIntersection
 from bridge.schedule import ImpactSchedule
 from bridge.table import TrackTable
 from bridge.tracks import NationalTrack, Picture, SilentBefore, SystemTrack, key_text
-from tracking.propagate import ground_crossing, upper_triangle
+from tracking.impact import crossing
+from tracking.propagate import upper_triangle
 from trilink.model import Ellipse, GroundPoint, MissileClass, TrackStatus
 
 BACK_PROPAGATED = "back-propagated (ballistic)"
-# Free flight is smooth: 20 s RK4 steps find the same crossing as 5 s ones (to metres)
-# at half the cost; the bisection refines the time anyway.
-CROSSING_STEP_S = 20.0
 
 
 def crossing_point(
@@ -41,7 +39,9 @@ def crossing_point(
 ) -> GroundPoint | None:
     """Where the ballistic trajectory of ``est`` meets the ground, with its 95% ellipse
     (``air``: through the nominal air)."""
-    gc = ground_crossing(est.x, est.p, backwards=backwards, step_s=CROSSING_STEP_S, air=air)
+    # The national trackers' fast search (Hermite root and a Newton polish instead of a
+    # bisection): the same crossing as ``ground_crossing`` to metres, at a fraction of it.
+    gc = crossing(est.x, est.p, backwards=backwards, air=air)
     if gc is None:
         return None
     return GroundPoint(
