@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy.linalg import eigvalsh
 from scipy.optimize import minimize_scalar
 
 from bridge.errors import BridgeError
@@ -37,7 +36,7 @@ def _info(p: FloatArray) -> FloatArray:
     return np.asarray(np.linalg.inv(p), dtype=np.float64)
 
 
-def _det_weight(ia: FloatArray, ib: FloatArray) -> float:
+def _det_weight(ia: FloatArray, ib: FloatArray, pb: FloatArray | None = None) -> float:
     """ω maximising det(ω Ia + (1 − ω) Ib), exactly.
 
     With λ the generalised eigenvalues of (Ia, Ib), log det = log det Ib +
@@ -45,7 +44,11 @@ def _det_weight(ia: FloatArray, ib: FloatArray) -> float:
     Σ (λ − 1)/(1 + ω(λ − 1)) crosses zero — a safeguarded Newton search on six
     numbers, ~10x cheaper than a generic scalar minimisation of 6x6 determinants.
     """
-    d = [float(v) - 1.0 for v in eigvalsh(ia, ib)]
+    # The generalised eigenvalues of (Ia, Ib) are those of Lᵀ Ia L with L Lᵀ = Ib⁻¹ (the
+    # covariance ``pb`` when the caller has it): one Cholesky factor and a symmetric
+    # eigensolve, at a third of the cost of scipy's generalised solver on 6x6 matrices.
+    low = np.linalg.cholesky(np.linalg.inv(ib) if pb is None else pb)
+    d = [float(v) - 1.0 for v in np.linalg.eigvalsh(low.T @ ia @ low)]
 
     def slope(w: float) -> float:
         return sum(di / (1.0 + w * di) for di in d)
@@ -69,12 +72,19 @@ def _det_weight(ia: FloatArray, ib: FloatArray) -> float:
     return w
 
 
-def ci_weight(ia: FloatArray, ib: FloatArray, criterion: Criterion = "det") -> float:
-    """ω for information matrices ``ia`` and ``ib`` (weight of ``a``)."""
+def ci_weight(
+    ia: FloatArray,
+    ib: FloatArray,
+    criterion: Criterion = "det",
+    covariances: tuple[FloatArray, FloatArray] | None = None,
+) -> float:
+    """ω for information matrices ``ia`` and ``ib`` (weight of ``a``); ``covariances``
+    (their inverses, when the caller has them) spare the weights inverting them back."""
     if criterion == "det":
-        return _det_weight(ia, ib)
+        return _det_weight(ia, ib, covariances[1] if covariances else None)
     if criterion == "fast":
-        ta, tb = np.trace(np.linalg.inv(ia)), np.trace(np.linalg.inv(ib))
+        pa, pb = covariances or (np.linalg.inv(ia), np.linalg.inv(ib))
+        ta, tb = np.trace(pa), np.trace(pb)
         return float(tb / (ta + tb))
 
     def trace(w: float) -> float:
@@ -93,7 +103,7 @@ def covariance_intersection(
     if a.time_us != b.time_us:
         raise BridgeError("covariance intersection needs estimates at the same time")
     ia, ib = _info(a.p), _info(b.p)
-    w = ci_weight(ia, ib, criterion)
+    w = ci_weight(ia, ib, criterion, (a.p, b.p))
     info = w * ia + (1.0 - w) * ib
     p = np.linalg.inv(info)
     p = 0.5 * (p + p.T)
@@ -110,7 +120,12 @@ class CovarianceIntersection:
     def __call__(self, estimates: Sequence[Estimate]) -> Estimate:
         if not estimates:
             raise BridgeError("nothing to fuse")
-        ordered = sorted(estimates, key=lambda e: float(np.linalg.slogdet(e.p)[1]))
+        # Two estimates fuse to the same result in either order (ω and 1 − ω): the
+        # order, and the log-determinants it costs, matter from three on.
+        if len(estimates) < 3:
+            ordered = list(estimates)
+        else:
+            ordered = sorted(estimates, key=lambda e: float(np.linalg.slogdet(e.p)[1]))
         fused = ordered[0]
         for other in ordered[1:]:
             fused, _ = covariance_intersection(fused, other, self.criterion)

@@ -29,6 +29,7 @@ from tracking.propagate import (
     State,
     _rk4,
     air_step_s,
+    vacuum_transition,
 )
 from trilink.air import CEILING_M as DRAG_CEILING_M
 from trilink.air import SCALE_H_M, drag_coefficient, height_m
@@ -227,9 +228,9 @@ def _vacuum_covariance(s: State, p: FloatArray, dt: float) -> FloatArray:
     n = max(1, math.ceil(abs(dt) / COVARIANCE_STEP_S))
     h = dt / n
     phi: FloatArray | None = None
+    h2 = 0.5 * h
     for _ in range(n):
-        fh, _ = _scaled_jacobian(s, h, False)
-        step = _EYE6 + fh + 0.5 * (fh @ fh)
+        step = vacuum_transition(s[0] + h2 * s[3], s[1] + h2 * s[4], s[2] + h2 * s[5], h)
         phi = step if phi is None else step @ phi
         s = _rk4(s, h)
     assert phi is not None

@@ -101,6 +101,27 @@ def test_propagator_inflates_more_while_boosting() -> None:
     assert np.allclose(coast.x, m.truth(T0 + 5_000_000), atol=1.0)
 
 
+@pytest.mark.parametrize("criterion", ["det", "fast"])
+def test_weights_from_given_covariances_are_the_same(criterion: str) -> None:
+    rng = np.random.default_rng(12)
+    # Each precise where the other is not, so that neither dominates (0 < ω < 1).
+    pa = np.diag([1.0] * 3 + [100.0] * 3) + 0.1 * _random_spd(rng, 1.0)
+    pb = np.diag([100.0] * 3 + [1.0] * 3) + 0.1 * _random_spd(rng, 1.0)
+    ia, ib = np.linalg.inv(pa), np.linalg.inv(pb)
+    given = ci_weight(ia, ib, criterion, (pa, pb))  # type: ignore[arg-type]
+    assert given == pytest.approx(ci_weight(ia, ib, criterion), abs=1e-9)  # type: ignore[arg-type]
+    assert 0.0 < given < 1.0
+
+
+def test_two_estimates_fuse_the_same_in_either_order() -> None:
+    rng = np.random.default_rng(13)
+    a = Estimate(T0, rng.normal(size=6) * 100.0, _random_spd(rng, 1.0))
+    b = Estimate(T0, rng.normal(size=6) * 100.0, _random_spd(rng, 2.0))
+    ab, ba = CovarianceIntersection()([a, b]), CovarianceIntersection()([b, a])
+    assert np.allclose(ab.x, ba.x, rtol=1e-9, atol=1e-9)
+    assert np.allclose(ab.p, ba.p, rtol=1e-9, atol=1e-12)
+
+
 def test_det_weight_is_the_true_minimiser() -> None:
     rng = np.random.default_rng(11)
     for _ in range(5):

@@ -10,9 +10,11 @@ from scipy.integrate import solve_ivp
 from tracking.propagate import (
     from_upper_triangle,
     ground_crossing,
+    jacobian,
     propagate,
     propagate_state,
     state_from_geodetic,
+    transition,
     upper_triangle,
 )
 from trilink.geodesy import ballistic_derivative, ecef_to_geodetic
@@ -52,6 +54,15 @@ def test_drag_slows_a_body_in_the_air_and_is_undone_backwards() -> None:
     np.testing.assert_allclose(propagate_state(ahead, -5.0, air=True), low, atol=1e-2)
     vacuum = propagate_state(low, 5.0)
     assert np.linalg.norm(vacuum[3:]) > np.linalg.norm(low[3:])  # falling, no air: faster
+
+
+@pytest.mark.parametrize("h", [-7.5, 0.3, 5.0])
+def test_written_out_transition_is_the_matrix_series(coasting: np.ndarray, h: float) -> None:
+    # The vacuum transition is written term by term for speed: it must stay I + Fh + (Fh)²/2.
+    fh = jacobian(coasting) * h
+    series = np.eye(6) + fh + 0.5 * (fh @ fh)
+    assert np.allclose(transition(coasting, h), series, rtol=0.0, atol=1e-15)
+    assert not np.allclose(transition(coasting, h), np.eye(6) + fh, rtol=0.0, atol=1e-15)
 
 
 def test_upper_triangle_round_trip() -> None:
