@@ -31,6 +31,7 @@ import numpy as np
 from bridge.assigner import Candidate, Slot, Step, plan, thrusting_then
 from bridge.association import Gate
 from bridge.estimate import Estimate
+from bridge.exchange import Exchange
 from bridge.fusion import CovarianceIntersection
 from bridge.table import Changes, Newcomer, TrackTable
 from bridge.tracks import NationalTrack, SilentBefore, SystemTrack, key_text
@@ -52,9 +53,15 @@ class Associator:
     table: TrackTable
     # Leave-one-out references for the break test: the fast weights are plenty there.
     fuse: CovarianceIntersection = field(default_factory=lambda: CovarianceIntersection("fast"))
+    exchange: Exchange = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "exchange", Exchange(self.gate, self.fuse))
 
     def associate(self, changes: Changes) -> None:
         """Detach drifted members, then place every newcomer; fills ``changes.late``."""
+        touched = [self.table.tracks[t] for t in sorted(changes.touched)]
+        self.exchange.run(touched, self.table.tracks.values(), changes.touched)
         changes.newcomers.extend(self._breaks(changes.touched))
         pending = self._attach_hinted(changes.newcomers, changes.touched)
         if pending:
@@ -72,7 +79,7 @@ class Associator:
             active = track.active()
             if track.picture is None or track.membership_changed:
                 continue
-            if len(track.members) == 1 and active and _founded_by(track, active[0]):
+            if len(track.members) == 1 and active and track.founded_by(active[0]):
                 m = active[0]
                 if self._fold_due(m, every, settle):
                     if older is None:
@@ -290,11 +297,6 @@ class Associator:
             )
             for n in pending
         ]
-
-
-def _founded_by(track: SystemTrack, m: NationalTrack) -> bool:
-    """``m`` founded ``track`` with its first report (a track is named after that time)."""
-    return track.created_us == m.first_observed_us and track.first_detection_nation is m.nation
 
 
 def _closed_slot(step: Step, slots: list[Slot]) -> bool:

@@ -71,6 +71,7 @@ class NationalTrack:
     state_wire: tuple[float, ...] = ()
     cov_wire: tuple[float, ...] = ()
     checked_us: int = 0  # observed time of the state last tested against the break gate
+    swap_checked_us: int = 0  # its track's newest report when last tested for an exchange
     # The newest report's label classification (alerts are classified at their
     # highest contributor's); not in snapshots: the next report restores it.
     classification: str = ""
@@ -293,6 +294,10 @@ class SystemTrack:
         if len(live) == 1:
             return live[0].estimate
         return None if self.picture is None else self.picture.estimate
+
+    def founded_by(self, m: NationalTrack) -> bool:
+        """``m`` founded this track with its first report (a track is named after that time)."""
+        return self.created_us == m.first_observed_us and self.first_detection_nation is m.nation
 
     def add(self, member: NationalTrack) -> None:
         member.system_track_id = self.track_id

@@ -7,9 +7,14 @@ caused (``producers.origins``). From those counts:
   (:func:`national_missiles`); nothing if that majority is not a missile (clutter,
   debris);
 * a system track sums the counts of every national track that ever contributed to
-  it (:func:`system_origins`); it *is* the majority origin of that sum and *carries*
-  every missile that is the majority of one of its contributors or holds at least
-  :data:`MERGE_SHARE` of its detections;
+  it, each weighted by the share of its membership time the national track spent in
+  this system track (:func:`membership_shares`, :func:`system_origins`): a national
+  track that sat five seconds in the wrong system track before moving to its own
+  lends the wrong one five seconds' worth, not its whole life's detections. The
+  system track *is* the majority origin of that sum and *carries* every missile
+  that is the majority of one of its contributors (however briefly: a merge for a
+  few seconds is still a merge) or holds at least :data:`MERGE_SHARE` of its
+  weighted detections;
 * :func:`assign_tracks` pairs system tracks with missiles one-to-one: a missile gets
   the system track, among those that are it, with the most of its detections. The
   rest are ``extra`` (unless the picture labels them non-missile, see
@@ -69,12 +74,38 @@ def counts_from_mapping(
     return out
 
 
+def membership_shares(alerts: Sequence[FusedAlert]) -> dict[tuple[str, NationalKey], float]:
+    """(system track, national track) -> the share of the national track's membership
+    time spent in that system track.
+
+    A system track's alert lists its contributors from that alert until its next one
+    (event time of the newest report behind each); every listing also counts one
+    microsecond, so that a national track named only in single alerts still has a
+    share. A national track in one system track only has share 1.
+    """
+    held: dict[tuple[str, NationalKey], float] = defaultdict(float)
+    by_track: dict[str, list[FusedAlert]] = defaultdict(list)
+    for a in alerts:
+        by_track[a.system_track_id].append(a)
+    for tid, seq in by_track.items():
+        seq.sort(key=lambda a: a.version)
+        ends = [a.newest_report_us for a in seq[1:]] + [seq[-1].newest_report_us]
+        for a, end in zip(seq, ends, strict=True):
+            span = max(end - a.newest_report_us, 0) + 1
+            for c in a.contributors:
+                held[(tid, (c.nation, c.track_id))] += span
+    total: dict[NationalKey, float] = defaultdict(float)
+    for (_, key), t in held.items():
+        total[key] += t
+    return {k: t / total[k[1]] for k, t in held.items()}
+
+
 @dataclass(frozen=True, slots=True)
 class SystemOrigin:
     """What one system track is made of (see the module docstring)."""
 
     track_id: str
-    counts: Counter[Origin]
+    counts: Counter[Origin]  # detections, weighted by membership share
     majority: str | None  # the missile it is, if the majority origin is one
     carries: frozenset[str]
     labelled_non_missile: bool
@@ -92,24 +123,26 @@ def system_origins(
         final[a.system_track_id] = a
         first_us.setdefault(a.system_track_id, a.newest_report_us)
     order = sorted(final, key=lambda t: (first_us[t], t))
+    shares = membership_shares(alerts)
     out: dict[str, SystemOrigin] = {}
     for tid in order:
         total: Counter[Origin] = Counter()
         heads: set[str] = set()
         for key in sorted(contributors[tid]):
             c = counts.get(key, Counter())
-            total.update(c)
+            w = shares[(tid, key)]
+            total.update({o: n * w for o, n in c.items()})
             head = majority(c)
             if head is not None and head in missiles:
                 heads.add(head)
         size = sum(total.values())
-        shares = {m for m, n in total.items() if m in missiles and n >= MERGE_SHARE * size}
+        big = {m for m, n in total.items() if m in missiles and n >= MERGE_SHARE * size}
         head = majority(total)
         out[tid] = SystemOrigin(
             tid,
             total,
             head if head is not None and head in missiles else None,
-            frozenset(heads | {m for m in shares if m is not None}),
+            frozenset(heads | {m for m in big if m is not None}),
             final[tid].missile_class in NON_MISSILE_CLASSES,
         )
     return out

@@ -15,7 +15,13 @@ import numpy as np
 import pytest
 
 from evaluation.matching import map_tracks
-from evaluation.origin import MERGE_SHARE, assign_tracks, national_missiles, system_origins
+from evaluation.origin import (
+    MERGE_SHARE,
+    assign_tracks,
+    membership_shares,
+    national_missiles,
+    system_origins,
+)
 from evaluation.scoring import score
 from evaluation.synthetic import NationModel, ballistic_missile, national_reports
 from evaluation.timeline import first_alert_delays
@@ -223,3 +229,40 @@ def test_a_track_that_died_early_is_extra_not_the_missiles_final_word() -> None:
     s = score(truths, {Nation.KOR: warnings}, [*alerts, early], origins)
     assert s.extra_tracks == 1 and s.missed == 0
     assert s.impact_error_km.fused.max is not None and s.impact_error_km.fused.max < 5.0
+
+
+def test_a_brief_wrong_membership_lends_only_its_time() -> None:
+    """U1 (M1 all its life) sat 5 s on K0's track before moving to K1's for 100 s: K0's
+    track is still M0 (its majority by membership time), though U1 has more detections
+    in all than K0; it still carries M1 (a merge, however brief, is a merge)."""
+    _, _, alerts = _ripple()
+    t, k, u = alerts[0], Nation.KOR, Nation.USA
+    at = t.newest_report_us
+    origins: OriginCounts = {
+        (k, "K0"): Counter({"M0": 40}),
+        (k, "K1"): Counter({"M1": 40}),
+        (u, "U1"): Counter({"M1": 60}),
+    }
+
+    def alert(tid: str, version: int, s: float, keys: list[tuple[Nation, str]]) -> FusedAlert:
+        a = _alert(t, tid, keys, newest_report_us=at + round(s * US))
+        return replace(a, version=version)
+
+    picture = [
+        alert("ST0", 0, 0.0, [(k, "K0")]),
+        alert("ST0", 1, 10.0, [(k, "K0"), (u, "U1")]),
+        alert("ST0", 2, 15.0, [(k, "K0")]),
+        alert("ST0", 3, 120.0, [(k, "K0")]),
+        alert("ST1", 0, 1.0, [(k, "K1")]),
+        alert("ST1", 1, 15.0, [(k, "K1"), (u, "U1")]),
+        alert("ST1", 2, 115.0, [(k, "K1"), (u, "U1")]),
+    ]
+    shares = membership_shares(picture)
+    assert shares[("ST0", (u, "U1"))] == pytest.approx(5 / 105, rel=1e-4)
+    assert shares[("ST1", (u, "U1"))] == pytest.approx(100 / 105, rel=1e-4)
+    assert shares[("ST0", (k, "K0"))] == 1.0
+    systems = system_origins(picture, origins, ["M0", "M1"])
+    assert systems["ST0"].majority == "M0" and systems["ST0"].carries == {"M0", "M1"}
+    assert systems["ST1"].majority == "M1"
+    got = assign_tracks(systems, ["M0", "M1"])
+    assert got.matched == {"M0": "ST0", "M1": "ST1"} and got.extra == ()

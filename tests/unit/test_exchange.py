@@ -1,0 +1,105 @@
+"""Assignment revision: two system tracks exchange the members one nation put on the
+wrong one of two closely spaced missiles (``bridge.exchange``). No I/O."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bridge.association import Gate
+from bridge.config import AlertConfig, GateConfig
+from bridge.exchange import Exchange
+from bridge.fusion import CovarianceIntersection
+from bridge.table import Newcomer, TrackTable
+from bridge.tracks import NationalTrack, Picture, SystemTrack
+from bridge.validate import Checked
+from tests.factories import T0_US, make_warning
+from trilink.constants import US
+from trilink.geodesy import enu_rotation, geodetic_to_ecef
+from trilink.model import MissileClass, Nation
+
+NOW_US = T0_US + 200 * US
+LAT, LON = 39.5, 128.0
+SIGMA_M, SIGMA_MPS = 100.0, 10.0
+
+
+def _member(nation: Nation, track_id: str, east_m: float) -> NationalTrack:
+    """A settled national track in free flight at 100 km, ``east_m`` east of the datum,
+    flying north at 2 km/s, with a 100 m / 10 m/s covariance."""
+    rot = enu_rotation(LAT, LON)  # rows: east, north, up in ECEF
+    pos = geodetic_to_ecef(LAT, LON, 100_000.0) + east_m * rot[0]
+    vel = 2_000.0 * rot[1]
+    cov = np.diag([SIGMA_M**2] * 3 + [SIGMA_MPS**2] * 3)
+    w = make_warning(
+        nation=nation,
+        track_id=track_id,
+        observed_us=NOW_US,
+        reported_us=NOW_US,
+        position_m=tuple(float(v) for v in pos),
+        velocity_mps=tuple(float(v) for v in vel),
+        covariance=tuple(float(cov[i, j]) for i in range(6) for j in range(i, 6)),
+    )
+    m = NationalTrack.from_report(Checked(w, np.concatenate([pos, vel]), cov))
+    m.first_observed_us = NOW_US - 60 * US  # settled: compared on the full state
+    return m
+
+
+def _track(table: TrackTable, founder: NationalTrack, joiner: NationalTrack) -> SystemTrack:
+    touched: set[str] = set()
+    track = table.found(Newcomer(founder, founder.first_observed_us), touched)
+    table.join(Newcomer(joiner, joiner.first_observed_us), track, touched)
+    est = founder.estimate
+    track.picture = Picture(est.time_us, est.x, est.p, False, None, None, MissileClass.SRBM, NOW_US)
+    track.membership_changed = False
+    return track
+
+
+def _crossed(apart_m: float) -> tuple[SystemTrack, SystemTrack]:
+    """Korea holds each missile on its own track; the US tracks joined them crossed."""
+    table = TrackTable.configured(GateConfig(), AlertConfig())
+    a = _track(table, _member(Nation.KOR, "KOR-1", 0.0), _member(Nation.USA, "USA-2", apart_m))
+    b = _track(table, _member(Nation.KOR, "KOR-2", apart_m), _member(Nation.USA, "USA-1", 0.0))
+    return a, b
+
+
+def _exchange() -> Exchange:
+    return Exchange(Gate(GateConfig()), CovarianceIntersection("fast"))
+
+
+def test_crossed_members_change_places() -> None:
+    a, b = _crossed(apart_m=1_000.0)  # 1 km apart, 100 m accurate: plainly crossed
+    touched: set[str] = set()
+    assert _exchange().run([a, b], [a, b], touched) == 1
+    assert {k[1] for k in a.members} == {"KOR-1", "USA-1"}
+    assert {k[1] for k in b.members} == {"KOR-2", "USA-2"}
+    assert touched == {a.track_id, b.track_id}
+    assert a.membership_changed and b.membership_changed
+    assert any("(exchange)" in n for n in a.notes)
+    # The members know their new tracks, and the founders stayed where they were.
+    assert all(m.system_track_id == a.track_id for m in a.members.values())
+    assert all(m.system_track_id == b.track_id for m in b.members.values())
+
+
+@pytest.mark.parametrize("apart_m", [150.0, 250.0])
+def test_closely_spaced_objects_the_data_cannot_tell_apart_stay(apart_m: float) -> None:
+    # 150 m and 250 m apart with 100 m on each side: the exchange would not be
+    # ``ambiguity_ratio`` times likelier, so nothing moves on noise.
+    a, b = _crossed(apart_m)
+    assert _exchange().run([a, b], [a, b], set()) == 0
+    assert {k[1] for k in a.members} == {"KOR-1", "USA-2"}
+
+
+def test_an_exchange_needs_news_and_a_settled_membership() -> None:
+    a, b = _crossed(apart_m=1_000.0)
+    b.membership_changed = True  # its membership changed in this batch: left alone
+    assert _exchange().run([a, b], [a, b], set()) == 0
+    b.membership_changed = False
+    assert _exchange().run([a, b], [a, b], set()) == 1  # USA-1 had not been tested yet
+
+    # Tested once per piece of news on its track: the same data is not tested twice.
+    a, b = _crossed(apart_m=1_000.0)
+    for m in (*a.members.values(), *b.members.values()):
+        m.swap_checked_us = m.reported_us
+    assert _exchange().run([a, b], [a, b], set()) == 0
+    next(iter(a.members.values())).reported_us += US  # Korea reports again on track a
+    assert _exchange().run([a, b], [a, b], set()) == 1
