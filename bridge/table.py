@@ -271,6 +271,11 @@ class TrackTable:
         """Keep a newcomer back from founding a track; its next report retries it (still
         detached from ``previous``, if a break detached it)."""
         self.held[member.key] = member
+        # A member detached by a break is filed under no track while held: were it
+        # left in ``national`` its next report would update it in place as a member
+        # of the track it left, and it would never be retried.
+        if self.national.get(member.key) is member:
+            del self.national[member.key]
         if previous:
             self.held_from[member.key] = previous
 

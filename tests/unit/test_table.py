@@ -96,3 +96,25 @@ def test_evict_forgets_only_members_still_filed_under_the_track() -> None:
     assert track.track_id not in table.tracks
     assert kor.key not in table.national
     assert table.national[usa.key] is fresh and fresh.system_track_id == moved.track_id
+
+
+def test_a_member_detached_and_held_is_retried_on_its_next_report() -> None:
+    """A break detaches a member that gates with no track: it is held, and its next
+    report offers it to association again (still barred from the track it left)."""
+    table, out = _table(), Outcome()
+    (k,) = table.apply([_checked(sequence=1)], out).newcomers
+    track = table.found(k, set())
+    (u,) = table.apply(
+        [_checked(nation=Nation.USA, track_id="USA-0001", sequence=1)], out
+    ).newcomers
+    table.join(u, track, set())
+    track.remove(u.member.key)  # the break test's detachment
+    table.hold(u.member, previous=track.track_id)
+    assert u.member.key not in table.national  # filed under no track while held
+    again = table.apply(
+        [_checked(nation=Nation.USA, track_id="USA-0001", sequence=2, reported_us=T0_US + 5)], out
+    )
+    (n,) = again.newcomers
+    assert n.member is u.member and n.member.last_sequence == 2
+    assert n.previous == track.track_id
+    assert track.track_id not in again.touched  # the track it left is not its own
