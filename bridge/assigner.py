@@ -21,7 +21,13 @@ A *late* candidate (first seen above the birth ceiling, or detached by a break: 
 missile the picture already holds) that gates (or position-gates) with two or more slots
 of which the best is not ``GateConfig.ambiguity_ratio`` times likelier than the next
 is *ambiguous* and held too: closely spaced objects its estimate cannot tell apart
-(see ``GateConfig``). It neither joins nor founds; its next report retries it.
+(see ``GateConfig``). It neither joins nor founds; its next report retries it. So is
+a *young* candidate (within ``GateConfig.settle_s`` of its first observation) whose
+gated slots are all tracks the picture already held, open, and about equally near:
+an infrared track's first reports on a battery fired from launchers a few hundred
+metres apart carry kilometres of error and fit every track of the battery. Those
+missiles are in the picture already, so waiting delays no first alert; joining one
+at random would put one missile's data on another's track.
 """
 
 from __future__ import annotations
@@ -54,6 +60,9 @@ class Candidate:
     begun_us: int = 0  # observed time its national track began
     may_hold: bool = False  # may wait instead of founding when only its nation blocks it
     late: bool = False  # first seen above the birth ceiling, or detached: a known missile
+    # Young (within ``GateConfig.settle_s`` of its first observation): when it is
+    # ambiguous among tracks the picture already holds, it may wait like a late one.
+    young: bool = False
 
 
 @dataclass(slots=True)
@@ -223,6 +232,10 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
         rivals = [o[1] for o in options[1:] if o[0] == dup]
         return j, dup, bool(rivals) and rivals[0] - d2 < gate.ambiguity
 
+    def known(j: int) -> bool:
+        # A track the picture held before this plan, still open.
+        return slots[j].track_id != "" and slots[j].closed_us is None
+
     def defer_ambiguous(rows: _Rows) -> None:
         # Candidates whose gated slots include a second about as likely as the best:
         # held (retried on their next report) rather than guessed.
@@ -230,9 +243,9 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
         for (i, j), d2 in gated.items():
             best.setdefault(i, []).append((d2, j))
         for i in sorted(best):
-            if not cands[i].late:
-                continue  # it may be the first track on its missile: no delay
             options = sorted(best[i])
+            if not (cands[i].late or (cands[i].young and all(known(j) for _, j in options))):
+                continue  # it may be the first track on its missile: no delay
             if len(options) > 1 and options[1][0] - options[0][0] < gate.ambiguity:
                 steps.append(Step(i, options[0][1], held=True, ambiguous=True))
                 rows.alive[i] = False

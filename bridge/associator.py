@@ -282,6 +282,7 @@ class Associator:
 
     def _candidates(self, pending: list[Newcomer]) -> list[Candidate]:
         hold = round(self.gate.config.hold_s * US)
+        settle = round(self.gate.config.settle_s * US)
         return [
             Candidate(
                 n.member.estimate,
@@ -294,6 +295,7 @@ class Associator:
                 and not n.previous
                 and n.member.observed_us - n.member.first_observed_us <= hold,
                 bool(n.previous) or self._first_seen_high(n),
+                n.member.observed_us - n.member.first_observed_us < settle,
             )
             for n in pending
         ]

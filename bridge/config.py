@@ -68,10 +68,13 @@ class GateConfig:
     cannot yet tell apart (an infrared track of a tight salvo). Joining either would
     put one missile's national track on another's system track, so the decision is
     deferred: it neither joins nor founds, and is retried on its next report until
-    its own data separate the tracks. Only late candidates are deferred: a new
-    track begun low may be the first on its missile, and its first alert must not
-    wait (the first fused alert goes out with the first national warning). 1 turns
-    the test off.
+    its own data separate the tracks. A new track begun low may be the first on
+    its missile, and its first alert must not wait (the first fused alert goes out
+    with the first national warning): it is deferred only while *young* (within
+    ``settle_s`` of its first observation) and only when every track it cannot
+    tell apart was already open before its batch (those missiles are alerted
+    already; an infrared track's first reports on a battery fit every track of
+    it). 1 turns the test off.
 
     Comparing estimates means moving one to the other's time, ballistically: across
     a boost, ``q_boost`` covers the thrust left out only over short spans (the missed

@@ -251,3 +251,34 @@ def test_plan_defers_a_candidate_that_cannot_tell_two_slots_apart() -> None:
     # The test off (ratio 1): the nearer slot, as before.
     off = Gate(GateConfig(ambiguity_ratio=1.0))
     assert plan([vague], slots(), off) == [Step(0, 0)]
+
+
+def test_plan_defers_a_young_candidate_only_among_tracks_already_held() -> None:
+    """An infrared track's first report on a battery: kilometres of error over two
+    tracks the picture already holds. Young (within ``settle_s`` of its first
+    observation) it waits, since both missiles are alerted already; but among slots
+    this plan founds it may be the first on its missile, and it joins at once."""
+    a = ballistic_missile("A", T0)
+    t = T0 + 60 * US
+    gate = Gate()
+    apart = np.array([300.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+    precise = np.diag([20.0**2] * 3 + [2.0**2] * 3)
+    held = [
+        Slot("ST-a", _est(a.truth(t), t, precise), {Nation.KOR}, "realm"),
+        Slot("ST-b", _est(a.truth(t) + apart, t, precise), {Nation.KOR}, "realm"),
+    ]
+    young = Candidate(
+        _est(a.truth(t) + 0.4 * apart, t), Nation.USA, "realm", (1, "USA", "U1"), young=True
+    )
+    assert plan([young], held, gate) == [Step(0, 0, held=True, ambiguous=True)]
+    closed = [held[0], Slot("ST-b", held[1].estimate, {Nation.KOR}, "realm", closed_us=t)]
+    assert plan([young], closed, gate) == [Step(0, 0)]  # one of them has closed: no wait
+    # Two Korean tracks of this batch found the slots: the newcomer joins one at once.
+    kor = [
+        Candidate(_est(a.truth(t), t, precise), Nation.KOR, "realm", (0, "KOR", "K1")),
+        Candidate(_est(a.truth(t) + apart, t, precise), Nation.KOR, "realm", (0, "KOR", "K2")),
+    ]
+    steps = plan([*kor, young], [], gate)
+    assert not any(s.held for s in steps)
+    (mine,) = [s for s in steps if s.candidate == 2]
+    assert not mine.founds
