@@ -104,7 +104,12 @@ class PictureBuilder:
             wire = (tuple(float(v) for v in est.x), upper_triangle(est.p))
         else:
             return previous
-        impact = self._impact(est, active, previous, full)
+        # A silent member's last impact prediction in free flight still holds (where a
+        # ballistic missile comes down does not change because nobody watches it), so
+        # it stays on offer beside the live members' (its state does not: see
+        # ``SystemTrack.contributing``).
+        coasting = [m for m in track.active() if m not in active and not m.boosting]
+        impact = self._impact(est, active, coasting, previous, full)
         launch, source = self._launch(est, track, previous, full)
         return Picture(
             time_us=est.time_us,
@@ -124,15 +129,16 @@ class PictureBuilder:
         self,
         est: Estimate,
         active: Sequence[NationalTrack],
+        coasting: Sequence[NationalTrack],
         previous: Picture | None,
         full: bool,
     ) -> GroundPoint | None:
-        national = sharpest([m.impact for m in active])
+        national = sharpest([m.impact for m in (*active, *coasting)])
         kept = previous.impact if previous is not None else None
         if est.boosting:  # still thrusting: a ballistic prediction would fall short
             return national or kept
         if len(active) == 1 and active[0].impact is not None:
-            return active[0].impact
+            return national  # its own, unless a silent member's is sharper
         if full:
             # CI never claims more than the data supports, so when one nation's own
             # prediction is sharper than the fused one, that nation's is the best
