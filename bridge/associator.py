@@ -1,6 +1,8 @@
 """Step 3 of the engine's walk: who belongs to which system track.
 
-First *breaks*: per touched track, the member that drifted furthest past the
+First *exchanges* (``bridge.exchange``): two nearby tracks swap the members one
+nation put on the wrong one of two closely spaced missiles. Then *breaks*: per
+touched track, the member that drifted furthest past the
 break threshold is detached and looks for a track again, like a new national
 track. Then the newcomers: one that a published alert placed (a *hint*, after a
 restart) goes back where it was; the rest are gated against the open tracks and
