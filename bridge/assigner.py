@@ -118,8 +118,9 @@ class Step:
 
 
 @dataclass(slots=True)
-class _Rows:
-    """The pending candidates as arrays for the vectorised pre-filter."""
+class Rows:
+    """Estimates as arrays for the vectorised straight-line pre-filter (:func:`in_reach`):
+    the pending candidates here, the open tracks' pictures in ``bridge.exchange``."""
 
     t: np.ndarray
     pos: np.ndarray
@@ -129,6 +130,15 @@ class _Rows:
 
     def __post_init__(self) -> None:
         self.alive = np.ones(len(self.t), dtype=bool)
+
+    @classmethod
+    def of(cls, est: Sequence[Estimate]) -> Rows:
+        return cls(
+            np.array([e.time_us / US for e in est]),
+            np.array([e.x[:3] for e in est]).reshape(-1, 3),
+            np.array([float(np.trace(e.p[:3, :3])) for e in est]),
+            np.array([e.boosting for e in est], dtype=bool),
+        )
 
 
 def _wide_distance(gate: Gate, c: Candidate, est: Estimate) -> float | None:
@@ -148,17 +158,7 @@ def _wide_distance(gate: Gate, c: Candidate, est: Estimate) -> float | None:
     return d2 if d2 <= (gate.late_threshold3 if c.late else gate.threshold3) else None
 
 
-def _rows(cands: Sequence[Candidate]) -> _Rows:
-    est = [c.estimate for c in cands]
-    return _Rows(
-        np.array([e.time_us / US for e in est]),
-        np.array([e.x[:3] for e in est]).reshape(-1, 3),
-        np.array([float(np.trace(e.p[:3, :3])) for e in est]),
-        np.array([e.boosting for e in est], dtype=bool),
-    )
-
-
-def _near(rows: _Rows, e: Estimate) -> np.ndarray:
+def in_reach(rows: Rows, e: Estimate) -> np.ndarray:
     """Mask of the rows a straight-line extrapolation of ``e`` does not rule out."""
     dt = rows.t - e.time_us / US
     pred = e.x[:3] + np.outer(dt, e.x[3:6])
@@ -172,7 +172,7 @@ def _near(rows: _Rows, e: Estimate) -> np.ndarray:
 def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[Step]:
     """Who joins what, and who founds what, in execution order."""
     slots = list(slots)
-    rows = _rows(cands) if cands else None
+    rows = Rows.of([c.estimate for c in cands]) if cands else None
     span_us = round(gate.config.boost_span_s * US)
     gated: dict[tuple[int, int], float] = {}  # (candidate, slot) -> d² within the gate
     blocked: dict[int, int] = {}  # candidate -> an open slot it gates with but its nation holds
@@ -194,7 +194,7 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
         est = slots[j].estimate
         if est is None or rows is None:
             return
-        for k in np.flatnonzero(_near(rows, est)).tolist():
+        for k in np.flatnonzero(in_reach(rows, est)).tolist():
             at = slots[j].estimate_at(cands[k].estimate.time_us, span_us)
             assert at is not None
             free = allowed(k, j)
@@ -236,7 +236,7 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
         # A track the picture held before this plan, still open.
         return slots[j].track_id != "" and slots[j].closed_us is None
 
-    def defer_ambiguous(rows: _Rows) -> None:
+    def defer_ambiguous(rows: Rows) -> None:
         # Candidates whose gated slots include a second about as likely as the best:
         # held (retried on their next report) rather than guessed.
         best: dict[int, list[tuple[float, int]]] = {}

@@ -10,19 +10,20 @@ missile's data from one nation, a merge on both.
 
 The exchange test is the global-nearest-neighbour assignment re-solved as time
 tells the tracks apart, one pair of tracks at a time (a 2-opt move on the
-assignment): a settled member ``a`` of nation N on track A and the member ``b`` of
-N on a nearby track B are compared, on the full state, with what the *other*
-members of each track say (the leave-one-out references of the break test). When
-``a`` on B and ``b`` on A both gate and the exchanged pairing is
-``GateConfig.ambiguity_ratio`` times likelier than the present one (the margin
+assignment): a member ``a`` of nation N on track A that misfits it (beyond the
+chi-square 99% point) and the member ``b`` of N on a nearby track B are compared
+with what the *other* members of each track say (the leave-one-out references of
+the break test). When ``a`` on B and ``b`` on A both gate and the exchanged pairing
+is ``GateConfig.ambiguity_ratio`` times likelier than the present one (the margin
 by which association tells closely spaced objects apart), the two change places.
+The same margin keeps an exchange from being undone by noise.
+
 The gain is joint: in a cycle of three wrong members one exchange puts one right
 and may leave the other about where it was (the next exchange or break test
 takes it on). Tried and not kept: requiring each member to gain on its own. It
 spared a good member taken along by a national track that had wandered onto a
 neighbour's plume, but also blocked the first step of such cycles, and the
 battery's GOSPA was worse.
-The same margin keeps an exchange from being undone by noise.
 
 The test starts as soon as a member has its first report: the wrong choice is
 made then, and it must be undone before the break test, seeing the newcomer's
@@ -46,6 +47,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import chdtri
 
+from bridge.assigner import Rows, in_reach
 from bridge.association import Gate
 from bridge.estimate import Estimate
 from bridge.fusion import CovarianceIntersection
@@ -55,44 +57,8 @@ from trilink.model import TrackStatus
 
 log = logging.getLogger(__name__)
 
-# Straight-line pre-filter (as in ``bridge.assigner``): a track farther from a member
-# than this many standard deviations of both positions, plus what gravity, drag or
-# thrust do over the time between them, plus a margin, cannot gate with it.
-_SIGMAS = 8.0
 # A member that fits its track at this chi-square level is not tested for an exchange.
 _SUSPECT = 0.99
-_MARGIN_M = 2_000.0
-_ACCEL_COAST = 15.0  # m/s²
-_ACCEL_BOOST = 80.0  # m/s²
-
-
-@dataclass(frozen=True, slots=True)
-class _Near:
-    """The open tracks' pictures as arrays, for the straight-line pre-filter."""
-
-    t: np.ndarray
-    pos: np.ndarray
-    var: np.ndarray
-    boosting: np.ndarray
-
-    @classmethod
-    def of(cls, pool: Sequence[SystemTrack]) -> _Near:
-        pics = [t.picture for t in pool]
-        return cls(
-            np.array([p.time_us / US for p in pics if p is not None]),
-            np.array([p.x[:3] for p in pics if p is not None]).reshape(-1, 3),
-            np.array([float(np.trace(p.p[:3, :3])) for p in pics if p is not None]),
-            np.array([p.boosting for p in pics if p is not None], dtype=bool),
-        )
-
-    def around(self, m: NationalTrack) -> list[int]:
-        """Indices of the tracks a straight line from ``m`` does not rule out."""
-        dt = self.t - m.observed_us / US
-        miss = np.linalg.norm(self.pos - m.x[:3] - dt[:, None] * m.x[3:6], axis=1)
-        sigma2 = self.var + float(np.trace(m.p[:3, :3])) + float(np.trace(m.p[3:, 3:])) * dt * dt
-        accel = np.where(self.boosting | m.boosting, _ACCEL_BOOST, _ACCEL_COAST)
-        reach = _SIGMAS * np.sqrt(sigma2) + 0.5 * accel * dt * dt + _MARGIN_M
-        return np.flatnonzero(miss <= reach).tolist()
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +101,7 @@ class Exchange:
         if not due:
             return 0
         pool: list[SystemTrack] = []
-        near: _Near | None = None  # built when a member first passes the screen
+        rows: Rows | None = None  # the pool's pictures, built when a member passes the screen
         refs: dict[tuple[str, TrackKey], Estimate] = {}
 
         def reference(t: SystemTrack, m: NationalTrack) -> Estimate:
@@ -154,13 +120,14 @@ class Exchange:
             # chi-square 99% point, and by at least half the margin (an exchange must
             # gain the margin, so one of the two misses its track by half of it).
             dof_a = 6 if _settled(a, settle) else 3
-            if self.gate.distance(a.estimate, ref_a, dof_a) <= self._suspect[dof_a]:
+            misfit = {dof_a: self.gate.distance(a.estimate, ref_a, dof_a)}
+            if misfit[dof_a] <= self._suspect[dof_a]:
                 continue
-            if near is None:
+            if rows is None:
                 pool = [t for t in tracks if _eligible(t)]
-                near = _Near.of(pool)
+                rows = Rows.of([t.picture.estimate for t in pool if t.picture is not None])
             best: tuple[float, SystemTrack, NationalTrack] | None = None
-            for k in near.around(a):
+            for k in np.flatnonzero(in_reach(rows, a.estimate)).tolist():
                 other = pool[k]
                 if other is track or other.membership_changed or not _same_realm(track, other):
                     continue
@@ -176,8 +143,9 @@ class Exchange:
                 b_on_a = self.gate.distance(b.estimate, ref_a, dof)
                 if b_on_a > limit:
                     continue
-                present = self.gate.distance(a.estimate, ref_a, dof)
-                present += self.gate.distance(b.estimate, ref_b, dof)
+                if dof not in misfit:
+                    misfit[dof] = self.gate.distance(a.estimate, ref_a, dof)
+                present = misfit[dof] + self.gate.distance(b.estimate, ref_b, dof)
                 gain = present - a_on_b - b_on_a
                 if gain > self.gate.ambiguity and (best is None or gain > best[0]):
                     best = (gain, other, b)

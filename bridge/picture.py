@@ -108,7 +108,8 @@ class PictureBuilder:
         # ballistic missile comes down does not change because nobody watches it), so
         # it stays on offer beside the live members' (its state does not: see
         # ``SystemTrack.contributing``).
-        coasting = [m for m in track.active() if m not in active and not m.boosting]
+        live = {id(m) for m in active}
+        coasting = [m for m in track.active() if id(m) not in live and not m.boosting]
         impact = self._impact(est, active, coasting, previous, full)
         launch, source = self._launch(est, track, previous, full)
         return Picture(
