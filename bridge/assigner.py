@@ -15,7 +15,10 @@ kilometres apart, which is most pairs in a large salvo.
 A candidate allowed to wait (``may_hold``) that would found a slot although it
 gates with an existing open slot barred to it only by its own nation's member is
 *held* instead: the engine retries it on its next report (see ``bridge.engine``).
-Closed slots take only candidates whose national track began before the close.
+Closed slots take only candidates whose national track began before the close. A
+late candidate joins a slot its own nation is on only if it is within the strict
+position gate of that nation's member there (the nation's tracker split one missile);
+a nation keeping two tracks apart sees two objects.
 
 A *late* candidate (first seen above the birth ceiling, or detached by a break: a
 missile the picture already holds) that gates (or position-gates) with two or more slots
@@ -33,7 +36,7 @@ at random would put one missile's data on another's track.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -79,6 +82,9 @@ class Slot:
     # Its earlier estimates (``SystemTrack.history``): a candidate older than
     # ``estimate`` is compared with the one nearest its time.
     history: Sequence[Estimate] = ()
+    # Its members' estimates by nation (the live ones of an open track): a late
+    # candidate joins beside its nation's member only if the two are one object.
+    kin: Mapping[Nation, Sequence[Estimate]] = field(default_factory=dict)
 
     def estimate_at(self, time_us: int, span_us: int) -> Estimate | None:
         """The estimate to move to ``time_us``: the newest, unless the track was
@@ -158,6 +164,17 @@ def _wide_distance(gate: Gate, c: Candidate, est: Estimate) -> float | None:
     return d2 if d2 <= (gate.late_threshold3 if c.late else gate.threshold3) else None
 
 
+def _kin_of(gate: Gate, c: Candidate, slot: Slot) -> bool:
+    """A candidate whose nation is on ``slot`` may be that nation's second track of the
+    slot's missile (a tracker that split or re-initiated it) only if it is within the
+    strict position gate of its nation's member there: a nation that keeps two live
+    tracks apart is more likely seeing two objects (a missile 4 s behind another on
+    one trajectory is 6 km away, inside the wide gate of a coarse infrared track)
+    than duplicating one, whatever order the feeds were read in."""
+    kin = slot.kin.get(c.nation, ())
+    return not kin or any(gate.distance(c.estimate, k, dof=3) <= gate.threshold3 for k in kin)
+
+
 def in_reach(rows: Rows, e: Estimate) -> np.ndarray:
     """Mask of the rows a straight-line extrapolation of ``e`` does not rule out."""
     dt = rows.t - e.time_us / US
@@ -212,7 +229,7 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
                     gated[(k, j)] = d2
                 elif holdable and gate.admits(d2):
                     blocked[k] = j
-            if (cands[k].late and eligible(k, j)) or free:
+            if (cands[k].late and eligible(k, j) and _kin_of(gate, cands[k], slots[j])) or free:
                 wide_d2 = _wide_distance(gate, cands[k], at)
                 if wide_d2 is not None:
                     wide[(k, j)] = wide_d2

@@ -39,7 +39,7 @@ from bridge.table import Changes, Newcomer, TrackTable
 from bridge.tracks import NationalTrack, SilentBefore, SystemTrack, key_text
 from bridge.validate import altitude_m
 from trilink.constants import US
-from trilink.model import TrackStatus
+from trilink.model import Nation, TrackStatus
 
 log = logging.getLogger(__name__)
 # Straight-line pre-filter of the fold test: farther than this (plus gravity over the
@@ -269,10 +269,12 @@ class Associator:
         closed ones by every member and the time they closed."""
         realm = (t.data_mode, t.scenario_id)
         if t.closed is None or self.table.revivable(t):
-            est, nations = t.gate_estimate(silent_before), t.nations(silent_before)
-            return Slot(t.track_id, est, nations, realm, history=t.history)
-        nations = {m.nation for m in t.members.values()}
-        return Slot(t.track_id, t.gate_estimate(), nations, realm, t.closed_us)
+            live = t.live(silent_before)
+            est, nations = t.gate_estimate(silent_before), {m.nation for m in live}
+            return Slot(t.track_id, est, nations, realm, history=t.history, kin=_kin(live))
+        members = list(t.members.values())
+        nations = {m.nation for m in members}
+        return Slot(t.track_id, t.gate_estimate(), nations, realm, t.closed_us, kin=_kin(members))
 
     def _first_seen_high(self, n: Newcomer) -> bool:
         """Its national track began above the birth ceiling (judged on its first report:
@@ -301,6 +303,13 @@ class Associator:
             )
             for n in pending
         ]
+
+
+def _kin(members: list[NationalTrack]) -> dict[Nation, list[Estimate]]:
+    kin: dict[Nation, list[Estimate]] = {}
+    for m in members:
+        kin.setdefault(m.nation, []).append(m.estimate)
+    return kin
 
 
 def _closed_slot(step: Step, slots: list[Slot]) -> bool:

@@ -1,4 +1,5 @@
-"""Assignment revision: two system tracks exchange the members one nation has on them.
+"""Assignment revision: two system tracks exchange the members one nation has on them,
+or a nation's second member on a track moves to its missile's.
 
 A national track joins its system track early, on a few scans: an infrared track
 seconds after burnout, among closely spaced objects (a battery firing from
@@ -17,6 +18,16 @@ the break test). When ``a`` on B and ``b`` on A both gate and the exchanged pair
 is ``GateConfig.ambiguity_ratio`` times likelier than the present one (the margin
 by which association tells closely spaced objects apart), the two change places.
 The same margin keeps an exchange from being undone by noise.
+
+A *move* is the same test with no member of N on B: ``a`` goes to B alone when it
+sits beside another member of N on A (a nation does not keep two live tracks on one
+missile, so one of them is on the wrong track) and B is ``ambiguity_ratio`` times
+likelier for it. That is how a salvo's tracks come apart after a feed was read
+behind the others: the US track of the missile 4 s behind joined the one ahead,
+beside its US track, before Korea's report of its own missile founded a track. A
+member alone of its nation on its track does not move: that would be a break by
+another name, and a national track that wanders among a battery's missiles would be
+chased from track to track (the battery's GOSPA was worse).
 
 The gain is joint: in a cycle of three wrong members one exchange puts one right
 and may leave the other about where it was (the next exchange or break test
@@ -124,29 +135,34 @@ class Exchange:
             if misfit[dof_a] <= self._suspect[dof_a]:
                 continue
             if rows is None:
-                pool = [t for t in tracks if _eligible(t)]
+                pool = [t for t in tracks if _target(t)]
                 rows = Rows.of([t.picture.estimate for t in pool if t.picture is not None])
-            best: tuple[float, SystemTrack, NationalTrack] | None = None
+            doubled = sum(m.nation is a.nation for m in track.active()) > 1
+            best: tuple[float, SystemTrack, NationalTrack | None] | None = None
             for k in np.flatnonzero(in_reach(rows, a.estimate)).tolist():
                 other = pool[k]
                 if other is track or other.membership_changed or not _same_realm(track, other):
                     continue
-                b = _member_of(other, a)
-                if b is None:
-                    continue
-                ref_b = reference(other, b)
-                dof = 6 if _settled(a, settle) and _settled(b, settle) else 3
+                kin = [m for m in other.active() if m.nation is a.nation]
+                b = _member_of(other, a) if kin else None
+                if kin and (b is None or not _eligible(other)):
+                    continue  # a swap needs a member of the nation and a second opinion
+                if not kin and not doubled:
+                    continue  # a move only for a member beside its nation's other track
+                ref_b = reference(other, b) if b is not None else _picture(other)
+                dof = 6 if _settled(a, settle) and (b is None or _settled(b, settle)) else 3
                 a_on_b = self.gate.distance(a.estimate, ref_b, dof)
                 limit = self.gate.threshold if dof == 6 else self.gate.threshold3
                 if a_on_b > limit:
                     continue
-                b_on_a = self.gate.distance(b.estimate, ref_a, dof)
-                if b_on_a > limit:
-                    continue
                 if dof not in misfit:
                     misfit[dof] = self.gate.distance(a.estimate, ref_a, dof)
-                present = misfit[dof] + self.gate.distance(b.estimate, ref_b, dof)
-                gain = present - a_on_b - b_on_a
+                gain = misfit[dof] - a_on_b
+                if b is not None:
+                    b_on_a = self.gate.distance(b.estimate, ref_a, dof)
+                    if b_on_a > limit:
+                        continue
+                    gain += self.gate.distance(b.estimate, ref_b, dof) - b_on_a
                 if gain > self.gate.ambiguity and (best is None or gain > best[0]):
                     best = (gain, other, b)
             if best is not None:
@@ -168,6 +184,16 @@ class Exchange:
 def _eligible(t: SystemTrack) -> bool:
     """Open, fused, with two or more members."""
     return t.closed is None and t.picture is not None and len(t.active()) >= 2
+
+
+def _target(t: SystemTrack) -> bool:
+    """Open and fused: a track a member may move to (one member is enough)."""
+    return t.closed is None and t.picture is not None and bool(t.active())
+
+
+def _picture(t: SystemTrack) -> Estimate:
+    assert t.picture is not None
+    return t.picture.estimate
 
 
 def _settled(m: NationalTrack, settle_us: int) -> bool:
@@ -194,19 +220,33 @@ def _member_of(track: SystemTrack, like: NationalTrack) -> NationalTrack | None:
 
 
 def _exchange(
-    a_track: SystemTrack, a: NationalTrack, b_track: SystemTrack, b: NationalTrack, gain: float
+    a_track: SystemTrack,
+    a: NationalTrack,
+    b_track: SystemTrack,
+    b: NationalTrack | None,
+    gain: float,
 ) -> None:
-    log.info(
-        "%s and %s exchange %s and %s (the exchange %.1f likelier in d²)",
-        a_track.track_id,
-        b_track.track_id,
-        key_text(a.key),
-        key_text(b.key),
-        gain,
-    )
+    """``a`` moves to ``b_track``; ``b`` (if any) to ``a_track``."""
+    if b is None:
+        log.info(
+            "%s moves from %s to %s (%.1f likelier in d²)",
+            key_text(a.key),
+            a_track.track_id,
+            b_track.track_id,
+            gain,
+        )
+    else:
+        log.info(
+            "%s and %s exchange %s and %s (the exchange %.1f likelier in d²)",
+            a_track.track_id,
+            b_track.track_id,
+            key_text(a.key),
+            key_text(b.key),
+            gain,
+        )
+        b_track.remove(b.key)
+        a_track.add(b)
+        a_track.notes.append(f"{key_text(b.key)} re-associated from {b_track.track_id} (exchange)")
     a_track.remove(a.key)
-    b_track.remove(b.key)
-    a_track.add(b)
     b_track.add(a)
-    a_track.notes.append(f"{key_text(b.key)} re-associated from {b_track.track_id} (exchange)")
     b_track.notes.append(f"{key_text(a.key)} re-associated from {a_track.track_id} (exchange)")

@@ -195,6 +195,25 @@ def test_plan_a_late_candidate_off_the_strict_gate_joins_instead_of_founding() -
     assert plan([far], slots(), gate) == [Step(0, 2, founds=True)]
 
 
+def test_plan_a_late_candidate_joins_beside_its_nation_only_if_the_two_are_one_object() -> None:
+    """Its nation's member on the slot is where the slot is: a second track of the nation
+    2.5 km off is another object (the strict gate), though the wide gate admits it."""
+    a = ballistic_missile("A", T0)
+    t = T0 + 60 * US
+    gate = Gate()
+    off = np.array([2500.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+
+    def slot(kin_x: np.ndarray) -> Slot:
+        return Slot(
+            "ST-a", _est(a.truth(t), t), {Nation.KOR}, "realm", kin={Nation.KOR: [_est(kin_x, t)]}
+        )
+
+    dup = _cand(a.truth(t) + off, t, "KOR", 1, late=True)
+    assert plan([dup], [slot(a.truth(t))], gate) == [Step(0, 1, founds=True)]
+    # Its nation's member there is near it (the tracker split one missile): it joins.
+    assert plan([dup], [slot(a.truth(t) + 0.9 * off)], gate) == [Step(0, 0, duplicate=True)]
+
+
 def test_plan_a_new_track_with_an_unsettled_velocity_joins_on_its_position() -> None:
     """A new national track's velocity rests on a few scans: 300 m/s off (far outside
     the 6-dof gate) it still joins the track its position says, before founding."""

@@ -103,3 +103,41 @@ def test_an_exchange_needs_news_and_a_settled_membership() -> None:
     assert _exchange().run([a, b], [a, b], set()) == 0
     next(iter(a.members.values())).reported_us += US  # Korea reports again on track a
     assert _exchange().run([a, b], [a, b], set()) == 1
+
+
+def _doubled() -> tuple[SystemTrack, SystemTrack]:
+    """Track a holds its missile's KOR and USA tracks and, beside them, the US track of
+    the missile 1 km east, whose own track b holds only Korea's (the US track joined a
+    before Korea's report founded b: a feed read behind the others)."""
+    table = TrackTable.configured(GateConfig(), AlertConfig())
+    a = _track(table, _member(Nation.KOR, "KOR-1", 0.0), _member(Nation.USA, "USA-1", 0.0))
+    touched: set[str] = set()
+    stray = _member(Nation.USA, "USA-2", 1_000.0)
+    table.join(Newcomer(stray, stray.first_observed_us), a, touched)
+    a.membership_changed = False
+    founder = _member(Nation.KOR, "KOR-2", 1_000.0)
+    b = table.found(Newcomer(founder, founder.first_observed_us), touched)
+    est = founder.estimate
+    b.picture = Picture(est.time_us, est.x, est.p, False, None, None, MissileClass.SRBM, NOW_US)
+    b.membership_changed = False
+    return a, b
+
+
+def test_a_member_beside_its_nations_other_track_moves_to_its_missiles_track() -> None:
+    a, b = _doubled()
+    touched: set[str] = set()
+    assert _exchange().run([a, b], [a, b], touched) == 1
+    assert {k[1] for k in a.members} == {"KOR-1", "USA-1"}
+    assert {k[1] for k in b.members} == {"KOR-2", "USA-2"}
+    assert touched == {a.track_id, b.track_id}
+    assert any("USA/USA-2 re-associated from" in n for n in b.notes)
+
+
+def test_only_a_doubled_member_moves_to_a_track_without_its_nation() -> None:
+    # The same stray alone on track a (no other US track there): a move would be a
+    # break by another name, and a wandering national track would be chased from track
+    # to track; the break test is what detaches a lone nation's member.
+    a, b = _doubled()
+    del a.members[(Nation.USA, "USA-1")]
+    assert _exchange().run([a, b], [a, b], set()) == 0
+    assert {k[1] for k in b.members} == {"KOR-2"}
