@@ -3,8 +3,10 @@
 Per batch:
 
 1. poll up to ``batch_size`` records from the warning topics (explicitly assigned,
-   resuming at the group's committed offsets) and note their positions in the
-   checkpoint (:mod:`trilink.kafka.delivery`);
+   resuming at the group's committed offsets), the earliest published first across
+   the topics as far as they are fetched (:class:`~trilink.kafka.merge.TimeMerge`:
+   a backlog after a restart arrives in runs of one nation's warnings), and note
+   their positions in the checkpoint (:mod:`trilink.kafka.delivery`);
 2. run them through the pure engine (alerts, dead letters, state snapshots);
 3. hand the alerts (key = system track id), the dead letters and the snapshots of
    every touched system track (key = system track id) to the checkpoint, which
@@ -73,12 +75,12 @@ from trilink.kafka import (
     consumer_config,
     ensure_topics,
     open_checkpoint,
-    poll_batch,
     topic_partitions,
 )
 from trilink.kafka.clock import SessionClock, join_session_clock
 from trilink.kafka.heartbeat import HeartbeatPublisher, ServiceHealth
 from trilink.kafka.leader import LeaderLock
+from trilink.kafka.merge import TimeMerge
 from trilink.timeutil import wall_clock_us
 
 log = logging.getLogger(__name__)
@@ -121,6 +123,7 @@ class BridgeService:
         self.name = name
         self.session: SessionClock | None = None
         self.health: ServiceHealth | None = None
+        self._inputs: TimeMerge | None = None  # the warning topics, merged (see ``_serve``)
         self.engine = self._engine()
         self.stats = Stats()
         shared = RecordTopics.of(config.topics, self.codec)
@@ -209,6 +212,9 @@ class BridgeService:
                 consumer.assign(
                     [TopicPartition(tp.topic, tp.partition, OFFSET_STORED) for tp in parts]
                 )
+                # A backlog (after a restart) is read in publication order across the
+                # nations' topics, as it arrived live, not a fetch's run of one nation.
+                self._inputs = TimeMerge(consumer)
                 self.stats.ready.set()
                 log.info(
                     "bridge ready: reading %s; writing %s, %s, %s; clock %s",
@@ -270,7 +276,8 @@ class BridgeService:
                 return
             self.session.poll()
             self.health.tick(consumer)
-            msgs = poll_batch(consumer, self.config.batch_size, self.config.poll_timeout_s)
+            assert self._inputs is not None
+            msgs = self._inputs.poll(self.config.batch_size, self.config.poll_timeout_s)
             if msgs:
                 self._handle(checkpoint, msgs)
                 last_input, last_event = time.monotonic(), self.engine.event_us
@@ -348,7 +355,10 @@ class BridgeService:
 
     def _deliver(self, checkpoint: Checkpoint, out: Outcome) -> None:
         if not self._commit(checkpoint, out):
-            # Rewound to the committed offsets: the engine ran ahead of them.
+            # Rewound to the committed offsets: the engine ran ahead of them, and what
+            # the merge holds is fetched again.
+            if self._inputs is not None:
+                self._inputs.clear()
             self._restore(checkpoint)
 
     def _commit(self, checkpoint: Checkpoint, out: Outcome) -> bool:

@@ -39,9 +39,17 @@ def salvo(count: int, gap_s: float, seed: int, topics: Topics) -> list[Report]:
 
 
 def produce(kafka: KafkaConfig, reports: list[Report]) -> None:
+    """Publish ``reports`` at once, each record stamped with its report's publication
+    time: the burst stands for warnings a live producer would have published over
+    that time (and its records' timestamps would say so)."""
     producer = Producer(producer_config(kafka))
     for r in reports:
-        producer.produce(r.topic, CODEC.encode(r.warning), r.warning.track_id.encode())
+        producer.produce(
+            r.topic,
+            CODEC.encode(r.warning),
+            r.warning.track_id.encode(),
+            timestamp=r.warning.reported_us // 1000,
+        )
         producer.poll(0)
     assert producer.flush(30.0) == 0
 
