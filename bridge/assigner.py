@@ -165,14 +165,18 @@ def _wide_distance(gate: Gate, c: Candidate, est: Estimate) -> float | None:
 
 
 def _kin_of(gate: Gate, c: Candidate, slot: Slot) -> bool:
-    """A candidate whose nation is on ``slot`` may be that nation's second track of the
+    """A new candidate whose nation is on ``slot`` may be that nation's second track of the
     slot's missile (a tracker that split or re-initiated it) only if it is within the
     strict position gate of its nation's member there: a nation that keeps two live
     tracks apart is more likely seeing two objects (a missile 4 s behind another on
     one trajectory is 6 km away, inside the wide gate of a coarse infrared track)
     than duplicating one, whatever order the feeds were read in."""
     kin = slot.kin.get(c.nation, ())
-    return not kin or any(gate.distance(c.estimate, k, dof=3) <= gate.threshold3 for k in kin)
+    if c.exclude or not kin:
+        # Detached by a break: its nation's member may be the one on the wrong track,
+        # and a detached member kept out waits unseen (the exchange sorts it out there).
+        return True
+    return any(gate.distance(c.estimate, k, dof=3) <= gate.threshold3 for k in kin)
 
 
 def in_reach(rows: Rows, e: Estimate) -> np.ndarray:

@@ -212,6 +212,14 @@ def test_plan_a_late_candidate_joins_beside_its_nation_only_if_the_two_are_one_o
     assert plan([dup], [slot(a.truth(t))], gate) == [Step(0, 1, founds=True)]
     # Its nation's member there is near it (the tracker split one missile): it joins.
     assert plan([dup], [slot(a.truth(t) + 0.9 * off)], gate) == [Step(0, 0, duplicate=True)]
+    # Detached by a break, it may be its nation's member there that is wrong: it joins
+    # (the exchange test sorts the two out), where a new track 1.7 x 2.5 km off founds.
+    near, far_kin = a.truth(t) + 0.7 * off, slot(a.truth(t) - off)
+    detached = _cand(near, t, "KOR", 1, late=True, exclude="ST-old")
+    assert plan([detached], [far_kin], gate) == [Step(0, 0, duplicate=True)]
+    assert plan([_cand(near, t, "KOR", 1, late=True)], [slot(a.truth(t) - off)], gate) == [
+        Step(0, 1, founds=True)
+    ]
 
 
 def test_plan_a_new_track_with_an_unsettled_velocity_joins_on_its_position() -> None:
