@@ -19,8 +19,8 @@ Exactly once with no transaction spanning two clusters; per batch:
 3. verify each (signature, key trusted for the topic's nation, label) and keep those
    releasable to the target system's whole audience;
 4. produce them to the same partition of the target topic with an idempotent,
-   acks=all producer, each with a delivery callback, plus the header naming its
-   source position; flush; a failed delivery stops the relay (a restart resumes
+   acks=all producer, each with a delivery callback, its source timestamp and the
+   header naming its source position; flush; a failed delivery stops the relay (a restart resumes
    at step 1, so nothing is lost and nothing is copied twice).
 """
 
@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 from confluent_kafka import (
     OFFSET_BEGINNING,
+    TIMESTAMP_NOT_AVAILABLE,
     Consumer,
     KafkaError,
     Message,
@@ -185,6 +186,9 @@ class Relay:
                 continue
             headers: list[tuple[str, str | bytes | None]] = [*raw_headers(msg)]
             headers.append((CROSSED_FROM_HEADER, f"{topic}:{partition}:{offset}".encode()))
+            # The source record's timestamp goes along (as MirrorMaker's does): the
+            # target's bridge orders a backlog across its topics by it.
+            kind, stamp_ms = msg.timestamp()
             producer.produce(
                 self.target_topic,
                 msg.value(),
@@ -192,6 +196,7 @@ class Relay:
                 partition=partition,
                 headers=headers,
                 on_delivery=delivered,
+                timestamp=stamp_ms if kind != TIMESTAMP_NOT_AVAILABLE and stamp_ms > 0 else 0,
             )
             self.stats.crossed += 1
         producer.flush(30.0)

@@ -83,9 +83,13 @@ def signed(report: Report, labeller: Labeller) -> tuple[bytes, bytes, list[tuple
 
 
 def publish(kafka: KafkaConfig, topic: str, records: list[tuple[bytes, bytes, list]]) -> None:
+    """Publish at once, each record stamped with its warning's publication time: the
+    bursts stand for warnings the nations published over that time, in that order
+    (the bridge reads a backlog across its topics in timestamp order)."""
     producer = Producer(producer_config(kafka))
     for key, value, headers in records:
-        producer.produce(topic, value, key, headers=headers or None)
+        stamp = CODEC.decode(value, MissileWarning).reported_us // 1000
+        producer.produce(topic, value, key, headers=headers or None, timestamp=stamp)
         producer.poll(0)
     assert producer.flush(30.0) == 0
 
@@ -221,6 +225,11 @@ def test_two_systems_release_only_what_labels_allow(
     # Nothing withheld crossed: no byte of a KOR-only track is on Japan-US.
     crossed_ids = {CODEC.decode(m.value(), MissileWarning).track_id for m in crossed_kor}
     assert crossed_ids and not crossed_ids & restricted
+    # A crossed record keeps its source timestamp (its publication time here).
+    assert all(
+        m.timestamp()[1] == CODEC.decode(m.value(), MissileWarning).reported_us // 1000
+        for m in crossed_kor
+    )
     assert all(
         b"SECRET" not in bytes(m.value() or b"")
         and all(b"SECRET" not in v for _, v in raw_headers(m))
