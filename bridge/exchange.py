@@ -20,14 +20,15 @@ by which association tells closely spaced objects apart), the two change places.
 The same margin keeps an exchange from being undone by noise.
 
 A *move* is the same test with no member of N on B: ``a`` goes to B alone when it
-sits beside another member of N on A (a nation does not keep two live tracks on one
-missile, so one of them is on the wrong track) and B is ``ambiguity_ratio`` times
-likelier for it. That is how a salvo's tracks come apart after a feed was read
-behind the others: the US track of the missile 4 s behind joined the one ahead,
-beside its US track, before Korea's report of its own missile founded a track. A
-member alone of its nation on its track does not move: that would be a break by
-another name, and a national track that wanders among a battery's missiles would be
-chased from track to track (the battery's GOSPA was worse).
+joined A after another member of N (a nation does not keep two live tracks on one
+missile, so one of them is on the wrong track, and the later join is the suspect: the
+earlier member misfits too once the later one pulls the picture) and B is
+``ambiguity_ratio`` times likelier for it. That is how a salvo's tracks come apart
+after a feed was read behind the others: the US track of the missile 4 s behind
+joined the one ahead, beside its US track, before Korea's report of its own missile
+founded a track. A member alone of its nation on its track does not move: that would
+be a break by another name, and a national track that wanders among a battery's
+missiles would be chased from track to track (the battery's GOSPA was worse).
 
 The gain is joint: in a cycle of three wrong members one exchange puts one right
 and may leave the other about where it was (the next exchange or break test
@@ -137,7 +138,8 @@ class Exchange:
             if rows is None:
                 pool = [t for t in tracks if _target(t)]
                 rows = Rows.of([t.picture.estimate for t in pool if t.picture is not None])
-            doubled = sum(m.nation is a.nation for m in track.active()) > 1
+            mates = [m for m in track.active() if m.nation is a.nation]
+            doubled = len(mates) > 1 and mates[0] is not a  # the later of its nation's
             best: tuple[float, SystemTrack, NationalTrack | None] | None = None
             for k in np.flatnonzero(in_reach(rows, a.estimate)).tolist():
                 other = pool[k]

@@ -141,3 +141,26 @@ def test_only_a_doubled_member_moves_to_a_track_without_its_nation() -> None:
     del a.members[(Nation.USA, "USA-1")]
     assert _exchange().run([a, b], [a, b], set()) == 0
     assert {k[1] for k in b.members} == {"KOR-2"}
+
+
+def test_of_two_members_of_a_nation_only_the_later_one_moves() -> None:
+    # The stray joined track a first, its nation's right member after it: the stray is
+    # not moved (its nation's later track is the one a late join put there), and the
+    # right member fits, so nothing moves on this test.
+    table = TrackTable.configured(GateConfig(), AlertConfig())
+    touched: set[str] = set()
+    founder = _member(Nation.KOR, "KOR-1", 0.0)
+    a = table.found(Newcomer(founder, founder.first_observed_us), touched)
+    for m in (_member(Nation.USA, "USA-2", 1_000.0), _member(Nation.USA, "USA-1", 0.0)):
+        table.join(Newcomer(m, m.first_observed_us), a, touched)
+    est = founder.estimate
+    a.picture = Picture(est.time_us, est.x, est.p, False, None, None, MissileClass.SRBM, NOW_US)
+    a.membership_changed = False
+    other = _member(Nation.KOR, "KOR-2", 1_000.0)
+    b = table.found(Newcomer(other, other.first_observed_us), touched)
+    b.picture = Picture(
+        NOW_US, other.estimate.x, other.estimate.p, False, None, None, MissileClass.SRBM, NOW_US
+    )
+    b.membership_changed = False
+    assert _exchange().run([a, b], [a, b], set()) == 0
+    assert {k[1] for k in b.members} == {"KOR-2"}
