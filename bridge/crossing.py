@@ -20,8 +20,8 @@ Exactly once with no transaction spanning two clusters; per batch:
    releasable to the target system's whole audience;
 4. produce them to the same partition of the target topic with an idempotent,
    acks=all producer, each with a delivery callback, its source timestamp and the
-   header naming its source position; flush; a failed delivery stops the relay (a restart resumes
-   at step 1, so nothing is lost and nothing is copied twice).
+   header naming its source position; flush; a failed delivery stops the relay (a
+   restart resumes at step 1, so nothing is lost and nothing is copied twice).
 """
 
 from __future__ import annotations

@@ -146,7 +146,7 @@ class Exchange:
                 if other is track or other.membership_changed or not _same_realm(track, other):
                     continue
                 kin = [m for m in other.active() if m.nation is a.nation]
-                b = _member_of(other, a) if kin else None
+                b = _partner(other, kin)
                 if kin and (b is None or not _eligible(other)):
                     continue  # a swap needs a member of the nation and a second opinion
                 if not kin and not doubled:
@@ -212,13 +212,12 @@ def _same_realm(a: SystemTrack, b: SystemTrack) -> bool:
     return (a.data_mode, a.scenario_id) == (b.data_mode, b.scenario_id)
 
 
-def _member_of(track: SystemTrack, like: NationalTrack) -> NationalTrack | None:
-    """The one active member of ``like``'s nation on ``track``, still in flight and not
-    its founder; else None."""
-    same = [m for m in track.active() if m.nation is like.nation]
-    if len(same) != 1 or same[0].status is TrackStatus.IMPACTED or track.founded_by(same[0]):
+def _partner(track: SystemTrack, kin: list[NationalTrack]) -> NationalTrack | None:
+    """Of ``kin`` (the active members of one nation on ``track``), the one member if it
+    is alone, still in flight and not the track's founder; else None."""
+    if len(kin) != 1 or kin[0].status is TrackStatus.IMPACTED or track.founded_by(kin[0]):
         return None
-    return same[0]
+    return kin[0]
 
 
 def _exchange(
