@@ -9,7 +9,9 @@ launches and seeds give byte-identical warnings either way:
   over the sensor's scan grid (anchored at the scenario start, seeded per
   (seed, nation, sensor, launch));
 * :meth:`~NationalSimulation.advance` processes the sensor scans up to a time in
-  time order through the nation's :class:`~tracking.tracker.Tracker`, decides track
+  time order: each scan's returns are resolved (``sim.resolution``: objects inside
+  one resolution cell give one blended detection) and go through the nation's
+  :class:`~tracking.tracker.Tracker`; it decides track
   ends (IMPACTED once the predicted impact time passes, LOST after a coast without
   detections) and returns the warnings whose ``reported_us`` has come.
 
@@ -51,6 +53,7 @@ from producers.report import (
     build_warning,
     impact_point,
 )
+from sim.resolution import Echo, resolve
 from sim.sensors import Sensor, Trajectory, observe, seed_sequence, sensors_of
 from tracking.tracker import ScanResult, Stage, Track, Tracker, TrackerConfig
 from trilink.constants import NATIONS
@@ -145,7 +148,8 @@ class _Theatre:
     data_mode: DataMode
     tracker: Tracker
     end_us: int = 0
-    detections: dict[int, dict[int, list[np.ndarray]]] = field(default_factory=dict)
+    # sensor index -> scan time -> each object's return, resolved when the scan is processed
+    detections: dict[int, dict[int, list[Echo]]] = field(default_factory=dict)
     next_scan: dict[int, int] = field(default_factory=dict)  # sensor index -> queued scan
     books: dict[int, _Book] = field(default_factory=dict)
     thrust_seen_us: dict[int, int] = field(default_factory=dict)  # track serial -> time
@@ -190,19 +194,20 @@ class NationalSimulation:
         trajectory = self._solver(event)
         theatre = self._theatre(event)
         for index, sensor in enumerate(self.sensors):
-            rng = np.random.default_rng(
-                seed_sequence(event.seed, self.nation.value, sensor.name, event.launch_id)
+            names = (self.nation.value, sensor.name, event.launch_id)
+            rng = np.random.default_rng(seed_sequence(event.seed, *names))
+            amplitude = np.random.default_rng(seed_sequence(event.seed, *names, "amplitude"))
+            det = observe(
+                sensor, trajectory, event.launch_time_us, theatre.anchor_us, rng, amplitude
             )
-            det = observe(sensor, trajectory, event.launch_time_us, theatre.anchor_us, rng)
             scans = theatre.detections.setdefault(index, {})
             late = 0
-            for t, z in zip(det.times_us.tolist(), det.z, strict=True):
+            for k, t in enumerate(det.times_us.tolist()):
                 if t <= self.clock_us:
                     late += 1
                     continue
-                scans.setdefault(t, []).append(z)
-                if self._origins is not None:
-                    self._origins.queue(theatre.order, index, t, event.launch_id)
+                echo = Echo(det.truth[k], det.noise[k], float(det.amplitude[k]), event.launch_id)
+                scans.setdefault(t, []).append(echo)
             if late:
                 log.warning(
                     "%s: %d detections of %s by %s came too late",
@@ -259,9 +264,13 @@ class NationalSimulation:
                 continue  # superseded by an earlier scan of the same sensor
             sensor = self.sensors[index]
             self._end_tracks(theatre, t)
-            rows = theatre.detections.get(index, {}).pop(t, None)
-            if rows is not None or theatre.tracker.has_tentative:
-                z = np.stack(rows) if rows else np.zeros((0, sensor.model.dim))
+            echoes = theatre.detections.get(index, {}).pop(t, None)
+            if echoes is not None or theatre.tracker.has_tentative:
+                rows = resolve(sensor.resolution, echoes) if echoes else []
+                z = np.stack([d.z for d in rows]) if rows else np.zeros((0, sensor.model.dim))
+                if self._origins is not None:
+                    for d in rows:
+                        self._origins.queue(order, index, t, d.origin)
                 result = theatre.tracker.scan(sensor, t, z)
                 self.scans_processed += 1
                 if self._origins is not None:

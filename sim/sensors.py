@@ -49,6 +49,7 @@ from numpy.typing import NDArray
 
 from measurement.models import MeasurementKind, MeasurementModel, measure, measure_geometry
 from sim.errors import SimError
+from sim.resolution import Resolution
 from trilink.geodesy import E2 as WGS84_E2
 from trilink.geodesy import A as WGS84_A
 from trilink.geodesy import B as WGS84_B
@@ -101,6 +102,10 @@ class Sensor:
     boost_only: bool = False
     aim_lat_deg: float = 0.0
     aim_lon_deg: float = 0.0
+    # Resolution cell (see ``sim.resolution``): range resolution (radar) and beamwidth
+    # or pixel (radians). 0 resolves everything.
+    range_res_m: float = 0.0
+    angle_res_rad: float = 0.0
     model: MeasurementModel = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -118,6 +123,10 @@ class Sensor:
         object.__setattr__(
             self, "model", MeasurementModel(self.kind, origin, rotation, tuple(self.sigma))
         )
+
+    @property
+    def resolution(self) -> Resolution:
+        return Resolution(self.kind, self.range_res_m, self.angle_res_rad)
 
     @property
     def revisit_us(self) -> int:
@@ -198,11 +207,19 @@ def heights(r: FloatArray) -> FloatArray:
 
 @dataclass(frozen=True, slots=True)
 class Detections:
-    """One sensor's detections of one launch: scan times and noisy measurements."""
+    """One sensor's detections of one launch: scan times and noisy measurements.
+
+    ``z`` is ``truth + noise``: what the sensor measures of this object alone. A scan
+    that holds other objects in the same resolution cell reports their blend instead
+    (``sim.resolution``), hence the parts and each return's ``amplitude``.
+    """
 
     sensor: Sensor
     times_us: IntArray  # (k,) sim time of each scan with a detection
     z: FloatArray  # (k, dim)
+    truth: FloatArray  # (k, dim)
+    noise: FloatArray  # (k, dim)
+    amplitude: FloatArray  # (k,)
 
 
 def seed_sequence(seed: int, *names: str) -> np.random.SeedSequence:
@@ -216,13 +233,20 @@ def observe(
     launch_us: int,
     anchor_us: int,
     rng: np.random.Generator,
+    amplitude_rng: np.random.Generator | None = None,
 ) -> Detections:
-    """Detections of one trajectory by one sensor over its whole flight (vectorised)."""
+    """Detections of one trajectory by one sensor over its whole flight (vectorised).
+
+    ``amplitude_rng`` draws each return's fluctuating amplitude (exponential power,
+    Swerling I/II), from a stream of its own so that the noise draws do not depend on
+    it; without it every return has amplitude 1.
+    """
     end_us = launch_us + round(trajectory.flight_time_s * 1e6)
     times = sensor.scan_times_us(anchor_us, launch_us + 1, end_us)
     dim = sensor.model.dim
     if times.size == 0:
-        return Detections(sensor, times, np.zeros((0, dim)))
+        empty = np.zeros((0, dim))
+        return Detections(sensor, times, empty, empty, empty, np.zeros(0))
     t_s = (times - launch_us) / 1e6
     r, v = trajectory.state_at(t_s)
     r = np.asarray(r, dtype=float).reshape(-1, 3)
@@ -233,9 +257,12 @@ def observe(
     # Draw every random number up front so visibility never shifts the stream.
     hits = rng.random(times.size) < sensor.pd
     noise = rng.standard_normal((times.size, dim)) * np.asarray(sensor.sigma)
+    amplitude = np.ones(times.size)
+    if amplitude_rng is not None:
+        amplitude = amplitude_rng.exponential(size=times.size)
     seen = hits & sensor.covers(r, boosting if sensor.boost_only else None)
-    z = measure(sensor.model, r[seen], v[seen]) + noise[seen]
-    return Detections(sensor, times[seen], z)
+    truth = measure(sensor.model, r[seen], v[seen])
+    return Detections(sensor, times[seen], truth + noise[seen], truth, noise[seen], amplitude[seen])
 
 
 def _sensor_from_record(d: dict[str, Any]) -> Sensor:
@@ -261,6 +288,8 @@ def _sensor_from_record(d: dict[str, Any]) -> Sensor:
         boost_only=bool(d.get("boost_only", False)),
         aim_lat_deg=float(d.get("aim_lat", 0.0)),
         aim_lon_deg=float(d.get("aim_lon", 0.0)),
+        range_res_m=float(d.get("range_res_m", 0.0)),
+        angle_res_rad=float(d.get("angle_res_rad", 0.0)),
     )
 
 

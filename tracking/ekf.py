@@ -20,12 +20,15 @@ from dataclasses import dataclass
 from typing import cast
 
 import numpy as np
+from numpy.typing import NDArray
 
 from measurement.models import MeasurementModel, innovation, predict_measurement
 from tracking.drag import drag_coefficient_rows, drag_q_rows
 from tracking.propagate import AIR_STEP_S
 from trilink.air import SCALE_H_M
 from trilink.geodesy import GM, J2, OMEGA, A, FloatArray
+
+IntArray = NDArray[np.intp]
 
 _W2 = OMEGA * OMEGA
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -258,6 +261,49 @@ def kalman_update_predicted(
     p_new = 0.5 * (p_new + p_new.transpose(0, 2, 1))
     loglik = -0.5 * (nis + logdet + model.dim * _LOG_2PI)
     return Update(x_new, p_new, nis, loglik)
+
+
+def association_spread(
+    p: FloatArray,
+    jac: FloatArray,
+    s_inv: FloatArray,
+    nu: FloatArray,
+    d2: FloatArray,
+    chosen: IntArray,
+    gate: float,
+) -> FloatArray:
+    """What the choice of one detection among several in the gate adds to the posterior
+    covariance (n, 6, 6) of ``n`` stacked predictions.
+
+    A nearest-neighbour update takes detection ``chosen`` as if it were surely the
+    track's. When other detections sit in the gate as well (closely spaced objects a
+    sensor resolves but cannot tell apart), any of them may be the right one, with
+    probabilities ``beta_k`` proportional to their likelihoods (the PDA weights with
+    every object detected and no clutter), and the estimate's error has a second
+    part the Kalman covariance omits: ``K [sum_k beta_k (nu_k - nu_c)(nu_k - nu_c)^T]
+    K^T``, the spread of the gated innovations about the chosen one, through the gain
+    (Bar-Shalom, Willett & Tian, *Tracking and Data Fusion*, the PDAF's spread of
+    innovations term, here about the GNN choice instead of the mean). With the
+    chosen detection alone in the gate it is zero.
+
+    ``nu`` (n, m, dim) and ``d2`` (n, m) hold every detection's innovation and
+    Mahalanobis distance for each prediction.
+    """
+    n = p.shape[0]
+    inside = d2 < gate
+    many = inside.sum(axis=1) > 1
+    out = np.zeros((n, 6, 6))
+    if not many.any():
+        return out
+    rows = np.flatnonzero(many)
+    d2r = np.where(inside[rows], d2[rows], np.inf)
+    beta = np.exp(-0.5 * (d2r - d2r.min(axis=1, keepdims=True)))
+    beta /= beta.sum(axis=1, keepdims=True)
+    diff = nu[rows] - nu[rows, chosen[rows]][:, None, :]
+    spread = np.einsum("rm,rmi,rmj->rij", beta, diff, diff)
+    gain = p[rows] @ jac[rows].transpose(0, 2, 1) @ s_inv[rows]
+    out[rows] = gain @ spread @ gain.transpose(0, 2, 1)
+    return out
 
 
 def nees(x: FloatArray, p: FloatArray, truth: FloatArray) -> FloatArray:

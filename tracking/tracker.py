@@ -13,7 +13,10 @@ Per sensor scan (:meth:`Tracker.scan`):
    through any model however unlikely (a coasting track whose next stage ignites);
 3. update the assigned tracks (both models, Joseph-form EKF; mode probabilities by
    the models' likelihoods — an infrared plume detection is itself evidence of
-   thrust and weighs the boost model);
+   thrust and weighs the boost model); when other detections share a track's gate,
+   the covariance also takes the spread of their innovations about the chosen one
+   (``ekf.association_spread``), so that a track among closely spaced objects does
+   not claim more than its detections can tell;
 4. start a tentative track from every unassigned detection: a radar detection is
    inverted to a position with a large velocity prior, except along the line of
    sight where a Doppler radar measured the range rate; an infrared detection (no
@@ -98,6 +101,9 @@ class TrackerConfig:
     ir_init_alt_m: float = 20_000.0
     ir_init_alt_sigma_m: float = 12_000.0
     ir_init_speed_sigma: float = 1500.0
+    # Add to a track's covariance what choosing one of several detections in its gate
+    # leaves uncertain (``ekf.association_spread``): closely spaced objects.
+    association_spread: bool = True
 
 
 @dataclass(slots=True)
@@ -347,6 +353,18 @@ class Tracker:
             d2[rows, cols],
             pred.logdet[rows],
         )
+        p_new = up.p
+        if self.config.association_spread:
+            confirmed = np.repeat([tracks[i].stage is Stage.CONFIRMED for i in idx], 2)
+            p_new = p_new + confirmed[:, None, None] * ekf.association_spread(
+                p.reshape(-1, 6, 6)[rows],
+                pred.jac[rows],
+                pred.s_inv[rows],
+                nu[rows],
+                d2[rows],
+                cols,
+                self._gate[sensor.model.dim],
+            )
         loglik = up.log_likelihood.reshape(n, 2)
         if sensor.model.kind is MeasurementKind.IR:
             loglik[:, BALLISTIC] += math.log(self.config.ir_ballistic_likelihood)
@@ -358,7 +376,7 @@ class Tracker:
         w = np.clip(w, MODE_FLOOR, 1.0)
         w /= w.sum(axis=1, keepdims=True)
         xs = up.x.reshape(n, 2, 6)
-        ps = up.p.reshape(n, 2, 6, 6)
+        ps = p_new.reshape(n, 2, 6, 6)
         updated = [tracks[i] for i in assigned]
         for i, tr in enumerate(updated):
             tr.x, tr.p, tr.mu = xs[i], ps[i], w[i]

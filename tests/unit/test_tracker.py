@@ -76,6 +76,57 @@ def test_kalman_update_shrinks_the_covariance_and_is_consistent() -> None:
     assert ekf.nees(up.x, up.p, truth).mean() == pytest.approx(6.0, rel=0.15)
 
 
+@pytest.mark.parametrize("apart_m", [300.0, 1200.0])
+def test_a_nearest_neighbour_choice_among_close_objects_keeps_the_covariance_honest(
+    apart_m: float,
+) -> None:
+    # A second object a few hundred metres from the track's own, both detected: the
+    # nearest detection is sometimes the other's. The Kalman covariance alone claims
+    # an accuracy the choice does not have (NEES far above 6); with the spread of the
+    # gated innovations added it is consistent again.
+    model = get_sensor("KOR-GREEN-PINE-CHUNGBUK").model
+    rng = np.random.default_rng(0)
+    n = 2000
+    truth = _state(39.3, 127.8, 45e3, (1500.0, 300.0, 200.0))
+    p0 = np.diag([500.0**2] * 3 + [100.0**2] * 3)
+    x = truth + rng.multivariate_normal(np.zeros(6), p0, size=n)
+    p = np.broadcast_to(p0, (n, 6, 6)).copy()
+    los = (truth[:3] - model.origin) / np.linalg.norm(truth[:3] - model.origin)
+    other = truth.copy()
+    other[:3] += apart_m * (np.array([0.0, 0.0, 1.0]) + 0.2 * los)
+    z_true = measurement_models.measure(
+        model, np.stack([truth[:3], other[:3]]), np.stack([truth[3:], other[3:]])
+    )
+    z = z_true[None] + rng.standard_normal((n, 2, model.dim)) * np.asarray(model.sigma)
+    pred = ekf.Predicted.of(model, x, p)
+    nu = measurement_models.innovation(model, z, pred.z_hat[:, None, :])
+    d2 = np.einsum("nmi,nij,nmj->nm", nu, pred.s_inv, nu)
+    chosen = d2.argmin(axis=1)
+    assert 0.05 < (chosen == 1).mean() < 0.5  # the choice really is ambiguous
+    rows = np.arange(n)
+    up = ekf.kalman_update_predicted(
+        model, x, p, pred.jac, pred.s_inv, nu[rows, chosen], d2[rows, chosen], pred.logdet
+    )
+    gate = Tracker(TrackerConfig(), str)._gate[model.dim]
+    spread = ekf.association_spread(p, pred.jac, pred.s_inv, nu, d2, chosen, gate)
+    assert ekf.nees(up.x, up.p, truth).mean() > 25.0
+    assert ekf.nees(up.x, up.p + spread, truth).mean() < 8.0
+
+
+def test_the_spread_is_zero_for_a_detection_alone_in_its_gate() -> None:
+    model = get_sensor("KOR-GREEN-PINE-CHUNGBUK").model
+    x = _state(39.3, 127.8, 45e3, (1500.0, 300.0, 200.0))[None]
+    p = np.diag([500.0**2] * 3 + [100.0**2] * 3)[None]
+    pred = ekf.Predicted.of(model, x, p)
+    far = pred.z_hat.copy()
+    far[0, 0] += 50e3  # 50 km further in range: outside any gate
+    z = np.stack([pred.z_hat, far], axis=1)
+    nu = measurement_models.innovation(model, z, pred.z_hat[:, None])
+    d2 = np.einsum("nmi,nij,nmj->nm", nu, pred.s_inv, nu)
+    spread = ekf.association_spread(p, pred.jac, pred.s_inv, nu, d2, np.array([0]), 20.0)
+    assert not spread.any()
+
+
 def test_the_tracker_sees_only_sensor_time_and_measurements() -> None:
     # Structural: the scan API carries no truth, and the module knows no launch records.
     params = list(inspect.signature(Tracker.scan).parameters)
