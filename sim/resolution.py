@@ -66,6 +66,17 @@ class Resolution:
     range_m: float = 0.0  # radar only
     angle_rad: float = 0.0
 
+    def all_apart(self, truth: FloatArray) -> bool:
+        """A cheap sufficient test that every echo is resolved: for a radar, no two
+        within a range cell of each other (most scans of a raid)."""
+        if self.angle_rad <= 0.0:
+            return True
+        if self.kind is MeasurementKind.RADAR:
+            return self.range_m <= 0.0 or bool(
+                np.all(np.diff(np.sort(truth[:, 0])) >= self.range_m)
+            )
+        return False
+
     def unresolved(self, truth: FloatArray) -> BoolArray:
         """Pairwise (n, n) bool: which echoes (noise-free measurements (n, dim)) the
         sensor cannot separate."""
@@ -90,10 +101,12 @@ def resolve(resolution: Resolution, echoes: Sequence[Echo]) -> list[Detection]:
         e = echoes[0]
         return [Detection(e.truth + e.noise, e.origin, 1)]
     truth = np.stack([e.truth for e in echoes])
-    linked = resolution.unresolved(truth)
-    count, label = connected_components(csr_matrix(linked), directed=False)
-    if count == len(echoes):
+    if resolution.all_apart(truth):
         return [Detection(e.truth + e.noise, e.origin, 1) for e in echoes]
+    linked = resolution.unresolved(truth)
+    if int(linked.sum()) == len(echoes):  # only the diagonal: every echo stands alone
+        return [Detection(e.truth + e.noise, e.origin, 1) for e in echoes]
+    count, label = connected_components(csr_matrix(linked), directed=False)
     out: list[Detection] = []
     for group in range(count):
         members = np.flatnonzero(label == group)

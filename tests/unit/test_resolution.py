@@ -144,3 +144,19 @@ def test_a_ripple_separates_on_infrared_as_the_second_missile_falls_behind() -> 
     counts = [len(resolve(sensor.resolution, s)) for s in scans if len(s) == 2]
     assert counts[0] == 1 and counts[-1] == 2
     assert counts == sorted(counts)  # once resolved, they stay resolved
+
+
+def test_the_cheap_all_apart_test_never_hides_a_blend() -> None:
+    rng = np.random.default_rng(11)
+    for _ in range(300):
+        n = int(rng.integers(2, 8))
+        truth = np.column_stack(
+            [
+                500e3 + rng.uniform(0, 400.0, n),
+                rng.uniform(0.1, 0.16, n),
+                rng.uniform(0.2, 0.26, n),
+                np.zeros(n),
+            ]
+        )
+        if RADAR.all_apart(truth):
+            assert not (RADAR.unresolved(truth) & ~np.eye(n, dtype=bool)).any()
