@@ -6,7 +6,8 @@ a national warning's ``reported_us``.
 
 * :func:`raid_count`: every :data:`RAID_STEP_S` from :data:`RAID_AFTER_S` after the
   first national warning of any missile, the system tracks open (from a track's
-  first alert, or its first after a close, to its IMPACT or DROPPED alert) against
+  first alert, or its first after a close, to its IMPACT or DROPPED alert; an IMPACT
+  counts from its predicted impact if that is later than its newest report) against
   the missiles a nation has warned of and that have not come down. A missile
   launched or impacting within :data:`RAID_GRACE_S` of a sample may be counted or
   not: the count may lag a report's latency, never more;
@@ -34,6 +35,17 @@ RAID_TAIL_S = 30.0  # tracks lingering this long after the last impact still cou
 _CLOSING = (AlertStatus.IMPACT, AlertStatus.DROPPED)
 
 
+def _closed_at(a: FusedAlert) -> int:
+    """Event time a closing alert ends its track's life: its newest report, or for an
+    IMPACT its predicted impact if later. A track every nation lost in midcourse (out
+    of all coverage) coasts on its ballistic prediction and closes as IMPACT once that
+    impact is due, carrying the newest report it had: the missile was in the picture
+    until it came down, not until it was last seen."""
+    if a.status is AlertStatus.IMPACT and a.impact is not None:
+        return max(a.newest_report_us, a.impact.time_us)
+    return a.newest_report_us
+
+
 def open_intervals(
     alerts: Sequence[FusedAlert], excluded: Collection[str] = ()
 ) -> list[tuple[int, int]]:
@@ -50,7 +62,7 @@ def open_intervals(
             if opened is None and a.status not in _CLOSING:
                 opened = a.newest_report_us
             elif opened is not None and a.status in _CLOSING:
-                out.append((opened, max(opened, a.newest_report_us)))
+                out.append((opened, max(opened, _closed_at(a))))
                 opened = None
         if opened is not None:
             out.append((opened, 2**62))
