@@ -28,6 +28,12 @@ tropospheric refraction), so a low missile far away is under the horizon. An
 infrared sensor sees a target only while it boosts (the plume), only above the
 cloud tops (``min_target_alt_km``), and only from the side of the Earth it faces.
 
+Resolution: each sensor has a resolution cell (``range_res_m`` and ``angle_res_rad``:
+a radar's range resolution and beamwidth, an infrared sensor's pixel), notional values
+consistent with its class (an X-band AN/TPY-2 resolves 15 m in range and 0.01 rad; an
+L-band Green Pine 75 m and 0.025 rad; a SBIRS pixel spans ~4 km at geostationary
+range). Objects inside one cell give one blended detection (``sim.resolution``).
+
 Measurements are generated for a whole trajectory at once (numpy, vectorised over
 scan times), each with its own RNG seeded by (seed, nation, sensor, launch), so
 adding or removing one launch or sensor never changes another's draws.

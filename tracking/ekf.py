@@ -44,7 +44,7 @@ _MAX_DRAG_STEP = 0.2  # as tracking.propagate: a fraction of drag's decay time p
 
 
 def _acceleration(
-    r: FloatArray, v: FloatArray, air: bool = False
+    r: FloatArray, v: FloatArray, air: bool = False, thrust: FloatArray | None = None
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Rotating-frame J2 acceleration of component rows ``r``, ``v`` (3, n); also -GM/|r|³, |r|².
 
@@ -64,6 +64,8 @@ def _acceleration(
         kd = drag_coefficient_rows(r)
         if kd.any():
             a -= v * (kd * np.sqrt(np.einsum("ij,ij->j", v, v)))
+    if thrust is not None:
+        a += v * (thrust / np.maximum(np.sqrt(np.einsum("ij,ij->j", v, v)), 1.0))
     return a, k, r2
 
 
@@ -75,10 +77,14 @@ def propagate_many(
     max_step: float = 5.0,
     *,
     air: bool = False,
+    thrust: FloatArray | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """Propagate stacked states (n, 6) and covariances (n, 6, 6) by per-row ``dt`` (s).
 
-    ``q`` (n,) is each row's white-acceleration spectral density (m²/s³). Rows share
+    ``q`` (n,) is each row's white-acceleration spectral density (m²/s³). ``thrust``
+    (n,), if given, is a known acceleration along each row's velocity (m/s², an
+    estimated input: see ``tracking.tracker``); its velocity Jacobian is left out
+    (the white noise of a thrusting model dwarfs it). Rows share
     the number of RK4 sub-steps (set by the longest ``|dt|``), each with its own step
     length, so a row with ``dt = 0`` comes back unchanged. ``air`` flies the nominal
     body's drag (:mod:`tracking.drag`) and adds its error as noise step by step; in
@@ -106,12 +112,14 @@ def propagate_many(
     hg = h[:, None, None]
     q = np.asarray(q, dtype=float)
     p = np.asarray(p, dtype=float)
+    if thrust is not None and not np.any(thrust):
+        thrust = None
     phi: FloatArray | None = None
     for _ in range(steps):
-        a1, _, _ = _acceleration(r, v, air)
+        a1, _, _ = _acceleration(r, v, air, thrust)
         r2 = r + h2 * v
         v2 = v + h2 * a1
-        a2, km, r2m = _acceleration(r2, v2, air)
+        a2, km, r2m = _acceleration(r2, v2, air, thrust)
         mid = r2.T
         # Two-body gravity gradient GM/r^3 (3 r r^T / r^2 - I); J2's share is ~1e-3 of it.
         g = mid[:, :, None] * mid[:, None, :] * (-3.0 * km / r2m)[:, None, None]
@@ -129,10 +137,10 @@ def propagate_many(
             phi = step if phi is None else step @ phi
         r3 = r + h2 * v2
         v3 = v + h2 * a2
-        a3, _, _ = _acceleration(r3, v3, air)
+        a3, _, _ = _acceleration(r3, v3, air, thrust)
         r4 = r + h * v3
         v4 = v + h * a3
-        a4, _, _ = _acceleration(r4, v4, air)
+        a4, _, _ = _acceleration(r4, v4, air, thrust)
         r = r + h6 * (v + 2.0 * (v2 + v3) + v4)
         v = v + h6 * (a1 + 2.0 * (a2 + a3) + a4)
     if phi is not None:

@@ -4,7 +4,8 @@ Per sensor scan (:meth:`Tracker.scan`):
 
 1. predict every live track to the scan time — an interacting-multiple-model (IMM)
    filter per track with two EKFs on the same ECEF state: a *boost* model (ballistic
-   dynamics plus large white-acceleration noise, since thrust is not modelled) and a
+   dynamics plus an estimated thrust along the velocity as a known input, and large
+   white-acceleration noise for what that estimate misses) and a
    *ballistic* model (nearly noise-free free flight); mode probabilities mix them;
 2. gate detections against each track's predicted measurement (Mahalanobis distance
    under the innovation covariance, chi-square gate) and assign them by global
@@ -104,6 +105,11 @@ class TrackerConfig:
     # Add to a track's covariance what choosing one of several detections in its gate
     # leaves uncertain (``ekf.association_spread``): closely spaced objects.
     association_spread: bool = True
+    # Thrust as an estimated input of the boost model (see ``Tracker._estimate_thrust``):
+    # the smoothing gain of the thrust seen at each update, and the largest thrust
+    # acceleration believed (m/s²).
+    thrust_gain: float = 0.5
+    max_thrust: float = 150.0
 
 
 @dataclass(slots=True)
@@ -126,6 +132,7 @@ class Track:
     sensors: set[str] = field(default_factory=set)
     confirmed_us: int | None = None
     confirm_state: tuple[FloatArray, FloatArray, float] | None = None  # x, P, mu_boost
+    thrust: float = 0.0  # m/s² along the velocity: the boost model's estimated input
 
     @property
     def boost_probability(self) -> float:
@@ -227,12 +234,15 @@ class Tracker:
         x0 = np.einsum("nij,nik->njk", w, x)
         d = x[:, :, None, :] - x0[:, None, :, :]
         p0 = np.einsum("nij,nikl->njkl", w, p) + np.einsum("nij,nijk,nijl->njkl", w, d, d)
+        thrust = np.zeros((n, 2))
+        thrust[:, BOOST] = [tr.thrust for tr in tracks]
         xs, ps = ekf.propagate_many(
             x0.reshape(2 * n, 6),
             p0.reshape(2 * n, 6, 6),
             np.repeat(dt, 2),
             self._q[: 2 * n],
             air=self._air,
+            thrust=thrust.reshape(2 * n),
         )
         xs = xs.reshape(n, 2, 6)
         ps = ps.reshape(n, 2, 6, 6)
@@ -378,6 +388,8 @@ class Tracker:
         xs = up.x.reshape(n, 2, 6)
         ps = p_new.reshape(n, 2, 6, 6)
         updated = [tracks[i] for i in assigned]
+        v_post = combine(xs, ps, w)[0][:, 3:6]
+        self._estimate_thrust(updated, t_us, x[idx, BALLISTIC, 3:6], v_post)
         for i, tr in enumerate(updated):
             tr.x, tr.p, tr.mu = xs[i], ps[i], w[i]
             tr.last_update_us = t_us
@@ -388,6 +400,29 @@ class Tracker:
         result.updated = updated
         result.rows = det.tolist()
         result.x, result.p = combine(xs, ps, w)
+
+    def _estimate_thrust(
+        self, tracks: list[Track], t_us: int, v_coast: FloatArray, v_post: FloatArray
+    ) -> None:
+        # Input estimation for the boost model: a thrusting missile accelerates along its
+        # velocity, which white noise alone follows with a lag (the estimate trails the
+        # missile, and in a ripple the missile launched next, lower on the same path,
+        # fits that lagging prediction better than its own). What gravity does not
+        # explain of the velocity change since the last update (the updated estimate
+        # against the free-flight model's prediction, along the velocity) is the
+        # thrust seen; the boost model flies a smoothed average of it. A coasting
+        # missile shows none: the estimate decays to zero.
+        cfg = self.config
+        if cfg.thrust_gain <= 0.0:
+            return
+        speed = np.maximum(np.linalg.norm(v_post, axis=1), 1.0)
+        along = np.einsum("ij,ij->i", v_post - v_coast, v_post) / speed
+        for k, tr in enumerate(tracks):
+            since_s = (t_us - tr.last_update_us) / 1e6
+            # Not on a new track's first updates: they settle its velocity, not thrust.
+            if since_s > 0.0 and tr.updates >= cfg.confirm_m:
+                seen = min(max(float(along[k]) / since_s, 0.0), cfg.max_thrust)
+                tr.thrust += cfg.thrust_gain * (seen - tr.thrust)
 
     def _count_opportunities(
         self, sensor: SensorLike, tracks: list[Track], hit: set[int], result: ScanResult

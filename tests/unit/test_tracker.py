@@ -13,8 +13,9 @@ import tracking.tracker as tracker_module
 from measurement import models as measurement_models
 from producers.national import NATIONS, simulate_nation, solve_launch
 from producers.scenario_file import load_scenario
-from sim.sensors import get_sensor
+from sim.sensors import get_sensor, observe, seed_sequence
 from sim.solve import solve_trajectory
+from tests.factories import make_launch
 from tracking import ekf
 from tracking.classify import classify, potential_range_km
 from tracking.impact import crossing
@@ -58,6 +59,18 @@ def test_rows_with_different_steps_propagate_independently() -> None:
     xs, ps = ekf.propagate_many(x, p, np.array([0.0, 3.0]), np.zeros(2))
     assert np.array_equal(xs[0], x[0]) and np.array_equal(ps[0], p[0])
     assert np.allclose(xs[1], propagate(x[1], p[1], 3.0)[0], atol=1e-6)
+
+
+def test_a_thrust_input_accelerates_along_the_velocity() -> None:
+    x = _state(39.3, 127.8, 45e3, (1500.0, 300.0, 200.0))[None].repeat(2, axis=0)
+    p = np.broadcast_to(np.eye(6), (2, 6, 6)).copy()
+    xs, _ = ekf.propagate_many(
+        x, p, np.array([4.0, 4.0]), np.zeros(2), thrust=np.array([30.0, 0.0])
+    )
+    gained = xs[0] - xs[1]
+    v_hat = x[0, 3:] / np.linalg.norm(x[0, 3:])
+    assert float(gained[:3] @ v_hat) == pytest.approx(0.5 * 30.0 * 16.0, rel=0.02)
+    assert float(gained[3:] @ v_hat) == pytest.approx(30.0 * 4.0, rel=0.02)
 
 
 def test_kalman_update_shrinks_the_covariance_and_is_consistent() -> None:
@@ -125,6 +138,34 @@ def test_the_spread_is_zero_for_a_detection_alone_in_its_gate() -> None:
     d2 = np.einsum("nmi,nij,nmj->nm", nu, pred.s_inv, nu)
     spread = ekf.association_spread(p, pred.jac, pred.s_inv, nu, d2, np.array([0]), 20.0)
     assert not spread.any()
+
+
+@pytest.mark.parametrize("seed", [0, 3, 6])
+def test_the_boost_model_estimates_the_thrust_and_forgets_it_after_burnout(seed: int) -> None:
+    # A Hwasong-12 seen by a Green Pine radar from 80 s: the thrust the boost model flies
+    # follows the true acceleration along the velocity (21 -> 54 m/s² over the last
+    # minute of the burn) and decays once the motor is out.
+    event = make_launch(missile="hwasong-12", missile_class=MissileClass.IRBM)
+    trajectory = solve_launch(event)
+    sensor = get_sensor("KOR-GREEN-PINE-CHUNGBUK")
+    rng = np.random.default_rng(seed_sequence(seed, sensor.name))
+    det = observe(sensor, trajectory, event.launch_time_us, event.scenario_start_us, rng)
+    ids = iter(f"T{i}" for i in range(100))
+    tracker = Tracker(TrackerConfig(), lambda: next(ids))
+    ratios, after = [], []
+    for t, z in zip(det.times_us.tolist(), det.z, strict=True):
+        tracker.scan(sensor, t, z[None])
+        ts = (t - event.launch_time_us) / 1e6
+        (track,) = tracker.tracks
+        _, v0 = trajectory.state_at(ts - 0.5)
+        _, v1 = trajectory.state_at(ts + 0.5)
+        true = float(np.dot(v1 - v0, v1) / np.linalg.norm(v1))
+        if 95.0 <= ts <= 130.0:
+            ratios.append(track.thrust / true)
+        elif ts >= trajectory.burnout_s + 40.0:
+            after.append(track.thrust)
+    assert 0.5 < float(np.median(ratios)) < 2.0
+    assert after and max(after) < 2.0
 
 
 def test_the_tracker_sees_only_sensor_time_and_measurements() -> None:
