@@ -66,23 +66,25 @@ class Resolution:
     range_m: float = 0.0  # radar only
     angle_rad: float = 0.0
 
+    @property
+    def _perfect(self) -> bool:
+        # A zero cell in a dimension the sensor needs to blend: it resolves everything.
+        return self.angle_rad <= 0.0 or (self.kind is MeasurementKind.RADAR and self.range_m <= 0.0)
+
     def all_apart(self, truth: FloatArray) -> bool:
         """A cheap sufficient test that every echo is resolved: for a radar, no two
         within a range cell of each other (most scans of a raid)."""
-        if self.angle_rad <= 0.0:
+        if self._perfect:
             return True
         if self.kind is MeasurementKind.RADAR:
-            return self.range_m <= 0.0 or bool(
-                np.all(np.diff(np.sort(truth[:, 0])) >= self.range_m)
-            )
+            return bool(np.all(np.diff(np.sort(truth[:, 0])) >= self.range_m))
         return False
 
     def unresolved(self, truth: FloatArray) -> BoolArray:
         """Pairwise (n, n) bool: which echoes (noise-free measurements (n, dim)) the
         sensor cannot separate."""
-        n = truth.shape[0]
-        if self.angle_rad <= 0.0 or (self.kind is MeasurementKind.RADAR and self.range_m <= 0.0):
-            return np.eye(n, dtype=bool)
+        if self._perfect:
+            return np.eye(truth.shape[0], dtype=bool)
         if self.kind is MeasurementKind.RADAR:
             az, el = truth[:, 1], truth[:, 2]
             u = np.stack([np.cos(el) * np.sin(az), np.cos(el) * np.cos(az), np.sin(el)], axis=1)
@@ -98,39 +100,34 @@ def resolve(resolution: Resolution, echoes: Sequence[Echo]) -> list[Detection]:
     """The detections a sensor reports for one scan's echoes, in the order of each
     group's first echo (so a scan of resolved objects keeps its order)."""
     if len(echoes) == 1:
-        e = echoes[0]
-        return [Detection(e.truth + e.noise, e.origin, 1)]
+        return [_alone(echoes[0])]
     truth = np.stack([e.truth for e in echoes])
     if resolution.all_apart(truth):
-        return [Detection(e.truth + e.noise, e.origin, 1) for e in echoes]
-    linked = resolution.unresolved(truth)
-    if int(linked.sum()) == len(echoes):  # only the diagonal: every echo stands alone
-        return [Detection(e.truth + e.noise, e.origin, 1) for e in echoes]
-    count, label = connected_components(csr_matrix(linked), directed=False)
-    out: list[Detection] = []
-    for group in range(count):
-        members = np.flatnonzero(label == group)
-        if members.size == 1:
-            e = echoes[int(members[0])]
-            out.append(Detection(e.truth + e.noise, e.origin, 1))
-            continue
-        out.append(_blend(resolution.kind, [echoes[int(i)] for i in members]))
-    first = [int(np.flatnonzero(label == g)[0]) for g in range(count)]
-    return [d for _, d in sorted(zip(first, out, strict=True), key=lambda p: p[0])]
+        return [_alone(e) for e in echoes]
+    count, label = connected_components(csr_matrix(resolution.unresolved(truth)), directed=False)
+    groups = sorted((np.flatnonzero(label == g) for g in range(count)), key=lambda m: int(m[0]))
+    return [
+        _alone(echoes[int(m[0])])
+        if m.size == 1
+        else _blend(resolution.kind, [echoes[int(i)] for i in m])
+        for m in groups
+    ]
+
+
+def _alone(e: Echo) -> Detection:
+    return Detection(e.truth + e.noise, e.origin, 1)
 
 
 def _blend(kind: MeasurementKind, members: Sequence[Echo]) -> Detection:
     """One detection for unresolved echoes: the amplitude-weighted centroid."""
     strongest = max(members, key=lambda e: e.amplitude)
     w = np.array([e.amplitude for e in members])
-    w = w / w.sum() if w.sum() > 0.0 else np.full(len(members), 1.0 / len(members))
     truth = np.stack([e.truth for e in members])
     if kind is MeasurementKind.RADAR:
         # Azimuth wraps at ±pi: average the offsets from the strongest member's.
         offset = (truth[:, 1] - strongest.truth[1] + np.pi) % (2.0 * np.pi) - np.pi
-        truth = truth.copy()
         truth[:, 1] = strongest.truth[1] + offset
-    centroid = w @ truth
+    centroid = (w / w.sum()) @ truth
     if kind is MeasurementKind.RADAR:
         centroid[1] = (centroid[1] + np.pi) % (2.0 * np.pi) - np.pi
     return Detection(centroid + strongest.noise, strongest.origin, len(members))

@@ -222,10 +222,15 @@ class Detections:
 
     sensor: Sensor
     times_us: IntArray  # (k,) sim time of each scan with a detection
-    z: FloatArray  # (k, dim)
     truth: FloatArray  # (k, dim)
     noise: FloatArray  # (k, dim)
     amplitude: FloatArray  # (k,)
+
+    @property
+    def z(self) -> FloatArray:
+        """(k, dim) measurements of this object alone."""
+        z: FloatArray = self.truth + self.noise
+        return z
 
 
 def seed_sequence(seed: int, *names: str) -> np.random.SeedSequence:
@@ -252,7 +257,7 @@ def observe(
     dim = sensor.model.dim
     if times.size == 0:
         empty = np.zeros((0, dim))
-        return Detections(sensor, times, empty, empty, empty, np.zeros(0))
+        return Detections(sensor, times, empty, empty, np.zeros(0))
     t_s = (times - launch_us) / 1e6
     r, v = trajectory.state_at(t_s)
     r = np.asarray(r, dtype=float).reshape(-1, 3)
@@ -268,7 +273,7 @@ def observe(
         amplitude = amplitude_rng.exponential(size=times.size)
     seen = hits & sensor.covers(r, boosting if sensor.boost_only else None)
     truth = measure(sensor.model, r[seen], v[seen])
-    return Detections(sensor, times[seen], truth + noise[seen], truth, noise[seen], amplitude[seen])
+    return Detections(sensor, times[seen], truth, noise[seen], amplitude[seen])
 
 
 def _sensor_from_record(d: dict[str, Any]) -> Sensor:

@@ -388,8 +388,8 @@ class Tracker:
         xs = up.x.reshape(n, 2, 6)
         ps = p_new.reshape(n, 2, 6, 6)
         updated = [tracks[i] for i in assigned]
-        v_post = combine(xs, ps, w)[0][:, 3:6]
-        self._estimate_thrust(updated, t_us, x[idx, BALLISTIC, 3:6], v_post)
+        xc, pc = combine(xs, ps, w)
+        self._estimate_thrust(updated, t_us, x[idx, BALLISTIC, 3:6], xc[:, 3:6])
         for i, tr in enumerate(updated):
             tr.x, tr.p, tr.mu = xs[i], ps[i], w[i]
             tr.last_update_us = t_us
@@ -399,7 +399,7 @@ class Tracker:
             tr.sensors.add(sensor.name)
         result.updated = updated
         result.rows = det.tolist()
-        result.x, result.p = combine(xs, ps, w)
+        result.x, result.p = xc, pc
 
     def _estimate_thrust(
         self, tracks: list[Track], t_us: int, v_coast: FloatArray, v_post: FloatArray
