@@ -22,7 +22,12 @@ from typing import cast
 import numpy as np
 from numpy.typing import NDArray
 
-from measurement.models import MeasurementModel, innovation, predict_measurement
+from measurement.models import (
+    MeasurementKind,
+    MeasurementModel,
+    innovation,
+    predict_measurement,
+)
 from tracking.drag import drag_coefficient_rows, drag_q_rows
 from tracking.propagate import AIR_STEP_S
 from trilink.air import SCALE_H_M
@@ -269,6 +274,54 @@ def kalman_update_predicted(
     p_new = 0.5 * (p_new + p_new.transpose(0, 2, 1))
     loglik = -0.5 * (nis + logdet + model.dim * _LOG_2PI)
     return Update(x_new, p_new, nis, loglik)
+
+
+def iterate_update(
+    model: MeasurementModel,
+    x: FloatArray,
+    p: FloatArray,
+    z: FloatArray,
+    first: Update,
+    iterations: int = 3,
+    curvature: float = 0.1,
+) -> Update:
+    """Relinearise the update of the rows whose first linearisation was too coarse
+    (the iterated EKF, Gauss-Newton on the posterior; Bar-Shalom, Li & Kirubarajan,
+    *Estimation with Applications to Tracking and Navigation*, 10.5.2).
+
+    The EKF linearises a radar's angles about the predicted position. When the
+    prediction is far from the detection compared with the range (a track begun on an
+    infrared line of sight, kilometres deep, updated by a radar for the first time),
+    the angles' curvature over that distance puts the posterior hundreds of metres off
+    the detection while its covariance, now the radar's, is metres across. A row is
+    iterated when the curvature error of its first update (correction² / 2 range)
+    exceeds ``curvature`` times the measurement's cross-range noise. The likelihood
+    and NIS stay those of the prior linearisation (what gating and model weights use).
+    """
+    if model.kind is not MeasurementKind.RADAR:
+        return first  # a line of sight from geostationary range curves by millimetres
+    moved = first.x[:, 0:3] - x[:, 0:3]
+    rng = np.maximum(np.linalg.norm(first.x[:, 0:3] - model.origin, axis=1), 1.0)
+    sigma = min(model.sigma[1:3])
+    coarse = np.einsum("ij,ij->i", moved, moved) / (2.0 * rng) > curvature * rng * sigma
+    if not coarse.any():
+        return first
+    rows = np.flatnonzero(coarse)
+    x0, p0, zr = x[rows], p[rows], z[rows]
+    xi = first.x[rows]
+    p_new = first.p[rows]
+    for _ in range(iterations):
+        z_hat, jac = predict_measurement(model, xi)
+        s_inv = np.linalg.inv(innovation_covariance(model, p0, jac))
+        gain = p0 @ jac.transpose(0, 2, 1) @ s_inv
+        nu = innovation(model, zr, z_hat) - (jac @ (x0 - xi)[:, :, None])[:, :, 0]
+        xi = x0 + (gain @ nu[:, :, None])[:, :, 0]
+        ikh = _EYE6 - gain @ jac
+        p_new = ikh @ p0 @ ikh.transpose(0, 2, 1) + gain @ model.noise @ gain.transpose(0, 2, 1)
+    x_out, p_out = first.x.copy(), first.p.copy()
+    x_out[rows] = xi
+    p_out[rows] = 0.5 * (p_new + p_new.transpose(0, 2, 1))
+    return Update(x_out, p_out, first.nis, first.log_likelihood)
 
 
 def association_spread(

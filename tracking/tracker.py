@@ -105,6 +105,9 @@ class TrackerConfig:
     # Add to a track's covariance what choosing one of several detections in its gate
     # leaves uncertain (``ekf.association_spread``): closely spaced objects.
     association_spread: bool = True
+    # Relinearisations of an update whose first linearisation was too coarse
+    # (``ekf.iterate_update``; 0: the plain EKF).
+    update_iterations: int = 3
     # Thrust as an estimated input of the boost model (see ``Tracker._estimate_thrust``):
     # the smoothing gain of the thrust seen at each update, and the largest thrust
     # acceleration believed (m/s²).
@@ -279,7 +282,7 @@ class Tracker:
                 assigned = self._associate(model, pred, mu, d2)
                 assigned.update(self._revive(model, pred, mu, d2, assigned))
                 if assigned:
-                    self._update(sensor, t_us, tracks, assigned, x, p, mu, pred, nu, d2, result)
+                    self._update(sensor, t_us, tracks, assigned, x, p, mu, pred, z, nu, d2, result)
         self._count_opportunities(sensor, tracks, set(assigned), result)
         used = set(assigned.values())
         for j in range(len(z)):
@@ -342,6 +345,7 @@ class Tracker:
         p: FloatArray,
         mu: FloatArray,
         pred: ekf.Predicted,
+        z: FloatArray,
         nu: FloatArray,
         d2: FloatArray,
         result: ScanResult,
@@ -363,6 +367,15 @@ class Tracker:
             d2[rows, cols],
             pred.logdet[rows],
         )
+        if self.config.update_iterations:
+            up = ekf.iterate_update(
+                sensor.model,
+                x.reshape(-1, 6)[rows],
+                p.reshape(-1, 6, 6)[rows],
+                z[cols],
+                up,
+                self.config.update_iterations,
+            )
         p_new = up.p
         if self.config.association_spread:
             confirmed = np.repeat([tracks[i].stage is Stage.CONFIRMED for i in idx], 2)
