@@ -66,6 +66,7 @@ class Associator:
         self.exchange.run(touched, self.table.tracks.values(), changes.touched)
         changes.newcomers.extend(self._breaks(changes.touched))
         pending = self._attach_hinted(changes.newcomers, changes.touched)
+        pending.extend(self._contests(pending, changes.touched))
         if pending:
             changes.late |= self._assign(pending, changes.touched)
 
@@ -119,6 +120,74 @@ class Associator:
             track.remove(worst.key)
             detached.append(Newcomer(worst, worst.observed_us, previous=track_id))
         return detached
+
+    def _contests(self, pending: list[Newcomer], touched: set[str]) -> list[Newcomer]:
+        """Detach the members that new national tracks of their nation displace.
+
+        A nation whose track took a neighbour's detections (an infrared track on a
+        ripple, handed from one plume to the next) starts a new track on the missile
+        it left, while the old one still sits on that missile's system track: the
+        newcomer is barred from it by its own nation and would found a second track.
+        The system track's other nations settle which of the two is the missile's:
+        when the newcomer is inside the strict gate of what they say and the
+        incumbent is outside it and farther by the ambiguity margin, the incumbent is
+        detached (placed by the assigner like a member that broke away) and the
+        newcomer is free to join. Open tracks with one live member of the
+        newcomer's nation and at least one of another nation only.
+        """
+        fresh = [n for n in pending if not n.previous]
+        if not fresh:
+            return []
+        silent_before = self.table.silent_before()
+        detached: list[Newcomer] = []
+        for n in fresh:
+            new = n.member
+            best: tuple[float, str, SystemTrack, NationalTrack] | None = None
+            for track in self.table.tracks.values():
+                if track.closed is not None or track.picture is None:
+                    continue
+                if (track.data_mode, track.scenario_id) != (new.data_mode, new.scenario_id):
+                    continue
+                live = track.live(silent_before)
+                mine = [m for m in live if m.nation is new.nation]
+                others = [m for m in live if m.nation is not new.nation]
+                if len(mine) != 1 or not others or mine[0].status is TrackStatus.IMPACTED:
+                    continue
+                reference = self._reference(others)
+                dt = (new.estimate.time_us - reference.time_us) / US
+                miss = float(
+                    np.linalg.norm(new.estimate.x[:3] - reference.x[:3] - dt * reference.x[3:6])
+                )
+                if miss > _FOLD_REACH_M + 20.0 * dt * dt:
+                    continue
+                d_new = self.gate.distance(new.estimate, reference)
+                if not self.gate.admits(d_new):
+                    continue
+                d_old = self.gate.distance(mine[0].estimate, reference)
+                if self.gate.admits(d_old) or d_old - d_new < self.gate.ambiguity:
+                    continue
+                if best is None or (d_new, track.track_id) < best[:2]:
+                    best = (d_new, track.track_id, track, mine[0])
+            if best is None:
+                continue
+            _, track_id, track, old = best
+            log.info(
+                "%s leaves %s: %s fits it and it does not",
+                key_text(old.key),
+                track_id,
+                key_text(new.key),
+            )
+            track.remove(old.key)
+            touched.add(track_id)
+            detached.append(Newcomer(old, old.observed_us, previous=track_id))
+        return detached
+
+    def _reference(self, members: list[NationalTrack]) -> Estimate:
+        """The fused estimate of ``members`` at the newest of their times."""
+        if len(members) == 1:
+            return members[0].estimate
+        t = max(m.observed_us for m in members)
+        return self.fuse([self.gate.propagator.to(m.estimate, t) for m in members])
 
     def _fold_due(self, m: NationalTrack, every: int, settle: int) -> bool:
         """A lone member is tested for a duplicate track at the break test's pace, once

@@ -1,0 +1,73 @@
+"""A nation's new track displaces its old one on a system track (``Associator._contests``).
+
+A national track that slid onto a neighbouring missile still sits on the system track
+of the missile it left; its nation starts a new track on that missile. The other
+nations on the system track say which of the two is the missile's: the old one leaves,
+the new one joins, and no second system track is founded for the missile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from bridge.config import EngineConfig
+from bridge.engine import Engine, Inbound
+from evaluation.synthetic import NationModel, Report, ballistic_missile, national_reports
+from trilink.codec import Codec
+from trilink.constants import US
+from trilink.model import FusedAlert, Nation
+
+T0 = 1_777_593_600_000_000
+CODEC = Codec()
+KOR = NationModel(Nation.KOR, delay_s=0.0, pos_sigma_m=250.0, vel_sigma_mps=12.0, interval_s=2.0)
+USA = NationModel(Nation.USA, delay_s=4.0, pos_sigma_m=900.0, vel_sigma_mps=40.0, interval_s=2.0)
+SLID_S = 30.0  # the old US track leaves the missile this long after its first report
+NEW_S = 4.0  # the US starts its new track on the missile this long after that
+
+
+def _slid(reports: list[Report], offset_m: float) -> list[Report]:
+    """The US track's reports from ``SLID_S`` on are ``offset_m`` off the missile; a new
+    US track ("USA-NEW") reports the missile from ``NEW_S`` later."""
+    first_us = min(r.warning.observed_us for r in reports if r.warning.nation is Nation.USA)
+    slid_us = first_us + round(SLID_S * US)
+    out = []
+    for r in reports:
+        w = r.warning
+        if w.nation is Nation.USA and w.observed_us >= slid_us:
+            if w.observed_us >= slid_us + round(NEW_S * US):
+                out.append(replace(r, warning=replace(w, track_id="USA-NEW")))
+            x, y, z = w.position_m
+            w = replace(w, position_m=(x, y, z + offset_m), impact=None)
+        out.append(replace(r, warning=w))
+    return sorted(out, key=lambda r: (r.warning.reported_us, r.warning.track_id))
+
+
+def _run(reports: list[Report]) -> list[FusedAlert]:
+    engine = Engine(EngineConfig(), CODEC, lambda: T0)
+    alerts: list[FusedAlert] = []
+    for i, r in enumerate(reports):
+        w = r.warning
+        out = engine.process([Inbound(r.topic, 0, i, w.track_id.encode(), CODEC.encode(w))])
+        alerts.extend(out.alerts)
+    return alerts
+
+
+@pytest.mark.parametrize(("offset_m", "displaced"), [(0.0, False), (5_000.0, True)])
+def test_a_new_track_displaces_its_nations_old_one(offset_m: float, displaced: bool) -> None:
+    missile = ballistic_missile("M0", T0, speed_mps=1800.0, alt_m=20_000.0)
+    alerts = _run(_slid(national_reports([missile], (KOR, USA), seed=3), offset_m))
+    tracks = {a.system_track_id for a in alerts}
+    first = min(alerts, key=lambda a: (a.newest_report_us, a.version)).system_track_id
+    final = max((a for a in alerts if a.system_track_id == first), key=lambda a: a.version)
+    us = {c.track_id for c in final.contributors if c.nation is Nation.USA}
+    assert len(tracks) == 1  # one missile, one system track
+    if displaced:
+        # 5 km off (outside the strict gate of Korea's estimate, inside the break
+        # distance): the new track takes the old one's place.
+        assert us == {"USA-NEW"}
+        assert "USA/USA-0001 left" in final.note
+    else:
+        # Both fit: the old track stays (the new one, first seen high, joins beside it).
+        assert "USA-0001" in us
