@@ -56,7 +56,7 @@ from producers.report import (
 from sim.resolution import Echo, resolve
 from sim.sensors import Sensor, Trajectory, observe, seed_sequence, sensors_of
 from tracking.tracker import ScanResult, Stage, Track, Tracker, TrackerConfig
-from trilink.constants import NATIONS
+from trilink.constants import NATIONS, FloatArray
 from trilink.model import (
     DataMode,
     GroundPoint,
@@ -115,6 +115,9 @@ class NationalConfig:
     processing_latency_s: float = 0.5
     launch_refresh_s: float = 30.0
     boost_hold_s: float = 6.0  # a track judged thrusting this recently reports boosting
+    # A confirmed track is first reported once its velocity is known to this (m/s, RMS
+    # over the axes): see ``_observable``.
+    report_velocity_sigma_mps: float = 500.0
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     classification: str = "UNCLASSIFIED//EXERCISE"
     releasable_to: tuple[Nation, ...] = (Nation.USA, Nation.KOR, Nation.JPN)
@@ -319,6 +322,8 @@ class NationalSimulation:
             hold = round(self.config.boost_hold_s * 1e6)
             snap = Snapshot(t, xc, pc, tr.boost_probability, seen is not None and t - seen <= hold)
             book = theatre.books.get(tr.serial)
+            if book is None and not self._observable(pc):
+                continue
             if book is None or id(tr) in confirmed:
                 book = _Book(tr, snap, sensor.latency_us)
                 theatre.books[tr.serial] = book
@@ -334,6 +339,15 @@ class NationalSimulation:
             period = round(self.config.report_period_s * 1e6)
             if t - book.last_report_us >= period:
                 self._report(theatre, book, TrackStatus.UPDATE)
+
+    def _observable(self, p: FloatArray) -> bool:
+        # A track confirmed on infrared lines of sight alone knows where its plume is
+        # but hardly where it goes (a velocity of +-1 km/s): reported so, it fits any
+        # missile of a salvo nearby, and seconds later it may be on another plume. It is
+        # first reported once its own data have fixed its velocity (a radar's track is
+        # at confirmation; stereo infrared takes a few more scans).
+        limit = self.config.report_velocity_sigma_mps
+        return float(np.trace(p[3:6, 3:6])) <= 3.0 * limit * limit
 
     def _report(self, theatre: _Theatre, book: _Book, status: TrackStatus) -> None:
         snap = book.snapshot
@@ -387,6 +401,7 @@ class NationalSimulation:
         return last + round(self.config.coast_timeout_s * 1e6), TrackStatus.LOST
 
     def _end_tracks(self, theatre: _Theatre, t: int) -> None:
+        self._drop_unreported(theatre, t)
         if not theatre.books:
             return
         due = []
@@ -399,6 +414,19 @@ class NationalSimulation:
             theatre.thrust_seen_us.pop(serial, None)
             theatre.tracker.drop(book.track)
             self._emit(theatre, book, status, when + self._processing_us)
+
+
+    def _drop_unreported(self, theatre: _Theatre, t: int) -> None:
+        # A confirmed track whose velocity never became known was never reported, so no
+        # deadline ends it: it ends silently once it has coasted as long as a lost one.
+        timeout = round(self.config.coast_timeout_s * 1e6)
+        for tr in theatre.tracker.tracks:
+            if (
+                tr.stage is Stage.CONFIRMED
+                and tr.serial not in theatre.books
+                and t - tr.last_update_us >= timeout
+            ):
+                theatre.tracker.drop(tr)
 
 
 def simulate_nation(
