@@ -286,6 +286,7 @@ class Associator:
 
     def _assign(self, pending: list[Newcomer], touched: set[str]) -> set[str]:
         """Plan and carry out; the closed tracks joined late."""
+        pending = self._hold_unsettled(pending, touched)
         silent_before = self.table.silent_before()
         targets = list(self.table.tracks.values())
         slots = [self._slot(t, silent_before) for t in targets]
@@ -332,6 +333,30 @@ class Associator:
                     )
                 self.table.join(n, targets[step.slot], touched)
         return late
+
+    def _hold_unsettled(self, pending: list[Newcomer], touched: set[str]) -> list[Newcomer]:
+        """Hold the detached members whose velocity has not settled; return the rest.
+
+        A national track that left its system track within ``GateConfig.settle_s`` of
+        its first observation was wrong about its missile within seconds of starting:
+        an infrared track among a battery's plumes, handed from one to the next. Placed
+        again at once it joins whichever track its unsettled estimate is nearest and
+        leaves that one too, and every track it passes through carries a second
+        missile's data. It joins nothing until it has settled (its missile is alerted
+        already: holding it delays no first alert), then it is placed like any
+        detached member.
+        """
+        settle = round(self.gate.config.settle_s * US)
+        rest = []
+        for n in pending:
+            m = n.member
+            if n.previous and m.observed_us - m.first_observed_us < settle:
+                log.info("%s held: detached from %s while unsettled", key_text(m.key), n.previous)
+                self.table.hold(m, n.previous)
+                self.table.note_left(n, touched)
+            else:
+                rest.append(n)
+        return rest
 
     def _slot(self, t: SystemTrack, silent_before: SilentBefore) -> Slot:
         """A system track as a target: open (or revivable) ones by their live members,

@@ -3,7 +3,9 @@
 A national track that slid onto a neighbouring missile still sits on the system track
 of the missile it left; its nation starts a new track on that missile. The other
 nations on the system track say which of the two is the missile's: the old one leaves,
-the new one joins, and no second system track is founded for the missile.
+the new one joins, and no second system track is founded for the missile. A member
+that leaves its track before its estimate has settled waits before joining another
+(``Associator._hold_unsettled``).
 """
 
 from __future__ import annotations
@@ -71,3 +73,37 @@ def test_a_new_track_displaces_its_nations_old_one(offset_m: float, displaced: b
     else:
         # Both fit: the old track stays (the new one, first seen high, joins beside it).
         assert "USA-0001" in us
+
+
+def test_a_member_that_left_its_track_unsettled_waits_before_joining_another() -> None:
+    """The US track of M0 slides onto M1 (20 s ahead on the same path) ``hop_s`` after
+    it began: it breaks from M0's track at once, but joins M1's only once its own
+    estimate has settled (``GateConfig.settle_s`` after its first observation), so a
+    track handed from plume to plume does not pass through every track on its way."""
+    hop_s = 8.0
+    missiles = [
+        ballistic_missile("M0", T0, speed_mps=1800.0, alt_m=20_000.0),
+        ballistic_missile("M1", T0 - 20 * US, speed_mps=1800.0, alt_m=20_000.0),
+    ]
+    reports = national_reports(missiles, (KOR, USA), seed=4)
+    us = [r for r in reports if r.warning.nation is Nation.USA]
+    first_us = min(r.warning.observed_us for r in us if r.missile == "M0")
+    hop_us = first_us + round(hop_s * US)
+    kept = []
+    for r in reports:
+        w = r.warning
+        if w.nation is not Nation.USA or (r.missile == "M0" and w.observed_us < hop_us):
+            kept.append(r)
+        elif r.missile == "M1" and w.observed_us >= hop_us:
+            kept.append(replace(r, warning=replace(w, track_id="USA-0001")))
+    alerts = _run(sorted(kept, key=lambda r: (r.warning.reported_us, r.warning.track_id)))
+    joined = {
+        a.system_track_id: a.newest_report_us
+        for a in sorted(alerts, key=lambda a: -a.version)
+        for c in a.contributors
+        if c.track_id == "USA-0001"
+    }
+    assert len(joined) == 2  # M0's track, then M1's
+    second = max(joined, key=lambda t: joined[t])
+    settle_us = round(EngineConfig().gate.settle_s * US)
+    assert joined[second] >= first_us + settle_us
