@@ -415,7 +415,6 @@ class NationalSimulation:
             theatre.tracker.drop(book.track)
             self._emit(theatre, book, status, when + self._processing_us)
 
-
     def _drop_unreported(self, theatre: _Theatre, t: int) -> None:
         # A confirmed track whose velocity never became known was never reported, so no
         # deadline ends it: it ends silently once it has coasted as long as a lost one.
