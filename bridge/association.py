@@ -82,6 +82,18 @@ class Gate:
         moved = self.propagator.to(track, report.time_us)
         return mahalanobis2(report, moved, dof or self.config.dof)
 
+    def cost(self, report: Estimate, track: Estimate) -> float:
+        """``-2 ln`` of the Gaussian likelihood of ``report`` about ``track`` moved to its
+        time, constants dropped: d² + ln|S| over the full state. Unlike d² alone it
+        does not favour an estimate for being vague."""
+        moved = self.propagator.to(track, report.time_us)
+        d = report.x - moved.x
+        s = report.p + moved.p
+        sign, logdet = np.linalg.slogdet(s)
+        if sign <= 0:
+            return math.inf
+        return float(d @ np.linalg.solve(s, d)) + float(logdet)
+
     def admits(self, d2: float) -> bool:
         return d2 <= self.threshold
 

@@ -129,11 +129,13 @@ class Associator:
         it left, while the old one still sits on that missile's system track: the
         newcomer is barred from it by its own nation and would found a second track.
         The system track's other nations settle which of the two is the missile's:
-        when the newcomer is inside the strict gate of what they say and the
-        incumbent is outside it and farther by the ambiguity margin, the incumbent is
-        detached (placed by the assigner like a member that broke away) and the
-        newcomer is free to join. Open tracks with one live member of the
-        newcomer's nation and at least one of another nation only.
+        when the newcomer is inside the strict gate of what they say and
+        ``GateConfig.ambiguity_ratio`` times likelier there than the incumbent
+        (Gaussian likelihoods, ``Gate.cost``: a vague incumbent that has wandered
+        still gates, but it is not likely), the incumbent is detached (placed by the
+        assigner like a member that broke away) and the newcomer is free to join.
+        Open tracks with one live member of the newcomer's nation and at least one of
+        another nation only.
         """
         fresh = [n for n in pending if not n.previous]
         if not fresh:
@@ -163,8 +165,10 @@ class Associator:
                 d_new = self.gate.distance(new.estimate, reference)
                 if not self.gate.admits(d_new):
                     continue
-                d_old = self.gate.distance(mine[0].estimate, reference)
-                if self.gate.admits(d_old) or d_old - d_new < self.gate.ambiguity:
+                gain = self.gate.cost(mine[0].estimate, reference) - self.gate.cost(
+                    new.estimate, reference
+                )
+                if gain < self.gate.ambiguity:
                     continue
                 if best is None or (d_new, track.track_id) < best[:2]:
                     best = (d_new, track.track_id, track, mine[0])
