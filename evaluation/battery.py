@@ -98,7 +98,7 @@ def run_one(
     for fuser_name, fuser in fusers.items():
         try:
             alerts = fuser(run.warnings, physics=run.physics)
-            s = score(run.truths, run.warnings, alerts, run.origins, run.physics)
+            s = score(run.truths, run.warnings, alerts, run.origins, run.physics, run.origin_times)
         except Exception as exc:  # a peer that breaks on a raid is a finding, not a crash
             log.exception("%s seed %d: %s failed", name, seed, fuser_name)
             out.append(RunFigures(name, seed, fuser_name, error=f"{type(exc).__name__}: {exc}"))

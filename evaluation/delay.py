@@ -56,7 +56,7 @@ def run_delayed(
 
 def counts(run: Simulated, alerts: list[FusedAlert]) -> tuple[int, int, int, int]:
     """(system tracks, extra, merged, missed) of the score of ``alerts``."""
-    s = score(run.truths, run.warnings, alerts, run.origins, run.physics)
+    s = score(run.truths, run.warnings, alerts, run.origins, run.physics, run.origin_times)
     return s.system_tracks, s.extra_tracks, s.merged, s.missed
 
 

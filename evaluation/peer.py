@@ -337,7 +337,7 @@ def score_peer(name: str, seed: int = 0) -> ScenarioScore:
     (mode ``stonesoup``), as :func:`evaluation.scoring.score_scenario` does for trilink."""
     run = simulate_scenario(name, seed)
     alerts = stonesoup_fuse(run.warnings)
-    scored = score(run.truths, run.warnings, alerts, run.origins)
+    scored = score(run.truths, run.warnings, alerts, run.origins, origin_times=run.origin_times)
     return ScenarioScore(name, seed, PEER_MODE, scored, 0)
 
 
@@ -378,10 +378,16 @@ def compare(name: str, seed: int = 0, *, repeats: int = 2) -> Comparison:
             name,
             seed,
             "offline",
-            score(truths, warnings, ours, origins),
+            score(truths, warnings, ours, origins, origin_times=run.origin_times),
             len(outcome.dead_letters),
         ),
-        ScenarioScore(name, seed, PEER_MODE, score(truths, warnings, theirs, origins), 0),
+        ScenarioScore(
+            name,
+            seed,
+            PEER_MODE,
+            score(truths, warnings, theirs, origins, origin_times=run.origin_times),
+            0,
+        ),
         round(t_ours / n * 1e6, 1),
         round(t_theirs / n * 1e6, 1),
         n,

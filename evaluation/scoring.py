@@ -45,7 +45,9 @@ is what ``trilink score --json`` prints. Truth paths live in
 
 from __future__ import annotations
 
+import bisect
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -71,7 +73,7 @@ from evaluation.results import (
 )
 from evaluation.timeline import first_alert_delays, raid_count
 from evaluation.truth import TruthPath, truth_from_launch, truth_from_synthetic
-from producers.origins import OriginCounts
+from producers.origins import Origin, OriginCounts, OriginTimes
 from trilink.codec import Codec
 from trilink.config import Topics
 from trilink.constants import NATIONS, US
@@ -234,21 +236,54 @@ def _fused(
     return f
 
 
+# A warning is of the object behind most of the last detections its track took by then.
+_RECENT_DETECTIONS = 5
+
+
+def _following(times: Sequence[tuple[int, Origin]], observed_us: int) -> Origin:
+    """What a track followed at ``observed_us``: the majority origin of its last
+    ``_RECENT_DETECTIONS`` detections up to then (None before its first)."""
+    end = bisect.bisect_right(times, observed_us, key=lambda e: e[0])
+    recent = Counter(origin for _, origin in times[max(0, end - _RECENT_DETECTIONS) : end])
+    return recent.most_common(1)[0][0] if recent else None
+
+
 def _national(
     warnings: Sequence[MissileWarning],
     track_to_missile: Mapping[tuple[Nation, str], str],
     by_truth: Mapping[str, TruthPath],
+    origin_times: OriginTimes | None = None,
 ) -> _National:
+    """Per nation: first warning and last impact prediction of each missile.
+
+    With ``origin_times``, a track's warnings are first warnings of its missile only
+    from when the track follows it: a national track that began on another object (an
+    infrared track handed from plume to plume) and settled on this one later did not
+    warn of this one before. A track that never follows its missile at a warning
+    (too few detections to tell) counts from its first warning, as without them.
+    """
     n = _National({n: {} for n in NATIONS}, {n: {} for n in NATIONS}, {n: {} for n in NATIONS})
     last_impact: dict[tuple[Nation, str], MissileWarning] = {}
+    earliest: dict[tuple[Nation, str], int] = {}  # per mapped track: its first warning
+    on_it: set[tuple[Nation, str]] = set()  # mapped tracks with a warning while following it
     for w in sorted(warnings, key=lambda w: (w.observed_us, w.reported_us)):
-        seen = track_to_missile.get((w.nation, w.track_id))
+        key = (w.nation, w.track_id)
+        seen = track_to_missile.get(key)
         if seen is None or w.nation not in n.first_seen_us:
             continue
-        held = n.first_seen_us[w.nation].get(seen, w.reported_us)
-        n.first_seen_us[w.nation][seen] = min(held, w.reported_us)
+        earliest[key] = min(earliest.get(key, w.reported_us), w.reported_us)
+        times = origin_times.get(key) if origin_times else None
+        if times is None or _following(times, w.observed_us) == seen:
+            on_it.add(key)
+            held = n.first_seen_us[w.nation].get(seen, w.reported_us)
+            n.first_seen_us[w.nation][seen] = min(held, w.reported_us)
         if w.impact is not None:
             last_impact[(w.nation, seen)] = w
+    for key, first in earliest.items():
+        if key not in on_it:
+            seen = track_to_missile[key]
+            held = n.first_seen_us[key[0]].get(seen, first)
+            n.first_seen_us[key[0]][seen] = min(held, first)
     for (nation, m), w in last_impact.items():
         assert w.impact is not None
         n.error_km[nation][m] = ground_distance_km(w.impact, by_truth[m].impact)
@@ -298,12 +333,15 @@ def score(
     alerts: Sequence[FusedAlert],
     origins: OriginCounts | None = None,
     physics: Physics = DEFAULT_PHYSICS,
+    origin_times: OriginTimes | None = None,
 ) -> Score:
     """The score of a run (see the module docstring for each figure).
 
     ``origins`` are the detection origins of the national tracks (from the
     simulation); without them tracks are matched by nearest trajectory. ``physics``
     is the flight model the alerts' states are flown forward in (GOSPA).
+    ``origin_times`` (when each national track took a detection of what) date a
+    missile's first national warning from when a track follows it.
     """
     all_warnings = [w for ws in warnings.values() for w in ws]
     names = [t.name for t in truths]
@@ -318,7 +356,7 @@ def score(
     picked = assign_tracks(systems, names)
     by_truth = {t.name: t for t in truths}
     fused = _fused(alerts, track_to_missile, by_truth, systems)
-    national = _national(all_warnings, track_to_missile, by_truth)
+    national = _national(all_warnings, track_to_missile, by_truth, origin_times)
     not_worse, not_significantly_worse = _fused_against_national(fused.error_km, national)
     first_fused = fused.first_us
     first_warning = {
@@ -378,6 +416,7 @@ class Simulated:
     warnings: dict[Nation, list[MissileWarning]]
     origins: OriginCounts
     physics: Physics = DEFAULT_PHYSICS
+    origin_times: OriginTimes = field(default_factory=dict)
 
 
 def simulate_scenario(name: str, seed: int = 0, physics: Physics | None = None) -> Simulated:
@@ -389,10 +428,11 @@ def simulate_scenario(name: str, seed: int = 0, physics: Physics | None = None) 
     scenario = load_scenario(name, seed).with_physics(physics)
     launches = list(scenario.launches)
     origins: OriginCounts = {}
+    origin_times: OriginTimes = {}
     config = NationalConfig(physics=scenario.physics)
-    warnings = simulate_all(launches, config=config, origins=origins)
+    warnings = simulate_all(launches, config=config, origins=origins, origin_times=origin_times)
     truths = [truth_from_launch(e, solve_launch(e, scenario.physics)) for e in launches]
-    return Simulated(name, seed, truths, warnings, origins, scenario.physics)
+    return Simulated(name, seed, truths, warnings, origins, scenario.physics, origin_times)
 
 
 def score_scenario(
@@ -409,7 +449,7 @@ def score_scenario(
             name,
             seed,
             "offline",
-            score(truths, warnings, alerts, origins, run.physics),
+            score(truths, warnings, alerts, origins, run.physics, run.origin_times),
             len(outcome.dead_letters),
         )
     from bridge.config import BridgeConfig, ValidationConfig
@@ -427,5 +467,5 @@ def score_scenario(
         transactional_id=f"{group}-txn",
     )
     alerts = run_through_broker(kafka, warnings, config)
-    alerts_scored = score(truths, warnings, alerts, origins, run.physics)
+    alerts_scored = score(truths, warnings, alerts, origins, run.physics, run.origin_times)
     return ScenarioScore(name, seed, "broker", alerts_scored, -1)

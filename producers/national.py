@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from producers.origins import OriginCounts, OriginRecorder
+from producers.origins import OriginCounts, OriginRecorder, OriginTimes
 from producers.report import (
     Climb,
     Snapshot,
@@ -305,6 +305,11 @@ class NationalSimulation:
         """Per confirmed track, its detections' origins; empty unless ``record_origins``."""
         return {} if self._origins is None else self._origins.counts(self.nation)
 
+    def origin_times(self) -> OriginTimes:
+        """Per confirmed track, when it took a detection of what; empty unless
+        ``record_origins``."""
+        return {} if self._origins is None else self._origins.times(self.nation)
+
     @property
     def idle(self) -> bool:
         """Nothing queued: no launch in flight, no track alive, no warning unsent."""
@@ -436,10 +441,12 @@ def simulate_nation(
     sensors: Sequence[Sensor] | None = None,
     solver: TrajectorySolver | None = None,
     origins: OriginCounts | None = None,
+    origin_times: OriginTimes | None = None,
 ) -> list[MissileWarning]:
     """Every warning ``nation`` publishes for ``launches``, in reporting order; the
-    detection origins of its tracks are added to ``origins`` if given."""
-    recording = origins is not None
+    detection origins of its tracks are added to ``origins`` (counts) and
+    ``origin_times`` (in time order) if given."""
+    recording = origins is not None or origin_times is not None
     sim = NationalSimulation(
         nation, sensors=sensors, config=config, solver=solver, record_origins=recording
     )
@@ -448,6 +455,8 @@ def simulate_nation(
     warnings = sim.finish()
     if origins is not None:
         origins.update(sim.origins())
+    if origin_times is not None:
+        origin_times.update(sim.origin_times())
     return warnings
 
 
@@ -457,11 +466,15 @@ def simulate_all(
     config: NationalConfig | None = None,
     solver: TrajectorySolver | None = None,
     origins: OriginCounts | None = None,
+    origin_times: OriginTimes | None = None,
 ) -> dict[Nation, list[MissileWarning]]:
-    """Warnings of the three nations for the same launches; ``origins``, if given, gets the
-    detection origins of every national track (the scorer's side output, never a warning)."""
+    """Warnings of the three nations for the same launches; ``origins`` and
+    ``origin_times``, if given, get the detection origins of every national track (the
+    scorer's side output, never a warning)."""
     events = list(launches)
     return {
-        n: simulate_nation(events, n, config=config, solver=solver, origins=origins)
+        n: simulate_nation(
+            events, n, config=config, solver=solver, origins=origins, origin_times=origin_times
+        )
         for n in NATIONS
     }

@@ -25,6 +25,10 @@ Origin = str | None
 OriginCounts = dict[tuple[Nation, str], Counter[Origin]]
 """(nation, national track id) -> number of detections per origin the track took."""
 
+OriginTimes = dict[tuple[Nation, str], list[tuple[int, Origin]]]
+"""(nation, national track id) -> (scan time, origin) of each detection the track took,
+in time order: which object a track followed when it sent a given warning."""
+
 
 class OriginRecorder:
     """Labels of one nation's queued detections and the origin counts of its tracks.
@@ -37,6 +41,7 @@ class OriginRecorder:
     def __init__(self) -> None:
         self._labels: dict[tuple[int, int, int], list[Origin]] = {}
         self._counts: dict[tuple[int, int], Counter[Origin]] = {}
+        self._times: dict[tuple[int, int], list[tuple[int, Origin]]] = {}
         self._tracks: dict[tuple[int, int], Track] = {}
 
     def queue(self, theatre: int, sensor: int, t_us: int, origin: Origin) -> None:
@@ -51,11 +56,20 @@ class OriginRecorder:
             key = (theatre, track.serial)
             self._tracks.setdefault(key, track)
             self._counts.setdefault(key, Counter())[labels[row]] += 1
+            self._times.setdefault(key, []).append((t_us, labels[row]))
 
     def counts(self, nation: Nation) -> OriginCounts:
         """Origin counts of every track that was confirmed (tracks without an id are left out)."""
         return {
             (nation, track.track_id): Counter(self._counts[key])
+            for key, track in self._tracks.items()
+            if track.track_id
+        }
+
+    def times(self, nation: Nation) -> OriginTimes:
+        """Detection times and origins of every confirmed track (as :meth:`counts`)."""
+        return {
+            (nation, track.track_id): list(self._times[key])
             for key, track in self._tracks.items()
             if track.track_id
         }

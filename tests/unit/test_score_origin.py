@@ -26,7 +26,7 @@ from evaluation.scoring import score
 from evaluation.synthetic import NationModel, ballistic_missile, national_reports
 from evaluation.timeline import first_alert_delays
 from evaluation.truth import TruthPath, truth_from_synthetic
-from producers.origins import Origin, OriginCounts
+from producers.origins import Origin, OriginCounts, OriginTimes
 from trilink.constants import US
 from trilink.model import (
     AlertStatus,
@@ -194,6 +194,39 @@ def test_first_alert_delay_is_against_the_first_national_warning() -> None:
     assert held.first_alert_delay_s["M1"] == pytest.approx(expected, abs=1e-3) and expected >= 7.0
     assert held.max_first_alert_delay_s == held.first_alert_delay_s["M1"]
     assert first_alert_delays(truths, {"M0": T0}, {}) == {"M0": None, "M1": None}
+
+
+def test_a_track_warns_of_its_missile_only_once_it_follows_it() -> None:
+    """M1's track followed M0 for its first 7 s (an infrared track begun on the wrong
+    plume) and was held back by the bridge then: its warnings of that time were not
+    warnings of M1, so they do not make M1's first alert late."""
+    truths, warnings, alerts = _ripple()
+    origins = _origins_of(warnings, truths)
+    mine = [w for w in warnings if w.track_id == "KOR-0002"]
+    first_obs = min(w.observed_us for w in mine)
+    first_rep = min(w.reported_us for w in mine)
+    switch_us = first_obs + 7 * US
+    times: OriginTimes = {
+        (Nation.KOR, "KOR-0002"): [
+            (t, "M0" if t < switch_us else "M1")
+            for t in range(first_obs - 3 * US, max(w.observed_us for w in mine) + 1, US)
+        ]
+    }
+    late = [
+        a
+        for a in alerts
+        if a.system_track_id != "ST-KOR-0002" or a.newest_report_us >= first_rep + 7 * US
+    ]
+    before = score(truths, {Nation.KOR: warnings}, late, origins)
+    after = score(truths, {Nation.KOR: warnings}, late, origins, origin_times=times)
+    assert before.first_alert_delay_s["M1"] is not None and before.first_alert_delay_s["M1"] >= 7
+    assert after.first_alert_delay_s == {"M0": 0.0, "M1": 0.0}
+    # Its nation's first warning of M1 is the first it sent while following M1.
+    following = min(w.reported_us for w in mine if w.observed_us >= switch_us)
+    assert after.lead_time_s["M1"].by_nation[Nation.KOR] == pytest.approx(
+        (following - min(a.newest_report_us for a in late if a.system_track_id == "ST-KOR-0002"))
+        / US
+    )
 
 
 def test_a_ghost_track_is_extra_and_miscounts_the_raid() -> None:
