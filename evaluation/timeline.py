@@ -87,7 +87,7 @@ def raid_count(
     grace = round(RAID_GRACE_S * US)
     warned = np.array([first_warning_us[t.name] for t in detected])[:, None]
     down = np.array([t.end_us for t in detected])[:, None]
-    surely = ((warned <= grid - grace) & (grid <= down)).sum(axis=0)
+    surely = ((warned <= grid - grace) & (grid <= down - grace)).sum(axis=0)
     maybe = ((warned <= grid) & (grid < down + grace)).sum(axis=0)
     alive = np.zeros(grid.size, dtype=np.int64)
     for opened, closed in open_intervals(alerts, excluded):

@@ -48,16 +48,7 @@ def ripple(tmp_path_factory: pytest.TempPathFactory) -> Simulated:
         (Nation.USA, 10.0, 3.0),
         (Nation.USA, 30.0, 0.0),
         (Nation.KOR, 10.0, 3.0),
-        pytest.param(
-            Nation.KOR,
-            30.0,
-            30.0,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="issue 10: Korea half a minute late, read in 30-s batches, founds a "
-                "second track for the third missile (its boost is over before its reports come)",
-            ),
-        ),
+        (Nation.KOR, 30.0, 30.0),
         (Nation.JPN, 30.0, 3.0),
     ],
 )

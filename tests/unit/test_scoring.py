@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections import defaultdict
 from dataclasses import replace
 from functools import cache
@@ -110,17 +111,29 @@ def _scenario(name: str, physics: Physics = Physics.VACUUM) -> Score:
     return score_scenario(name, seed=0, physics=physics).score
 
 
-# In the atmosphere model the national trackers fly one nominal body (6000 kg/m²);
-# e.g. a KN-25 (9000) is reported IMPACTED up to ~7 s late (raid count off by one near
-# the impacts) and every nation's impact error is a km-sized bias fusion cannot average
-# out. Per-track drag estimation is the remaining work (issue 10).
-# (tight-salvo's four KN-25 now pass in the air too, since the Doppler radars.)
-_NOMINAL_BODY = pytest.mark.xfail(
-    strict=True, reason="issue 10: the trackers' nominal body in the atmosphere model"
-)
+def _pooled_rms(name: str, physics: Physics, seeds: int) -> tuple[float, dict[Nation, float]]:
+    """Fused and per-nation impact RMS (km) over seeds 0..seeds-1."""
+    from evaluation.scoring import score_scenario
+
+    fused: list[float] = []
+    national: dict[Nation, list[float]] = {}
+    for seed in range(seeds):
+        errors = score_scenario(name, seed=seed, physics=physics).score.impact_error_km
+        for rms, n, into in [(errors.fused.rms, errors.fused.n, fused)] + [
+            (e.rms, e.n, national.setdefault(nation, [])) for nation, e in errors.national.items()
+        ]:
+            if rms is not None:
+                into.extend([rms * rms] * n)
+    pooled = {nation: math.sqrt(sum(v) / len(v)) for nation, v in national.items() if v}
+    return math.sqrt(sum(fused) / len(fused)), pooled
+
+
+# In the atmosphere model the national trackers fly one nominal body (6000 kg/m²), so
+# a missile's impact is reported a few seconds off; the raid count allows its grace on
+# either side of an impact (``evaluation.timeline``).
 SALVO_COUNTS = [
     ("2022-06-05", Physics.VACUUM),
-    pytest.param("2022-06-05", Physics.ATMOSPHERE, marks=_NOMINAL_BODY),
+    ("2022-06-05", Physics.ATMOSPHERE),
     ("tight-salvo", Physics.VACUUM),
     ("tight-salvo", Physics.ATMOSPHERE),
 ]
@@ -149,11 +162,13 @@ def test_salvos_count_right_and_fuse_no_worse_than_the_best_nation(
     # for every missile; the strict "no worse at all" share is reported, not asserted
     # (two equally good nations split it about evenly whatever the fusion).
     assert (s.fused_not_significantly_worse_fraction or 0.0) >= 0.95
-    # And the fused picture is as good as the best nation's on the whole: a bridge
-    # that let the last (least precise) reporter dominate fails this.
-    errors = s.impact_error_km
-    best_median = min(e.median for e in errors.national.values() if e.median is not None)
-    assert errors.fused.median is not None and errors.fused.median <= 1.25 * best_median
+    # And the fused picture is about as good as the best nation's on the whole: a
+    # bridge that let the last (least precise) reporter dominate fails this. Pooled over
+    # three seeds, RMS, the nation chosen once (a median over one seed's four missiles
+    # is a coin toss between two good nations). The fused prediction is the sharpest
+    # claimed one, so it follows the nation that claims the tightest ellipse.
+    fused, national = _pooled_rms(name, physics, seeds=3)
+    assert fused <= 1.25 * min(national.values())
 
 
 @pytest.mark.slow

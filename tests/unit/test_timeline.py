@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from evaluation.timeline import open_intervals
+import numpy as np
+import pytest
+
+from evaluation.timeline import RAID_GRACE_S, open_intervals, raid_count
+from evaluation.truth import TruthPath
 from tests.factories import T0_US, make_alert, make_ground_point
 from trilink.constants import US
 from trilink.model import AlertStatus
@@ -28,3 +32,22 @@ def test_an_impact_reported_by_the_nations_closes_at_the_newest_report() -> None
 
 def test_a_dropped_track_ends_at_its_newest_report_whatever_it_predicted() -> None:
     assert _life(AlertStatus.DROPPED, 1_200.0) == [(T0_US, T0_US + 300 * US)]
+
+
+@pytest.mark.parametrize(("early_s", "error"), [(0.5 * RAID_GRACE_S, 0), (2.0 * RAID_GRACE_S, 1)])
+def test_a_track_closing_within_the_grace_of_the_impact_counts_right(
+    early_s: float, error: int
+) -> None:
+    """The count may lag by the grace either way: a track that closes a few seconds
+    before its missile comes down (a prediction made with a nominal drag, slightly
+    early) is not a miscount; one that closes well before is."""
+    truth = TruthPath("M", T0_US, T0_US + 300 * US, 40.0, 135.0, lambda t: np.zeros((len(t), 3)))
+    opened = make_alert(version=1, status=AlertStatus.NEW, newest_report_us=T0_US, impact=None)
+    closed = make_alert(
+        version=2,
+        status=AlertStatus.IMPACT,
+        newest_report_us=T0_US + round((300.0 - early_s) * US),
+        impact=None,
+    )
+    count = raid_count([truth], {"M": T0_US}, [opened, closed])
+    assert count.max_abs_error == error
