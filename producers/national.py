@@ -120,9 +120,6 @@ class NationalConfig:
     # and Japan's tracks, 200-280 m/s), so every first report meets the radar's bar;
     # see ``_observable``.
     report_velocity_sigma_mps: float = 250.0
-    # ... when another of the nation's tracks is within this distance (m); alone, a
-    # track is reported at confirmation whatever its velocity's uncertainty.
-    crowd_radius_m: float = 50_000.0
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     classification: str = "UNCLASSIFIED//EXERCISE"
     releasable_to: tuple[Nation, ...] = (Nation.USA, Nation.KOR, Nation.JPN)
@@ -332,7 +329,7 @@ class NationalSimulation:
             hold = round(self.config.boost_hold_s * 1e6)
             snap = Snapshot(t, xc, pc, tr.boost_probability, seen is not None and t - seen <= hold)
             book = theatre.books.get(tr.serial)
-            if book is None and not self._observable(pc) and self._crowded(theatre, tr, xc):
+            if book is None and not self._observable(pc):
                 continue
             if book is None or id(tr) in confirmed:
                 book = _Book(tr, snap, sensor.latency_us)
@@ -359,16 +356,6 @@ class NationalSimulation:
         # infrared takes several more scans).
         limit = self.config.report_velocity_sigma_mps
         return float(np.trace(p[3:6, 3:6])) <= 3.0 * limit * limit
-
-    def _crowded(self, theatre: _Theatre, track: Track, x: FloatArray) -> bool:
-        # Alone, a vague track is still unambiguous (one launch, one plume): its early
-        # report is the nation's launch warning. Only beside another of the nation's
-        # tracks does it wait for its velocity.
-        reach = self.config.crowd_radius_m
-        return any(
-            other is not track and float(np.linalg.norm(other.x[0, 0:3] - x[0:3])) <= reach
-            for other in theatre.tracker.tracks
-        )
 
     def _report(self, theatre: _Theatre, book: _Book, status: TrackStatus) -> None:
         snap = book.snapshot

@@ -11,6 +11,7 @@ import pytest
 
 from producers.national import (
     NATIONS,
+    NationalConfig,
     NationalSimulation,
     scenario_tag,
     simulate_all,
@@ -92,13 +93,31 @@ def test_detection_origins_are_a_side_output(sunan) -> None:  # type: ignore[no-
 
 
 def test_sbirs_only_reports_come_from_the_boost(sunan) -> None:  # type: ignore[no-untyped-def]
-    event, trajectory, warnings = sunan
+    # Reported at confirmation whatever the velocity's uncertainty, SBIRS warns of the
+    # launch before the radars see it, and only while the missile burns.
+    event, trajectory, _ = sunan
+    eager = NationalConfig(report_velocity_sigma_mps=1e9)
+    warnings = {Nation.USA: simulate_nation([event], Nation.USA, config=eager)}
     ir = {s.name for s in sensors_of(Nation.USA) if s.boost_only}
     ir_only = [w for w in warnings[Nation.USA] if set(w.sensors) <= ir]
     assert ir_only, "SBIRS reports the launch before the radars see it"
     burnout_us = event.launch_time_us + trajectory.burnout_s * 1e6
     assert all(w.observed_us < burnout_us for w in ir_only)
     assert all(w.boosting for w in ir_only if w.status is not TrackStatus.INITIAL)
+
+
+def test_a_first_report_knows_its_velocity_as_a_radar_track_does(sunan) -> None:  # type: ignore[no-untyped-def]
+    """No nation's first report of a track is vaguer in velocity than
+    ``NationalConfig.report_velocity_sigma_mps``: the US track of this launch, confirmed
+    on SBIRS lines of sight at +-1 km/s, is first reported once its data fix it."""
+    _, _, warnings = sunan
+    limit = NationalConfig().report_velocity_sigma_mps
+    for ws in warnings.values():
+        firsts = [w for w in ws if w.status is TrackStatus.INITIAL]
+        assert firsts
+        for w in firsts:
+            p = np.asarray(from_upper_triangle(w.covariance))
+            assert np.trace(p[3:6, 3:6]) <= 3.0 * limit * limit * (1.0 + 1e-9)
 
 
 def test_warning_contents_and_life_cycle(sunan) -> None:  # type: ignore[no-untyped-def]
