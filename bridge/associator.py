@@ -274,8 +274,7 @@ class Associator:
         others = [o for o in active if o is not m]
         if len(others) < 2:
             return track.picture.estimate
-        t = max(o.observed_us for o in others)
-        return self.fuse([self.gate.propagator.to(o.estimate, t) for o in others])
+        return self._reference(others)
 
     def _attach_hinted(self, newcomers: list[Newcomer], touched: set[str]) -> list[Newcomer]:
         """Put hinted newcomers back on their published tracks; the others remain."""

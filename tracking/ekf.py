@@ -308,19 +308,17 @@ def iterate_update(
         return first
     rows = np.flatnonzero(coarse)
     x0, p0, zr = x[rows], p[rows], z[rows]
-    xi = first.x[rows]
-    p_new = first.p[rows]
+    unused = np.zeros(rows.size)  # the iterates' likelihoods are not kept (see above)
+    step = Update(first.x[rows], first.p[rows], unused, unused)
     for _ in range(iterations):
-        z_hat, jac = predict_measurement(model, xi)
-        s_inv = np.linalg.inv(innovation_covariance(model, p0, jac))
-        gain = p0 @ jac.transpose(0, 2, 1) @ s_inv
-        nu = innovation(model, zr, z_hat) - (jac @ (x0 - xi)[:, :, None])[:, :, 0]
-        xi = x0 + (gain @ nu[:, :, None])[:, :, 0]
-        ikh = _EYE6 - gain @ jac
-        p_new = ikh @ p0 @ ikh.transpose(0, 2, 1) + gain @ model.noise @ gain.transpose(0, 2, 1)
+        z_hat, jac = predict_measurement(model, step.x)
+        s_inv = cast(FloatArray, np.linalg.inv(innovation_covariance(model, p0, jac)))
+        # The prior's update with the innovation taken about the current iterate.
+        nu = innovation(model, zr, z_hat) - (jac @ (x0 - step.x)[:, :, None])[:, :, 0]
+        step = kalman_update_predicted(model, x0, p0, jac, s_inv, nu, unused, unused)
     x_out, p_out = first.x.copy(), first.p.copy()
-    x_out[rows] = xi
-    p_out[rows] = 0.5 * (p_new + p_new.transpose(0, 2, 1))
+    x_out[rows] = step.x
+    p_out[rows] = step.p
     return Update(x_out, p_out, first.nis, first.log_likelihood)
 
 
