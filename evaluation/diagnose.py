@@ -22,7 +22,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from bridge.config import EngineConfig
-from evaluation.origin import NationalKey, assign_tracks, national_missiles, system_origins
+from evaluation.origin import (
+    NationalKey,
+    assign_tracks,
+    delivered_counts,
+    national_missiles,
+    system_origins,
+)
 from evaluation.scoring import Simulated, run_offline, simulate_scenario
 from tracking.propagate import from_upper_triangle
 from trilink.constants import US
@@ -45,7 +51,9 @@ def explain(run: Simulated, alerts: Sequence[FusedAlert]) -> list[str]:
     for a in sorted(alerts, key=lambda a: (a.newest_report_us, a.system_track_id, a.version)):
         for c in a.contributors:
             joined.setdefault((a.system_track_id, (c.nation, c.track_id)), a.newest_report_us)
-    systems = system_origins(alerts, run.origins, missiles)
+    all_warnings = [w for ws in run.warnings.values() for w in ws]
+    delivered = delivered_counts(alerts, all_warnings, run.origin_times)
+    systems = system_origins(alerts, run.origins, missiles, delivered)
     verdict = assign_tracks(systems, missiles)
 
     def at(us: int) -> str:
@@ -61,9 +69,11 @@ def explain(run: Simulated, alerts: Sequence[FusedAlert]) -> list[str]:
         for us, key in mine:
             reported, observed = first[key]
             counts = dict(run.origins.get(key, {}))
+            here = dict(delivered.get((tid, key), {}))
             lines.append(
                 f"    {key[0].value}/{key[1]} is {national.get(key)}: joined {at(us)},"
-                f" first report {at(reported)} (observed {at(observed)}), detections {counts}"
+                f" first report {at(reported)} (observed {at(observed)}), detections {counts},"
+                f" delivered here {here}"
             )
     if verdict.missed:
         lines.append(f"missed: {', '.join(verdict.missed)}")

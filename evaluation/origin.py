@@ -6,15 +6,18 @@ caused (``producers.origins``). From those counts:
 * a national track is the missile behind the majority of its detections
   (:func:`national_missiles`); nothing if that majority is not a missile (clutter,
   debris);
-* a system track sums the counts of every national track that ever contributed to
-  it, each weighted by the share of its membership time the national track spent in
-  this system track (:func:`membership_shares`, :func:`system_origins`): a national
-  track that sat five seconds in the wrong system track before moving to its own
-  lends the wrong one five seconds' worth, not its whole life's detections. The
-  system track *is* the majority origin of that sum and *carries* every missile
-  that is the majority of one of its contributors (however briefly: a merge for a
-  few seconds is still a merge) or holds at least :data:`MERGE_SHARE` of its
-  weighted detections;
+* a system track sums the detections each national track delivered to it while a
+  member (:func:`delivered_counts`, from the detection times the simulator also
+  records): a national track that sat five seconds in the wrong system track before
+  moving to its own lends the wrong one those seconds' detections, and one that
+  changed objects (a radar's tracks of two closely spaced missiles swapping) lends
+  each system track what it followed while there. The system track *is* the
+  majority origin of that sum and *carries* every missile that is the majority of
+  what one contributor delivered (however briefly: a merge for a few seconds is
+  still a merge) or holds at least :data:`MERGE_SHARE` of its detections. Without
+  detection times each contributor lends its whole life's counts weighted by the
+  share of its membership time spent there (:func:`membership_shares`), and its
+  missile there is its life's majority;
 * :func:`assign_tracks` pairs system tracks with missiles one-to-one: a missile gets
   the system track, among those that are it, with the most of its detections. The
   rest are ``extra`` (unless the picture labels them non-missile, see
@@ -33,11 +36,12 @@ each national track counts its reports for the missile a mapping gives it.
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from producers.origins import Origin, OriginCounts, majority
+from producers.origins import Origin, OriginCounts, OriginTimes, majority
 from trilink.model import FusedAlert, MissileClass, MissileWarning, Nation
 
 MERGE_SHARE = 0.2
@@ -111,10 +115,76 @@ class SystemOrigin:
     labelled_non_missile: bool
 
 
+def delivered_counts(
+    alerts: Sequence[FusedAlert],
+    warnings: Iterable[MissileWarning],
+    times: OriginTimes,
+) -> dict[tuple[str, NationalKey], Counter[Origin]]:
+    """(system track, national track) -> origins of the detections the national track
+    delivered to that system track while it was a member.
+
+    A detection reaches the bridge in the first warning of its track observed at or
+    after it; the warning is delivered to the system tracks that list the national
+    track in their newest alert at or before the warning's publication (the event
+    time of the newest report behind each alert, as :func:`membership_shares`). A
+    national track that changes objects (a track of one nation that took a
+    neighbour's plume) thus lends each system track what it followed while there.
+    Detections after a track's last warning reached nobody.
+    """
+    # Per national track, the membership changes: (time, system track, listed).
+    changes: dict[NationalKey, list[tuple[int, int, str, bool]]] = defaultdict(list)
+    by_track: dict[str, list[FusedAlert]] = defaultdict(list)
+    for a in alerts:
+        by_track[a.system_track_id].append(a)
+    for tid, seq in by_track.items():
+        seq.sort(key=lambda a: a.version)
+        listed: set[NationalKey] = set()
+        for a in seq:
+            now = {(c.nation, c.track_id) for c in a.contributors}
+            for key in now - listed:
+                changes[key].append((a.newest_report_us, a.version, tid, True))
+            for key in listed - now:
+                changes[key].append((a.newest_report_us, a.version, tid, False))
+            listed = now
+    reports: dict[NationalKey, list[MissileWarning]] = defaultdict(list)
+    for w in warnings:
+        reports[(w.nation, w.track_id)].append(w)
+    out: dict[tuple[str, NationalKey], Counter[Origin]] = defaultdict(Counter)
+    for key, ws in reports.items():
+        detections = times.get(key)
+        if not detections or key not in changes:
+            continue
+        ws.sort(key=lambda w: (w.observed_us, w.reported_us))
+        events = sorted(changes[key])
+        members: set[str] = set()
+        e = 0
+        start = 0  # first detection not yet delivered
+        for w in ws:
+            end = bisect.bisect_right(detections, w.observed_us, key=lambda d: d[0])
+            while e < len(events) and events[e][0] <= w.reported_us:
+                _, _, tid, on = events[e]
+                (members.add if on else members.discard)(tid)
+                e += 1
+            if end > start:
+                for tid in members:
+                    out[(tid, key)].update(origin for _, origin in detections[start:end])
+                start = end
+    return dict(out)
+
+
 def system_origins(
-    alerts: Sequence[FusedAlert], counts: OriginCounts, missiles: Collection[str]
+    alerts: Sequence[FusedAlert],
+    counts: OriginCounts,
+    missiles: Collection[str],
+    delivered: Mapping[tuple[str, NationalKey], Counter[Origin]] | None = None,
 ) -> dict[str, SystemOrigin]:
-    """Per system track (in order of first alert), the origins behind it."""
+    """Per system track (in order of first alert), the origins behind it.
+
+    With ``delivered`` (:func:`delivered_counts`) a contributor lends a system track
+    the detections it delivered there, and its missile there is their majority;
+    without, its whole life's counts weighted by membership share, and its missile
+    its life's majority.
+    """
     contributors: dict[str, set[NationalKey]] = defaultdict(set)
     final: dict[str, FusedAlert] = {}
     first_us: dict[str, int] = {}
@@ -129,8 +199,12 @@ def system_origins(
         total: Counter[Origin] = Counter()
         heads: set[str] = set()
         for key in sorted(contributors[tid]):
-            c = counts.get(key, Counter())
-            w = shares[(tid, key)]
+            if delivered is not None:
+                c = delivered.get((tid, key), Counter())
+                w = 1.0
+            else:
+                c = counts.get(key, Counter())
+                w = shares[(tid, key)]
             total.update({o: n * w for o, n in c.items()})
             head = majority(c)
             if head is not None and head in missiles:

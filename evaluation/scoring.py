@@ -61,6 +61,7 @@ from evaluation.origin import (
     SystemOrigin,
     assign_tracks,
     counts_from_mapping,
+    delivered_counts,
     national_missiles,
     system_origins,
 )
@@ -352,7 +353,12 @@ def score(
     else:
         track_to_missile = national_missiles(origins, names)
         matching = "origin"
-    systems = system_origins(alerts, origins, names)
+    delivered = (
+        delivered_counts(alerts, all_warnings, origin_times)
+        if origin_times is not None and matching == "origin"
+        else None
+    )
+    systems = system_origins(alerts, origins, names, delivered)
     picked = assign_tracks(systems, names)
     by_truth = {t.name: t for t in truths}
     fused = _fused(alerts, track_to_missile, by_truth, systems)

@@ -18,6 +18,7 @@ from evaluation.matching import map_tracks
 from evaluation.origin import (
     MERGE_SHARE,
     assign_tracks,
+    delivered_counts,
     membership_shares,
     national_missiles,
     system_origins,
@@ -299,3 +300,68 @@ def test_a_brief_wrong_membership_lends_only_its_time() -> None:
     assert systems["ST1"].majority == "M1"
     got = assign_tracks(systems, ["M0", "M1"])
     assert got.matched == {"M0": "ST0", "M1": "ST1"} and got.extra == ()
+
+
+def _swapped_pair() -> tuple[list[MissileWarning], OriginTimes, FusedAlert]:
+    """Japan's J0 and J1 follow M0 and M1 for 10 s, then swap (a radar that cannot
+    keep two closely spaced objects apart); a report every 2 s, a detection every 1 s."""
+    _, warnings, alerts = _ripple()
+    template, t = warnings[0], alerts[0].newest_report_us
+    j = Nation.JPN
+    reports = [
+        replace(template, nation=j, track_id=tid, observed_us=t + s * US, reported_us=t + s * US)
+        for tid in ("J0", "J1")
+        for s in range(0, 31, 2)
+    ]
+    times: OriginTimes = {
+        (j, tid): [(t + s * US, first if s < 10 else then) for s in range(-2, 31)]
+        for tid, first, then in (("J0", "M0", "M1"), ("J1", "M1", "M0"))
+    }
+    return reports, times, alerts[0]
+
+
+def test_a_system_track_carries_what_its_members_delivered_while_there() -> None:
+    """Korea's K0 and K1 are M0 and M1; Japan's tracks swap missiles at 10 s. A bridge
+    that moves them with the swap carried each missile's data on its own track: no
+    merge, though J0 is M1 by the majority of its life and sat on M0's track. A bridge
+    that leaves them where they joined merged the two from 10 s on."""
+    reports, times, template = _swapped_pair()
+    t, k, j = template.newest_report_us, Nation.KOR, Nation.JPN
+    origins: OriginCounts = {
+        (k, "K0"): Counter({"M0": 40}),
+        (k, "K1"): Counter({"M1": 40}),
+        **{key: Counter(o for _, o in seq) for key, seq in times.items()},
+    }
+    korea = [
+        replace(reports[0], nation=k, track_id=tid, observed_us=t, reported_us=t)
+        for tid in ("K0", "K1")
+    ]
+    times[(k, "K0")] = [(t, "M0")] * 40
+    times[(k, "K1")] = [(t, "M1")] * 40
+
+    def alert(tid: str, version: int, s: float, keys: list[tuple[Nation, str]]) -> FusedAlert:
+        a = _alert(template, tid, keys, newest_report_us=t + round(s * US))
+        return replace(a, version=version)
+
+    joined = [
+        alert("ST0", 0, 0.0, [(k, "K0"), (j, "J0")]),
+        alert("ST1", 0, 0.0, [(k, "K1"), (j, "J1")]),
+    ]
+    followed = [
+        *joined,
+        alert("ST0", 1, 12.0, [(k, "K0"), (j, "J1")]),
+        alert("ST1", 1, 12.0, [(k, "K1"), (j, "J0")]),
+    ]
+    everything = [*reports, *korea]
+    delivered = delivered_counts(followed, everything, times)
+    # Detections -2..10 s went out with the reports up to 10 s, while J0 was on ST0;
+    # the 12 s report carried the first M1 detections to ST1.
+    assert delivered[("ST0", (j, "J0"))] == Counter({"M0": 12, "M1": 1})
+    assert delivered[("ST1", (j, "J0"))] == Counter({"M1": 20})
+    systems = system_origins(followed, origins, ["M0", "M1"], delivered)
+    assert assign_tracks(systems, ["M0", "M1"]).merged == ()
+    # By the majority of its life J0 is M1, and ST0 would carry both.
+    assert system_origins(followed, origins, ["M0", "M1"])["ST0"].carries == {"M0", "M1"}
+    stayed = delivered_counts(joined, everything, times)
+    systems = system_origins(joined, origins, ["M0", "M1"], stayed)
+    assert assign_tracks(systems, ["M0", "M1"]).merged == ("ST0", "ST1")
