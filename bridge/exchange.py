@@ -26,9 +26,16 @@ earlier member misfits too once the later one pulls the picture) and B is
 ``ambiguity_ratio`` times likelier for it. That is how a salvo's tracks come apart
 after a feed was read behind the others: the US track of the missile 4 s behind
 joined the one ahead, beside its US track, before Korea's report of its own missile
-founded a track. A member alone of its nation on its track does not move: that would
-be a break by another name, and a national track that wanders among a battery's
-missiles would be chased from track to track (the battery's GOSPA was worse).
+founded a track. Any member moves the same way once its velocity has settled (``GateConfig.settle_s`` after its first observation): a
+radar's tracks of two closely spaced missiles swap objects when the two merge in its
+resolution cell and come apart, and the swapped track, well known in velocity, fits
+its new missile's track far better than its own (the break test, sticky by design,
+detached it tens of seconds later), and it may have joined before its nation's
+right track did (Japan's track of a battery's missile, swapped, and Japan's new track
+of the missile it left). An unsettled one moves only as the later of two: an infrared track
+wandering among a ripple's plumes in boost would be chased from track to track,
+carrying each plume's detections onto another's (tried: on the 2024-05-29 salvo
+three runs gained a merge, against two extras gone on the ICBM ripple).
 
 The gain is joint: in a cycle of three wrong members one exchange puts one right
 and may leave the other about where it was (the next exchange or break test
@@ -140,6 +147,7 @@ class Exchange:
                 rows = Rows.of([t.picture.estimate for t in pool if t.picture is not None])
             mates = [m for m in track.active() if m.nation is a.nation]
             doubled = len(mates) > 1 and mates[0] is not a  # the later of its nation's
+            movable = doubled or _settled(a, settle)
             best: tuple[float, SystemTrack, NationalTrack | None] | None = None
             for k in np.flatnonzero(in_reach(rows, a.estimate)).tolist():
                 other = pool[k]
@@ -149,8 +157,8 @@ class Exchange:
                 b = _partner(other, kin)
                 if kin and (b is None or not _eligible(other)):
                     continue  # a swap needs a member of the nation and a second opinion
-                if not kin and not doubled:
-                    continue  # a move only for a member beside its nation's other track
+                if not kin and not movable:
+                    continue  # a lone member moves only once settled (module docstring)
                 ref_b = reference(other, b) if b is not None else _picture(other)
                 dof = 6 if _settled(a, settle) and (b is None or _settled(b, settle)) else 3
                 a_on_b = self.gate.distance(a.estimate, ref_b, dof)

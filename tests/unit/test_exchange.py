@@ -133,25 +133,38 @@ def test_a_member_beside_its_nations_other_track_moves_to_its_missiles_track() -
     assert any("USA/USA-2 re-associated from" in n for n in b.notes)
 
 
-def test_only_a_doubled_member_moves_to_a_track_without_its_nation() -> None:
-    # The same stray alone on track a (no other US track there): a move would be a
-    # break by another name, and a wandering national track would be chased from track
-    # to track; the break test is what detaches a lone nation's member.
+def test_a_lone_member_moves_to_a_track_without_its_nation_once_settled() -> None:
+    # The same stray alone on track a (no other US track there): a radar's track that
+    # swapped objects. Settled (its velocity known), it moves to its missile's track;
+    # within its first settle_s it does not (an infrared track wandering among plumes
+    # in boost would be chased from track to track): the break test takes it on.
     a, b = _doubled()
     del a.members[(Nation.USA, "USA-1")]
+    stray = a.members[(Nation.USA, "USA-2")]
+    stray.first_observed_us = NOW_US - round((GateConfig().settle_s - 1.0) * US)
     assert _exchange().run([a, b], [a, b], set()) == 0
     assert {k[1] for k in b.members} == {"KOR-2"}
+    a, b = _doubled()
+    del a.members[(Nation.USA, "USA-1")]
+    assert _exchange().run([a, b], [a, b], set()) == 1
+    assert {k[1] for k in b.members} == {"KOR-2", "USA-2"}
+    assert {k[1] for k in a.members} == {"KOR-1"}
 
 
-def test_of_two_members_of_a_nation_only_the_later_one_moves() -> None:
-    # The stray joined track a first, its nation's right member after it: the stray is
-    # not moved (its nation's later track is the one a late join put there), and the
-    # right member fits, so nothing moves on this test.
+@pytest.mark.parametrize("settled", [True, False])
+def test_of_two_members_of_a_nation_the_earlier_moves_only_once_settled(settled: bool) -> None:
+    # The stray joined track a first, its nation's right member after it (a radar's
+    # track that swapped objects, then its nation's new track of the missile it left).
+    # Settled, the stray moves to its missile's track and the right member stays;
+    # unsettled, only the later of two members would move, and the right one fits.
     table = TrackTable.configured(GateConfig(), AlertConfig())
     touched: set[str] = set()
     founder = _member(Nation.KOR, "KOR-1", 0.0)
     a = table.found(Newcomer(founder, founder.first_observed_us), touched)
-    for m in (_member(Nation.USA, "USA-2", 1_000.0), _member(Nation.USA, "USA-1", 0.0)):
+    stray = _member(Nation.USA, "USA-2", 1_000.0)
+    if not settled:
+        stray.first_observed_us = NOW_US - round((GateConfig().settle_s - 1.0) * US)
+    for m in (stray, _member(Nation.USA, "USA-1", 0.0)):
         table.join(Newcomer(m, m.first_observed_us), a, touched)
     est = founder.estimate
     a.picture = Picture(est.time_us, est.x, est.p, False, None, None, MissileClass.SRBM, NOW_US)
@@ -162,5 +175,8 @@ def test_of_two_members_of_a_nation_only_the_later_one_moves() -> None:
         NOW_US, other.estimate.x, other.estimate.p, False, None, None, MissileClass.SRBM, NOW_US
     )
     b.membership_changed = False
-    assert _exchange().run([a, b], [a, b], set()) == 0
-    assert {k[1] for k in b.members} == {"KOR-2"}
+    assert _exchange().run([a, b], [a, b], set()) == int(settled)
+    assert {k[1] for k in b.members} == ({"KOR-2", "USA-2"} if settled else {"KOR-2"})
+    assert {k[1] for k in a.members} == (
+        {"KOR-1", "USA-1"} if settled else {"KOR-1", "USA-1", "USA-2"}
+    )
