@@ -180,3 +180,29 @@ def test_of_two_members_of_a_nation_the_earlier_moves_only_once_settled(settled:
     assert {k[1] for k in a.members} == (
         {"KOR-1", "USA-1"} if settled else {"KOR-1", "USA-1", "USA-2"}
     )
+
+
+@pytest.mark.parametrize("settled", [True, False])
+def test_a_swapped_member_moves_beside_its_nations_track_of_its_missile(settled: bool) -> None:
+    # Japan's track on a swapped objects: it now sits on the missile 1 km east, outside
+    # a's gate, where Japan's own track of that missile is on b. No exchange (Japan's
+    # member on b fits only b): settled, the swapped track joins b as Japan's second
+    # track of that missile; unsettled, it waits for the break test.
+    table = TrackTable.configured(GateConfig(), AlertConfig())
+    swapped = _member(Nation.JPN, "JPN-1", 1_000.0)
+    if not settled:
+        swapped.first_observed_us = NOW_US - round((GateConfig().settle_s - 1.0) * US)
+    a = _track(table, _member(Nation.KOR, "KOR-1", 0.0), swapped)
+    b = _track(table, _member(Nation.KOR, "KOR-2", 1_000.0), _member(Nation.JPN, "JPN-2", 1_000.0))
+    gate = Gate(GateConfig())
+    assert (
+        gate.distance(swapped.estimate, a.members[(Nation.KOR, "KOR-1")].estimate) > gate.threshold
+    )
+    touched: set[str] = set()
+    assert _exchange().run([a, b], [a, b], touched) == int(settled)
+    if settled:
+        assert {k[1] for k in a.members} == {"KOR-1"}
+        assert {k[1] for k in b.members} == {"KOR-2", "JPN-2", "JPN-1"}
+        assert touched == {a.track_id, b.track_id}
+    else:
+        assert {k[1] for k in b.members} == {"KOR-2", "JPN-2"}
