@@ -73,7 +73,9 @@ class Gate:
         )
         object.__setattr__(self, "break_threshold3", brk3)
         object.__setattr__(self, "ambiguity", 2.0 * math.log(c.ambiguity_ratio))
-        propagator = Propagator(c.q_ballistic, c.q_boost, air=self.physics.air)
+        propagator = Propagator(
+            c.q_ballistic, c.q_boost, air=self.physics.air, thrust_ceiling_m=c.thrust_ceiling_m
+        )
         object.__setattr__(self, "propagator", propagator)
 
     def distance(self, report: Estimate, track: Estimate, dof: int | None = None) -> float:

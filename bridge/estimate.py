@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bridge.validate import altitude_m
 from tracking.propagate import propagate
 from trilink.constants import FloatArray
 
@@ -34,13 +35,28 @@ class Propagator:
     q_ballistic: float = 1.0
     q_boost: float = 2.0e4
     air: bool = False
+    # Below this height a climbing estimate may still be thrusting whatever its nation
+    # judged (0: trust the judgement): see ``may_thrust``.
+    thrust_ceiling_m: float = 0.0
+
+    def may_thrust(self, est: Estimate) -> bool:
+        """Its nation says it thrusts, or it climbs below ``thrust_ceiling_m`` (see
+        ``GateConfig``: a nation's first seconds on a boost cannot tell thrust from
+        coast, and a ballistic prediction across a boost falls kilometres short)."""
+        if est.boosting:
+            return True
+        if self.thrust_ceiling_m <= 0.0:
+            return False
+        r = est.x[:3]
+        climbing = float(r @ est.x[3:6]) > 0.0
+        return climbing and altitude_m(*(float(v) for v in r)) < self.thrust_ceiling_m
 
     def to(self, est: Estimate, time_us: int) -> Estimate:
         """The estimate propagated (forwards or backwards) to ``time_us``."""
         if time_us == est.time_us:
             return est
         dt = (time_us - est.time_us) / 1e6
-        q = self.q_boost if est.boosting else self.q_ballistic
+        q = self.q_boost if self.may_thrust(est) else self.q_ballistic
         x, p = propagate(est.x, est.p, dt, q, air=self.air)
         return Estimate(time_us, x, p, est.boosting)
 
