@@ -130,94 +130,89 @@ class Exchange:
         ]
         if not due:
             return 0
-        pool: list[SystemTrack] = []
-        rows: Rows | None = None  # the pool's pictures, built when a member passes the screen
-        refs: dict[tuple[str, TrackKey], Estimate] = {}
-
-        def reference(t: SystemTrack, m: NationalTrack) -> Estimate:
-            key = (t.track_id, m.key)
-            if key not in refs:
-                refs[key] = self._reference(t, m)
-            return refs[key]
-
+        screen = _Screen(self, tracks)
         made = 0
         for track, a in due:
             a.swap_checked_us = _news(track)
             if track.membership_changed or a.system_track_id != track.track_id:
                 continue  # exchanged earlier in this batch
-            ref_a = reference(track, a)
-            # The member that starts the test misfits its own track: beyond the
-            # chi-square 99% point, and by at least half the margin (an exchange must
-            # gain the margin, so one of the two misses its track by half of it).
-            dof_a = 6 if _settled(a, settle) else 3
-            misfit = {dof_a: self.gate.distance(a.estimate, ref_a, dof_a)}
-            if misfit[dof_a] <= self._suspect[dof_a]:
-                continue
-            if rows is None:
-                pool = [t for t in tracks if _target(t)]
-                rows = Rows.of([t.picture.estimate for t in pool if t.picture is not None])
-            mates = [m for m in track.active() if m.nation is a.nation]
-            doubled = len(mates) > 1 and mates[0] is not a  # the later of its nation's
-            movable = doubled or _settled(a, settle)
-            best: tuple[float, SystemTrack, NationalTrack | None] | None = None
-            # A settled member's best track among those its nation already holds
-            # with a member the exchange cannot take (it fits only its own track).
-            beside: tuple[float, SystemTrack] | None = None
-            gains: list[float] = []  # of every track it gates with, for the beside move
-            for k in np.flatnonzero(in_reach(rows, a.estimate)).tolist():
-                other = pool[k]
-                if other is track or other.membership_changed or not _same_realm(track, other):
-                    continue
-                kin = [m for m in other.active() if m.nation is a.nation]
-                b = _partner(other, kin)
-                if kin and (b is None or not _eligible(other)):
-                    continue  # a swap needs a member of the nation and a second opinion
-                if not kin and not movable:
-                    continue  # a lone member moves only once settled (module docstring)
-                ref_b = reference(other, b) if b is not None else _picture(other)
-                dof = 6 if _settled(a, settle) and (b is None or _settled(b, settle)) else 3
-                a_on_b = self.gate.distance(a.estimate, ref_b, dof)
-                limit = self.gate.threshold if dof == 6 else self.gate.threshold3
-                if a_on_b > limit:
-                    continue
-                if dof not in misfit:
-                    misfit[dof] = self.gate.distance(a.estimate, ref_a, dof)
-                gain = misfit[dof] - a_on_b
-                gains.append(gain)
-                if b is not None:
-                    b_on_a = self.gate.distance(b.estimate, ref_a, dof)
-                    if b_on_a > limit:
-                        if (
-                            dof == 6
-                            and gain > max(self.gate.ambiguity, beside[0] if beside else 0.0)
-                            and any(
-                                self.gate.distance(a.estimate, k.estimate, 3)
-                                <= self.gate.threshold3
-                                for k in kin
-                            )
-                        ):
-                            beside = (gain, other)
-                        continue
-                    gain += self.gate.distance(b.estimate, ref_b, dof) - b_on_a
-                if gain > self.gate.ambiguity and (best is None or gain > best[0]):
-                    best = (gain, other, b)
-            if best is not None:
-                gain, other, b = best
+            move = self._move(screen, track, a, settle)
+            if move is not None:
+                gain, other, b = move
                 _exchange(track, a, other, b, gain)
                 touched.update((track.track_id, other.track_id))
                 made += 1
-            elif (
-                beside is not None
-                and misfit[6] > self.gate.threshold
-                and _runner_up(gains) <= beside[0] - self.gate.ambiguity
-            ):
-                # Its nation's track there is one object, and this member another
-                # track of it: it joins as a duplicate, fused like any member.
-                gain, other = beside
-                _exchange(track, a, other, None, gain)
-                touched.update((track.track_id, other.track_id))
-                made += 1
         return made
+
+    def _move(
+        self, screen: _Screen, track: SystemTrack, a: NationalTrack, settle: int
+    ) -> tuple[float, SystemTrack, NationalTrack | None] | None:
+        """Where ``a`` goes (the gain, the track, the member it changes places with),
+        or None: an exchange or move if one gains the margin, else a move beside."""
+        ref_a = screen.reference(track, a)
+        # The member that starts the test misfits its own track: beyond the
+        # chi-square 99% point, and by at least half the margin (an exchange must
+        # gain the margin, so one of the two misses its track by half of it).
+        dof_a = 6 if _settled(a, settle) else 3
+        misfit = {dof_a: self.gate.distance(a.estimate, ref_a, dof_a)}
+        if misfit[dof_a] <= self._suspect[dof_a]:
+            return None
+        pool, rows = screen.targets()
+        mates = [m for m in track.active() if m.nation is a.nation]
+        doubled = len(mates) > 1 and mates[0] is not a  # the later of its nation's
+        movable = doubled or _settled(a, settle)
+        best: tuple[float, SystemTrack, NationalTrack | None] | None = None
+        # A settled member's best track among those its nation already holds with a
+        # member the exchange cannot take (it fits only its own track).
+        beside: tuple[float, SystemTrack] | None = None
+        gains: list[float] = []  # of every track it gates with, for the beside move
+        for k in np.flatnonzero(in_reach(rows, a.estimate)).tolist():
+            other = pool[k]
+            if other is track or other.membership_changed or not _same_realm(track, other):
+                continue
+            kin = [m for m in other.active() if m.nation is a.nation]
+            b = _partner(other, kin)
+            if kin and (b is None or not _eligible(other)):
+                continue  # a swap needs a member of the nation and a second opinion
+            if not kin and not movable:
+                continue  # a lone member moves only once settled (module docstring)
+            ref_b = screen.reference(other, b) if b is not None else _picture(other)
+            dof = 6 if _settled(a, settle) and (b is None or _settled(b, settle)) else 3
+            a_on_b = self.gate.distance(a.estimate, ref_b, dof)
+            limit = self.gate.threshold if dof == 6 else self.gate.threshold3
+            if a_on_b > limit:
+                continue
+            if dof not in misfit:
+                misfit[dof] = self.gate.distance(a.estimate, ref_a, dof)
+            gain = misfit[dof] - a_on_b
+            gains.append(gain)
+            if b is not None:
+                b_on_a = self.gate.distance(b.estimate, ref_a, dof)
+                if b_on_a > limit:
+                    top = max(self.gate.ambiguity, beside[0] if beside else 0.0)
+                    if dof == 6 and gain > top and self._one_object(a, kin):
+                        beside = (gain, other)
+                    continue
+                gain += self.gate.distance(b.estimate, ref_b, dof) - b_on_a
+            if gain > self.gate.ambiguity and (best is None or gain > best[0]):
+                best = (gain, other, b)
+        if best is not None:
+            return best
+        if (
+            beside is not None
+            and misfit[6] > self.gate.threshold
+            and _runner_up(gains) <= beside[0] - self.gate.ambiguity
+        ):
+            # Its nation's track there is one object, and this member another track
+            # of it: it joins as a duplicate, fused like any member.
+            return beside[0], beside[1], None
+        return None
+
+    def _one_object(self, a: NationalTrack, kin: list[NationalTrack]) -> bool:
+        """``a`` is within the strict position gate of one of its nation's ``kin``."""
+        return any(
+            self.gate.distance(a.estimate, m.estimate, 3) <= self.gate.threshold3 for m in kin
+        )
 
     def _reference(self, track: SystemTrack, m: NationalTrack) -> Estimate:
         """What the track's other active members say, fused."""
@@ -226,6 +221,32 @@ class Exchange:
             return others[0].estimate
         t = max(o.observed_us for o in others)
         return self.fuse([self.gate.propagator.to(o.estimate, t) for o in others])
+
+
+class _Screen:
+    """What one run of the test shares across members: the tracks a member may go to
+    (with their pictures, built when a member first passes the screen) and the
+    leave-one-out references already computed."""
+
+    def __init__(self, exchange: Exchange, tracks: Iterable[SystemTrack]) -> None:
+        self._exchange = exchange
+        self._tracks = tracks
+        self._pool: list[SystemTrack] = []
+        self._rows: Rows | None = None
+        self._refs: dict[tuple[str, TrackKey], Estimate] = {}
+
+    def targets(self) -> tuple[list[SystemTrack], Rows]:
+        if self._rows is None:
+            self._pool = [t for t in self._tracks if _target(t)]
+            pictures = [t.picture.estimate for t in self._pool if t.picture is not None]
+            self._rows = Rows.of(pictures)
+        return self._pool, self._rows
+
+    def reference(self, t: SystemTrack, m: NationalTrack) -> Estimate:
+        key = (t.track_id, m.key)
+        if key not in self._refs:
+            self._refs[key] = self._exchange._reference(t, m)
+        return self._refs[key]
 
 
 def _runner_up(gains: list[float]) -> float:
