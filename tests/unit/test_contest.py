@@ -29,11 +29,11 @@ SLID_S = 30.0  # the old US track leaves the missile this long after its first r
 NEW_S = 4.0  # the US starts its new track on the missile this long after that
 
 
-def _slid(reports: list[Report], offset_m: float) -> list[Report]:
-    """The US track's reports from ``SLID_S`` on are ``offset_m`` off the missile; a new
+def _slid(reports: list[Report], offset_m: float, slid_s: float = SLID_S) -> list[Report]:
+    """The US track's reports from ``slid_s`` on are ``offset_m`` off the missile; a new
     US track ("USA-NEW") reports the missile from ``NEW_S`` later."""
     first_us = min(r.warning.observed_us for r in reports if r.warning.nation is Nation.USA)
-    slid_us = first_us + round(SLID_S * US)
+    slid_us = first_us + round(slid_s * US)
     out = []
     for r in reports:
         w = r.warning
@@ -73,6 +73,28 @@ def test_a_new_track_displaces_its_nations_old_one(offset_m: float, displaced: b
     else:
         # Both fit: the old track stays (the new one, first seen high, joins beside it).
         assert "USA-0001" in us
+
+
+@pytest.mark.parametrize(("slid_s", "displaced"), [(SLID_S, False), (6.0, True)])
+def test_an_unsettled_incumbent_yields_to_a_likelier_newcomer(
+    slid_s: float, displaced: bool
+) -> None:
+    """1.5 km off, the old US track still fits Korea's estimate, and the new one is
+    likelier there by less than the ambiguity margin. A settled incumbent keeps its
+    place; one within ``settle_s`` of its first observation (an infrared track that
+    wandered off its plume in boost) yields it, and waits until it has settled."""
+    missile = ballistic_missile("M0", T0, speed_mps=1800.0, alt_m=20_000.0)
+    alerts = _run(_slid(national_reports([missile], (KOR, USA), seed=3), 1_500.0, slid_s))
+    first = min(alerts, key=lambda a: (a.newest_report_us, a.version)).system_track_id
+    joined_new = [
+        a
+        for a in alerts
+        if a.system_track_id == first and any(c.track_id == "USA-NEW" for c in a.contributors)
+    ]
+    left = [a for a in alerts if "USA/USA-0001 left" in a.note]
+    assert bool(left) is displaced
+    if displaced:
+        assert joined_new and min(a.version for a in joined_new) == left[0].version
 
 
 def test_a_member_that_left_its_track_unsettled_waits_before_joining_another() -> None:
