@@ -196,10 +196,7 @@ class Associator:
 
     def _reference(self, members: list[NationalTrack]) -> Estimate:
         """The fused estimate of ``members`` at the newest of their times."""
-        if len(members) == 1:
-            return members[0].estimate
-        t = max(m.observed_us for m in members)
-        return self.fuse([self.gate.propagator.to(m.estimate, t) for m in members])
+        return self.fuse.at_newest([m.estimate for m in members], self.gate.propagator)
 
     def _fold_due(self, m: NationalTrack, every: int, settle: int) -> bool:
         """A lone member is tested for a duplicate track at the break test's pace, once

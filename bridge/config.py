@@ -93,8 +93,9 @@ class GateConfig:
     ballistically, fell outside the gate and founded a second system track. Below
     ``thrust_ceiling_m`` a climbing estimate is moved as a thrusting one whatever its
     nation said (0: trust the nations). The flight model's short-range missiles burn
-    out at 13-24 km (measured on the battery's truth: the KN-25 ripples 13-16 km, the
-    KN-23 23 km, the multi-site raids' mixes 14-24 km); above the ceiling a climbing
+    out at 13-24 km (the battery's truth, measured by an ad-hoc script: docs/score.md,
+    "Stop 29"; the KN-25 ripples 13-16 km, the KN-23 23 km, the multi-site raids' mixes
+    14-24 km); above the ceiling a climbing
     estimate of a missile that has burnt out keeps its narrow ballistic gate, which a
     battery of launchers 300 m apart needs. Tried on the battery (10 seeds): the birth
     ceiling (35 km) as the ceiling cleared the surplus tracks of six runs and made three

@@ -49,7 +49,9 @@ class Propagator:
             return False
         r = est.x[:3]
         climbing = float(r @ est.x[3:6]) > 0.0
-        return climbing and altitude_m(*(float(v) for v in r)) < self.thrust_ceiling_m
+        return (
+            climbing and altitude_m(float(r[0]), float(r[1]), float(r[2])) < self.thrust_ceiling_m
+        )
 
     def to(self, est: Estimate, time_us: int) -> Estimate:
         """The estimate propagated (forwards or backwards) to ``time_us``."""

@@ -216,11 +216,8 @@ class Exchange:
 
     def _reference(self, track: SystemTrack, m: NationalTrack) -> Estimate:
         """What the track's other active members say, fused."""
-        others = [o for o in track.active() if o is not m]
-        if len(others) == 1:
-            return others[0].estimate
-        t = max(o.observed_us for o in others)
-        return self.fuse([self.gate.propagator.to(o.estimate, t) for o in others])
+        others = [o.estimate for o in track.active() if o is not m]
+        return self.fuse.at_newest(others, self.gate.propagator)
 
 
 class _Screen:

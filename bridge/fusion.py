@@ -25,7 +25,7 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 
 from bridge.errors import BridgeError
-from bridge.estimate import Estimate
+from bridge.estimate import Estimate, Propagator
 from trilink.constants import FloatArray
 
 Criterion = Literal["det", "trace", "fast"]
@@ -130,3 +130,11 @@ class CovarianceIntersection:
         for other in ordered[1:]:
             fused, _ = covariance_intersection(fused, other, self.criterion)
         return fused
+
+    def at_newest(self, estimates: Sequence[Estimate], propagator: Propagator) -> Estimate:
+        """``estimates`` moved by ``propagator`` to the newest of their times and fused
+        (one estimate: itself, unmoved)."""
+        if len(estimates) == 1:
+            return estimates[0]
+        t = max(e.time_us for e in estimates)
+        return self([propagator.to(e, t) for e in estimates])

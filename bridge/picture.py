@@ -99,8 +99,7 @@ class PictureBuilder:
             est = active[0].estimate
             wire = (active[0].state_wire, active[0].cov_wire)
         elif full:
-            t = max(m.observed_us for m in active)
-            est = self.fuse([self.propagator.to(m.estimate, t) for m in active])
+            est = self.fuse.at_newest([m.estimate for m in active], self.propagator)
             wire = (tuple(float(v) for v in est.x), upper_triangle(est.p))
         else:
             return previous

@@ -78,6 +78,16 @@ def counts_from_mapping(
     return out
 
 
+def _by_track(alerts: Sequence[FusedAlert]) -> dict[str, list[FusedAlert]]:
+    """Each system track's alerts, in version order."""
+    out: dict[str, list[FusedAlert]] = defaultdict(list)
+    for a in alerts:
+        out[a.system_track_id].append(a)
+    for seq in out.values():
+        seq.sort(key=lambda a: a.version)
+    return out
+
+
 def membership_shares(alerts: Sequence[FusedAlert]) -> dict[tuple[str, NationalKey], float]:
     """(system track, national track) -> the share of the national track's membership
     time spent in that system track.
@@ -88,11 +98,7 @@ def membership_shares(alerts: Sequence[FusedAlert]) -> dict[tuple[str, NationalK
     share. A national track in one system track only has share 1.
     """
     held: dict[tuple[str, NationalKey], float] = defaultdict(float)
-    by_track: dict[str, list[FusedAlert]] = defaultdict(list)
-    for a in alerts:
-        by_track[a.system_track_id].append(a)
-    for tid, seq in by_track.items():
-        seq.sort(key=lambda a: a.version)
+    for tid, seq in _by_track(alerts).items():
         ends = [a.newest_report_us for a in seq[1:]] + [seq[-1].newest_report_us]
         for a, end in zip(seq, ends, strict=True):
             span = max(end - a.newest_report_us, 0) + 1
@@ -133,11 +139,7 @@ def delivered_counts(
     """
     # Per national track, the membership changes: (time, system track, listed).
     changes: dict[NationalKey, list[tuple[int, int, str, bool]]] = defaultdict(list)
-    by_track: dict[str, list[FusedAlert]] = defaultdict(list)
-    for a in alerts:
-        by_track[a.system_track_id].append(a)
-    for tid, seq in by_track.items():
-        seq.sort(key=lambda a: a.version)
+    for tid, seq in _by_track(alerts).items():
         listed: set[NationalKey] = set()
         for a in seq:
             now = {(c.nation, c.track_id) for c in a.contributors}
@@ -193,7 +195,7 @@ def system_origins(
         final[a.system_track_id] = a
         first_us.setdefault(a.system_track_id, a.newest_report_us)
     order = sorted(final, key=lambda t: (first_us[t], t))
-    shares = membership_shares(alerts)
+    shares = membership_shares(alerts) if delivered is None else {}
     out: dict[str, SystemOrigin] = {}
     for tid in order:
         total: Counter[Origin] = Counter()

@@ -112,13 +112,18 @@ def _scenario(name: str, physics: Physics = Physics.VACUUM) -> Score:
 
 
 def _pooled_rms(name: str, physics: Physics, seeds: int) -> tuple[float, dict[Nation, float]]:
-    """Fused and per-nation impact RMS (km) over seeds 0..seeds-1."""
+    """Fused and per-nation impact RMS (km) over seeds 0..seeds-1 (seed 0 is ``_scenario``'s,
+    already scored)."""
     from evaluation.scoring import score_scenario
 
     fused: list[float] = []
     national: dict[Nation, list[float]] = {}
     for seed in range(seeds):
-        errors = score_scenario(name, seed=seed, physics=physics).score.impact_error_km
+        if seed == 0:
+            scored = _scenario(name, physics)
+        else:
+            scored = score_scenario(name, seed=seed, physics=physics).score
+        errors = scored.impact_error_km
         for rms, n, into in [(errors.fused.rms, errors.fused.n, fused)] + [
             (e.rms, e.n, national.setdefault(nation, [])) for nation, e in errors.national.items()
         ]:
