@@ -26,6 +26,7 @@ over. Holds live in memory only.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -146,53 +147,61 @@ class Associator:
         fresh = [n for n in pending if not n.previous]
         if not fresh:
             return []
-        silent_before = self.table.silent_before()
-        settle = round(self.gate.config.settle_s * US)
+        board = _Board(self.table.silent_before(), self._reference)
+        board.tracks = [
+            t for t in self.table.tracks.values() if t.closed is None and t.picture is not None
+        ]
         detached: list[Newcomer] = []
         for n in fresh:
-            new = n.member
-            best: tuple[float, str, SystemTrack, NationalTrack] | None = None
-            for track in self.table.tracks.values():
-                if track.closed is not None or track.picture is None:
-                    continue
-                if (track.data_mode, track.scenario_id) != (new.data_mode, new.scenario_id):
-                    continue
-                live = track.live(silent_before)
-                mine = [m for m in live if m.nation is new.nation]
-                others = [m for m in live if m.nation is not new.nation]
-                if len(mine) != 1 or not others or mine[0].status is TrackStatus.IMPACTED:
-                    continue
-                reference = self._reference(others)
-                dt = (new.estimate.time_us - reference.time_us) / US
-                miss = float(
-                    np.linalg.norm(new.estimate.x[:3] - reference.x[:3] - dt * reference.x[3:6])
-                )
-                if miss > _FOLD_REACH_M + 20.0 * dt * dt:
-                    continue
-                d_new = self.gate.distance(new.estimate, reference)
-                if not self.gate.admits(d_new):
-                    continue
-                gain = self.gate.cost(mine[0].estimate, reference) - self.gate.cost(
-                    new.estimate, reference
-                )
-                unsettled = mine[0].observed_us - mine[0].first_observed_us < settle
-                if gain < (0.0 if unsettled else self.gate.ambiguity):
-                    continue
-                if best is None or (d_new, track.track_id) < best[:2]:
-                    best = (d_new, track.track_id, track, mine[0])
+            best = self._displaced(n.member, board)
             if best is None:
                 continue
-            _, track_id, track, old = best
+            track, old = best
             log.info(
                 "%s leaves %s: %s fits it and it does not",
                 key_text(old.key),
-                track_id,
-                key_text(new.key),
+                track.track_id,
+                key_text(n.member.key),
             )
             track.remove(old.key)
-            touched.add(track_id)
-            detached.append(Newcomer(old, old.observed_us, previous=track_id))
+            board.forget(track)
+            touched.add(track.track_id)
+            detached.append(Newcomer(old, old.observed_us, previous=track.track_id))
         return detached
+
+    def _displaced(
+        self, new: NationalTrack, board: _Board
+    ) -> tuple[SystemTrack, NationalTrack] | None:
+        """The track whose member of ``new``'s nation ``new`` displaces (``_contests``),
+        with that member; None if it displaces none."""
+        settle = round(self.gate.config.settle_s * US)
+        best: tuple[float, str, SystemTrack, NationalTrack] | None = None
+        for track in board.tracks:
+            if (track.data_mode, track.scenario_id) != (new.data_mode, new.scenario_id):
+                continue
+            live = board.live(track)
+            mine = [m for m in live if m.nation is new.nation]
+            if len(mine) != 1 or len(mine) == len(live) or mine[0].status is TrackStatus.IMPACTED:
+                continue
+            reference = board.reference(track, new.nation)
+            dt = (new.estimate.time_us - reference.time_us) / US
+            miss = float(
+                np.linalg.norm(new.estimate.x[:3] - reference.x[:3] - dt * reference.x[3:6])
+            )
+            if miss > _FOLD_REACH_M + 20.0 * dt * dt:
+                continue
+            d_new = self.gate.distance(new.estimate, reference)
+            if not self.gate.admits(d_new):
+                continue
+            gain = self.gate.cost(mine[0].estimate, reference) - self.gate.cost(
+                new.estimate, reference
+            )
+            unsettled = mine[0].observed_us - mine[0].first_observed_us < settle
+            if gain < (0.0 if unsettled else self.gate.ambiguity):
+                continue
+            if best is None or (d_new, track.track_id) < best[:2]:
+                best = (d_new, track.track_id, track, mine[0])
+        return None if best is None else (best[2], best[3])
 
     def _reference(self, members: list[NationalTrack]) -> Estimate:
         """The fused estimate of ``members`` at the newest of their times."""
@@ -405,6 +414,39 @@ class Associator:
             )
             for n in pending
         ]
+
+
+@dataclass
+class _Board:
+    """What one round of contests reads of the open tracks, computed once and
+    forgotten for a track that loses a member: its live members, and what its other
+    nations say for a newcomer of a nation (a salvo's first seconds bring dozens of
+    newcomers against dozens of tracks)."""
+
+    silent_before: SilentBefore
+    fuse: Callable[[list[NationalTrack]], Estimate]
+    tracks: list[SystemTrack] = field(default_factory=list)
+    _live: dict[str, list[NationalTrack]] = field(default_factory=dict)
+    _references: dict[tuple[str, Nation], Estimate] = field(default_factory=dict)
+
+    def live(self, track: SystemTrack) -> list[NationalTrack]:
+        found = self._live.get(track.track_id)
+        if found is None:
+            found = self._live[track.track_id] = track.live(self.silent_before)
+        return found
+
+    def reference(self, track: SystemTrack, nation: Nation) -> Estimate:
+        key = (track.track_id, nation)
+        found = self._references.get(key)
+        if found is None:
+            others = [m for m in self.live(track) if m.nation is not nation]
+            found = self._references[key] = self.fuse(others)
+        return found
+
+    def forget(self, track: SystemTrack) -> None:
+        self._live.pop(track.track_id, None)
+        for nation in Nation:
+            self._references.pop((track.track_id, nation), None)
 
 
 def _kin(members: list[NationalTrack]) -> dict[Nation, list[Estimate]]:

@@ -26,7 +26,10 @@ class GateConfig:
     the Mahalanobis distance (``dof`` = 6 for the full state, 3 for position only);
     the break threshold must be the larger so that associations are sticky.
     A member is tested against the break threshold at most every ``break_check_s``
-    of its own observation time. ``q_ballistic``/``q_boost`` are white-acceleration
+    of its own observation time, and for an exchange (``bridge.exchange``) at most
+    every ``break_check_s`` of its track's newest report time: evidence for either
+    builds up over seconds, and testing on every batch made the cost per warning grow
+    with the report rate. ``q_ballistic``/``q_boost`` are white-acceleration
     spectral densities (m²/s³) added when a state is propagated to a common time:
     small in free flight, large while the missile may still be thrusting (ballistic
     propagation ignores thrust).

@@ -105,6 +105,22 @@ def test_an_exchange_needs_news_and_a_settled_membership() -> None:
     assert _exchange().run([a, b], [a, b], set()) == 1
 
 
+def test_a_member_is_tested_at_most_once_per_break_check_interval() -> None:
+    # The exchange's cost must not grow with the report rate: news within
+    # ``break_check_s`` of a member's last test waits for more.
+    every_us = round(GateConfig().break_check_s * US)
+    a, b = _crossed(apart_m=1_000.0)
+    for m in (*a.members.values(), *b.members.values()):
+        m.swap_checked_us = m.reported_us
+    korea = next(iter(a.members.values()))
+    korea.reported_us += every_us // 2
+    assert _exchange().run([a, b], [a, b], set()) == 0
+    assert {k[1] for k in a.members} == {"KOR-1", "USA-2"}
+    korea.reported_us += every_us // 2
+    assert _exchange().run([a, b], [a, b], set()) == 1
+    assert {k[1] for k in a.members} == {"KOR-1", "USA-1"}
+
+
 def _doubled() -> tuple[SystemTrack, SystemTrack]:
     """Track a holds its missile's KOR and USA tracks and, beside them, the US track of
     the missile 1 km east, whose own track b holds only Korea's (the US track joined a
