@@ -132,6 +132,7 @@ class Rows:
     pos: np.ndarray
     var: np.ndarray
     boosting: np.ndarray
+    vel: np.ndarray
     alive: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
@@ -144,6 +145,7 @@ class Rows:
             np.array([e.x[:3] for e in est]).reshape(-1, 3),
             np.array([float(np.trace(e.p[:3, :3])) for e in est]),
             np.array([e.boosting for e in est], dtype=bool),
+            np.array([e.x[3:6] for e in est]).reshape(-1, 3),
         )
 
 

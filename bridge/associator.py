@@ -26,12 +26,12 @@ over. Holds live in memory only.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from bridge.assigner import Candidate, Slot, Step, plan, thrusting_then
+from bridge.assigner import Candidate, Rows, Slot, Step, plan, thrusting_then
 from bridge.association import Gate
 from bridge.estimate import Estimate
 from bridge.exchange import Exchange
@@ -46,6 +46,9 @@ log = logging.getLogger(__name__)
 # Straight-line pre-filter of the fold test: farther than this (plus gravity over the
 # time between the estimates), no national track's covariance makes two tracks one.
 _FOLD_REACH_M = 30_000.0
+# How far one member may pull a track's picture from what its other members say: a
+# pre-filter's slack, generous (members that far apart break), so that it only spares work.
+_PICTURE_SLACK_M = 50_000.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,10 +150,7 @@ class Associator:
         fresh = [n for n in pending if not n.previous]
         if not fresh:
             return []
-        board = _Board(self.table.silent_before(), self._reference)
-        board.tracks = [
-            t for t in self.table.tracks.values() if t.closed is None and t.picture is not None
-        ]
+        board = _Board.of(self.table.tracks.values(), self.table.silent_before(), self._reference)
         detached: list[Newcomer] = []
         for n in fresh:
             best = self._displaced(n.member, board)
@@ -176,7 +176,7 @@ class Associator:
         with that member; None if it displaces none."""
         settle = round(self.gate.config.settle_s * US)
         best: tuple[float, str, SystemTrack, NationalTrack] | None = None
-        for track in board.tracks:
+        for track in board.near(new.estimate):
             if (track.data_mode, track.scenario_id) != (new.data_mode, new.scenario_id):
                 continue
             live = board.live(track)
@@ -425,9 +425,35 @@ class _Board:
 
     silent_before: SilentBefore
     fuse: Callable[[list[NationalTrack]], Estimate]
-    tracks: list[SystemTrack] = field(default_factory=list)
+    tracks: list[SystemTrack]
+    rows: Rows  # the tracks' pictures, for ``near``
     _live: dict[str, list[NationalTrack]] = field(default_factory=dict)
     _references: dict[tuple[str, Nation], Estimate] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls,
+        tracks: Iterable[SystemTrack],
+        silent_before: SilentBefore,
+        fuse: Callable[[list[NationalTrack]], Estimate],
+    ) -> _Board:
+        """The open tracks with a picture."""
+        held = [t for t in tracks if t.closed is None and t.picture is not None]
+        rows = Rows.of([t.picture.estimate for t in held if t.picture is not None])
+        return cls(silent_before, fuse, held, rows)
+
+    def near(self, e: Estimate) -> list[SystemTrack]:
+        """The tracks whose picture, moved in a straight line to ``e``'s time, is within
+        the contest's reach of ``e`` plus ``_PICTURE_SLACK_M`` (what one member may
+        pull a picture from what the others say): the others' fused estimate, dear
+        at a thousand tracks, is built only for these."""
+        if not self.tracks:
+            return []
+        dt = e.time_us / US - self.rows.t
+        pred = self.rows.pos + dt[:, None] * self.rows.vel
+        miss = np.linalg.norm(e.x[:3] - pred, axis=1)
+        keep = miss <= _FOLD_REACH_M + _PICTURE_SLACK_M + 20.0 * dt * dt
+        return [self.tracks[k] for k in np.flatnonzero(keep).tolist()]
 
     def live(self, track: SystemTrack) -> list[NationalTrack]:
         found = self._live.get(track.track_id)

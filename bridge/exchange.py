@@ -58,10 +58,10 @@ The test starts as soon as a member has its first report and is repeated at most
 every ``GateConfig.break_check_s`` of its track's news (on every batch, its cost per
 warning grew with the report rate: half the engine's time at 20 reports/s per track,
 and the battery's records stayed the same but for one GOSPA in the third decimal,
-close-launchers seed 1). The wrong choice is made then, and it must be undone before the break test, seeing the newcomer's
-settled estimate far from the member that was right, detaches *that* member (with
-two members the break test cannot tell which one is wrong). Like the break test,
-it compares positions only while either member is within ``GateConfig.settle_s``
+close-launchers seed 1). The wrong choice is made then, and it must be undone before
+the break test, seeing the newcomer's settled estimate far from the member that was
+right, detaches *that* member (with two members the break test cannot tell which one
+is wrong). Like the break test, it compares positions only while either member is within ``GateConfig.settle_s``
 of its first observation (its velocity is not settled yet); across a boost the
 propagator's boost noise widens every distance, which only makes an exchange less
 likely. Only between tracks whose membership did not change in this batch, and
