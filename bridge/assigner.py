@@ -133,6 +133,7 @@ class Rows:
     var: np.ndarray
     boosting: np.ndarray
     vel: np.ndarray
+    vel_var: np.ndarray
     alive: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
@@ -146,6 +147,7 @@ class Rows:
             np.array([float(np.trace(e.p[:3, :3])) for e in est]),
             np.array([e.boosting for e in est], dtype=bool),
             np.array([e.x[3:6] for e in est]).reshape(-1, 3),
+            np.array([float(np.trace(e.p[3:, 3:])) for e in est]),
         )
 
 
@@ -190,6 +192,22 @@ def in_reach(rows: Rows, e: Estimate) -> np.ndarray:
     accel = np.where(rows.boosting | e.boosting, _ACCEL_BOOST, _ACCEL_COAST)
     tolerance = 8.0 * np.sqrt(sigma2) + 0.5 * accel * dt * dt + _MARGIN_M
     return rows.alive & (miss <= tolerance)
+
+
+def reached(rows: Rows, targets: Rows) -> np.ndarray:
+    """Mask of the ``targets`` that :func:`in_reach` would not rule out for at least one
+    of ``rows``: the same test, one row against every target at once (and a metre
+    more tolerance, so that rounding never drops a target the exact test keeps). A
+    target no row reaches takes no part in a plan, so its slot need not be built."""
+    out = np.zeros(len(targets.t), dtype=bool)
+    for k in range(len(rows.t)):
+        dt = rows.t[k] - targets.t
+        pred = targets.pos + dt[:, None] * targets.vel
+        miss = np.linalg.norm(rows.pos[k] - pred, axis=1)
+        sigma2 = rows.var[k] + targets.var + targets.vel_var * dt * dt
+        accel = np.where(rows.boosting[k] | targets.boosting, _ACCEL_BOOST, _ACCEL_COAST)
+        out |= miss <= 8.0 * np.sqrt(sigma2) + 0.5 * accel * dt * dt + _MARGIN_M + 1.0
+    return out
 
 
 def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[Step]:

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bridge.assigner import Candidate, Rows, Slot, Step, plan, thrusting_then
+from bridge.assigner import Candidate, Rows, Slot, Step, plan, reached, thrusting_then
 from bridge.association import Gate
 from bridge.estimate import Estimate
 from bridge.exchange import Exchange
@@ -305,10 +305,11 @@ class Associator:
         """Plan and carry out; the closed tracks joined late."""
         pending = self._hold_unsettled(pending, touched)
         silent_before = self.table.silent_before()
-        targets = list(self.table.tracks.values())
+        candidates = self._candidates(pending)
+        targets = self._within_reach(candidates, silent_before)
         slots = [self._slot(t, silent_before) for t in targets]
         late: set[str] = set()
-        for step in plan(self._candidates(pending), slots, self.gate):
+        for step in plan(candidates, slots, self.gate):
             n = pending[step.candidate]
             if step.held:
                 if step.ambiguous:
@@ -374,6 +375,31 @@ class Associator:
             else:
                 rest.append(n)
         return rest
+
+    def _within_reach(
+        self, candidates: list[Candidate], silent_before: SilentBefore
+    ) -> list[SystemTrack]:
+        """The tracks some candidate may reach (``assigner.reached``), in table order:
+        at a thousand tracks, building every slot for a few newcomers cost a quarter
+        of the engine's time, and a slot no candidate reaches takes no part in a plan."""
+        tracks = list(self.table.tracks.values())
+        if not candidates or not tracks:
+            return tracks if candidates else []
+        estimates = [self._slot_estimate(t, silent_before) for t in tracks]
+        kept = [k for k, e in enumerate(estimates) if e is not None]
+        if not kept:
+            return []
+        mask = reached(
+            Rows.of([c.estimate for c in candidates]),
+            Rows.of([e for e in estimates if e is not None]),
+        )
+        return [tracks[k] for k, hit in zip(kept, mask.tolist(), strict=True) if hit]
+
+    def _slot_estimate(self, t: SystemTrack, silent_before: SilentBefore) -> Estimate | None:
+        """The estimate ``_slot`` gives ``t`` (None: a slot nothing is compared with)."""
+        if t.closed is None or self.table.revivable(t):
+            return t.gate_estimate(silent_before)
+        return t.gate_estimate()
 
     def _slot(self, t: SystemTrack, silent_before: SilentBefore) -> Slot:
         """A system track as a target: open (or revivable) ones by their live members,

@@ -61,11 +61,11 @@ and the battery's records stayed the same but for one GOSPA in the third decimal
 close-launchers seed 1). The wrong choice is made then, and it must be undone before
 the break test, seeing the newcomer's settled estimate far from the member that was
 right, detaches *that* member (with two members the break test cannot tell which one
-is wrong). Like the break test, it compares positions only while either member is within ``GateConfig.settle_s``
-of its first observation (its velocity is not settled yet); across a boost the
-propagator's boost noise widens every distance, which only makes an exchange less
-likely. Only between tracks whose membership did not change in this batch, and
-never a track's founder: a track stays with the missile its first alert named
+is wrong). Like the break test, it compares positions only while either member is
+within ``GateConfig.settle_s`` of its first observation (its velocity is not settled
+yet); across a boost the propagator's boost noise widens every distance, which only
+makes an exchange less likely. Only between tracks whose membership did not change
+in this batch, and never a track's founder: a track stays with the missile its first alert named
 (exchanging founders would hand both track numbers over to the other missile
 mid-flight), and the members that joined it later are the ones put right.
 """
