@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
 import pytest
 
 from bridge.associator import _Board
@@ -20,12 +19,10 @@ from bridge.config import AlertConfig, EngineConfig, GateConfig
 from bridge.engine import Engine, Inbound
 from bridge.table import Newcomer, TrackTable
 from bridge.tracks import NationalTrack, Picture
-from bridge.validate import Checked
 from evaluation.synthetic import NationModel, Report, ballistic_missile, national_reports
-from tests.factories import make_warning
+from tests.members import national_track
 from trilink.codec import Codec
 from trilink.constants import US
-from trilink.geodesy import enu_rotation, geodetic_to_ecef
 from trilink.model import FusedAlert, MissileClass, Nation
 
 T0 = 1_777_593_600_000_000
@@ -142,23 +139,10 @@ def test_the_contest_builds_references_only_for_tracks_within_reach() -> None:
     # At a thousand tracks, fusing every track's other nations for each newcomer cost
     # more than the rest of the engine: the straight-line pre-filter on the pictures
     # keeps the tracks a newcomer may contest, and only those.
-    rot = enu_rotation(39.5, 128.0)
     table = TrackTable.configured(GateConfig(), AlertConfig())
-    cov = np.diag([100.0**2] * 3 + [10.0**2] * 3)
 
     def member(track_id: str, east_m: float) -> NationalTrack:
-        pos = geodetic_to_ecef(39.5, 128.0, 100_000.0) + east_m * rot[0]
-        vel = 2_000.0 * rot[1]
-        w = make_warning(
-            nation=Nation.KOR,
-            track_id=track_id,
-            observed_us=T0,
-            reported_us=T0,
-            position_m=tuple(float(v) for v in pos),
-            velocity_mps=tuple(float(v) for v in vel),
-            covariance=tuple(float(cov[i, j]) for i in range(6) for j in range(i, 6)),
-        )
-        return NationalTrack.from_report(Checked(w, np.concatenate([pos, vel]), cov))
+        return national_track(Nation.KOR, track_id, east_m, T0)
 
     tracks = []
     for track_id, east_m in (("KOR-NEAR", 5_000.0), ("KOR-FAR", 300_000.0)):

@@ -3,7 +3,6 @@ wrong one of two closely spaced missiles (``bridge.exchange``). No I/O."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from bridge.association import Gate
@@ -12,10 +11,9 @@ from bridge.exchange import Exchange
 from bridge.fusion import CovarianceIntersection
 from bridge.table import Newcomer, TrackTable
 from bridge.tracks import NationalTrack, Picture, SystemTrack
-from bridge.validate import Checked
-from tests.factories import T0_US, make_warning
+from tests.factories import T0_US
+from tests.members import national_track
 from trilink.constants import US
-from trilink.geodesy import enu_rotation, geodetic_to_ecef
 from trilink.model import MissileClass, Nation
 
 NOW_US = T0_US + 200 * US
@@ -24,22 +22,8 @@ SIGMA_M, SIGMA_MPS = 100.0, 10.0
 
 
 def _member(nation: Nation, track_id: str, east_m: float) -> NationalTrack:
-    """A settled national track in free flight at 100 km, ``east_m`` east of the datum,
-    flying north at 2 km/s, with a 100 m / 10 m/s covariance."""
-    rot = enu_rotation(LAT, LON)  # rows: east, north, up in ECEF
-    pos = geodetic_to_ecef(LAT, LON, 100_000.0) + east_m * rot[0]
-    vel = 2_000.0 * rot[1]
-    cov = np.diag([SIGMA_M**2] * 3 + [SIGMA_MPS**2] * 3)
-    w = make_warning(
-        nation=nation,
-        track_id=track_id,
-        observed_us=NOW_US,
-        reported_us=NOW_US,
-        position_m=tuple(float(v) for v in pos),
-        velocity_mps=tuple(float(v) for v in vel),
-        covariance=tuple(float(cov[i, j]) for i in range(6) for j in range(i, 6)),
-    )
-    m = NationalTrack.from_report(Checked(w, np.concatenate([pos, vel]), cov))
+    """A settled national track (``tests.members``) with a 100 m / 10 m/s covariance."""
+    m = national_track(nation, track_id, east_m, NOW_US, sigma_m=SIGMA_M, sigma_mps=SIGMA_MPS)
     m.first_observed_us = NOW_US - 60 * US  # settled: compared on the full state
     return m
 
