@@ -125,8 +125,10 @@ class Step:
 
 @dataclass(slots=True)
 class Rows:
-    """Estimates as arrays for the vectorised straight-line pre-filter (:func:`in_reach`):
-    the pending candidates here, the open tracks' pictures in ``bridge.exchange``."""
+    """Estimates as arrays for the vectorised straight-line pre-filters (:func:`in_reach`,
+    :func:`reached`): the pending candidates and the tracks' gate estimates here, the
+    open tracks' pictures in ``bridge.exchange`` and in the contests
+    (``bridge.associator``)."""
 
     t: np.ndarray
     pos: np.ndarray
