@@ -306,8 +306,9 @@ class Associator:
         pending = self._hold_unsettled(pending, touched)
         silent_before = self.table.silent_before()
         candidates = self._candidates(pending)
-        targets = self._within_reach(candidates, silent_before)
-        slots = [self._slot(t, silent_before) for t in targets]
+        reachable = self._within_reach(candidates, silent_before)
+        targets = [t for t, _ in reachable]
+        slots = [self._slot(t, est, silent_before) for t, est in reachable]
         late: set[str] = set()
         for step in plan(candidates, slots, self.gate):
             n = pending[step.candidate]
@@ -378,40 +379,39 @@ class Associator:
 
     def _within_reach(
         self, candidates: list[Candidate], silent_before: SilentBefore
-    ) -> list[SystemTrack]:
-        """The tracks some candidate may reach (``assigner.reached``), in table order:
-        at a thousand tracks, building every slot for a few newcomers cost a quarter
-        of the engine's time, and a slot no candidate reaches takes no part in a plan."""
-        tracks = list(self.table.tracks.values())
-        if not candidates or not tracks:
-            return tracks if candidates else []
-        estimates = [self._slot_estimate(t, silent_before) for t in tracks]
-        kept = [k for k, e in enumerate(estimates) if e is not None]
-        if not kept:
+    ) -> list[tuple[SystemTrack, Estimate]]:
+        """The tracks some candidate may reach (``assigner.reached``), in table order, with
+        the estimate each is compared by: at a thousand tracks, building every slot for a
+        few newcomers cost a quarter of the engine's time, and a slot no candidate
+        reaches (or without an estimate) takes no part in a plan."""
+        if not candidates:
             return []
-        mask = reached(
-            Rows.of([c.estimate for c in candidates]),
-            Rows.of([e for e in estimates if e is not None]),
-        )
-        return [tracks[k] for k, hit in zip(kept, mask.tolist(), strict=True) if hit]
+        found = [(t, self._slot_estimate(t, silent_before)) for t in self.table.tracks.values()]
+        held = [(t, e) for t, e in found if e is not None]
+        if not held:
+            return []
+        mask = reached(Rows.of([c.estimate for c in candidates]), Rows.of([e for _, e in held]))
+        return [pair for pair, hit in zip(held, mask.tolist(), strict=True) if hit]
 
     def _slot_estimate(self, t: SystemTrack, silent_before: SilentBefore) -> Estimate | None:
-        """The estimate ``_slot`` gives ``t`` (None: a slot nothing is compared with)."""
+        """What a newcomer is compared with: an open (or revivable) track's live members,
+        a closed one's last picture (None: nothing)."""
         if t.closed is None or self.table.revivable(t):
             return t.gate_estimate(silent_before)
         return t.gate_estimate()
 
-    def _slot(self, t: SystemTrack, silent_before: SilentBefore) -> Slot:
-        """A system track as a target: open (or revivable) ones by their live members,
-        closed ones by every member and the time they closed."""
+    def _slot(self, t: SystemTrack, est: Estimate, silent_before: SilentBefore) -> Slot:
+        """A system track as a target, compared by ``est`` (``_slot_estimate``): open (or
+        revivable) ones by their live members, closed ones by every member and the time
+        they closed."""
         realm = (t.data_mode, t.scenario_id)
         if t.closed is None or self.table.revivable(t):
             live = t.live(silent_before)
-            est, nations = t.gate_estimate(silent_before), {m.nation for m in live}
+            nations = {m.nation for m in live}
             return Slot(t.track_id, est, nations, realm, history=t.history, kin=_kin(live))
         members = list(t.members.values())
         nations = {m.nation for m in members}
-        return Slot(t.track_id, t.gate_estimate(), nations, realm, t.closed_us, kin=_kin(members))
+        return Slot(t.track_id, est, nations, realm, t.closed_us, kin=_kin(members))
 
     def _first_seen_high(self, n: Newcomer) -> bool:
         """Its national track began above the birth ceiling (judged on its first report:

@@ -65,9 +65,9 @@ is wrong). Like the break test, it compares positions only while either member i
 within ``GateConfig.settle_s`` of its first observation (its velocity is not settled
 yet); across a boost the propagator's boost noise widens every distance, which only
 makes an exchange less likely. Only between tracks whose membership did not change
-in this batch, and never a track's founder: a track stays with the missile its first alert named
-(exchanging founders would hand both track numbers over to the other missile
-mid-flight), and the members that joined it later are the ones put right.
+in this batch, and never a track's founder: a track stays with the missile its first
+alert named (exchanging founders would hand both track numbers over to the other
+missile mid-flight), and the members that joined it later are the ones put right.
 """
 
 from __future__ import annotations
@@ -279,8 +279,8 @@ def _settled(m: NationalTrack, settle_us: int) -> bool:
 
 
 def _due(news: int, checked: int, every: int) -> bool:
-    """News since the last test (at ``checked``), and ``every`` µs of it (0: none yet)."""
-    return news > checked and (checked == 0 or news >= checked + every)
+    """News since the last test (at ``checked``, 0 before the first), ``every`` µs of it."""
+    return news > checked and news >= checked + every
 
 
 def _news(t: SystemTrack) -> int:
