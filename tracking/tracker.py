@@ -136,6 +136,8 @@ class Track:
     confirmed_us: int | None = None
     confirm_state: tuple[FloatArray, FloatArray, float] | None = None  # x, P, mu_boost
     thrust: float = 0.0  # m/s² along the velocity: the boost model's estimated input
+    # Updates in a row after which the estimate could be a missile's (:func:`plausible`).
+    plausible: int = 0
 
     @property
     def boost_probability(self) -> float:
@@ -175,6 +177,25 @@ def combine(x: FloatArray, p: FloatArray, mu: FloatArray) -> tuple[FloatArray, F
     d = x - xc[:, None, :]
     pc = np.einsum("nj,njkl->nkl", mu, p) + np.einsum("nj,njk,njl->nkl", mu, d, d)
     return xc, pc
+
+
+def plausible(x: FloatArray, p: FloatArray, boost: FloatArray) -> BoolArray:
+    """Whether each combined estimate (n, 6), (n, 6, 6) could be a missile's: it is
+    not thrusting (boost probability over one half) while descending by more than half
+    the standard deviation of its vertical speed.
+
+    A ballistic missile climbs for as long as its motor burns, whatever its trajectory
+    (lofted, depressed, an SLBM's). An estimate that thrusts downwards is following no
+    missile: in a ripple from one site the plumes on the common path blend in a staring
+    infrared sensor's pixels, and a track fed by them takes one missile's detection,
+    then another's, its velocity swinging between theirs (on the 2024-05-29 salvo, US
+    tracks that took up to ten missiles' detections, several seconds of them descending
+    at hundreds of m/s while "thrusting").
+    """
+    vertical = x[:, 0:3] / np.linalg.norm(x[:, 0:3], axis=1, keepdims=True)
+    up = np.einsum("ij,ij->i", vertical, x[:, 3:6])
+    up_var = np.einsum("ij,ijk,ik->i", vertical, p[:, 3:6, 3:6], vertical)
+    return cast(BoolArray, (up >= -0.5 * np.sqrt(up_var)) | (boost <= 0.5))
 
 
 class Tracker:
@@ -403,8 +424,10 @@ class Tracker:
         updated = [tracks[i] for i in assigned]
         xc, pc = combine(xs, ps, w)
         self._estimate_thrust(updated, t_us, x[idx, BALLISTIC, 3:6], xc[:, 3:6])
+        missile_like = plausible(xc, pc, w[:, BOOST])
         for i, tr in enumerate(updated):
             tr.x, tr.p, tr.mu = xs[i], ps[i], w[i]
+            tr.plausible = tr.plausible + 1 if missile_like[i] else 0
             tr.last_update_us = t_us
             tr.last_sensor = sensor.name
             tr.hits += 1

@@ -289,3 +289,16 @@ def test_fast_crossing_agrees_with_the_shared_one(
     assert fast.semi_minor_km == pytest.approx(slow.semi_minor_km, rel=rel)
     assert fast.sigma_t_s == pytest.approx(slow.sigma_t_s, rel=rel)
     assert crossing(np.concatenate([r * 0.5, v])) is None  # under ground
+
+
+def test_an_estimate_that_thrusts_downwards_is_not_plausible() -> None:
+    # 20 km above Sunan: climbing at 800 m/s, descending at 500 m/s (known to 50 m/s),
+    # descending at 50 m/s (known to 200 m/s: within half a sigma of level flight).
+    pos = geodetic_to_ecef(39.2, 125.7, 20e3)
+    up = pos / np.linalg.norm(pos)
+    x = np.stack([np.concatenate([pos, v * up]) for v in (800.0, -500.0, -50.0)])
+    p = np.stack([np.eye(6) * s**2 for s in (50.0, 50.0, 200.0)])
+    thrusting = tracker_module.plausible(x, p, np.full(3, 0.9))
+    coasting = tracker_module.plausible(x, p, np.full(3, 0.1))
+    assert thrusting.tolist() == [True, False, True]
+    assert coasting.all()  # a coasting missile descends after its apogee
