@@ -1,6 +1,6 @@
 """Why a run fails: each system track with the national tracks that fed it.
 
-``python -m evaluation.diagnose SCENARIO [--seed N]`` simulates the scenario, fuses it
+``python -m evaluation.diagnose SCENARIO [--seed N] [--physics atmosphere]`` simulates the scenario, fuses it
 offline (:func:`evaluation.scoring.run_offline`) and prints, per system track in order
 of its first alert, the missile it *is* (majority origin), the missiles it *carries*,
 whether the score calls it merged or extra, and for every contributor: the missile
@@ -33,6 +33,7 @@ from evaluation.scoring import Simulated, run_offline, simulate_scenario
 from tracking.propagate import from_upper_triangle
 from trilink.constants import US
 from trilink.model import FusedAlert
+from trilink.physics import Physics
 
 
 def explain(run: Simulated, alerts: Sequence[FusedAlert]) -> list[str]:
@@ -106,13 +107,19 @@ def first_report_nees(run: Simulated) -> dict[str, list[float]]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m evaluation.diagnose SCENARIO [--seed N]``."""
+    """``python -m evaluation.diagnose SCENARIO [--seed N] [--physics P] [--nees]``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("scenario", help="built-in scenario, YAML file or catalogue date")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--nees", action="store_true", help="NEES of first reports per nation")
+    parser.add_argument(
+        "--physics",
+        choices=[p.value for p in Physics],
+        help="flight model instead of the scenario's own",
+    )
     args = parser.parse_args(argv)
-    run = simulate_scenario(args.scenario, args.seed)
+    physics = None if args.physics is None else Physics(args.physics)
+    run = simulate_scenario(args.scenario, args.seed, physics)
     alerts, _ = run_offline(run.warnings, EngineConfig(physics=run.physics))
     print("\n".join(explain(run, alerts)))
     if args.nees:
