@@ -1,8 +1,9 @@
 """Why a run fails: each system track with the national tracks that fed it.
 
-``python -m evaluation.diagnose SCENARIO [--seed N] [--physics atmosphere]`` simulates the scenario, fuses it
-offline (:func:`evaluation.scoring.run_offline`) and prints, per system track in order
-of its first alert, the missile it *is* (majority origin), the missiles it *carries*,
+``python -m evaluation.diagnose SCENARIO [--seed N] [--physics atmosphere]`` simulates
+the scenario (in another flight model with ``--physics``), fuses it offline
+(:func:`evaluation.scoring.run_offline`) and prints, per system track in order of its
+first alert, the missile it *is* (majority origin), the missiles it *carries*,
 whether the score calls it merged or extra, and for every contributor: the missile
 behind most of its detections, when it joined (event time after the first launch),
 when its nation first reported it and first observed it, and its detection counts by
