@@ -27,10 +27,10 @@ national tracks by (nation, track id)).
 Reporting: a confirmed track reports INITIAL at confirmation (or later, once its
 velocity is known and its estimate is a missile's: ``NationalSimulation._observable``),
 then UPDATE on the first measurement at least ``report_period_s`` after the previous
-report, then once LOST or IMPACTED. ``observed_us`` is the time of the track's last measurement;
-``reported_us`` adds the reporting sensor's latency and the national processing
-latency (for a track end, the end decision time plus processing latency), held back
-if needed so that a track's reports go out in sequence order.
+report, then once LOST or IMPACTED. ``observed_us`` is the time of the track's last
+measurement; ``reported_us`` adds the reporting sensor's latency and the national
+processing latency (for a track end, the end decision time plus processing latency),
+held back if needed so that a track's reports go out in sequence order.
 """
 
 from __future__ import annotations
@@ -361,9 +361,9 @@ class NationalSimulation:
         # Nor before its estimate has been a missile's (``tracking.tracker.plausible``)
         # over its last few updates, or all of them for a track that has had fewer: a
         # track carried by a ripple's blended plumes swings in and out of that, and its
-        # first report would join it to whichever missile it was near (tried on the
-        # battery: at most 4 updates in a row, half a sigma of vertical speed, the
-        # 2024-05-29 salvo passed 5 runs of 10 against 3; no radar track was held).
+        # first report would join it to whichever missile it was near (docs/score.md,
+        # "Stop 31": the half sigma keeps a radar track whose vertical speed is not
+        # yet known from being held).
         if track.plausible < min(self.config.report_plausible_updates, track.updates - 1):
             return False
         limit = self.config.report_velocity_sigma_mps

@@ -8,6 +8,7 @@ import numpy as np
 from bridge.tracks import NationalTrack
 from bridge.validate import Checked
 from tests.factories import make_warning
+from tracking.propagate import upper_triangle
 from trilink.geodesy import enu_rotation, geodetic_to_ecef
 from trilink.model import Nation
 
@@ -36,6 +37,6 @@ def national_track(
         reported_us=observed_us,
         position_m=tuple(float(v) for v in pos),
         velocity_mps=tuple(float(v) for v in vel),
-        covariance=tuple(float(cov[i, j]) for i in range(6) for j in range(i, 6)),
+        covariance=upper_triangle(cov),
     )
     return NationalTrack.from_report(Checked(w, np.concatenate([pos, vel]), cov))
