@@ -12,6 +12,9 @@ Per sensor scan (:meth:`Tracker.scan`):
    nearest neighbour (``scipy.optimize.linear_sum_assignment`` on d² + ln|S|); what
    no track took then goes, in a second pass, to the tracks left without a detection
    through any model however unlikely (a coasting track whose next stage ignites);
+   a confirmed track whose detection another track could have taken about as well
+   (:func:`ambiguous`: closely spaced objects inside one sensor's error) coasts
+   through the scan instead, and that detection starts no track;
 3. update the assigned tracks (both models, Joseph-form EKF; mode probabilities by
    the models' likelihoods — an infrared plume detection is itself evidence of
    thrust and weighs the boost model); when other detections share a track's gate,
@@ -113,6 +116,13 @@ class TrackerConfig:
     # acceleration believed (m/s²).
     thrust_gain: float = 0.5
     max_thrust: float = 150.0
+    # A confirmed track whose detection another confirmed track could have taken about
+    # as well (swapping the two costs less than this, in d² + ln|S| units: the swap is
+    # at least exp(-threshold / 2) = 5% as likely) coasts through the scan instead of
+    # taking it (:func:`ambiguous`), unless it has gone ``ambiguity_hold_s`` without an
+    # update (two scans of most sensors: a track must not starve). 0 turns it off.
+    ambiguity_threshold: float = 6.0
+    ambiguity_hold_s: float = 4.0
 
 
 @dataclass(slots=True)
@@ -177,6 +187,39 @@ def combine(x: FloatArray, p: FloatArray, mu: FloatArray) -> tuple[FloatArray, F
     d = x - xc[:, None, :]
     pc = np.einsum("nj,njkl->nkl", mu, p) + np.einsum("nj,njk,njl->nkl", mu, d, d)
     return xc, pc
+
+
+def ambiguous(
+    cost: FloatArray, assigned: dict[int, int], threshold: float, idle: Sequence[int] = ()
+) -> list[int]:
+    """The tracks of ``assigned`` (track row -> detection column of ``cost``) whose
+    detection another track could have taken just as well: swapping two assigned
+    tracks' detections, or giving the detection to an ``idle`` track (one that took
+    none: its own missile went undetected, or the two missiles gave one blended
+    detection), costs less than ``threshold`` more.
+
+    ``cost`` is the assignment's -2 log-likelihood per (track, detection), so the
+    alternative is at least ``exp(-threshold / 2)`` as likely as the choice. A global nearest
+    neighbour commits to its choice; when closely spaced objects sit inside one
+    sensor's error ellipse (two missiles 800 m apart seen by a radar whose cross-range
+    error at 300 km is 600 m) that choice is a coin toss, and a track that takes the
+    other missile's detection every few scans is pulled between the two until both
+    tracks sit between them, taking either detection (coalescence). Leaving the
+    ambiguous detections unused is what a single-scan assigner can do short of
+    deferring the decision (multiple hypotheses): the sensors that do separate the
+    objects keep the tracks apart.
+    """
+    rows = np.fromiter(assigned, dtype=np.intp, count=len(assigned))
+    cols = np.fromiter(assigned.values(), dtype=np.intp, count=len(assigned))
+    c = cost[np.ix_(rows, cols)]
+    chosen = np.diag(c)
+    swap = c + c.T - chosen[:, None] - chosen[None, :]
+    np.fill_diagonal(swap, np.inf)
+    close = (swap < threshold).any(axis=1)
+    if len(idle):
+        given = cost[np.ix_(np.asarray(idle, dtype=np.intp), cols)] - chosen[None, :]
+        close |= (given < threshold).any(axis=0)
+    return [int(rows[k]) for k in np.flatnonzero(close)]
 
 
 def plausible(x: FloatArray, p: FloatArray, boost: FloatArray) -> BoolArray:
@@ -292,6 +335,7 @@ class Tracker:
         if not len(z) and not self.has_tentative:
             return result
         assigned: dict[int, int] = {}
+        held: dict[int, int] = {}
         if tracks:
             x, p, mu = self._predict(tracks, t_us)
             if len(z):
@@ -300,12 +344,13 @@ class Tracker:
                     model, z[None, :, :], pred.z_hat[:, None, :]
                 )  # (2n, m, dim)
                 d2 = np.einsum("nmi,nij,nmj->nm", nu, pred.s_inv, nu)
-                assigned = self._associate(model, pred, mu, d2)
-                assigned.update(self._revive(model, pred, mu, d2, assigned))
+                assigned, cost = self._associate(model, pred, mu, d2)
+                held = self._hold_ambiguous(model.kind, tracks, t_us, cost, assigned)
+                assigned.update(self._revive(model, pred, mu, d2, assigned, held))
                 if assigned:
                     self._update(sensor, t_us, tracks, assigned, x, p, mu, pred, z, nu, d2, result)
         self._count_opportunities(sensor, tracks, set(assigned), result)
-        used = set(assigned.values())
+        used = set(assigned.values()) | set(held.values())
         for j in range(len(z)):
             if j not in used:
                 result.started.append((self._initiate(sensor, t_us, z[j]), j))
@@ -318,19 +363,20 @@ class Tracker:
         mu: FloatArray,
         d2: FloatArray,
         assigned: dict[int, int],
+        held: dict[int, int],
     ) -> dict[int, int]:
         # A coasting track whose next stage ignites (or that was judged coasting while it
         # still thrust) leaves its ballistic gate: what no track took may go to the tracks
         # left without a detection through any model, however unlikely, instead of
         # starting a second track on the same missile. A second pass, so that an unlikely
         # model's wide gate never takes a detection a plausible one expects.
-        rows = [i for i in range(mu.shape[0]) if i not in assigned]
-        cols = sorted(set(range(d2.shape[1])) - set(assigned.values()))
+        rows = [i for i in range(mu.shape[0]) if i not in assigned and i not in held]
+        cols = sorted(set(range(d2.shape[1])) - set(assigned.values()) - set(held.values()))
         if not rows or not cols:
             return {}
         idx = np.array([[2 * i, 2 * i + 1] for i in rows]).reshape(-1)
         sub = ekf.Predicted(pred.z_hat[idx], pred.jac[idx], pred.s_inv[idx], pred.logdet[idx])
-        found = self._associate(model, sub, mu[rows], d2[np.ix_(idx, np.array(cols))], floor=0.0)
+        found, _ = self._associate(model, sub, mu[rows], d2[np.ix_(idx, np.array(cols))], floor=0.0)
         return {rows[i]: cols[j] for i, j in found.items()}
 
     def _associate(
@@ -340,7 +386,7 @@ class Tracker:
         mu: FloatArray,
         d2: FloatArray,
         floor: float = GATE_MODE_PROBABILITY,
-    ) -> dict[int, int]:
+    ) -> tuple[dict[int, int], FloatArray]:
         # Gate against each plausible model's prediction: a detection belongs to a track
         # if either model (boosting or coasting) expects it. The assignment cost is the best
         # model's -2 log(mu N(nu; 0, S)), constants dropped.
@@ -348,13 +394,49 @@ class Tracker:
         mu = mu.reshape(2 * n)
         gated = (d2 < self._gate[model.dim]) & (mu >= floor)[:, None]
         if not gated.any():
-            return {}
+            return {}, np.full((n, d2.shape[1]), _BIG)
         mode_cost = np.where(gated, d2 + (pred.logdet - 2.0 * np.log(mu))[:, None], _BIG)
         mode_cost = mode_cost.reshape(n, 2, -1)
         inside = cast(BoolArray, gated.reshape(n, 2, -1).any(axis=1))
         cost = mode_cost.min(axis=1)
         rows, cols = linear_sum_assignment(cost)
-        return {int(i): int(j) for i, j in zip(rows, cols, strict=True) if inside[i, j]}
+        found = {int(i): int(j) for i, j in zip(rows, cols, strict=True) if inside[i, j]}
+        return found, cost
+
+    def _hold_ambiguous(
+        self,
+        kind: MeasurementKind,
+        tracks: list[Track],
+        t_us: int,
+        cost: FloatArray,
+        assigned: dict[int, int],
+    ) -> dict[int, int]:
+        # Removes from ``assigned`` (and returns) the confirmed tracks whose detection is
+        # ambiguous (:func:`ambiguous`, TrackerConfig.ambiguity_threshold). Not a radar's
+        # detection of a boosting track: its thrust is only estimated, and a scan
+        # without an update leaves it further from its missile at the next scan, which
+        # is then more ambiguous still; a radar's range soon tells the objects apart
+        # anyway. A plume sensor measures no range: a boosting track it feeds alone
+        # keeps a wrong plume's pull until another sensor sees it.
+        cfg = self.config
+        if cfg.ambiguity_threshold <= 0.0 or len(tracks) < 2:
+            return {}
+        hold_us = cfg.ambiguity_hold_s * 1e6
+        confirmed = [i for i, tr in enumerate(tracks) if tr.stage is Stage.CONFIRMED]
+        eligible = {
+            i: assigned[i]
+            for i in confirmed
+            if i in assigned
+            and t_us - tracks[i].last_update_us < hold_us
+            and (kind is MeasurementKind.IR or not tracks[i].boosting)
+        }
+        idle = [i for i in confirmed if i not in assigned]
+        if not eligible or len(eligible) + len(idle) < 2:
+            return {}
+        held = {i: eligible[i] for i in ambiguous(cost, eligible, cfg.ambiguity_threshold, idle)}
+        for i in held:
+            del assigned[i]
+        return held
 
     def _update(
         self,

@@ -232,7 +232,7 @@ def test_a_track_on_a_ripple_s_blended_plumes_waits_until_it_follows_one() -> No
     resolve the plumes on the common path, and a US track fed by them wanders from
     missile to missile. Held until its estimate has climbed while thrusting for a few
     updates (``tracking.tracker.plausible``), fewer such tracks are reported while they
-    still wander: 10 over these seeds, 21 without the hold."""
+    still wander: 7 over these seeds, 16 without the hold."""
     wandering = 0
     for seed in range(10):
         sim = NationalSimulation(Nation.USA, record_origins=True)
@@ -246,4 +246,25 @@ def test_a_track_on_a_ripple_s_blended_plumes_waits_until_it_follows_one() -> No
                 own = Counter(o for _, o in detections).most_common(1)[0][0]
                 others = sum(1 for t, o in detections if t > first[track_id] and o != own)
                 wandering += others >= 3
-    assert wandering < 15
+    assert wandering < 12
+
+
+def test_radar_tracks_of_a_battery_s_missiles_leave_ambiguous_detections_alone() -> None:
+    """Six KN-25 from launchers 300 m apart: Korea's radars measure range to 25-40 m
+    but angles only to 400-600 m there, and two missiles side by side often fit one
+    track about as well as the other. A track that takes its neighbour's detection
+    each time the choice is a coin toss is pulled between the two missiles; holding
+    such detections (``tracking.tracker.ambiguous``) lets the radars that do tell them
+    apart keep the tracks on their own: over seeds 0-4, 7.1% of the detections Korea's
+    tracks took were another missile's, 10.2% without the hold."""
+    foreign = taken = 0
+    for seed in range(5):
+        sim = NationalSimulation(Nation.KOR, record_origins=True)
+        for event in load_scenario("scenarios/battery/close-launchers.yaml", seed).launches:
+            sim.add_launch(event)
+        sim.finish()
+        for detections in sim.origin_times().values():
+            counts = Counter(o for _, o in detections)
+            taken += sum(counts.values())
+            foreign += sum(counts.values()) - counts.most_common(1)[0][1]
+    assert foreign / taken < 0.085

@@ -13,15 +13,15 @@ import tracking.tracker as tracker_module
 from measurement import models as measurement_models
 from producers.national import NATIONS, simulate_nation, solve_launch
 from producers.scenario_file import load_scenario
-from sim.sensors import get_sensor, observe, seed_sequence
+from sim.sensors import Sensor, get_sensor, observe, seed_sequence
 from sim.solve import solve_trajectory
 from tests.factories import make_launch
 from tracking import ekf
 from tracking.classify import classify, potential_range_km
 from tracking.impact import crossing
-from tracking.propagate import ground_crossing, propagate
+from tracking.propagate import ground_crossing, propagate, propagate_state
 from tracking.tracker import Stage, Tracker, TrackerConfig
-from trilink.geodesy import distance_bearing, geodetic_to_ecef
+from trilink.geodesy import FloatArray, distance_bearing, geodetic_to_ecef
 from trilink.model import MissileClass, MissileWarning, Nation
 from trilink.physics import Physics
 
@@ -302,3 +302,70 @@ def test_an_estimate_that_thrusts_downwards_is_not_plausible() -> None:
     coasting = tracker_module.plausible(x, p, np.full(3, 0.1))
     assert thrusting.tolist() == [True, False, True]
     assert coasting.all()  # a coasting missile descends after its apogee
+
+
+def test_a_detection_another_track_could_have_taken_as_well_is_ambiguous() -> None:
+    big = 1e12
+    # Tracks 0 and 1 took detections 0 and 1; swapping them costs 2 more (ambiguous),
+    # track 2's detection 2 is far from every other track.
+    cost = np.array([[1.0, 2.0, big], [2.0, 2.0, big], [big, big, 0.5]])
+    assert tracker_module.ambiguous(cost, {0: 0, 1: 1, 2: 2}, 6.0) == [0, 1]
+    assert tracker_module.ambiguous(cost, {0: 0, 1: 1, 2: 2}, 1.0) == []
+    # Track 1 took nothing (its missile went undetected) but fits detection 0 almost
+    # as well as track 0 does: track 0's detection is ambiguous too.
+    assert tracker_module.ambiguous(cost, {0: 0, 2: 2}, 6.0, idle=[1]) == [0]
+    assert tracker_module.ambiguous(cost, {0: 0, 2: 2}, 6.0) == []
+
+
+def _pair(
+    sensor: Sensor, apart_m: float, boost: float, updated_us: int
+) -> tuple[Tracker, list[FloatArray]]:
+    # Two confirmed tracks 100 km up over North Korea, apart_m apart across the radar's
+    # line of sight, on their true states, known to 100 m and 10 m/s, last updated at
+    # updated_us.
+    tracker = Tracker(TrackerConfig(), lambda: "T")
+    r0 = geodetic_to_ecef(39.3, 127.5, 100e3)
+    los = (r0 - sensor.model.origin) / np.linalg.norm(r0 - sensor.model.origin)
+    across = np.cross(los, r0 / np.linalg.norm(r0))
+    across /= np.linalg.norm(across)
+    v = 2000.0 * across  # flying across the line of sight, side by side
+    truths = [np.concatenate([r0 + k * apart_m * np.cross(across, los), v]) for k in (0, 1)]
+    p = np.diag([100.0**2] * 3 + [10.0**2] * 3)
+    for k, x in enumerate(truths):
+        tracker.tracks.append(
+            tracker_module.Track(
+                serial=k,
+                x=np.stack([x, x]),
+                p=np.stack([p, p]),
+                mu=np.array([boost, 1.0 - boost]),
+                epoch_us=0,
+                created_us=updated_us,
+                last_update_us=updated_us,
+                last_sensor=sensor.name,
+                stage=Stage.CONFIRMED,
+                track_id=f"T{k}",
+            )
+        )
+    return tracker, truths
+
+
+@pytest.mark.parametrize(
+    ("apart_m", "boost", "updated_us", "held"),
+    [
+        (150.0, 1e-6, 0, True),  # inside the radar's cross-range error: coasts
+        (5_000.0, 1e-6, 0, False),  # far apart: each takes its own
+        (150.0, 1e-6, -4_000_000, False),  # held long enough: must not starve
+        (150.0, 0.99, 0, False),  # boosting: coasting would lose its missile
+    ],
+)
+def test_tracks_a_radar_cannot_tell_apart_coast_through_its_scan(
+    apart_m: float, boost: float, updated_us: int, held: bool
+) -> None:
+    sensor = get_sensor("KOR-SPY1D-WEST-SEA")
+    t_us = 1_000_000
+    tracker, truths = _pair(sensor, apart_m, boost, updated_us)
+    now = np.stack([propagate_state(x, 1.0) for x in truths])
+    z = measurement_models.measure(sensor.model, now[:, 0:3], now[:, 3:6])
+    result = tracker.scan(sensor, t_us, z)
+    assert result.started == [], "a held detection starts no track"
+    assert [t.last_update_us for t in tracker.tracks] == [updated_us if held else t_us] * 2
