@@ -421,6 +421,9 @@ class Tracker:
         cfg = self.config
         if cfg.ambiguity_threshold <= 0.0 or len(tracks) < 2:
             return {}
+        cols = np.fromiter(assigned.values(), dtype=np.intp, count=len(assigned))
+        if not ((cost[:, cols] < _BIG).sum(axis=0) > 1).any():
+            return {}  # no detection taken is inside a second track's gate
         hold_us = cfg.ambiguity_hold_s * 1e6
         confirmed = [i for i, tr in enumerate(tracks) if tr.stage is Stage.CONFIRMED]
         eligible = {
