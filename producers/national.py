@@ -331,7 +331,15 @@ class NationalSimulation:
                 theatre.thrust_seen_us[tr.serial] = t
             seen = theatre.thrust_seen_us.get(tr.serial)
             hold = round(self.config.boost_hold_s * 1e6)
-            snap = Snapshot(t, xc, pc, tr.boost_probability, seen is not None and t - seen <= hold)
+            snap = Snapshot(
+                t,
+                xc,
+                pc,
+                tr.boost_probability,
+                seen is not None and t - seen <= hold,
+                tr.drag,
+                theatre.tracker.drag_noise(tr),
+            )
             book = theatre.books.get(tr.serial)
             if book is None and not self._observable(tr, pc):
                 continue

@@ -56,6 +56,8 @@ class Snapshot:
     p: FloatArray
     boost_probability: float
     thrust_seen_recently: bool = False  # judged thrusting within NationalConfig.boost_hold_s
+    drag: float = 1.0  # the track's body: this much of the nominal body's drag
+    drag_noise: float = 1.0  # its uncertainty (``Tracker.drag_noise``)
 
     @property
     def boosting(self) -> bool:
@@ -108,8 +110,9 @@ def _point(found: GroundCrossing, observed_us: int) -> GroundPoint:
 
 def impact_point(snap: Snapshot, *, air: bool = False) -> GroundPoint | None:
     """Forward ballistic impact estimate with its 95% ellipse (None if it never comes down);
-    ``air`` flies the nominal drag, as the trackers do in the atmosphere model."""
-    found = crossing(snap.x, snap.p, air=air)
+    ``air`` flies the drag of the track's body (``Snapshot.drag``), as the trackers do
+    in the atmosphere model."""
+    found = crossing(snap.x, snap.p, air=snap.drag if air else 0.0, drag_noise=snap.drag_noise)
     return None if found is None else _point(found, snap.observed_us)
 
 

@@ -49,7 +49,11 @@ _MAX_DRAG_STEP = 0.2  # as tracking.propagate: a fraction of drag's decay time p
 
 
 def _acceleration(
-    r: FloatArray, v: FloatArray, air: bool = False, thrust: FloatArray | None = None
+    r: FloatArray,
+    v: FloatArray,
+    air: bool = False,
+    thrust: FloatArray | None = None,
+    drag: FloatArray | None = None,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Rotating-frame J2 acceleration of component rows ``r``, ``v`` (3, n); also -GM/|r|³, |r|².
 
@@ -67,6 +71,8 @@ def _acceleration(
     a[1] -= _2W * v[0]
     if air:
         kd = drag_coefficient_rows(r)
+        if drag is not None:
+            kd = kd * drag
         if kd.any():
             a -= v * (kd * np.sqrt(np.einsum("ij,ij->j", v, v)))
     if thrust is not None:
@@ -83,6 +89,8 @@ def propagate_many(
     *,
     air: bool = False,
     thrust: FloatArray | None = None,
+    drag: FloatArray | None = None,
+    drag_noise: FloatArray | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """Propagate stacked states (n, 6) and covariances (n, 6, 6) by per-row ``dt`` (s).
 
@@ -93,7 +101,11 @@ def propagate_many(
     the number of RK4 sub-steps (set by the longest ``|dt|``), each with its own step
     length, so a row with ``dt = 0`` comes back unchanged. ``air`` flies the nominal
     body's drag (:mod:`tracking.drag`) and adds its error as noise step by step; in
-    vacuum the transitions are chained and the noise added once, over ``dt``.
+    vacuum the transitions are chained and the noise added once, over ``dt``. ``drag``
+    (n,), if given, scales each row's drag (and its error): a tracker's estimate of how
+    much of the nominal body's drag the missile has; ``drag_noise`` (n,) scales the
+    drag error's noise (the square of that estimate's sigma over
+    ``tracking.drag.DRAG_SPREAD``).
     """
     dt = np.asarray(dt, dtype=float)
     longest = float(np.max(np.abs(dt))) if dt.size else 0.0
@@ -101,7 +113,7 @@ def propagate_many(
         return x.copy(), p.copy()
     steps = max(1, math.ceil(longest / max_step))
     if air:
-        steps = _air_steps(x, dt, longest, steps)
+        steps = _air_steps(x, dt, longest, steps, drag)
     h = dt / steps
     h2, h6 = 0.5 * h, h / 6.0
     xt = np.asarray(x, dtype=float).T
@@ -119,33 +131,36 @@ def propagate_many(
     p = np.asarray(p, dtype=float)
     if thrust is not None and not np.any(thrust):
         thrust = None
+    if drag is not None and not air:
+        drag = None
     phi: FloatArray | None = None
     for _ in range(steps):
-        a1, _, _ = _acceleration(r, v, air, thrust)
+        a1, _, _ = _acceleration(r, v, air, thrust, drag)
         r2 = r + h2 * v
         v2 = v + h2 * a1
-        a2, km, r2m = _acceleration(r2, v2, air, thrust)
+        a2, km, r2m = _acceleration(r2, v2, air, thrust, drag)
         mid = r2.T
         # Two-body gravity gradient GM/r^3 (3 r r^T / r^2 - I); J2's share is ~1e-3 of it.
         g = mid[:, :, None] * mid[:, None, :] * (-3.0 * km / r2m)[:, None, None]
         g += km[:, None, None] * _EYE3 + _CENTRIFUGAL
         fh[:, 3:6, 0:3] = g * hg
         if air:
-            _drag_partials(fh, mid, v.T, hg, coriolis)
+            _drag_partials(fh, mid, v.T, hg, coriolis, drag)
             step = _EYE6 + fh + 0.5 * (fh @ fh)
             # Step by step: the nominal drag's error enters only on the steps in the air.
-            p = step @ p @ step.transpose(0, 2, 1) + _white(
-                h, q + drag_q_rows(np.concatenate([r, v]).T)
-            )
+            q_drag = drag_q_rows(np.concatenate([r, v]).T)
+            if drag_noise is not None:
+                q_drag = q_drag * drag_noise
+            p = step @ p @ step.transpose(0, 2, 1) + _white(h, q + q_drag)
         else:
             step = _EYE6 + fh + 0.5 * (fh @ fh)
             phi = step if phi is None else step @ phi
         r3 = r + h2 * v2
         v3 = v + h2 * a2
-        a3, _, _ = _acceleration(r3, v3, air, thrust)
+        a3, _, _ = _acceleration(r3, v3, air, thrust, drag)
         r4 = r + h * v3
         v4 = v + h * a3
-        a4, _, _ = _acceleration(r4, v4, air, thrust)
+        a4, _, _ = _acceleration(r4, v4, air, thrust, drag)
         r = r + h6 * (v + 2.0 * (v2 + v3) + v4)
         v = v + h6 * (a1 + 2.0 * (a2 + a3) + a4)
     if phi is not None:
@@ -154,11 +169,15 @@ def propagate_many(
     return s, 0.5 * (p + p.transpose(0, 2, 1))
 
 
-def _air_steps(x: FloatArray, dt: FloatArray, longest: float, steps: int) -> int:
+def _air_steps(
+    x: FloatArray, dt: FloatArray, longest: float, steps: int, drag: FloatArray | None = None
+) -> int:
     """RK4 sub-steps in the air: dense air makes drag stiff, so no step spans more than
     a fraction of its decay time, nor more than ``AIR_STEP_S`` (as tracking.propagate)."""
     xs = np.asarray(x, dtype=float)
     stiff = drag_coefficient_rows(xs[:, 0:3].T) * np.linalg.norm(xs[:, 3:6], axis=1)
+    if drag is not None:
+        stiff = stiff * drag
     steps = max(steps, math.ceil(float(np.max(stiff * np.abs(dt))) / _MAX_DRAG_STEP))
     if np.any(stiff > 0.0):
         steps = max(steps, math.ceil(longest / AIR_STEP_S))
@@ -177,13 +196,20 @@ def _white(h: FloatArray, q: FloatArray) -> FloatArray:
 
 
 def _drag_partials(
-    fh: FloatArray, r: FloatArray, v: FloatArray, hg: FloatArray, coriolis: FloatArray
+    fh: FloatArray,
+    r: FloatArray,
+    v: FloatArray,
+    hg: FloatArray,
+    coriolis: FloatArray,
+    drag: FloatArray | None = None,
 ) -> None:
     """Add drag's Jacobian blocks (times the step) to ``fh`` for the rows in the air.
 
     Rows ``r``, ``v`` are (n, 3); see :func:`tracking.drag.drag_jacobian` for the terms.
     """
     kd = drag_coefficient_rows(r.T)
+    if drag is not None:
+        kd = kd * drag
     air = np.flatnonzero(kd)
     fh[:, 3:6, 3:6] = coriolis
     if not air.size:

@@ -81,7 +81,7 @@ def _surely_above(s: State) -> bool:
     return s[0] * s[0] + s[1] * s[1] + s[2] * s[2] > _A2
 
 
-def _propagated(s: State, dt: float, air: bool = False) -> State:
+def _propagated(s: State, dt: float, air: float = 0.0) -> State:
     # Fixed RK4 steps of at most STEP_S, on plain floats (numpy's per-call cost dominates).
     n = max(1, math.ceil(abs(dt) / STEP_S))
     h = dt / n
@@ -116,16 +116,23 @@ def _hermite_root(h0: float, r0: float, h1: float, r1: float, step: float) -> fl
 
 
 def crossing(
-    x: FloatArray, p: FloatArray | None = None, *, backwards: bool = False, air: bool = False
+    x: FloatArray,
+    p: FloatArray | None = None,
+    *,
+    backwards: bool = False,
+    air: float = 0.0,
+    drag_noise: float = 1.0,
 ) -> GroundCrossing | None:
     """Where free flight from ``x`` meets the ellipsoid (backwards: where it came from).
 
     Same result type and conventions as :func:`tracking.propagate.ground_crossing`;
     ``None`` if it does not happen within two hours or ``x`` is not above ground.
-    ``air`` flies forwards through the nominal air.
+    ``air`` flies forwards through the nominal air (True), or with that much of the
+    nominal body's drag (a tracker's estimate of the body, ``Track.drag``), whose error
+    ``drag_noise`` scales (as ``tracking.ekf.propagate_many``'s).
     """
     sign = -1.0 if backwards else 1.0
-    air = air and not backwards  # as tracking.propagate.ground_crossing
+    air = 0.0 if backwards else float(air)  # as tracking.propagate.ground_crossing
     s: State = tuple(float(v) for v in x[0:6])  # type: ignore[assignment]
     h0, r0 = _height_and_rate(s)
     if h0 <= 0.0:
@@ -163,7 +170,8 @@ def crossing(
     if p is None:
         return GroundCrossing(lat, lon, t, 0.0, 0.0, 0.0, 0.0, final)
     start: State = tuple(float(v) for v in x[0:6])  # type: ignore[assignment]
-    return _with_ellipse(end, _propagated_covariance(start, p, t, air), lat, lon, t)
+    cov = _propagated_covariance(start, p, t, air, drag_noise)
+    return _with_ellipse(end, cov, lat, lon, t)
 
 
 def _covariance_step(s: State, sign: float, longest: float) -> float:
@@ -190,7 +198,9 @@ def _covariance_step(s: State, sign: float, longest: float) -> float:
     return step
 
 
-def _propagated_covariance(s: State, p: FloatArray, dt: float, air: bool = False) -> FloatArray:
+def _propagated_covariance(
+    s: State, p: FloatArray, dt: float, air: float = 0.0, drag_noise: float = 1.0
+) -> FloatArray:
     """``tracking.propagate.propagate``'s covariance with float Jacobians: no process
     noise but the nominal drag's error in the air.
 
@@ -211,6 +221,7 @@ def _propagated_covariance(s: State, p: FloatArray, dt: float, air: bool = False
             h = sign * left
         done += abs(h)
         fh, q_air = _scaled_jacobian(s, h, air)
+        q_air *= drag_noise
         step = _EYE6 + fh + 0.5 * (fh @ fh)
         p_new = step @ p_new @ step.T
         if q_air > 0.0:
@@ -238,7 +249,7 @@ def _vacuum_covariance(s: State, p: FloatArray, dt: float) -> FloatArray:
     return 0.5 * (p_new + p_new.T)
 
 
-def _scaled_jacobian(s: State, h: float, air: bool) -> tuple[FloatArray, float]:
+def _scaled_jacobian(s: State, h: float, air: float) -> tuple[FloatArray, float]:
     """The dynamics' Jacobian times ``h`` at the step's drift-only midpoint, and there
     the nominal drag's error (m²/s³; zero out of the air), in floats."""
     h2 = 0.5 * h
@@ -257,7 +268,7 @@ def _scaled_jacobian(s: State, h: float, air: bool) -> tuple[FloatArray, float]:
     q_air = 0.0
     height = height_m(mx, my, mz)
     speed = math.sqrt(vx * vx + vy * vy + vz * vz)
-    kd = drag_coefficient(height) if air else 0.0
+    kd = air * drag_coefficient(height) if air else 0.0
     if kd > 0.0 and speed > 0.0:
         # drag's partials (tracking.drag.drag_jacobian): velocity block
         # -k (|v| I + v v^T / |v|), position block k |v| v r^T / (H |r|)

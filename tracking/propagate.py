@@ -66,8 +66,10 @@ def from_upper_triangle(values: tuple[float, ...] | list[float] | FloatArray) ->
 
 
 def _accel(
-    x: float, y: float, z: float, vx: float, vy: float, vz: float, air: bool = False
+    x: float, y: float, z: float, vx: float, vy: float, vz: float, air: float = 0.0
 ) -> tuple[float, float, float]:
+    # ``air`` scales the nominal body's drag: 0 (False) is vacuum, 1 (True) the nominal
+    # body, another value a body with that much of its drag (a tracker's estimate).
     r2 = x * x + y * y + z * z
     k = -GM / (r2 * math.sqrt(r2))
     zr2 = z * z / r2
@@ -80,14 +82,14 @@ def _accel(
     if air:
         h = math.sqrt(r2) - A * (1.0 - F * zr2)
         if h < DRAG_CEILING_M:
-            kd = drag_coefficient(h) * math.sqrt(vx * vx + vy * vy + vz * vz)
+            kd = air * drag_coefficient(h) * math.sqrt(vx * vx + vy * vy + vz * vz)
             ax -= kd * vx
             ay -= kd * vy
             az -= kd * vz
     return ax, ay, az
 
 
-def _rk4(s: State, h: float, air: bool = False) -> State:
+def _rk4(s: State, h: float, air: float = 0.0) -> State:
     x, y, z, vx, vy, vz = s
     if not air:
         return _rk4_step(s, h, air=False)
@@ -100,12 +102,12 @@ def _rk4(s: State, h: float, air: bool = False) -> State:
     fall = max(0.0, -math.copysign(1.0, h) * radial)
     lowest = height_m(x, y, z) - fall * abs(h) - 0.5 * _G0 * h * h
     if lowest >= DRAG_CEILING_M:
-        return _rk4_step(s, h, air=True)
-    stiff = drag_coefficient(max(lowest, 0.0)) * math.sqrt(vx * vx + vy * vy + vz * vz)
+        return _rk4_step(s, h, air=air)
+    stiff = air * drag_coefficient(max(lowest, 0.0)) * math.sqrt(vx * vx + vy * vy + vz * vz)
     piece = air_step_s(radial)
     n = max(math.ceil(abs(h) / piece), math.ceil(stiff * abs(h) / _MAX_DRAG_STEP), 1)
     for _ in range(n):
-        s = _rk4_step(s, h / n, air=True)
+        s = _rk4_step(s, h / n, air=air)
     return s
 
 
@@ -120,7 +122,7 @@ def air_step_s(radial_mps: float) -> float:
     return max(AIR_STEP_S, (math.sqrt(vr * vr + 2.0 * _G0 * _AIR_PIECE_M) - vr) / _G0)
 
 
-def _rk4_step(s: State, h: float, *, air: bool = False) -> State:
+def _rk4_step(s: State, h: float, *, air: float = 0.0) -> State:
     x, y, z, vx, vy, vz = s
     a1 = _accel(x, y, z, vx, vy, vz, air)
     h2 = 0.5 * h
