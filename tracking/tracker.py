@@ -13,7 +13,7 @@ Per sensor scan (:meth:`Tracker.scan`):
    no track took then goes, in a second pass, to the tracks left without a detection
    through any model however unlikely (a coasting track whose next stage ignites);
    a confirmed track whose detection another track could have taken about as well
-   (:func:`ambiguous`: closely spaced objects inside one sensor's error) coasts
+   (:func:`tracking.ambiguity.ambiguous`: closely spaced objects inside one sensor's error) coasts
    through the scan instead, and that detection starts no track;
 3. update the assigned tracks (both models, Joseph-form EKF; mode probabilities by
    the models' likelihoods — an infrared plume detection is itself evidence of
@@ -52,7 +52,7 @@ from scipy.special import chdtri
 
 from measurement import models as measurement_models
 from measurement.models import MeasurementKind, MeasurementModel
-from tracking import ekf
+from tracking import ambiguity, ekf
 from tracking.drag import DRAG_SPREAD, drag_coefficient_rows
 from tracking.priors import line_of_sight_prior, radial_velocity_prior
 from trilink.geodesy import FloatArray, ecef_to_geodetic
@@ -60,7 +60,7 @@ from trilink.physics import DEFAULT_PHYSICS, Physics
 
 BoolArray = NDArray[np.bool_]
 BOOST, BALLISTIC = 0, 1
-_BIG = 1e12
+_BIG = ambiguity.UNGATED
 MODE_FLOOR = 1e-15
 GATE_MODE_PROBABILITY = 1e-3  # a model this unlikely does not widen the gate
 
@@ -120,7 +120,7 @@ class TrackerConfig:
     # A confirmed track whose detection another confirmed track could have taken about
     # as well (swapping the two costs less than this, in d² + ln|S| units: the swap is
     # at least exp(-threshold / 2) = 5% as likely) coasts through the scan instead of
-    # taking it (:func:`ambiguous`), unless it has gone ``ambiguity_hold_s`` without an
+    # taking it (``tracking.ambiguity``), unless it has gone ``ambiguity_hold_s`` without an
     # update (two scans of most sensors: a track must not starve). 0 turns it off.
     ambiguity_threshold: float = 6.0
     ambiguity_hold_s: float = 4.0
@@ -209,39 +209,6 @@ def combine(x: FloatArray, p: FloatArray, mu: FloatArray) -> tuple[FloatArray, F
     d = x - xc[:, None, :]
     pc = np.einsum("nj,njkl->nkl", mu, p) + np.einsum("nj,njk,njl->nkl", mu, d, d)
     return xc, pc
-
-
-def ambiguous(
-    cost: FloatArray, assigned: dict[int, int], threshold: float, idle: Sequence[int] = ()
-) -> list[int]:
-    """The tracks of ``assigned`` (track row -> detection column of ``cost``) whose
-    detection another track could have taken just as well: swapping two assigned
-    tracks' detections, or giving the detection to an ``idle`` track (one that took
-    none: its own missile went undetected, or the two missiles gave one blended
-    detection), costs less than ``threshold`` more.
-
-    ``cost`` is the assignment's -2 log-likelihood per (track, detection), so the
-    alternative is at least ``exp(-threshold / 2)`` as likely as the choice. A global nearest
-    neighbour commits to its choice; when closely spaced objects sit inside one
-    sensor's error ellipse (two missiles 800 m apart seen by a radar whose cross-range
-    error at 300 km is 600 m) that choice is a coin toss, and a track that takes the
-    other missile's detection every few scans is pulled between the two until both
-    tracks sit between them, taking either detection (coalescence). Leaving the
-    ambiguous detections unused is what a single-scan assigner can do short of
-    deferring the decision (multiple hypotheses): the sensors that do separate the
-    objects keep the tracks apart.
-    """
-    rows = np.fromiter(assigned, dtype=np.intp, count=len(assigned))
-    cols = np.fromiter(assigned.values(), dtype=np.intp, count=len(assigned))
-    c = cost[np.ix_(rows, cols)]
-    chosen = np.diag(c)
-    swap = c + c.T - chosen[:, None] - chosen[None, :]
-    np.fill_diagonal(swap, np.inf)
-    close = (swap < threshold).any(axis=1)
-    if len(idle):
-        given = cost[np.ix_(np.asarray(idle, dtype=np.intp), cols)] - chosen[None, :]
-        close |= (given < threshold).any(axis=0)
-    return [int(rows[k]) for k in np.flatnonzero(close)]
 
 
 def plausible(x: FloatArray, p: FloatArray, boost: FloatArray) -> BoolArray:
@@ -436,35 +403,23 @@ class Tracker:
         cost: FloatArray,
         assigned: dict[int, int],
     ) -> dict[int, int]:
-        # Removes from ``assigned`` (and returns) the confirmed tracks whose detection is
-        # ambiguous (:func:`ambiguous`, TrackerConfig.ambiguity_threshold). Not a radar's
-        # detection of a boosting track: its thrust is only estimated, and a scan
-        # without an update leaves it further from its missile at the next scan, which
-        # is then more ambiguous still; a radar's range soon tells the objects apart
-        # anyway. A plume sensor measures no range: a boosting track it feeds alone
-        # keeps a wrong plume's pull until another sensor sees it.
+        # The confirmed tracks whose detection is ambiguous coast (``tracking.ambiguity``),
+        # if updated within ``ambiguity_hold_s``. Not on a radar's detection of a
+        # boosting track: its thrust is only estimated, and a scan without an update
+        # leaves it further from its missile at the next scan, which is then more
+        # ambiguous still; a radar's range soon tells the objects apart anyway. A plume
+        # sensor measures no range: a boosting track it feeds alone keeps a wrong
+        # plume's pull until another sensor sees it.
         cfg = self.config
-        if cfg.ambiguity_threshold <= 0.0 or len(tracks) < 2:
-            return {}
-        cols = np.fromiter(assigned.values(), dtype=np.intp, count=len(assigned))
-        if not ((cost[:, cols] < _BIG).sum(axis=0) > 1).any():
-            return {}  # no detection taken is inside a second track's gate
         hold_us = cfg.ambiguity_hold_s * 1e6
         confirmed = [i for i, tr in enumerate(tracks) if tr.stage is Stage.CONFIRMED]
-        eligible = {
-            i: assigned[i]
+        may_hold = [
+            i
             for i in confirmed
-            if i in assigned
-            and t_us - tracks[i].last_update_us < hold_us
+            if t_us - tracks[i].last_update_us < hold_us
             and (kind is MeasurementKind.IR or not tracks[i].boosting)
-        }
-        idle = [i for i in confirmed if i not in assigned]
-        if not eligible or len(eligible) + len(idle) < 2:
-            return {}
-        held = {i: eligible[i] for i in ambiguous(cost, eligible, cfg.ambiguity_threshold, idle)}
-        for i in held:
-            del assigned[i]
-        return held
+        ]
+        return ambiguity.hold(cost, assigned, cfg.ambiguity_threshold, confirmed, may_hold)
 
     def _update(
         self,

@@ -257,7 +257,7 @@ def test_radar_tracks_of_a_battery_s_missiles_leave_ambiguous_detections_alone()
     but angles only to 400-600 m there, and two missiles side by side often fit one
     track about as well as the other. A track that takes its neighbour's detection
     each time the choice is a coin toss is pulled between the two missiles; holding
-    such detections (``tracking.tracker.ambiguous``) lets the radars that do tell them
+    such detections (``tracking.ambiguity``) lets the radars that do tell them
     apart keep the tracks on their own: over seeds 0-4, 7.1% of the detections Korea's
     tracks took were another missile's, 10.2% without the hold."""
     foreign = taken = 0

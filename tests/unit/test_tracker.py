@@ -16,7 +16,7 @@ from producers.scenario_file import load_scenario
 from sim.sensors import Sensor, get_sensor, observe, seed_sequence
 from sim.solve import solve_trajectory
 from tests.factories import make_launch
-from tracking import ekf
+from tracking import ambiguity, ekf
 from tracking.classify import classify, potential_range_km
 from tracking.impact import crossing
 from tracking.propagate import ground_crossing, propagate, propagate_state
@@ -309,12 +309,12 @@ def test_a_detection_another_track_could_have_taken_as_well_is_ambiguous() -> No
     # Tracks 0 and 1 took detections 0 and 1; swapping them costs 2 more (ambiguous),
     # track 2's detection 2 is far from every other track.
     cost = np.array([[1.0, 2.0, big], [2.0, 2.0, big], [big, big, 0.5]])
-    assert tracker_module.ambiguous(cost, {0: 0, 1: 1, 2: 2}, 6.0) == [0, 1]
-    assert tracker_module.ambiguous(cost, {0: 0, 1: 1, 2: 2}, 1.0) == []
+    assert ambiguity.ambiguous(cost, {0: 0, 1: 1, 2: 2}, 6.0) == [0, 1]
+    assert ambiguity.ambiguous(cost, {0: 0, 1: 1, 2: 2}, 1.0) == []
     # Track 1 took nothing (its missile went undetected) but fits detection 0 almost
     # as well as track 0 does: track 0's detection is ambiguous too.
-    assert tracker_module.ambiguous(cost, {0: 0, 2: 2}, 6.0, idle=[1]) == [0]
-    assert tracker_module.ambiguous(cost, {0: 0, 2: 2}, 6.0) == []
+    assert ambiguity.ambiguous(cost, {0: 0, 2: 2}, 6.0, idle=[1]) == [0]
+    assert ambiguity.ambiguous(cost, {0: 0, 2: 2}, 6.0) == []
 
 
 def _pair(
