@@ -124,17 +124,17 @@ class TrackerConfig:
     # update (two scans of most sensors: a track must not starve). 0 turns it off.
     ambiguity_threshold: float = 6.0
     ambiguity_hold_s: float = 4.0
-    # The body's drag as an estimated scale of the nominal body's (see
-    # ``Tracker._estimate_drag``; in the atmosphere model only, and off by default: on
-    # the drag battery it cut the fused impact error by 39% but cost two runs their
-    # pass, docs/score.md "Stop 32"): whether to, its prior sigma (the
-    # nominal drag's spread, tracking.drag.DRAG_SPREAD), how fast the body may change
-    # (1/s, variance), the velocity the nominal drag takes over a scan below which a
-    # scan tells nothing (m/s), and the bounds believed.
-    # The sigma never falls below ``drag_floor``: the trackers' exponential air is itself
-    # 15-26% thin at 5-20 km and 15-19% dense at 40-50 km against the standard
-    # atmosphere, so the scale that fits changes as the missile descends (``drag_drift``
-    # lets it: 0.4 over a 40 s descent).
+    # Estimate each body's drag as a scale of the nominal body's (``Tracker._estimate_drag``,
+    # atmosphere model only). Off by default: on the drag battery it cut the fused impact
+    # error by 39% but cost two runs their pass (docs/score.md, "Stop 32").
+    # - drag_sigma: the prior sigma of the scale (the nominal drag's spread);
+    # - drag_floor: the least sigma believed, since the trackers' exponential air is
+    #   itself 15-26% thin at 5-20 km and 15-19% dense at 40-50 km against the standard
+    #   atmosphere, so the scale that fits changes as the missile descends;
+    # - drag_drift: how fast it may change (variance per s: 0.4 over a 40 s descent);
+    # - drag_min_loss_mps: the speed the nominal drag takes over a scan below which the
+    #   scan tells nothing;
+    # - drag_bounds: the scales believed at all.
     estimate_drag: bool = False
     drag_sigma: float = DRAG_SPREAD
     drag_floor: float = 0.25
