@@ -5,8 +5,9 @@ two objects sit inside one sensor's error (two missiles 800 m apart seen by a ra
 whose cross-range error at 300 km is 600 m) that choice is a coin toss, and a track
 that takes the other missile's detection every few scans is pulled between the two
 until both tracks sit between them, taking either detection (coalescence).
-:func:`ambiguous` finds the choices another track could have made about as well;
-:func:`hold` takes them out of an assignment, so that those tracks coast through the
+:func:`ambiguous` finds the choices another track could have made about as well
+(only where :func:`contested` says a detection lies in two gates); :func:`hold` takes
+them out of an assignment, so that those tracks coast through the
 scan and the sensors that do separate the objects keep them apart. Leaving ambiguous
 detections unused is what a single-scan assigner can do short of deferring the
 decision (multiple hypotheses).
@@ -49,6 +50,13 @@ def ambiguous(
     return [int(rows[k]) for k in np.flatnonzero(close)]
 
 
+def contested(cost: FloatArray, assigned: dict[int, int]) -> bool:
+    """Whether some detection of ``assigned`` lies in a second track's gate (``cost``
+    holds :data:`UNGATED` outside the gates): if none does, none is ambiguous."""
+    cols = np.fromiter(assigned.values(), dtype=np.intp, count=len(assigned))
+    return bool(((cost[:, cols] < UNGATED).sum(axis=0) > 1).any())
+
+
 def hold(
     cost: FloatArray,
     assigned: dict[int, int],
@@ -57,16 +65,7 @@ def hold(
     may_hold: Collection[int],
 ) -> dict[int, int]:
     """Remove from ``assigned`` (and return) the tracks of ``may_hold`` whose detection
-    is :func:`ambiguous` against the other ``confirmed`` tracks (assigned or idle).
-
-    ``cost`` holds :data:`UNGATED` outside the gates: a detection that no second track
-    gates is never ambiguous, and the matrices are skipped when none is.
-    """
-    if threshold <= 0.0 or not assigned:
-        return {}
-    cols = np.fromiter(assigned.values(), dtype=np.intp, count=len(assigned))
-    if not ((cost[:, cols] < UNGATED).sum(axis=0) > 1).any():
-        return {}
+    is :func:`ambiguous` against the other ``confirmed`` tracks (assigned or idle)."""
     eligible = {i: assigned[i] for i in may_hold if i in assigned}
     idle = [i for i in confirmed if i not in assigned]
     if not eligible or len(eligible) + len(idle) < 2:

@@ -70,9 +70,7 @@ def _acceleration(
     a[0] += _2W * v[1]
     a[1] -= _2W * v[0]
     if air:
-        kd = drag_coefficient_rows(r)
-        if drag is not None:
-            kd = kd * drag
+        kd = _drag_rows(r, drag)
         if kd.any():
             a -= v * (kd * np.sqrt(np.einsum("ij,ij->j", v, v)))
     if thrust is not None:
@@ -131,8 +129,6 @@ def propagate_many(
     p = np.asarray(p, dtype=float)
     if thrust is not None and not np.any(thrust):
         thrust = None
-    if drag is not None and not air:
-        drag = None
     phi: FloatArray | None = None
     for _ in range(steps):
         a1, _, _ = _acceleration(r, v, air, thrust, drag)
@@ -169,15 +165,19 @@ def propagate_many(
     return s, 0.5 * (p + p.transpose(0, 2, 1))
 
 
+def _drag_rows(r: FloatArray, drag: FloatArray | None) -> FloatArray:
+    """The drag coefficients of position rows ``r`` (3, n), scaled per row by ``drag``."""
+    kd = drag_coefficient_rows(r)
+    return kd if drag is None else kd * drag
+
+
 def _air_steps(
     x: FloatArray, dt: FloatArray, longest: float, steps: int, drag: FloatArray | None = None
 ) -> int:
     """RK4 sub-steps in the air: dense air makes drag stiff, so no step spans more than
     a fraction of its decay time, nor more than ``AIR_STEP_S`` (as tracking.propagate)."""
     xs = np.asarray(x, dtype=float)
-    stiff = drag_coefficient_rows(xs[:, 0:3].T) * np.linalg.norm(xs[:, 3:6], axis=1)
-    if drag is not None:
-        stiff = stiff * drag
+    stiff = _drag_rows(xs[:, 0:3].T, drag) * np.linalg.norm(xs[:, 3:6], axis=1)
     steps = max(steps, math.ceil(float(np.max(stiff * np.abs(dt))) / _MAX_DRAG_STEP))
     if np.any(stiff > 0.0):
         steps = max(steps, math.ceil(longest / AIR_STEP_S))
@@ -207,9 +207,7 @@ def _drag_partials(
 
     Rows ``r``, ``v`` are (n, 3); see :func:`tracking.drag.drag_jacobian` for the terms.
     """
-    kd = drag_coefficient_rows(r.T)
-    if drag is not None:
-        kd = kd * drag
+    kd = _drag_rows(r.T, drag)
     air = np.flatnonzero(kd)
     fh[:, 3:6, 3:6] = coriolis
     if not air.size:

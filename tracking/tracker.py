@@ -411,6 +411,12 @@ class Tracker:
         # sensor measures no range: a boosting track it feeds alone keeps a wrong
         # plume's pull until another sensor sees it.
         cfg = self.config
+        if (
+            cfg.ambiguity_threshold <= 0.0
+            or not assigned
+            or not ambiguity.contested(cost, assigned)
+        ):
+            return {}
         hold_us = cfg.ambiguity_hold_s * 1e6
         confirmed = [i for i, tr in enumerate(tracks) if tr.stage is Stage.CONFIRMED]
         may_hold = [
