@@ -30,7 +30,10 @@ gated slots are all tracks the picture already held, open, and about equally nea
 an infrared track's first reports on a battery fired from launchers a few hundred
 metres apart carry kilometres of error and fit every track of the battery. Those
 missiles are in the picture already, so waiting delays no first alert; joining one
-at random would put one missile's data on another's track.
+at random would put one missile's data on another's track. A candidate held so once
+is *known* on its retries and waits again while still ambiguous, however old its
+track by then: a nation that falls silent for half a minute (Japan's radar hand-over)
+comes back with neither a late first report nor a young track.
 """
 
 from __future__ import annotations
@@ -66,6 +69,9 @@ class Candidate:
     # Young (within ``GateConfig.settle_s`` of its first observation): when it is
     # ambiguous among tracks the picture already holds, it may wait like a late one.
     young: bool = False
+    # Held before as ambiguous between known tracks (``bridge.table.Newcomer.known``):
+    # it may wait again like a late one, however old its national track by now.
+    known: bool = False
 
 
 @dataclass(slots=True)
@@ -287,7 +293,8 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
             best.setdefault(i, []).append((d2, j))
         for i in sorted(best):
             options = sorted(best[i])
-            if not (cands[i].late or (cands[i].young and all(known(j) for _, j in options))):
+            c = cands[i]
+            if not (c.late or c.known or (c.young and all(known(j) for _, j in options))):
                 continue  # it may be the first track on its missile: no delay
             if len(options) > 1 and options[1][0] - options[0][0] < gate.ambiguity:
                 steps.append(Step(i, options[0][1], held=True, ambiguous=True))
@@ -324,7 +331,7 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
         near = nearest_wide(founder)
         if near is not None:
             j, dup, ambiguous = near
-            if ambiguous and c.late:
+            if ambiguous and (c.late or c.known):
                 steps.append(Step(founder, j, held=True, ambiguous=True))
                 continue
             steps.append(Step(founder, j, duplicate=dup))

@@ -319,7 +319,7 @@ class Associator:
                         key_text(n.member.key),
                         targets[step.slot].track_id if step.slot < len(targets) else "a new track",
                     )
-                    self.table.hold(n.member, n.previous)
+                    self.table.hold(n.member, n.previous, known=True)
                     if n.previous:
                         self.table.note_left(n, touched)
                     continue
@@ -437,6 +437,7 @@ class Associator:
                 and n.member.observed_us - n.member.first_observed_us <= hold,
                 bool(n.previous) or self._first_seen_high(n),
                 n.member.observed_us - n.member.first_observed_us < settle,
+                n.known,
             )
             for n in pending
         ]

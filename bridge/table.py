@@ -43,6 +43,9 @@ class Newcomer:
     member: NationalTrack
     created_us: int  # the observed time a system track it founds is named after
     previous: str = ""  # system track it was detached from
+    # Held before as ambiguous between tracks the picture holds: a known missile, so
+    # while it stays ambiguous it waits again, however long since its first report.
+    known: bool = False
 
 
 @dataclass(slots=True)
@@ -73,6 +76,8 @@ class TrackTable:
     held: dict[TrackKey, NationalTrack] = field(default_factory=dict)
     # Held members detached by a break: the system track each left (they stay detached).
     held_from: dict[TrackKey, str] = field(default_factory=dict)
+    # Held newcomers that were ambiguous between known tracks (``Newcomer.known``).
+    held_known: set[TrackKey] = field(default_factory=set)
     published: dict[str, int] = field(default_factory=dict)  # highest version on the topic
     hints: dict[TrackKey, str] = field(default_factory=dict)  # published memberships
     published_closed: dict[str, AlertStatus] = field(default_factory=dict)
@@ -100,6 +105,7 @@ class TrackTable:
         self.nation_us = {}
         self.held = {}
         self.held_from = {}
+        self.held_known = set()
         for m in self.national.values():
             self.nation_us[m.nation] = max(self.nation_us.get(m.nation, 0), m.observed_us)
 
@@ -152,9 +158,11 @@ class TrackTable:
                 for c in reports if held is not None else reports[1:]:
                     member.apply(c)
                 previous = self.held_from.pop(key, "")
+                ambiguous = key in self.held_known
+                self.held_known.discard(key)
                 if member.active:
                     changes.newcomers.append(
-                        Newcomer(member, member.first_observed_us, previous=previous)
+                        Newcomer(member, member.first_observed_us, previous, ambiguous)
                     )
                 continue
             self._update_member(known, reports, changes)
@@ -267,10 +275,13 @@ class TrackTable:
             return
         self.join(n, track, touched)
 
-    def hold(self, member: NationalTrack, previous: str = "") -> None:
+    def hold(self, member: NationalTrack, previous: str = "", *, known: bool = False) -> None:
         """Keep a newcomer back from founding a track; its next report retries it (still
-        detached from ``previous``, if a break detached it)."""
+        detached from ``previous``, if a break detached it; ``known``: held as ambiguous
+        between tracks the picture holds, see ``Newcomer.known``)."""
         self.held[member.key] = member
+        if known:
+            self.held_known.add(member.key)
         # A member detached by a break is filed under no track while held: were it
         # left in ``national`` its next report would update it in place as a member
         # of the track it left, and it would never be retried.
@@ -308,3 +319,4 @@ class TrackTable:
             if self.event_us - member.observed_us > stale_us:
                 del self.held[key]
                 self.held_from.pop(key, None)
+                self.held_known.discard(key)

@@ -280,6 +280,34 @@ def test_plan_defers_a_candidate_that_cannot_tell_two_slots_apart() -> None:
     assert plan([vague], slots(), off) == [Step(0, 0)]
 
 
+def test_plan_defers_a_known_candidate_however_old_its_track() -> None:
+    """A newcomer once held as ambiguous between known tracks is a missile the picture
+    holds: retried after a long gap in its nation's reports (a radar hand-over) it is
+    neither late nor young any more, yet while it still cannot tell the tracks apart
+    it waits again instead of joining the nearer on a coin flip."""
+    a = ballistic_missile("A", T0)
+    t = T0 + 60 * US
+    gate = Gate()
+    apart = np.array([300.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+    precise = np.diag([20.0**2] * 3 + [2.0**2] * 3)
+
+    def slots() -> list[Slot]:  # fresh each time: a plan marks the slots it fills
+        return [
+            Slot("ST-a", _est(a.truth(t), t, precise), {Nation.KOR}, "realm"),
+            Slot("ST-b", _est(a.truth(t) + apart, t, precise), {Nation.KOR}, "realm"),
+        ]
+
+    vague = _est(a.truth(t) + 0.4 * apart, t)
+    known = Candidate(vague, Nation.JPN, "realm", (1, "JPN", "J1"), known=True)
+    assert plan([known], slots(), gate) == [Step(0, 0, held=True, ambiguous=True)]
+    fresh = Candidate(vague, Nation.JPN, "realm", (1, "JPN", "J1"))
+    assert plan([fresh], slots(), gate) == [Step(0, 0)]
+    sharp = Candidate(
+        _est(a.truth(t), t, precise), Nation.JPN, "realm", (1, "JPN", "J1"), known=True
+    )
+    assert plan([sharp], slots(), gate) == [Step(0, 0)]
+
+
 def test_plan_defers_a_young_candidate_only_among_tracks_already_held() -> None:
     """An infrared track's first report on a battery: kilometres of error over two
     tracks the picture already holds. Young (within ``settle_s`` of its first

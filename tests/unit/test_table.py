@@ -118,3 +118,24 @@ def test_a_member_detached_and_held_is_retried_on_its_next_report() -> None:
     assert n.member is u.member and n.member.last_sequence == 2
     assert n.previous == track.track_id
     assert track.track_id not in again.touched  # the track it left is not its own
+
+
+def test_a_newcomer_held_as_ambiguous_is_retried_as_a_known_missile() -> None:
+    """A newcomer held because it could not tell two known tracks apart comes back
+    marked ``known`` on its next report (once: a join or a new hold decides again);
+    one held for another reason does not."""
+    table, out = _table(), Outcome()
+    (n,) = table.apply(
+        [_checked(nation=Nation.JPN, track_id="JPN-0001", sequence=1)], out
+    ).newcomers
+    assert not n.known
+    table.hold(n.member, known=True)
+    (again,) = table.apply(
+        [_checked(nation=Nation.JPN, track_id="JPN-0001", sequence=2, reported_us=T0_US + 5)], out
+    ).newcomers
+    assert again.member is n.member and again.known
+    table.hold(again.member)  # held again, for its nation this time
+    (third,) = table.apply(
+        [_checked(nation=Nation.JPN, track_id="JPN-0001", sequence=3, reported_us=T0_US + 9)], out
+    ).newcomers
+    assert not third.known
