@@ -232,14 +232,17 @@ def codec_costs(records: Sequence[Outgoing], n: int = 3000) -> dict[str, float]:
 
 
 def profile_simulation(launches: int = 3) -> dict[str, Any]:
-    """cProfile of ``simulate_all`` on the first ``launches`` of salvo-20."""
-    from bench.simspeed import scenario_launches
-    from producers.national import simulate_all
+    """cProfile of ``simulate_all`` on the first ``launches`` of salvo-20, in the flight
+    model the simulation speed is judged in (``bench.simspeed.JUDGED_PHYSICS``)."""
+    from bench.simspeed import JUDGED_PHYSICS, scenario_launches
+    from producers.national import NationalConfig, simulate_all
     from producers.scenario_file import load_scenario
+    from trilink.physics import Physics
 
-    events = scenario_launches(load_scenario("salvo-20", 7))[:launches]
+    scenario = load_scenario("salvo-20", 7).with_physics(Physics.parse(JUDGED_PHYSICS))
+    events = scenario_launches(scenario)[:launches]
     profiler = cProfile.Profile()
     profiler.enable()
-    simulate_all(events)
+    simulate_all(events, config=NationalConfig(physics=scenario.physics))
     profiler.disable()
-    return {"launches": launches, **summarise(profiler)}
+    return {"launches": launches, "physics": JUDGED_PHYSICS, **summarise(profiler)}

@@ -194,7 +194,10 @@ def _simulation(results: dict[str, Any]) -> list[str]:
     simprof = dig(results, "profile", "simulation") or {}
     if not error_of(sim) and sim:
         verdict = "meets" if (sim.get("speedup") or 0) >= 1000 else "misses"
-        out += [f"**Simulation.** {sim.get('speedup')}x real time {verdict} the 1000x target."]
+        out += [
+            f"**Simulation.** {sim.get('speedup')}x real time in the {sim.get('physics', 'vacuum')}"
+            f" flight model {verdict} the 1000x target."
+        ]
         if simprof and not error_of(simprof):
             top = ", ".join(
                 f"{k} {v}%" for k, v in list(simprof.get("by_area_pct", {}).items())[:5]
@@ -203,7 +206,8 @@ def _simulation(results: dict[str, Any]) -> list[str]:
                 f"`{f['function']}` {f['own_pct']}%" for f in simprof.get("top_own_time", [])[:5]
             )
             out += [
-                f"cProfile of `simulate_all` on {simprof['launches']} launches: own time by area"
+                f"cProfile of `simulate_all` on {simprof['launches']} launches"
+                f" ({simprof.get('physics', 'vacuum')}): own time by area"
                 f" {top}. Top functions: {funcs}.",
             ]
         out += [""]

@@ -94,6 +94,9 @@ def test_tiny_profile_produces_every_figure(tiny_run: tuple[dict[str, Any], str]
     assert "error" not in sim, sim.get("error")
     assert sim["warnings"] > 0
     assert _positive(sim["speedup"])
+    # Judged with the physics on (issue 13), vacuum measured beside it.
+    assert sim["physics"] == "atmosphere" and set(sim["runs"]) == {"vacuum", "atmosphere"}
+    assert all(_positive(r["speedup"]) and r["warnings"] > 0 for r in sim["runs"].values())
 
     threat = results["threat"]
     assert "error" not in threat, threat.get("error")
@@ -115,7 +118,7 @@ def test_tiny_profile_produces_every_figure(tiny_run: tuple[dict[str, Any], str]
         "bridge throughput vs passthrough",
         "bridge throughput on one core",
         "bridge RSS growth after warm-up",
-        "simulation speed, salvo-20",
+        "simulation speed, salvo-20, atmosphere",
         "threat assessment per alert",
         "engine cost per warning at 100 vs 10 missiles in flight",
         "engine vs the Stone Soup peer, per warning, at no worse GOSPA",
