@@ -369,3 +369,40 @@ def test_tracks_a_radar_cannot_tell_apart_coast_through_its_scan(
     result = tracker.scan(sensor, t_us, z)
     assert result.started == [], "a held detection starts no track"
     assert [t.last_update_us for t in tracker.tracks] == [updated_us if held else t_us] * 2
+
+
+def test_the_drag_estimate_takes_a_consistent_reading_and_leaves_an_outlier() -> None:
+    """A descending track at 15 km, 2 s since its last update, its drag known to 0.1: a
+    scan whose velocity says 1.2 of the nominal drag moves the estimate towards it; one
+    that says 4 (a neighbour's detection read as drag) is beyond ``drag_gate`` and
+    leaves the estimate alone, as it would with the gate wide open only if taken."""
+    from trilink.air import drag_coefficient
+
+    x = _state(38.0, 132.0, 15e3, (1200.0, 300.0, -1500.0))
+    speed = float(np.linalg.norm(x[3:6]))
+    decel = drag_coefficient(15e3) * speed * speed
+    vhat = x[3:6] / speed
+
+    def after(reading: float, gate: float) -> float:
+        tracker = Tracker(TrackerConfig(drag_gate=gate), str, physics=Physics.ATMOSPHERE)
+        track = tracker_module.Track(
+            serial=1,
+            x=np.stack([x, x]),
+            p=np.stack([np.eye(6)] * 2),
+            mu=np.array([0.0, 1.0]),
+            epoch_us=0,
+            created_us=0,
+            last_update_us=0,
+            last_sensor="r",
+            drag=1.0,
+            drag_var=0.01,
+        )
+        # The velocity the nominal-drag prediction missed over 2 s: (1 - reading) D dt.
+        v_coast = x[3:6] - (1.0 - reading) * decel * 2.0 * vhat
+        pc = np.eye(6)[None] * 1.0
+        tracker._estimate_drag([track], 2_000_000, v_coast[None], x[None], pc, np.zeros(1))
+        return track.drag
+
+    assert 1.0 < after(1.2, 3.0) < 1.2
+    assert after(4.0, 3.0) == 1.0
+    assert after(4.0, 1e9) > 1.5  # the same reading, taken without the gate
