@@ -375,7 +375,7 @@ def test_the_drag_estimate_takes_a_consistent_reading_and_leaves_an_outlier() ->
     """A descending track at 15 km, 2 s since its last update, its drag known to 0.1: a
     scan whose velocity says 1.2 of the nominal drag moves the estimate towards it; one
     that says 4 (a neighbour's detection read as drag) is beyond ``drag_gate`` and
-    leaves the estimate alone, as it would with the gate wide open only if taken."""
+    leaves the estimate alone; with the gate wide open the same reading is taken."""
     from trilink.air import drag_coefficient
 
     x = _state(38.0, 132.0, 15e3, (1200.0, 300.0, -1500.0))
