@@ -9,6 +9,11 @@ uncertain by ``DRAG_SPREAD`` of itself (β between half and twice the nominal), 
 first-order Markov acceleration of ``DRAG_TAU_S`` correlation time, whose
 white-noise equivalent spectral density is ``2 σ² τ``. Outside the air (above
 ``CEILING_M``) both vanish and the filters fly the vacuum dynamics as before.
+
+The national trackers estimate the scale of the nominal drag a body has as a state
+of their filters (``TrackerConfig.estimate_drag``, :func:`tracking.ekf.propagate_many`);
+that state's uncertainty then stands for the body's, and the noise above is kept only
+for the trackers' air's own error (``TrackerConfig.drag_floor``).
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 A national tracker runs one filter per track and per motion model (see
 :mod:`tracking.tracker`); a sensor scan touches all of them at the same instant, so
-every step here works on stacks — states ``(n, 6)``, covariances ``(n, 6, 6)`` —
+every step here works on stacks — states ``(n, 6)``, covariances ``(n, 6, 6)``, or
+``(n, 7)`` with a body's drag scale in the atmosphere model —
 and costs a fixed number of numpy calls whatever ``n`` is. The dynamics are those
 of :func:`tracking.propagate.propagate` (rotating-frame two-body + J2 gravity and a
 nominal body's drag in the air, RK4
@@ -37,7 +38,6 @@ IntArray = NDArray[np.intp]
 
 _W2 = OMEGA * OMEGA
 _LOG_2PI = math.log(2.0 * math.pi)
-_EYE6 = np.eye(6)
 _EYE3 = np.eye(3)
 _CENTRIFUGAL = np.diag([OMEGA * OMEGA, OMEGA * OMEGA, 0.0])
 _NOISE_POS = np.kron([[1.0, 0.0], [0.0, 0.0]], _EYE3)
@@ -89,6 +89,7 @@ def propagate_many(
     thrust: FloatArray | None = None,
     drag: FloatArray | None = None,
     drag_noise: FloatArray | None = None,
+    body_drift: float = 0.0,
 ) -> tuple[FloatArray, FloatArray]:
     """Propagate stacked states (n, 6) and covariances (n, 6, 6) by per-row ``dt`` (s).
 
@@ -104,11 +105,22 @@ def propagate_many(
     much of the nominal body's drag the missile has; ``drag_noise`` (n,) scales the
     drag error's noise (the square of that estimate's sigma over
     ``tracking.drag.DRAG_SPREAD``).
+
+    States of 7 (covariances (n, 7, 7)) carry the body's drag scale as a state, the
+    field's ballistic-coefficient filter: it scales the row's drag in place of
+    ``drag``, enters the transition through the drag's partial derivative on the way
+    down, and drifts by ``body_drift`` (variance per s); ``drag_noise`` is then the
+    error of the trackers' air itself, not of the body. Only in the air.
     """
     dt = np.asarray(dt, dtype=float)
     longest = float(np.max(np.abs(dt))) if dt.size else 0.0
     if longest == 0.0:
         return x.copy(), p.copy()
+    body = x.shape[1] == 7  # the drag scale is a state (see the docstring)
+    if body:
+        if not air:
+            raise ValueError("a drag state needs the air")
+        drag = np.clip(np.asarray(x[:, 6], dtype=float), 0.05, 10.0)
     steps = max(1, math.ceil(longest / max_step))
     if air:
         steps = _air_steps(x, dt, longest, steps, drag)
@@ -119,6 +131,7 @@ def propagate_many(
     # Per-step transition I + F h + (F h)^2 / 2 with F linearised at the drift-only
     # midpoint; F's constant blocks (identity, Coriolis) are filled once.
     fh = np.zeros((x.shape[0], 6, 6))
+    eye = np.eye(x.shape[1])
     fh[:, 0, 3] = fh[:, 1, 4] = fh[:, 2, 5] = h
     coriolis = np.zeros((x.shape[0], 3, 3))
     coriolis[:, 0, 1] = _2W * h
@@ -142,14 +155,19 @@ def propagate_many(
         fh[:, 3:6, 0:3] = g * hg
         if air:
             _drag_partials(fh, mid, v.T, hg, coriolis, drag)
-            step = _EYE6 + fh + 0.5 * (fh @ fh)
             # Step by step: the nominal drag's error enters only on the steps in the air.
             q_drag = drag_q_rows(np.concatenate([r, v]).T)
             if drag_noise is not None:
                 q_drag = q_drag * drag_noise
-            p = step @ p @ step.transpose(0, 2, 1) + _white(h, q + q_drag)
+            noise = _white(h, q + q_drag)
+            if body:
+                fh7, noise = _with_body(fh, noise, mid, v.T, hg, h, body_drift)
+                step = eye + fh7 + 0.5 * (fh7 @ fh7)
+            else:
+                step = eye + fh + 0.5 * (fh @ fh)
+            p = step @ p @ step.transpose(0, 2, 1) + noise
         else:
-            step = _EYE6 + fh + 0.5 * (fh @ fh)
+            step = eye + fh + 0.5 * (fh @ fh)
             phi = step if phi is None else step @ phi
         r3 = r + h2 * v2
         v3 = v + h2 * a2
@@ -162,7 +180,38 @@ def propagate_many(
     if phi is not None:
         p = phi @ p @ phi.transpose(0, 2, 1) + _white(dt, q)
     s = np.concatenate([r, v]).T
+    if body:
+        s = np.concatenate([s, x[:, 6:7]], axis=1)
     return s, 0.5 * (p + p.transpose(0, 2, 1))
+
+
+def _with_body(
+    fh: FloatArray,
+    noise: FloatArray,
+    r: FloatArray,
+    v: FloatArray,
+    hg: FloatArray,
+    h: FloatArray,
+    drift: float,
+) -> tuple[FloatArray, FloatArray]:
+    """A step's transition (times the step) and noise with the drag scale as a 7th state.
+
+    The drag acceleration ``-s k |v| v`` depends on the scale ``s`` through ``-k |v| v``
+    (the nominal body's), coupled on the way down only: going up the body is the whole
+    missile, not what re-enters, and a thrust the filter missed would read as drag.
+    The scale drifts as a random walk of ``drift`` (variance per s).
+    """
+    n = fh.shape[0]
+    out = np.zeros((n, 7, 7))
+    out[:, 0:6, 0:6] = fh
+    k = drag_coefficient_rows(r.T)
+    falling = np.einsum("ij,ij->i", r, v) < 0.0
+    speed = np.linalg.norm(v, axis=1)
+    out[:, 3:6, 6] = -(k * speed * falling)[:, None] * v * hg[:, :, 0]
+    full = np.zeros((n, 7, 7))
+    full[:, 0:6, 0:6] = noise
+    full[:, 6, 6] = drift * np.abs(h)
+    return out, full
 
 
 def _drag_rows(r: FloatArray, drag: FloatArray | None) -> FloatArray:
@@ -272,11 +321,20 @@ class Predicted:
 
     @classmethod
     def of(cls, model: MeasurementModel, x: FloatArray, p: FloatArray) -> Predicted:
-        z_hat, jac = predict_measurement(model, x)
+        z_hat, jac = state_measurement(model, x)
         s = innovation_covariance(model, p, jac)
         _, logdet = np.linalg.slogdet(s)
         s_inv = cast(FloatArray, np.linalg.inv(s))
         return cls(z_hat, jac, s_inv, logdet)
+
+
+def state_measurement(model: MeasurementModel, x: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """:func:`~measurement.models.predict_measurement` of states of any length: a state
+    beyond the kinematic six (the drag scale) is not measured (zero Jacobian columns)."""
+    z_hat, jac = predict_measurement(model, x)
+    if x.shape[1] > 6:
+        jac = np.concatenate([jac, np.zeros((*jac.shape[:2], x.shape[1] - 6))], axis=2)
+    return z_hat, jac
 
 
 def kalman_update_predicted(
@@ -293,7 +351,7 @@ def kalman_update_predicted(
     pht = p @ jac.transpose(0, 2, 1)
     gain = pht @ s_inv
     x_new = x + (gain @ nu[:, :, None])[:, :, 0]
-    ikh = _EYE6 - gain @ jac
+    ikh = np.eye(x.shape[1]) - gain @ jac
     p_new = ikh @ p @ ikh.transpose(0, 2, 1) + gain @ model.noise @ gain.transpose(0, 2, 1)
     p_new = 0.5 * (p_new + p_new.transpose(0, 2, 1))
     loglik = -0.5 * (nis + logdet + model.dim * _LOG_2PI)
@@ -335,7 +393,7 @@ def iterate_update(
     unused = np.zeros(rows.size)  # the iterates' likelihoods are not kept (see above)
     step = Update(first.x[rows], first.p[rows], unused, unused)
     for _ in range(iterations):
-        z_hat, jac = predict_measurement(model, step.x)
+        z_hat, jac = state_measurement(model, step.x)
         s_inv = cast(FloatArray, np.linalg.inv(innovation_covariance(model, p0, jac)))
         # The prior's update with the innovation taken about the current iterate.
         nu = innovation(model, zr, z_hat) - (jac @ (x0 - step.x)[:, :, None])[:, :, 0]
@@ -372,10 +430,9 @@ def association_spread(
     ``nu`` (n, m, dim) and ``d2`` (n, m) hold every detection's innovation and
     Mahalanobis distance for each prediction.
     """
-    n = p.shape[0]
     inside = d2 < gate
     many = inside.sum(axis=1) > 1
-    out = np.zeros((n, 6, 6))
+    out = np.zeros(p.shape)
     if not many.any():
         return out
     rows = np.flatnonzero(many)
