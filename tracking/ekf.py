@@ -87,7 +87,6 @@ def propagate_many(
     *,
     air: bool = False,
     thrust: FloatArray | None = None,
-    drag: FloatArray | None = None,
     drag_noise: FloatArray | None = None,
     body_drift: float = 0.0,
 ) -> tuple[FloatArray, FloatArray]:
@@ -100,23 +99,21 @@ def propagate_many(
     the number of RK4 sub-steps (set by the longest ``|dt|``), each with its own step
     length, so a row with ``dt = 0`` comes back unchanged. ``air`` flies the nominal
     body's drag (:mod:`tracking.drag`) and adds its error as noise step by step; in
-    vacuum the transitions are chained and the noise added once, over ``dt``. ``drag``
-    (n,), if given, scales each row's drag (and its error): a tracker's estimate of how
-    much of the nominal body's drag the missile has; ``drag_noise`` (n,) scales the
-    drag error's noise (the square of that estimate's sigma over
-    ``tracking.drag.DRAG_SPREAD``).
+    vacuum the transitions are chained and the noise added once, over ``dt``.
+    ``drag_noise`` (n,) scales the drag error's noise.
 
     States of 7 (covariances (n, 7, 7)) carry the body's drag scale as a state, the
-    field's ballistic-coefficient filter: it scales the row's drag in place of
-    ``drag``, enters the transition through the drag's partial derivative on the way
-    down, and drifts by ``body_drift`` (variance per s); ``drag_noise`` is then the
-    error of the trackers' air itself, not of the body. Only in the air.
+    field's ballistic-coefficient filter: it scales the row's drag (and its error),
+    enters the transition through the drag's partial derivative on the way down, and
+    drifts by ``body_drift`` (variance per s); ``drag_noise`` is then the error of the
+    trackers' air itself, not of the body. Only in the air.
     """
     dt = np.asarray(dt, dtype=float)
     longest = float(np.max(np.abs(dt))) if dt.size else 0.0
     if longest == 0.0:
         return x.copy(), p.copy()
     body = x.shape[1] == 7  # the drag scale is a state (see the docstring)
+    drag: FloatArray | None = None
     if body:
         if not air:
             raise ValueError("a drag state needs the air")
@@ -154,14 +151,15 @@ def propagate_many(
         g += km[:, None, None] * _EYE3 + _CENTRIFUGAL
         fh[:, 3:6, 0:3] = g * hg
         if air:
-            _drag_partials(fh, mid, v.T, hg, coriolis, drag)
+            k = drag_coefficient_rows(mid.T)  # the nominal body's, at the midpoint
+            _drag_partials(fh, mid, v.T, hg, coriolis, k if drag is None else k * drag)
             # Step by step: the nominal drag's error enters only on the steps in the air.
             q_drag = drag_q_rows(np.concatenate([r, v]).T)
             if drag_noise is not None:
                 q_drag = q_drag * drag_noise
             noise = _white(h, q + q_drag)
             if body:
-                fh7, noise = _with_body(fh, noise, mid, v.T, hg, h, body_drift)
+                fh7, noise = _with_body(fh, noise, k, v.T, hg, h, mid, body_drift)
                 step = eye + fh7 + 0.5 * (fh7 @ fh7)
             else:
                 step = eye + fh + 0.5 * (fh @ fh)
@@ -188,10 +186,11 @@ def propagate_many(
 def _with_body(
     fh: FloatArray,
     noise: FloatArray,
-    r: FloatArray,
+    k: FloatArray,
     v: FloatArray,
     hg: FloatArray,
     h: FloatArray,
+    r: FloatArray,
     drift: float,
 ) -> tuple[FloatArray, FloatArray]:
     """A step's transition (times the step) and noise with the drag scale as a 7th state.
@@ -199,12 +198,12 @@ def _with_body(
     The drag acceleration ``-s k |v| v`` depends on the scale ``s`` through ``-k |v| v``
     (the nominal body's), coupled on the way down only: going up the body is the whole
     missile, not what re-enters, and a thrust the filter missed would read as drag.
-    The scale drifts as a random walk of ``drift`` (variance per s).
+    The scale drifts as a random walk of ``drift`` (variance per s). ``k`` (n,) is the
+    nominal body's drag coefficient at positions ``r`` (n, 3).
     """
     n = fh.shape[0]
     out = np.zeros((n, 7, 7))
     out[:, 0:6, 0:6] = fh
-    k = drag_coefficient_rows(r.T)
     falling = np.einsum("ij,ij->i", r, v) < 0.0
     speed = np.linalg.norm(v, axis=1)
     out[:, 3:6, 6] = -(k * speed * falling)[:, None] * v * hg[:, :, 0]
@@ -250,13 +249,13 @@ def _drag_partials(
     v: FloatArray,
     hg: FloatArray,
     coriolis: FloatArray,
-    drag: FloatArray | None = None,
+    kd: FloatArray,
 ) -> None:
     """Add drag's Jacobian blocks (times the step) to ``fh`` for the rows in the air.
 
-    Rows ``r``, ``v`` are (n, 3); see :func:`tracking.drag.drag_jacobian` for the terms.
+    Rows ``r``, ``v`` are (n, 3), ``kd`` (n,) their drag coefficients (the body's: see
+    :func:`_drag_rows`); see :func:`tracking.drag.drag_jacobian` for the terms.
     """
-    kd = _drag_rows(r.T, drag)
     air = np.flatnonzero(kd)
     fh[:, 3:6, 3:6] = coriolis
     if not air.size:
