@@ -15,7 +15,11 @@ kilometres apart, which is most pairs in a large salvo.
 A candidate allowed to wait (``may_hold``) that would found a slot although it
 gates with an existing open slot barred to it only by its own nation's member is
 *held* instead: the engine retries it on its next report (see ``bridge.engine``).
-Closed slots take only candidates whose national track began before the close. A
+Closed slots take only candidates whose national track began before the close,
+and never a detached one (its reports are current: the late-data exception is for a
+feed read behind the others). A detached candidate may not rejoin the slot it broke
+from in the batch of the break; held and retried, it may (its own missile's track,
+once its estimate fits it again), unless its nation is on that slot again. A
 late candidate joins a slot its own nation is on only if it is within the strict
 position gate of that nation's member there (the nation's tracker split one missile);
 a nation keeping two tracks apart sees two objects.
@@ -72,6 +76,12 @@ class Candidate:
     # Held before as ambiguous between known tracks (``bridge.table.Newcomer.known``):
     # it may wait again like a late one, however old its national track by now.
     known: bool = False
+    # Detached by a break (now or on an earlier report, still held): a missile the
+    # picture holds, so it never founds a track and is compared on its whole state.
+    detached: bool = False
+    # Retried after its break (held since): the track in ``exclude`` may take it back,
+    # unless its nation is on that track again (a new track of its nation displaced it).
+    rejoin: bool = False
 
 
 @dataclass(slots=True)
@@ -169,7 +179,7 @@ def _wide_distance(gate: Gate, c: Candidate, est: Estimate) -> float | None:
     missile and may follow none (a sensor that cannot resolve a close group hands its
     track from one object to the next): it is tried on its whole state, strictly.
     """
-    if c.exclude:
+    if c.detached:
         d2 = gate.distance(c.estimate, est)
         return d2 if gate.admits(d2) else None
     d2 = gate.distance(c.estimate, est, dof=3)
@@ -184,7 +194,7 @@ def _kin_of(gate: Gate, c: Candidate, slot: Slot) -> bool:
     one trajectory is 6 km away, inside the wide gate of a coarse infrared track)
     than duplicating one, whatever order the feeds were read in."""
     kin = slot.kin.get(c.nation, ())
-    if c.exclude or not kin:
+    if c.detached or not kin:
         # Detached by a break: its nation's member may be the one on the wrong track,
         # and a detached member kept out waits unseen (the exchange sorts it out there).
         return True
@@ -232,8 +242,12 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
         c, s = cands[i], slots[j]
         return (
             c.realm == s.realm
-            and (not c.exclude or s.track_id != c.exclude)
-            and (s.closed_us is None or c.begun_us < s.closed_us)
+            and (
+                not c.exclude
+                or s.track_id != c.exclude
+                or (c.rejoin and c.nation not in s.nations)
+            )
+            and (s.closed_us is None or (c.begun_us < s.closed_us and not c.detached))
         )
 
     def allowed(i: int, j: int) -> bool:
@@ -337,7 +351,7 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
             steps.append(Step(founder, j, duplicate=dup))
             slots[j].nations.add(c.nation)
             continue
-        if c.exclude:
+        if c.detached:
             # Detached by a break and near no track: a national track that lost its
             # missile (diverged) founds nothing; it is retried on its next report.
             steps.append(Step(founder, -1, held=True))

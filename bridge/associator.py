@@ -13,7 +13,13 @@ Closed tracks are targets too, but only for national tracks that began before th
 close: a feed read behind the others (a partition lagging) delivers reports of a
 missile whose track the others' newer reports have already closed; founding a
 second track for it would duplicate the missile. Such a newcomer joins late and
-the closed track stays closed (the lifecycle states its close again).
+the closed track stays closed (the lifecycle states its close again). A detached
+member is not such a newcomer: its reports are current, and near its end a radar
+or infrared track drifting through re-entry joined a neighbour that had just
+landed (a battery's next missile), carrying its last reports onto that track
+(held-out raids in the atmosphere: ``scenarios/heldout/README.md``). For the same
+reason a held detached member may rejoin the track it left: barred from it for
+good, its only way back into the picture was a neighbour's track.
 
 A newcomer (not a detached member) that would found a track although it gates
 with an open one barred to it only by its nation's live member is held instead,
@@ -438,6 +444,8 @@ class Associator:
                 bool(n.previous) or self._first_seen_high(n),
                 n.member.observed_us - n.member.first_observed_us < settle,
                 n.known,
+                bool(n.previous),
+                n.retried,
             )
             for n in pending
         ]

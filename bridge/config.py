@@ -62,7 +62,8 @@ class GateConfig:
     track for one missile is the costlier mistake there. The late gate never exceeds
     the break threshold: a member admitted beyond it would break away at once. For
     its first ``settle_s`` of observed time a member's break test is on positions too.
-    A detached member near no track is held, not founded on.
+    A detached member near no track is held, not founded on; retried, it may rejoin
+    the track it left (within the gate again) but no closed track.
 
     A *late* candidate that gates with two or more open tracks of which none stands out — the
     best's likelihood is not ``ambiguity_ratio`` times the next one's (Gaussian

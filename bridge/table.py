@@ -46,6 +46,10 @@ class Newcomer:
     # Held before as ambiguous between tracks the picture holds: a known missile, so
     # while it stays ambiguous it waits again, however long since its first report.
     known: bool = False
+    # Held since its break and retried: the track it left may take it back (its own
+    # missile's track, once its estimate fits it again); only the batch of the break
+    # bars it for good (``bridge.assigner.Candidate.rejoin``).
+    retried: bool = False
 
 
 @dataclass(slots=True)
@@ -162,7 +166,9 @@ class TrackTable:
                 self.held_known.discard(key)
                 if member.active:
                     changes.newcomers.append(
-                        Newcomer(member, member.first_observed_us, previous, ambiguous)
+                        Newcomer(
+                            member, member.first_observed_us, previous, ambiguous, bool(previous)
+                        )
                     )
                 continue
             self._update_member(known, reports, changes)
@@ -206,7 +212,9 @@ class TrackTable:
             track.notes.append("revived")
         track.add(n.member)
         self.national[n.member.key] = n.member
-        if n.previous:
+        if n.previous == track.track_id:
+            track.notes.append(f"{key_text(n.member.key)} rejoined")
+        elif n.previous:
             track.notes.append(f"{key_text(n.member.key)} re-associated from {n.previous}")
             self._note_departure(n, track.track_id, touched)
             old = self.tracks.get(n.previous)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -133,11 +134,19 @@ def test_plan_keeps_realms_and_exclusions_apart() -> None:
     t = T0 + 30 * US
     slots = [Slot("ST-x", _est(m.truth(t), t), set(), "exercise")]
     other_realm = _cand(m.truth(t), t, "JPN", 1)
-    excluded = Candidate(_est(m.truth(t), t), Nation.USA, "exercise", (2, "USA", "U"), "ST-x")
+    excluded = Candidate(
+        _est(m.truth(t), t), Nation.USA, "exercise", (2, "USA", "U"), "ST-x", detached=True
+    )
     steps = plan([other_realm, excluded], slots, Gate())
     # Another realm founds its own; a detached track near nothing but the track it left
     # founds nothing: it is held, and retried on its next report.
     assert steps == [Step(0, 1, founds=True), Step(1, -1, held=True)]
+    # Retried (no longer barred), it rejoins the track it left once it fits it.
+    retried = replace(excluded, rejoin=True)
+    assert plan([retried], slots, Gate()) == [Step(0, 0)]
+    # Unless its nation is on that track again (a new track of its nation displaced it).
+    taken = [replace(slots[0], nations={Nation.USA})]
+    assert plan([retried], taken, Gate()) == [Step(0, -1, held=True)]
 
 
 def test_plan_holds_a_newcomer_barred_only_by_its_nation() -> None:
@@ -164,6 +173,10 @@ def test_plan_closed_slots_take_only_tracks_that_began_before_the_close() -> Non
     after = _cand(m.truth(t), t, "USA", 2, begun_us=t + 10 * US)
     steps = plan([before, after], [closed], Gate())
     assert Step(0, 0) in steps and Step(1, 1, founds=True) in steps
+    # A member detached from another track is current, not late: a closed track that
+    # fits it is a neighbour that landed (a battery's next missile), never its own.
+    detached = _cand(m.truth(t), t, "JPN", 1, begun_us=t - 20 * US, late=True, detached=True)
+    assert plan([detached], [closed], Gate()) == [Step(0, -1, held=True)]
 
 
 def test_plan_a_late_candidate_off_the_strict_gate_joins_instead_of_founding() -> None:
@@ -215,7 +228,7 @@ def test_plan_a_late_candidate_joins_beside_its_nation_only_if_the_two_are_one_o
     # Detached by a break, it may be its nation's member there that is wrong: it joins
     # (the exchange test sorts the two out), where a new track 1.7 x 2.5 km off founds.
     near, far_kin = a.truth(t) + 0.7 * off, slot(a.truth(t) - off)
-    detached = _cand(near, t, "KOR", 1, late=True, exclude="ST-old")
+    detached = _cand(near, t, "KOR", 1, late=True, exclude="ST-old", detached=True)
     assert plan([detached], [far_kin], gate) == [Step(0, 0, duplicate=True)]
     assert plan([_cand(near, t, "KOR", 1, late=True)], [slot(a.truth(t) - off)], gate) == [
         Step(0, 1, founds=True)

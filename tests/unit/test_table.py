@@ -100,7 +100,8 @@ def test_evict_forgets_only_members_still_filed_under_the_track() -> None:
 
 def test_a_member_detached_and_held_is_retried_on_its_next_report() -> None:
     """A break detaches a member that gates with no track: it is held, and its next
-    report offers it to association again (still barred from the track it left)."""
+    report offers it to association again, as a retry: the track it left may take it
+    back (only the batch of the break bars it), and it rejoins that track."""
     table, out = _table(), Outcome()
     (k,) = table.apply([_checked(sequence=1)], out).newcomers
     track = table.found(k, set())
@@ -116,8 +117,10 @@ def test_a_member_detached_and_held_is_retried_on_its_next_report() -> None:
     )
     (n,) = again.newcomers
     assert n.member is u.member and n.member.last_sequence == 2
-    assert n.previous == track.track_id
+    assert n.previous == track.track_id and n.retried and not u.retried
     assert track.track_id not in again.touched  # the track it left is not its own
+    table.join(n, track, set())
+    assert track.notes[-1] == "USA/USA-0001 rejoined"
 
 
 def test_a_newcomer_held_as_ambiguous_is_retried_as_a_known_missile() -> None:
