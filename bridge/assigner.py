@@ -37,7 +37,11 @@ missiles are in the picture already, so waiting delays no first alert; joining o
 at random would put one missile's data on another's track. A candidate held so once
 is *known* on its retries and waits again while still ambiguous, however old its
 track by then: a nation that falls silent for half a minute (Japan's radar hand-over)
-comes back with neither a late first report nor a young track.
+comes back with neither a late first report nor a young track. A known candidate is a
+late one in every other respect too (a missile the picture holds): when its nation has
+meanwhile put members on the tracks it hesitated between, it joins beside the one that
+is the same object rather than found a second track for a missile (close-launchers:
+a Japanese track held 40 s among a battery's tracks founded a seventh).
 """
 
 from __future__ import annotations
@@ -69,7 +73,9 @@ class Candidate:
     exclude: str = ""  # a system track it may not join (the one it just broke from)
     begun_us: int = 0  # observed time its national track began
     may_hold: bool = False  # may wait instead of founding when only its nation blocks it
-    late: bool = False  # first seen above the birth ceiling, or detached: a known missile
+    # First seen above the birth ceiling, detached, or held before as ambiguous among
+    # known tracks (``known``): a missile the picture holds.
+    late: bool = False
     # Young (within ``GateConfig.settle_s`` of its first observation): when it is
     # ambiguous among tracks the picture already holds, it may wait like a late one.
     young: bool = False
@@ -243,9 +249,7 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
         return (
             c.realm == s.realm
             and (
-                not c.exclude
-                or s.track_id != c.exclude
-                or (c.rejoin and c.nation not in s.nations)
+                not c.exclude or s.track_id != c.exclude or (c.rejoin and c.nation not in s.nations)
             )
             and (s.closed_us is None or (c.begun_us < s.closed_us and not c.detached))
         )

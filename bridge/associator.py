@@ -441,7 +441,7 @@ class Associator:
                 hold > 0
                 and not n.previous
                 and n.member.observed_us - n.member.first_observed_us <= hold,
-                bool(n.previous) or self._first_seen_high(n),
+                bool(n.previous) or n.known or self._first_seen_high(n),
                 n.member.observed_us - n.member.first_observed_us < settle,
                 n.known,
                 bool(n.previous),

@@ -350,3 +350,23 @@ def test_plan_defers_a_young_candidate_only_among_tracks_already_held() -> None:
     assert not any(s.held for s in steps)
     (mine,) = [s for s in steps if s.candidate == 2]
     assert not mine.founds
+
+
+def test_a_newcomer_held_as_ambiguous_among_known_tracks_is_a_late_candidate() -> None:
+    """Retried (its first report long past, so no longer judged by its first height),
+    a national track once held as ambiguous between tracks the picture holds is a
+    known missile: late, like one first seen high or detached, so it may join beside
+    its nation's member that is the same object instead of founding a second track."""
+    from bridge.associator import Associator
+    from bridge.config import AlertConfig
+    from bridge.table import Newcomer, TrackTable
+    from tests.members import national_track
+
+    gate = Gate()
+    assoc = Associator(gate, TrackTable.configured(GateConfig(), AlertConfig()))
+    member = national_track(Nation.JPN, "JPN-0001", 0.0, T0 + 40 * US)
+    member.first_observed_us = T0  # retried: its first report was 40 s ago
+    plain, known = Newcomer(member, T0), Newcomer(member, T0, known=True)
+    (c_plain,) = assoc._candidates([plain])
+    (c_known,) = assoc._candidates([known])
+    assert not c_plain.late and c_known.late and c_known.known
