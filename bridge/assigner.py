@@ -70,7 +70,7 @@ class Candidate:
     nation: Nation
     realm: Hashable  # only slots of the same realm (data mode, scenario) are eligible
     order: tuple[int, str, str]  # who founds a slot first: (time, nation, track id)
-    exclude: str = ""  # a system track it may not join (the one it just broke from)
+    exclude: str = ""  # the system track it broke from: not joined unless ``rejoin``
     begun_us: int = 0  # observed time its national track began
     may_hold: bool = False  # may wait instead of founding when only its nation blocks it
     # First seen above the birth ceiling, detached, or held before as ambiguous among

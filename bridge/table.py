@@ -47,8 +47,8 @@ class Newcomer:
     # while it stays ambiguous it waits again, however long since its first report.
     known: bool = False
     # Held since its break and retried: the track it left may take it back (its own
-    # missile's track, once its estimate fits it again); only the batch of the break
-    # bars it for good (``bridge.assigner.Candidate.rejoin``).
+    # missile's track, once its estimate fits it again); it is barred from that track
+    # only in the batch of the break (``bridge.assigner.Candidate.rejoin``).
     retried: bool = False
 
 
