@@ -70,7 +70,8 @@ class Candidate:
     nation: Nation
     realm: Hashable  # only slots of the same realm (data mode, scenario) are eligible
     order: tuple[int, str, str]  # who founds a slot first: (time, nation, track id)
-    exclude: str = ""  # the system track it broke from: not joined unless ``rejoin``
+    # The system track it broke from (a *detached* candidate): not joined unless ``rejoin``.
+    exclude: str = ""
     begun_us: int = 0  # observed time its national track began
     may_hold: bool = False  # may wait instead of founding when only its nation blocks it
     # First seen above the birth ceiling, detached, or held before as ambiguous among
@@ -82,12 +83,15 @@ class Candidate:
     # Held before as ambiguous between known tracks (``bridge.table.Newcomer.known``):
     # it may wait again like a late one, however old its national track by now.
     known: bool = False
-    # Detached by a break (now or on an earlier report, still held): a missile the
-    # picture holds, so it never founds a track and is compared on its whole state.
-    detached: bool = False
     # Retried after its break (held since): the track in ``exclude`` may take it back,
     # unless its nation is on that track again (a new track of its nation displaced it).
     rejoin: bool = False
+
+    @property
+    def detached(self) -> bool:
+        """Detached by a break (now or on an earlier report, still held): a missile the
+        picture holds, so it never founds a track and is compared on its whole state."""
+        return bool(self.exclude)
 
 
 @dataclass(slots=True)

@@ -444,7 +444,6 @@ class Associator:
                 bool(n.previous) or n.known or self._first_seen_high(n),
                 n.member.observed_us - n.member.first_observed_us < settle,
                 n.known,
-                bool(n.previous),
                 n.retried,
             )
             for n in pending

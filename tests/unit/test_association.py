@@ -11,9 +11,12 @@ import pytest
 
 from bridge.assigner import Candidate, Slot, Step, plan
 from bridge.association import Gate, assign, mahalanobis2
-from bridge.config import GateConfig
+from bridge.associator import Associator
+from bridge.config import AlertConfig, GateConfig
 from bridge.estimate import Estimate
+from bridge.table import Newcomer, TrackTable
 from evaluation.synthetic import ballistic_missile
+from tests.members import national_track
 from trilink.constants import US
 from trilink.errors import ConfigError
 from trilink.model import Nation
@@ -134,9 +137,7 @@ def test_plan_keeps_realms_and_exclusions_apart() -> None:
     t = T0 + 30 * US
     slots = [Slot("ST-x", _est(m.truth(t), t), set(), "exercise")]
     other_realm = _cand(m.truth(t), t, "JPN", 1)
-    excluded = Candidate(
-        _est(m.truth(t), t), Nation.USA, "exercise", (2, "USA", "U"), "ST-x", detached=True
-    )
+    excluded = Candidate(_est(m.truth(t), t), Nation.USA, "exercise", (2, "USA", "U"), "ST-x")
     steps = plan([other_realm, excluded], slots, Gate())
     # Another realm founds its own; a detached track near nothing but the track it left
     # founds nothing: it is held, and retried on its next report.
@@ -175,7 +176,7 @@ def test_plan_closed_slots_take_only_tracks_that_began_before_the_close() -> Non
     assert Step(0, 0) in steps and Step(1, 1, founds=True) in steps
     # A member detached from another track is current, not late: a closed track that
     # fits it is a neighbour that landed (a battery's next missile), never its own.
-    detached = _cand(m.truth(t), t, "JPN", 1, begun_us=t - 20 * US, late=True, detached=True)
+    detached = _cand(m.truth(t), t, "JPN", 1, begun_us=t - 20 * US, late=True, exclude="ST-n")
     assert plan([detached], [closed], Gate()) == [Step(0, -1, held=True)]
 
 
@@ -228,7 +229,7 @@ def test_plan_a_late_candidate_joins_beside_its_nation_only_if_the_two_are_one_o
     # Detached by a break, it may be its nation's member there that is wrong: it joins
     # (the exchange test sorts the two out), where a new track 1.7 x 2.5 km off founds.
     near, far_kin = a.truth(t) + 0.7 * off, slot(a.truth(t) - off)
-    detached = _cand(near, t, "KOR", 1, late=True, exclude="ST-old", detached=True)
+    detached = _cand(near, t, "KOR", 1, late=True, exclude="ST-old")
     assert plan([detached], [far_kin], gate) == [Step(0, 0, duplicate=True)]
     assert plan([_cand(near, t, "KOR", 1, late=True)], [slot(a.truth(t) - off)], gate) == [
         Step(0, 1, founds=True)
@@ -357,11 +358,6 @@ def test_a_newcomer_held_as_ambiguous_among_known_tracks_is_a_late_candidate() -
     a national track once held as ambiguous between tracks the picture holds is a
     known missile: late, like one first seen high or detached, so it may join beside
     its nation's member that is the same object instead of founding a second track."""
-    from bridge.associator import Associator
-    from bridge.config import AlertConfig
-    from bridge.table import Newcomer, TrackTable
-    from tests.members import national_track
-
     gate = Gate()
     assoc = Associator(gate, TrackTable.configured(GateConfig(), AlertConfig()))
     member = national_track(Nation.JPN, "JPN-0001", 0.0, T0 + 40 * US)
