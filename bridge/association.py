@@ -74,14 +74,20 @@ class Gate:
         object.__setattr__(self, "break_threshold3", brk3)
         object.__setattr__(self, "ambiguity", 2.0 * math.log(c.ambiguity_ratio))
         propagator = Propagator(
-            c.q_ballistic, c.q_boost, air=self.physics.air, thrust_ceiling_m=c.thrust_ceiling_m
+            c.q_ballistic,
+            c.q_boost,
+            air=self.physics.air,
+            thrust_ceiling_m=c.thrust_ceiling_m,
+            missed_thrust_mps2=c.missed_thrust_mps2,
         )
         object.__setattr__(self, "propagator", propagator)
 
     def distance(self, report: Estimate, track: Estimate, dof: int | None = None) -> float:
         """Squared Mahalanobis distance of a report to a track moved to the report's time
-        (``dof`` = 3: positions only)."""
+        (``dof`` = 3: positions only), each with what its nation may have missed of a
+        thrust (``Propagator.lagging``)."""
         moved = self.propagator.to(track, report.time_us)
+        report = self.propagator.to(report, report.time_us)
         return mahalanobis2(report, moved, dof or self.config.dof)
 
     def cost(self, report: Estimate, track: Estimate) -> float:
@@ -89,6 +95,7 @@ class Gate:
         time, constants dropped: d² + ln|S| over the full state. Unlike d² alone it
         does not favour an estimate for being vague."""
         moved = self.propagator.to(track, report.time_us)
+        report = self.propagator.to(report, report.time_us)  # what its nation may have missed
         d = report.x - moved.x
         s = report.p + moved.p
         sign, logdet = np.linalg.slogdet(s)

@@ -25,6 +25,9 @@ class Estimate:
     x: FloatArray
     p: FloatArray
     boosting: bool = False
+    # Seconds its nation has tracked it judging it coasting, never thrusting (0: it saw
+    # thrust, or the estimate is fused or moved): see ``Propagator.missed_thrust_mps2``.
+    coast_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +41,9 @@ class Propagator:
     # Below this height a climbing estimate may still be thrusting whatever its nation
     # judged (0: trust the judgement): see ``may_thrust``.
     thrust_ceiling_m: float = 0.0
+    # The thrust a national filter that judged a climbing missile coasting may have
+    # missed, as a 1-sigma acceleration (m/s², 0: none): see ``lagging``.
+    missed_thrust_mps2: float = 0.0
 
     def may_thrust(self, est: Estimate) -> bool:
         """Its nation says it thrusts, or it climbs below ``thrust_ceiling_m`` (see
@@ -53,13 +59,45 @@ class Propagator:
             climbing and altitude_m(float(r[0]), float(r[1]), float(r[2])) < self.thrust_ceiling_m
         )
 
+    def lagging(self, est: Estimate) -> FloatArray:
+        """What a national filter that judged a thrusting missile coasting leaves out of
+        its covariance (6x6, zero unless ``est`` may thrust against its nation's word).
+
+        A filter fitting free flight to a missile that accelerates at ``a`` along its
+        path for the ``est.coast_s`` seconds ``t`` of its track fits a straight
+        trajectory to a curved one: at the end it is ``a t / 2`` slow and ``a t² / 12``
+        behind (a least-squares line through ``a t² / 2``), along the velocity, however
+        small its covariance. Its interacting-multiple-model filter weighs the thrusting
+        model down by that model's wide noise while a radar cannot see the lag in one
+        scan: a lofted Hwasong-18's first stage (23 m/s² at ignition) seen side-on by
+        Korea's radars was judged coasting for 16 s, 370 m/s slow and 900 m behind
+        with a covariance of tens of metres, and the US track of it founded a second
+        system track. The acceleration is a 1-sigma thrust (``missed_thrust_mps2``).
+        """
+        if est.coast_s <= 0.0 or self.missed_thrust_mps2 <= 0.0 or est.boosting:
+            return np.zeros((6, 6))
+        if not self.may_thrust(est):
+            return np.zeros((6, 6))
+        v = est.x[3:6]
+        speed = float(np.linalg.norm(v))
+        if speed <= 0.0:
+            return np.zeros((6, 6))
+        t = est.coast_s
+        a = self.missed_thrust_mps2
+        g = np.concatenate([(a * t * t / 12.0) * v / speed, (a * t / 2.0) * v / speed])
+        return np.outer(g, g)
+
     def to(self, est: Estimate, time_us: int) -> Estimate:
-        """The estimate propagated (forwards or backwards) to ``time_us``."""
+        """The estimate propagated (forwards or backwards) to ``time_us``, with what its
+        nation may have missed of a thrust (``lagging``) in its covariance."""
+        lag = self.lagging(est)
         if time_us == est.time_us:
-            return est
+            if not lag.any():
+                return est
+            return Estimate(time_us, est.x, est.p + lag, est.boosting)
         dt = (time_us - est.time_us) / 1e6
         q = self.q_boost if self.may_thrust(est) else self.q_ballistic
-        x, p = propagate(est.x, est.p, dt, q, air=self.air)
+        x, p = propagate(est.x, est.p + lag if lag.any() else est.p, dt, q, air=self.air)
         return Estimate(time_us, x, p, est.boosting)
 
 

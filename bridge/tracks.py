@@ -114,7 +114,8 @@ class NationalTrack:
 
     @property
     def estimate(self) -> Estimate:
-        return Estimate(self.observed_us, self.x, self.p, self.boosting)
+        coast_s = 0.0 if self.saw_boost else (self.observed_us - self.first_observed_us) / US
+        return Estimate(self.observed_us, self.x, self.p, self.boosting, coast_s)
 
     def apply(self, c: Checked) -> None:
         """Take a newer report of this track (sequence already checked by the caller)."""
