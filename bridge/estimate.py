@@ -26,7 +26,7 @@ class Estimate:
     p: FloatArray
     boosting: bool = False
     # Seconds its nation has tracked it judging it coasting, never thrusting (0: it saw
-    # thrust, or the estimate is fused or moved): see ``Propagator.missed_thrust_mps2``.
+    # thrust, or the estimate is fused or moved): see ``Propagator.lagging``.
     coast_s: float = 0.0
 
 
