@@ -59,9 +59,9 @@ class Propagator:
             climbing and altitude_m(float(r[0]), float(r[1]), float(r[2])) < self.thrust_ceiling_m
         )
 
-    def lagging(self, est: Estimate) -> FloatArray:
+    def lagging(self, est: Estimate) -> FloatArray | None:
         """What a national filter that judged a thrusting missile coasting leaves out of
-        its covariance (6x6, zero unless ``est`` may thrust against its nation's word).
+        its covariance (6x6; None unless ``est`` may thrust against its nation's word).
 
         A filter fitting free flight to a missile that accelerates at ``a`` along its
         path for the ``est.coast_s`` seconds ``t`` of its track fits a straight
@@ -74,14 +74,15 @@ class Propagator:
         with a covariance of tens of metres, and the US track of it founded a second
         system track. The acceleration is a 1-sigma thrust (``missed_thrust_mps2``).
         """
+        # Cheapest tests first: most estimates are moved or fused ones (no coast_s).
         if est.coast_s <= 0.0 or self.missed_thrust_mps2 <= 0.0 or est.boosting:
-            return np.zeros((6, 6))
+            return None
         if not self.may_thrust(est):
-            return np.zeros((6, 6))
+            return None
         v = est.x[3:6]
         speed = float(np.linalg.norm(v))
         if speed <= 0.0:
-            return np.zeros((6, 6))
+            return None
         t = est.coast_s
         a = self.missed_thrust_mps2
         g = np.concatenate([(a * t * t / 12.0) * v / speed, (a * t / 2.0) * v / speed])
@@ -91,13 +92,13 @@ class Propagator:
         """The estimate propagated (forwards or backwards) to ``time_us``, with what its
         nation may have missed of a thrust (``lagging``) in its covariance."""
         lag = self.lagging(est)
+        p0 = est.p if lag is None else est.p + lag
         if time_us == est.time_us:
-            if not lag.any():
-                return est
-            return Estimate(time_us, est.x, est.p + lag, est.boosting)
+            return est if lag is None else Estimate(time_us, est.x, p0, est.boosting)
         dt = (time_us - est.time_us) / 1e6
-        q = self.q_boost if self.may_thrust(est) else self.q_ballistic
-        x, p = propagate(est.x, est.p + lag if lag.any() else est.p, dt, q, air=self.air)
+        # A lag is only added where the estimate may thrust: no second test then.
+        q = self.q_boost if lag is not None or self.may_thrust(est) else self.q_ballistic
+        x, p = propagate(est.x, p0, dt, q, air=self.air)
         return Estimate(time_us, x, p, est.boosting)
 
 
