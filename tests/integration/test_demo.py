@@ -29,14 +29,17 @@ def _demo(kafka: KafkaEndpoint, *args: str) -> list[str]:
 # a loaded machine the demo process died of SIGSEGV inside a native library (not
 # reproduced since); the fault handler puts every thread's stack in the output.
 @pytest.mark.flaky(reruns=1)
-@pytest.mark.timeout(150)
+@pytest.mark.timeout(180)
 def test_demo_once_shows_every_missile_with_alerts_and_lead_times() -> None:
-    # The default, as `make demo` runs it: two systems, each on its own embedded broker.
+    # The default, as `make demo` runs it: two systems, each on its own embedded broker,
+    # at the default speed (25x). At 50x the seven services on two cores fell behind the
+    # clock on a slow day, and Korea and the US never reported a KN-25 of the salvo
+    # (docs/score.md, "Stop 37"): a fault of its own, not what this test is about.
     done = subprocess.run(
-        [*CLI, "demo", "--once", "--speed", "50", "--timeout", "100"],
+        [*CLI, "demo", "--once", "--timeout", "120"],
         capture_output=True,
         text=True,
-        timeout=140,
+        timeout=160,
         env={**os.environ, "PYTHONFAULTHANDLER": "1"},
     )
     out = done.stdout
