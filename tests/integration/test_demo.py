@@ -32,9 +32,10 @@ def _demo(kafka: KafkaEndpoint, *args: str) -> list[str]:
 @pytest.mark.timeout(180)
 def test_demo_once_shows_every_missile_with_alerts_and_lead_times() -> None:
     # The default, as `make demo` runs it: two systems, each on its own embedded broker,
-    # at the default speed (25x). At 50x the seven services on two cores fell behind the
-    # clock on a slow day, and Korea and the US never reported a KN-25 of the salvo
-    # (docs/score.md, "Stop 37"): a fault of its own, not what this test is about.
+    # at the default speed (25x). At 50x the two systems' services (four producers, two
+    # bridges, two relays) fell behind the clock on two cores, and Korea and the US never
+    # reported a KN-25 of the salvo (docs/score.md, "Stop 37"): a fault of its own, not
+    # what this test is about.
     done = subprocess.run(
         [*CLI, "demo", "--once", "--timeout", "120"],
         capture_output=True,
