@@ -8,7 +8,9 @@ prediction) — states again the close of tracks a late contributor joined, and
 then closes what event time made due (``close_due``): a predicted impact whose
 deadline (impact + grace) passed — unless a contributor still reports it airborne —,
 a track without reports for ``stale_s``; closed
-tracks past their retention are evicted (a tombstone for their state).
+tracks past their retention are evicted (a tombstone for their state). Both closes
+are judged at the track's decision time (``TrackTable.decision_us``), held back for
+a contributor whose feed runs behind: a slow producer's news is late, not lost.
 
 Versions continue above anything already published (``TrackTable.published``), so
 a restarted bridge never publishes a version twice; a restart's lost alerts are
@@ -127,7 +129,8 @@ class Lifecycle:
         self._sweep(now, out, touched)
 
     def _close_impacts(self, now: int, out: Outcome, touched: set[str]) -> None:
-        horizon = self.table.event_us - round(self.config.impact_grace_s * US)
+        grace = round(self.config.impact_grace_s * US)
+        horizon = self.table.event_us - grace
         for track_id in self.schedule.due(horizon):
             track = self.table.tracks.get(track_id)
             pic = None if track is None else track.picture
@@ -136,7 +139,12 @@ class Lifecycle:
             if pic.impact.time_us > horizon:  # the prediction moved later: wait for it
                 self.schedule.queue(track_id, pic.impact.time_us)
                 continue
-            if self._still_reported(track):
+            decided = self.table.decision_us(track)
+            if decided < self.table.event_us and pic.impact.time_us > decided - grace:
+                # A contributor's feed runs behind: look again a second later.
+                self.schedule.queue(track_id, horizon + US)
+                continue
+            if self._still_reported(track, decided):
                 # A national tracker still sees it in flight: the prediction was early
                 # (a manoeuvre, drag, a late-converging estimate). Look again later.
                 self.schedule.queue(track_id, horizon + round(self.config.still_reporting_s * US))
@@ -151,9 +159,10 @@ class Lifecycle:
             self._close(track, AlertStatus.IMPACT, now, out, "predicted impact time passed")
             touched.add(track_id)
 
-    def _still_reported(self, track: SystemTrack) -> bool:
-        """A contributor reported the missile airborne within ``still_reporting_s``."""
-        since = self.table.event_us - round(self.config.still_reporting_s * US)
+    def _still_reported(self, track: SystemTrack, decided: int) -> bool:
+        """A contributor reported the missile airborne within ``still_reporting_s`` of
+        ``decided`` (the track's decision time, ``TrackTable.decision_us``)."""
+        since = decided - round(self.config.still_reporting_s * US)
         return any(
             m.status is not TrackStatus.IMPACTED and m.observed_us > since for m in track.active()
         )
@@ -165,7 +174,7 @@ class Lifecycle:
         for track in list(self.table.tracks.values()):
             if (
                 track.closed is None
-                and event_us - track.newest_observed_us() > stale
+                and self.table.decision_us(track) - track.newest_observed_us() > stale
                 and not self._coasting(track)
             ):
                 self._close(track, AlertStatus.DROPPED, now, out, "no reports")

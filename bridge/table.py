@@ -33,7 +33,7 @@ from bridge.tracks import (
 )
 from bridge.validate import Checked
 from trilink.constants import US
-from trilink.model import AlertStatus, Nation
+from trilink.model import AlertStatus, Nation, TrackStatus
 
 
 @dataclass(slots=True)
@@ -89,6 +89,10 @@ class TrackTable:
     # Newest observed time per nation's feed (derived: ``load`` recomputes it), the
     # clock silence is judged by, so a feed read behind the others silences nothing.
     nation_us: dict[Nation, int] = field(default_factory=dict)
+    # Per nation, how late its newest report was read: the clock then less its
+    # ``reported_us``. A producer behind an accelerated clock publishes late; a nation
+    # with nothing to report publishes nothing (in memory only: empty after a restart).
+    nation_late_us: dict[Nation, int] = field(default_factory=dict)
     now_us: int = 0  # the engine's clock at its last batch or tick
     rate: float = 1.0  # the clock's event seconds per wall second
 
@@ -107,6 +111,7 @@ class TrackTable:
         self.published, self.hints = r.published, r.hints
         self.published_closed = r.published_closed
         self.nation_us = {}
+        self.nation_late_us = {}
         self.held = {}
         self.held_from = {}
         self.held_known = set()
@@ -124,6 +129,38 @@ class TrackTable:
         caught_up = abs(self.now_us - self.event_us) <= lag
         floor = self.event_us - lag if caught_up else 0
         return {nation: max(t, floor) - self.silent_us for nation, t in self.nation_us.items()}
+
+    def decision_us(self, track: SystemTrack) -> int:
+        """The event time to decide ``track``'s end at (its impact deadline, staleness).
+
+        The table's event time, unless a nation still reporting the missile in flight
+        has a feed that runs behind: its newest report more than ``silent_us`` behind
+        the event time and, while the table keeps pace with the clock, read late
+        (more than that, and more than a wall second, after its ``reported_us``).
+        Then that feed's newest report, so a producer behind an accelerated clock has
+        its news of the missile heard before the track is closed on it. A nation that
+        is merely quiet (its last report came on time: its tracker coasts the missile
+        unseen) holds nothing. Keeping pace, the hold is bounded by the feed lag (a
+        feed that stops delays a close by that much, no more). Behind a backlog, or
+        ahead of the clock in a replay, every feed keeps its own clock, as in
+        ``silent_before``: a feed fetched behind the others holds its tracks until its
+        news comes (its national tracker ends each one, impacted or lost).
+        """
+        rate = max(1.0, self.rate)
+        lag = round(self.feed_lag_us * rate)
+        paced = abs(self.now_us - self.event_us) <= lag
+        floor = self.event_us - lag if paced else 0
+        late = max(self.silent_us, round(US * rate))
+        at = self.event_us
+        for m in track.active():
+            feed = self.nation_us.get(m.nation, 0)
+            if (
+                m.status is not TrackStatus.IMPACTED
+                and feed < self.event_us - self.silent_us
+                and (not paced or self.nation_late_us.get(m.nation, 0) > late)
+            ):
+                at = min(at, max(feed, floor))
+        return at
 
     def revivable(self, track: SystemTrack) -> bool:
         """Dropped recently enough that news of it reopens it (not merged into another)."""
@@ -153,8 +190,11 @@ class TrackTable:
             out.accepted += len(reports)
             if not reports:
                 continue
-            self.event_us = max(self.event_us, max(c.warning.reported_us for c in reports))
+            reported = max(c.warning.reported_us for c in reports)
+            self.event_us = max(self.event_us, reported)
             newest = max(c.warning.observed_us for c in reports)
+            if newest >= self.nation_us.get(key[0], 0):
+                self.nation_late_us[key[0]] = self.now_us - reported
             self.nation_us[key[0]] = max(self.nation_us.get(key[0], 0), newest)
             if known is None:
                 held = self.held.pop(key, None)

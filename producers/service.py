@@ -156,6 +156,7 @@ class NationalProducer:
         # While resuming: the warnings that came due while down, for ``catch_up``.
         self._due: list[MissileWarning] | None = None
         self._sender: Sender | None = None
+        self._stepped_us = 0  # session time the simulations were last stepped to
         self._topics = RecordTopics.of(config.topics, self.codec)
         self._warnings = self._topics.warnings(config.nation)
 
@@ -187,6 +188,7 @@ class NationalProducer:
                 inputs=(topics.launches,),
                 outputs=(out_topic, topics.dead_letter),
                 clock=self._sim_now,
+                keeps_clock=True,
             ),
             HeartbeatPublisher(self.kafka, topics.heartbeats, self.codec),
             log,
@@ -203,9 +205,9 @@ class NationalProducer:
             )
             while not stop.is_set():
                 self.session.poll()
-                # A producer's output keeps the session clock: it is behind when its
-                # warnings leave later than they are due (a slow simulation).
-                health.monitor.observe(event_us=self._sim_now())
+                # Event time is how far the simulation has been stepped: a simulation
+                # slower than an accelerated clock falls behind it, and says so.
+                health.monitor.observe(event_us=self._stepped_us)
                 health.monitor.processed = self.stats.warnings
                 health.monitor.dead_letters = self.stats.dead_letters
                 health.tick(consumer)
@@ -331,11 +333,13 @@ class NationalProducer:
     def _step(self) -> None:
         assert self._sender is not None
         self.stats.resent += self._sender.retry()
+        until = self._sim_now()
         for key, scenario in list(self._scenarios.items()):
-            for warning in scenario.sim.advance(self._sim_now()):
+            for warning in scenario.sim.advance(until):
                 self._publish(warning)
             if scenario.sim.idle:
                 del self._scenarios[key]
+        self._stepped_us = until
 
     def _publish(self, warning: MissileWarning) -> None:
         assert self._sender is not None

@@ -112,7 +112,10 @@ class HealthMonitor:
     """Accumulates what a service did; :meth:`due` yields a heartbeat once per period.
 
     ``clock`` is the session clock (scenario time, µs) that event lag is judged
-    against; ``wall`` (monotonic seconds) paces the heartbeats.
+    against; ``wall`` (monotonic seconds) paces the heartbeats. ``keeps_clock``: the
+    event time is one the service keeps itself (a producer's simulation, stepped to
+    the clock), not the newest input's, so lag on it means behind even with no input
+    pending.
     """
 
     service: str
@@ -122,6 +125,7 @@ class HealthMonitor:
     clock: Callable[[], int]
     policy: HealthPolicy = field(default_factory=HealthPolicy)
     wall: Callable[[], float] = time.monotonic
+    keeps_clock: bool = False
     started_us: int = 0
     processed: int = 0
     dead_letters: int = 0
@@ -146,9 +150,10 @@ class HealthMonitor:
         event_lag = max(0.0, (now - self.event_us) / US_PER_S) if self.event_us else 0.0
         behind = (
             self.lag_records >= self.policy.behind_records
-            # Event lag only means something while input is pending: an idle service
-            # has simply seen nothing new.
-            or (self.lag_records > 0 and event_lag >= self.policy.behind_s)
+            # Event lag on input only means something while input is pending: an idle
+            # service has simply seen nothing new. On a clock the service keeps, it
+            # always does.
+            or ((self.lag_records > 0 or self.keeps_clock) and event_lag >= self.policy.behind_s)
         )
         state = (
             ServiceState.STOPPING

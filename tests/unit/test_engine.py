@@ -323,8 +323,9 @@ def test_a_feed_read_behind_the_others_joins_the_closed_track_late(batch: int) -
 
 
 def test_a_track_dropped_for_late_reports_revives_when_they_come() -> None:
-    """The other feeds carried event time past the stale limit while this track's
-    reports were still queued behind: they revive it instead of being ignored."""
+    """Event time and the clock ran past the stale limit while this track's reports
+    were held up longer than the feed lag (a cut link, not a slow producer, whose
+    news the lifecycle waits for): they revive it instead of being ignored."""
     kor = [r for r in _single() if r.warning.nation is Nation.KOR]
     early = [
         replace(r, warning=replace(r.warning, boosting=True))  # boosting: nothing to coast on
@@ -334,7 +335,8 @@ def test_a_track_dropped_for_late_reports_revives_when_they_come() -> None:
     run = Run()
     run.feed(early)
     stale_us = round(EngineConfig().alerts.stale_s * US)
-    run.take(run.engine.tick(early[-1].warning.reported_us + stale_us + 10 * US))
+    run.now = early[-1].warning.reported_us + stale_us + 10 * US
+    run.take(run.engine.tick(run.now))
     assert run.alerts[-1].status is AlertStatus.DROPPED
     run.feed(kor[len(early) :])
     (track,) = run.final().values()

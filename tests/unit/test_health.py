@@ -103,3 +103,16 @@ def test_heartbeat_round_trips_through_its_schema() -> None:
     )
     _, datum = codec.decode_dict(codec.encode_dict(Heartbeat.SCHEMA, beat.to_dict()))
     assert Heartbeat.from_dict(datum) == beat
+
+
+def test_a_service_keeping_its_own_clock_is_behind_on_event_lag_alone() -> None:
+    # A producer steps its simulation to the session clock: with no input pending, a
+    # simulation 60 s of event time behind the clock is still a producer behind.
+    now = [1_000 * US]
+    monitor = _monitor(now, FakeTime())
+    monitor.keeps_clock = True
+    monitor.observe(event_us=now[0] - 60 * US)
+    beat = monitor.heartbeat()
+    assert beat.state is ServiceState.BEHIND and beat.event_lag_s == 60.0
+    monitor.observe(event_us=now[0] - 1 * US)
+    assert monitor.heartbeat().state is ServiceState.OK

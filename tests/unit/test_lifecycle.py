@@ -51,16 +51,24 @@ def _setup() -> tuple[Lifecycle, _Refresh, SystemTrack]:
         state_wire=(1.0, 2.0, 3.0, 4.0, 5.0, 6.0),
         cov_wire=covariance_upper(),
     )
+    table.nation_us[member.nation] = member.observed_us
     schedule = ImpactSchedule()
     schedule.queue(track.track_id, IMPACT_US)
     refresh = _Refresh()
     return Lifecycle(config, AlertPolicy(config), table, schedule, refresh), refresh, track
 
 
+def _current(lifecycle: Lifecycle, event_us: int) -> None:
+    """Event time at ``event_us``, the clock with it, and every feed read up to it."""
+    table = lifecycle.table
+    table.event_us = table.now_us = event_us
+    table.nation_us = {nation: event_us for nation in table.nation_us}
+
+
 def test_a_passed_deadline_closes_with_impact_after_a_last_full_refresh() -> None:
     lifecycle, refresh, track = _setup()
     lifecycle.table.published[track.track_id] = 4  # a previous bridge got this far
-    lifecycle.table.event_us = IMPACT_US + round(AlertConfig().impact_grace_s * US)
+    _current(lifecycle, IMPACT_US + round(AlertConfig().impact_grace_s * US))
     out, touched = Outcome(), set[str]()
     lifecycle.close_due(T0_US, out, touched)
     assert refresh.calls == [(track.track_id, True)]  # dirty: its data was not in the picture
@@ -72,7 +80,7 @@ def test_a_passed_deadline_closes_with_impact_after_a_last_full_refresh() -> Non
 
 def test_nothing_closes_before_the_grace_has_passed() -> None:
     lifecycle, refresh, track = _setup()
-    lifecycle.table.event_us = IMPACT_US + round(AlertConfig().impact_grace_s * US) - 1
+    _current(lifecycle, IMPACT_US + round(AlertConfig().impact_grace_s * US) - 1)
     out = Outcome()
     lifecycle.close_due(T0_US, out, set())
     assert out.empty and not refresh.calls and track.closed is None
@@ -84,12 +92,88 @@ def test_a_track_still_reported_airborne_is_not_closed_at_its_predicted_time() -
     (member,) = track.active()
     deadline = IMPACT_US + round(grace * US)
     member.observed_us = deadline - 1 * US  # its nation saw it airborne a second ago
-    lifecycle.table.event_us = deadline
+    _current(lifecycle, deadline)
     out = Outcome()
     lifecycle.close_due(T0_US, out, set())
     assert out.empty and track.closed is None
 
     # Its reports stop: once they are older than the window, the deadline closes it.
-    lifecycle.table.event_us = deadline + round(window * US)
+    _current(lifecycle, deadline + round(window * US))
     lifecycle.close_due(T0_US, out, set())
     assert [a.status for a in out.alerts] == [AlertStatus.IMPACT]
+
+
+def _behind(lifecycle: Lifecycle, track: SystemTrack, event_us: int, feed_us: int) -> None:
+    """Event time (and the clock) at ``event_us``; the member's feed read to ``feed_us``."""
+    (member,) = track.active()
+    member.observed_us = feed_us
+    lifecycle.table.event_us = lifecycle.table.now_us = event_us
+    lifecycle.table.nation_us[member.nation] = feed_us
+    lifecycle.table.nation_late_us[member.nation] = event_us - feed_us  # read just now
+
+
+def test_a_deadline_waits_for_a_contributor_whose_feed_runs_behind() -> None:
+    # A producer behind an accelerated clock (10x: 8 s of wall time is 80 s of event
+    # time): the other feeds moved event time 60 s past the deadline, but this
+    # contributor's news stops 50 s before it. Its report of the impact is late, not
+    # missing, so the track is neither closed on the prediction nor dropped as stale.
+    lifecycle, _, track = _setup()
+    lifecycle.table.rate = 10.0
+    deadline = IMPACT_US + round(AlertConfig().impact_grace_s * US)
+    out = Outcome()
+    _behind(lifecycle, track, deadline + 60 * US, deadline - 50 * US)
+    lifecycle.close_due(T0_US, out, set())
+    assert out.empty and track.closed is None
+
+    # The feed catches up to the deadline with the missile still airborne: still open.
+    _behind(lifecycle, track, deadline + 61 * US, deadline - 1 * US)
+    lifecycle.close_due(T0_US, out, set())
+    assert out.empty and track.closed is None
+
+    # Then it goes quiet while its nation reports on: closed as the deadline says.
+    _behind(lifecycle, track, deadline + 62 * US, deadline - 1 * US)
+    lifecycle.table.nation_us[track.active()[0].nation] = deadline + 62 * US
+    lifecycle.close_due(T0_US, out, set())
+    assert [a.status for a in out.alerts] == [AlertStatus.IMPACT]
+    assert out.alerts[0].note == "predicted impact time passed"
+
+
+def test_a_dead_feed_holds_a_close_back_by_the_feed_lag_only() -> None:
+    # At 1x with the bridge caught up, a feed silent since 30 s before the deadline is
+    # a stopped producer: the close waits the feed lag (8 s), not for ever.
+    lifecycle, _, track = _setup()
+    deadline = IMPACT_US + round(AlertConfig().impact_grace_s * US)
+    lag = round(GateConfig().feed_lag_s * US)
+    out = Outcome()
+    _behind(lifecycle, track, deadline + lag - 1, deadline - 30 * US)
+    lifecycle.close_due(T0_US, out, set())
+    assert out.empty and track.closed is None
+    _behind(lifecycle, track, deadline + lag + 1 * US, deadline - 30 * US)
+    lifecycle.close_due(T0_US, out, set())
+    assert [a.status for a in out.alerts] == [AlertStatus.IMPACT]
+
+
+def test_a_quiet_nation_holds_nothing() -> None:
+    # Its last report came on time, 30 s before the deadline: a tracker coasting the
+    # missile unseen, not a producer behind. The deadline closes the track at once.
+    lifecycle, _, track = _setup()
+    deadline = IMPACT_US + round(AlertConfig().impact_grace_s * US)
+    _behind(lifecycle, track, deadline, deadline - 30 * US)
+    lifecycle.table.nation_late_us[track.active()[0].nation] = 0
+    out = Outcome()
+    lifecycle.close_due(T0_US, out, set())
+    assert [a.status for a in out.alerts] == [AlertStatus.IMPACT]
+
+
+def test_behind_a_backlog_a_feed_fetched_behind_holds_until_its_news_comes() -> None:
+    # The clock is ten minutes past the event time (a restart's backlog): lateness
+    # says nothing then, and a feed fetched 5 minutes behind the others holds the
+    # close past any feed lag, until its own news of the missile is read.
+    lifecycle, _, track = _setup()
+    deadline = IMPACT_US + round(AlertConfig().impact_grace_s * US)
+    _behind(lifecycle, track, deadline + 300 * US, deadline - 300 * US)
+    lifecycle.table.now_us = deadline + 900 * US
+    lifecycle.table.nation_late_us[track.active()[0].nation] = 0
+    out = Outcome()
+    lifecycle.close_due(T0_US, out, set())
+    assert out.empty and track.closed is None
