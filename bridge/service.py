@@ -92,6 +92,7 @@ class Stats:
 
     batches: int = 0
     consumed: int = 0
+    handled: int = 0  # consumed, and what they produced committed (or nothing to produce)
     alerts: int = 0
     dead_letters: int = 0
     replayed: int = 0
@@ -326,9 +327,9 @@ class BridgeService:
                 dead_letters=len(out.dead_letters),
                 event_us=self.engine.event_us,
             )
-        if out.empty:
-            return  # offsets ride with the next commit
-        self._deliver(checkpoint, out)
+        if not out.empty:  # else the offsets ride with the next commit
+            self._deliver(checkpoint, out)
+        self.stats.handled += len(msgs)
 
     # -- output -------------------------------------------------------------------------
 

@@ -113,14 +113,27 @@ def read_all(kafka: KafkaConfig, topic: str, *, settle_s: float = 1.0) -> list[M
 
 
 def wait_for_finals(
-    kafka: KafkaConfig, topic: str, count: int, timeout_s: float = 60.0
+    kafka: KafkaConfig,
+    topic: str,
+    count: int,
+    link: Interlink,
+    system: System,
+    inputs: dict[System, int],
+    timeout_s: float = 60.0,
 ) -> list[FusedAlert]:
+    """The alerts on ``topic`` once ``count`` tracks have ended and ``system``'s bridge
+    has handled all its ``inputs`` and they are all there: a loaded machine may fetch
+    one feed well after the others, and a contributor read after its track closed
+    states the close again."""
+    stats = link.services[system].stats
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
+        handled, delivered = stats.handled, stats.alerts
         alerts = [CODEC.decode(m.value(), FusedAlert) for m in read_all(kafka, topic, settle_s=0.5)]
-        if len({a.system_track_id for a in alerts if a.status is AlertStatus.IMPACT}) >= count:
+        ended = {a.system_track_id for a in alerts if a.status is AlertStatus.IMPACT}
+        if len(ended) >= count and handled >= inputs[system] and len(alerts) >= delivered:
             return alerts
-    raise AssertionError(f"fewer than {count} final alerts on {topic}")
+    raise AssertionError(f"fewer than {count} final alerts on {topic}, or inputs not all read")
 
 
 @contextmanager
@@ -207,8 +220,21 @@ def test_two_systems_release_only_what_labels_allow(
         publish(kafka_config, topics.warnings_usa, by_nation[Nation.USA])
         publish(second_kafka, topics.warnings_usa, by_nation[Nation.USA])
         publish(second_kafka, topics.warnings_jpn, by_nation[Nation.JPN])
-        jpnus_alerts = wait_for_finals(second_kafka, topics.alerts, len(missiles))
-        rokus_alerts = wait_for_finals(kafka_config, topics.alerts, len(missiles))
+        # Every input read first: a loaded machine may fetch one feed well after the
+        # others, and a contributor read after its track closed states the close again.
+        releasable = sum(
+            r.warning.track_id not in restricted for r in reports if r.warning.nation is Nation.KOR
+        )
+        inputs = {
+            System.ROKUS: len(by_nation[Nation.KOR]) + len(hostile) + len(by_nation[Nation.USA]),
+            System.JPNUS: releasable + len(by_nation[Nation.USA]) + len(by_nation[Nation.JPN]),
+        }
+        jpnus_alerts = wait_for_finals(
+            second_kafka, topics.alerts, len(missiles), link, System.JPNUS, inputs
+        )
+        rokus_alerts = wait_for_finals(
+            kafka_config, topics.alerts, len(missiles), link, System.ROKUS, inputs
+        )
         rokus_dead = [
             CODEC.decode(m.value(), DeadLetter) for m in read_all(kafka_config, topics.dead_letter)
         ]
