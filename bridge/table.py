@@ -118,16 +118,20 @@ class TrackTable:
         for m in self.national.values():
             self.nation_us[m.nation] = max(self.nation_us.get(m.nation, 0), m.observed_us)
 
-    def silent_before(self) -> SilentBefore:
-        """Per nation, the observed time before which a member's last report is silent."""
+    def _feed_floor(self) -> int | None:
+        """The oldest a live feed's clock can be: the event time less the feed lag while
+        the event time keeps pace with the clock, else None (each feed its own clock)."""
         # Only while the event time keeps pace with the clock can the clock tell a
         # stopped feed from one not fetched yet: behind a backlog, or ahead of it in a
         # replay of stamped data, every feed keeps its own clock.
         # The lag is a wall-clock allowance (a producer's scheduling and a fetch's wait
         # do not speed up with the session): at 60x, 8 s is 480 s of event time.
         lag = round(self.feed_lag_us * max(1.0, self.rate))
-        caught_up = abs(self.now_us - self.event_us) <= lag
-        floor = self.event_us - lag if caught_up else 0
+        return self.event_us - lag if abs(self.now_us - self.event_us) <= lag else None
+
+    def silent_before(self) -> SilentBefore:
+        """Per nation, the observed time before which a member's last report is silent."""
+        floor = self._feed_floor() or 0
         return {nation: max(t, floor) - self.silent_us for nation, t in self.nation_us.items()}
 
     def decision_us(self, track: SystemTrack) -> int:
@@ -146,20 +150,17 @@ class TrackTable:
         ``silent_before``: a feed fetched behind the others holds its tracks until its
         news comes (its national tracker ends each one, impacted or lost).
         """
-        rate = max(1.0, self.rate)
-        lag = round(self.feed_lag_us * rate)
-        paced = abs(self.now_us - self.event_us) <= lag
-        floor = self.event_us - lag if paced else 0
-        late = max(self.silent_us, round(US * rate))
+        floor = self._feed_floor()
+        late = max(self.silent_us, round(US * max(1.0, self.rate)))
         at = self.event_us
         for m in track.active():
             feed = self.nation_us.get(m.nation, 0)
             if (
                 m.status is not TrackStatus.IMPACTED
                 and feed < self.event_us - self.silent_us
-                and (not paced or self.nation_late_us.get(m.nation, 0) > late)
+                and (floor is None or self.nation_late_us.get(m.nation, 0) > late)
             ):
-                at = min(at, max(feed, floor))
+                at = min(at, max(feed, floor or 0))
         return at
 
     def revivable(self, track: SystemTrack) -> bool:
