@@ -261,11 +261,18 @@ class EngineConfig:
     inputs: tuple[tuple[str, Nation], ...] = ()
     # The flight model: the bridge flies track states forward as the trackers do.
     physics: Physics = DEFAULT_PHYSICS
+    # A batch spanning more event time than this (a backlog read after an outage, a
+    # restart or a flood) is walked in slices of it, oldest first, as if read on time:
+    # a batch keeps only a national track's newest report, and a newcomer first seen
+    # minutes ago must be associated where it was then, not where it ended.
+    slice_s: float = 2.0
 
     def __post_init__(self) -> None:
         require_finite(self)
         if self.fusion_criterion not in ("det", "trace", "fast"):
             raise ConfigError(f"unknown fusion criterion {self.fusion_criterion!r}")
+        if self.slice_s <= 0.0:
+            raise ConfigError("slice_s must be positive")
 
     def input_topics(self) -> dict[str, Nation]:
         """Topic -> the nation allowed to publish there (the authorisation table)."""

@@ -54,9 +54,10 @@ from bridge.state import BridgeTrackState, snapshot_tracks
 from bridge.table import TrackTable
 from bridge.tracks import SystemTrack
 from bridge.validate import Checked, Validator
+from trilink.constants import US
 from trilink.model import FusedAlert, MissileWarning
 
-__all__ = ["Clock", "Engine", "Inbound", "Outcome", "Stages"]
+__all__ = ["Clock", "Engine", "Inbound", "Outcome", "Stages", "event_slices"]
 
 Clock = Callable[[], int]
 
@@ -92,6 +93,34 @@ class Stages:
         refresher = Refresher(PictureBuilder(gate.propagator, fuse), policy, table, schedule)
         lifecycle = Lifecycle(config.alerts, policy, table, schedule, refresher)
         return cls(admission, table, Associator(gate, table), refresher, lifecycle)
+
+
+def event_slices(admitted: list[Checked], span_us: int) -> list[list[Checked]]:
+    """The batch as it is, if its reports span at most ``span_us`` of event time (the
+    live case); else its reports in order of ``reported_us``, cut into slices each
+    spanning at most ``span_us``.
+
+    A backlog - the feeds read after a broker outage, a restart, a flood of bad
+    records ahead of the good ones - brings minutes of a salvo in one batch. Walked
+    whole, every national track would be applied at its newest report only, and a
+    track first reported at launch would be associated by where its missile came down,
+    beside tracks last updated minutes earlier: on a salvo of one trajectory, missiles
+    swap tracks. Walked in slices, the backlog is fused as if it had been read on time.
+    """
+    if not admitted:
+        return []
+    times = [c.warning.reported_us for c in admitted]
+    if max(times) - min(times) <= span_us:
+        return [admitted]
+    ordered = sorted(admitted, key=lambda c: c.warning.reported_us)
+    out: list[list[Checked]] = [[]]
+    start = ordered[0].warning.reported_us
+    for c in ordered:
+        if c.warning.reported_us > start + span_us:
+            out.append([])
+            start = c.warning.reported_us
+        out[-1].append(c)
+    return out
 
 
 class Engine:
@@ -138,15 +167,20 @@ class Engine:
         return self._walk(admitted, now, out)
 
     def _walk(self, admitted: list[Checked], now: int, out: Outcome) -> Outcome:
-        """Steps 2-6 of the walk for the admitted reports of one batch."""
+        """Steps 2-6 of the walk for the admitted reports of one batch: 2-5 once per
+        slice of event time (``event_slices``), 6 once for the batch."""
         s = self.stages
         s.table.now_us, s.table.rate = now, self.rate()
-        changes = s.table.apply(admitted, out)  # 2. apply
-        s.associator.associate(changes)  # 3. associate
-        s.refresher.refresh_touched(changes.touched)  # 4. refresh
-        s.lifecycle.advance(changes, now, out)  # 5. alert
-        touched = sorted(changes.touched)  # 6. snapshot
-        out.states += snapshot_tracks(s.table.tracks, touched, s.table.event_us, self.clock())
+        touched: set[str] = set()
+        for part in event_slices(admitted, round(self.config.slice_s * US)):
+            changes = s.table.apply(part, out)  # 2. apply
+            s.associator.associate(changes)  # 3. associate
+            s.refresher.refresh_touched(changes.touched)  # 4. refresh
+            s.lifecycle.advance(changes, now, out)  # 5. alert
+            touched |= changes.touched
+        out.states += snapshot_tracks(  # 6. snapshot
+            s.table.tracks, sorted(touched), s.table.event_us, self.clock()
+        )
         return out
 
     def tick(self, event_us: int) -> Outcome:
