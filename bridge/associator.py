@@ -151,7 +151,8 @@ class Associator:
         until it has settled (``_hold_unsettled``). On the battery this cleared the
         surplus tracks of four 2024-05-29 runs and changed no other.
         Open tracks with one live member of the newcomer's nation and at least one of
-        another nation only.
+        another nation only, and no verdict where comparing them moves a state across
+        more of a boost than the ballistic model covers (``_across_boost``).
         """
         fresh = [n for n in pending if not n.previous]
         if not fresh:
@@ -190,6 +191,8 @@ class Associator:
             if len(mine) != 1 or len(mine) == len(live) or mine[0].status is TrackStatus.IMPACTED:
                 continue
             reference = board.reference(track, new.nation)
+            if self._across_boost(track, reference, (new.estimate, mine[0].estimate)):
+                continue
             dt = (new.estimate.time_us - reference.time_us) / US
             miss = float(
                 np.linalg.norm(new.estimate.x[:3] - reference.x[:3] - dt * reference.x[3:6])
@@ -208,6 +211,25 @@ class Associator:
             if best is None or (d_new, track.track_id) < best[:2]:
                 best = (d_new, track.track_id, track, mine[0])
         return None if best is None else (best[2], best[3])
+
+    def _across_boost(
+        self, track: SystemTrack, reference: Estimate, contenders: tuple[Estimate, ...]
+    ) -> bool:
+        """Whether comparing ``contenders`` with ``reference`` moves a state across
+        more of a boost than the ballistic model covers (``GateConfig.boost_span_s``):
+        then no verdict. A feed read late brings one nation's tracks seconds older
+        than the others': the others' word moved back without the thrust it has flown
+        since sits behind their missile, and a report still judged coasting moved
+        forward falls behind its own - on a ripple, onto the next missile's path."""
+        span = round(self.gate.config.boost_span_s * US)
+        may_thrust = self.gate.propagator.may_thrust
+        for e in contenders:
+            if abs(reference.time_us - e.time_us) > span and (
+                may_thrust(reference) or may_thrust(e)
+            ):
+                return True
+        then = min(e.time_us for e in contenders)
+        return thrusting_then(track.history, reference, then, span) is not None
 
     def _reference(self, members: list[NationalTrack]) -> Estimate:
         """The fused estimate of ``members`` at the newest of their times."""

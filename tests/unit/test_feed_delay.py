@@ -63,3 +63,40 @@ def test_in_time_the_batches_do_not_matter(ripple: Simulated) -> None:
     for window_s in (0.0, 3.0, 30.0):
         alerts = run_delayed(ripple.warnings, {}, window_s)
         assert counts(ripple, alerts) == (3, 0, 0, 0), window_s
+
+
+# Missiles a few seconds apart on one path, Korea read 10 s behind the US: the first
+# reports of Korea's tracks are older than the US members they meet, and a boost moved
+# ten seconds without its thrust lands on the next missile of the ripple. Before the
+# contests gave no verdict across such a span (``Associator._across_boost``), Korea's
+# newer tracks displaced its right ones and the picture merged missiles (2 of 4, and
+# 2 of 6 here).
+RIPPLES = {
+    "sunan-4x5s": ("sunan", 70, 380, 4, 5.0),
+    "wonsan-6x4s": ("wonsan", 70, 400, 6, 4.0),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(RIPPLES))
+def tight_ripple(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Simulated:
+    site, bearing, range_km, count, spacing = RIPPLES[request.param]
+    path = tmp_path_factory.mktemp("scenarios") / f"{request.param}.yaml"
+    path.write_text(
+        f"scenario_id: {request.param}\n"
+        f"description: {count} KN-25 from {site}, {spacing} s apart\n"
+        "launches:\n"
+        f"  - {{site: {site}, missile: kn-25, bearing_deg: {bearing}, range_km: {range_km},"
+        f" apogee_km: 50, count: {count}, spacing_s: {spacing}}}\n"
+    )
+    return simulate_scenario(str(path), 0)
+
+
+@pytest.mark.parametrize("window_s", [0.0, 3.0])
+def test_korea_read_late_on_a_tight_ripple_merges_no_missiles(
+    tight_ripple: Simulated, window_s: float
+) -> None:
+    alerts = run_delayed(tight_ripple.warnings, {Nation.KOR: 10.0}, window_s)
+    n = len(tight_ripple.truths)
+    assert counts(tight_ripple, alerts) == (n, 0, 0, 0)
