@@ -95,10 +95,11 @@ class Stages:
         return cls(admission, table, Associator(gate, table), refresher, lifecycle)
 
 
-def event_slices(admitted: list[Checked], span_us: int) -> list[list[Checked]]:
-    """The batch as it is, if its reports span at most ``span_us`` of event time (the
-    live case); else its reports in order of ``reported_us``, cut into slices each
-    spanning at most ``span_us``.
+def event_slices(admitted: list[Checked], span_us: int, event_us: int = 0) -> list[list[Checked]]:
+    """The batch as it is, if its reports reach at most ``span_us`` past the event time
+    ``event_us`` or past its oldest report, whichever is later (the live case); else
+    its reports in order of ``reported_us``, cut into slices of at most ``span_us``,
+    the first taking everything up to that bound.
 
     A backlog - the feeds read after a broker outage, a restart, a flood of bad
     records ahead of the good ones - brings minutes of a salvo in one batch. Walked
@@ -106,19 +107,24 @@ def event_slices(admitted: list[Checked], span_us: int) -> list[list[Checked]]:
     track first reported at launch would be associated by where its missile came down,
     beside tracks last updated minutes earlier: on a salvo of one trajectory, missiles
     swap tracks. Walked in slices, the backlog is fused as if it had been read on time.
+    Reports older than the event time cannot be: the other feeds' newer reports are
+    fused already. A feed read behind the others is walked as before, each national
+    track at its newest report, compared with the tracks' estimates (and their
+    history) at that time; walked from its first report, a track would be compared
+    with estimates minutes newer and joins a neighbour on one path.
     """
     if not admitted:
         return []
     times = [c.warning.reported_us for c in admitted]
-    if max(times) - min(times) <= span_us:
+    if max(times) - max(min(times), event_us) <= span_us:
         return [admitted]
     ordered = sorted(admitted, key=lambda c: c.warning.reported_us)
     out: list[list[Checked]] = [[]]
-    start = ordered[0].warning.reported_us
+    end = max(ordered[0].warning.reported_us, event_us) + span_us
     for c in ordered:
-        if c.warning.reported_us > start + span_us:
+        if c.warning.reported_us > end:
             out.append([])
-            start = c.warning.reported_us
+            end = c.warning.reported_us + span_us
         out[-1].append(c)
     return out
 
@@ -172,7 +178,7 @@ class Engine:
         s = self.stages
         s.table.now_us, s.table.rate = now, self.rate()
         touched: set[str] = set()
-        for part in event_slices(admitted, round(self.config.slice_s * US)):
+        for part in event_slices(admitted, round(self.config.slice_s * US), s.table.event_us):
             changes = s.table.apply(part, out)  # 2. apply
             s.associator.associate(changes)  # 3. associate
             s.refresher.refresh_touched(changes.touched)  # 4. refresh

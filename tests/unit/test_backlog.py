@@ -88,6 +88,16 @@ def test_a_backlog_is_cut_into_slices_in_event_order() -> None:
     assert times == [[0.0, 1.0, 2.0], [2.5, 4.5], [9.0]]
 
 
+def test_a_feed_read_behind_the_others_is_walked_at_its_newest() -> None:
+    # Event time at 100 s: reports up to 102 s are one slice (each national track at its
+    # newest), compared with the tracks as they stand; only what lies beyond is sliced.
+    batch = [_checked(t) for t in (10.0, 50.0, 99.0, 101.0, 103.0, 104.0, 107.0)]
+    slices = event_slices(batch, 2 * US, 100 * US)
+    times = [[c.warning.reported_us / US for c in part] for part in slices]
+    assert times == [[10.0, 50.0, 99.0, 101.0], [103.0, 104.0], [107.0]]
+    assert event_slices(batch[:4], 2 * US, 100 * US) == [batch[:4]]
+
+
 def test_slices_must_have_a_width() -> None:
     with pytest.raises(ConfigError, match="slice_s"):
         EngineConfig(slice_s=0.0)
