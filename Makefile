@@ -18,7 +18,7 @@ WEB_VENDOR := consumers/map/static/vendor
 WEB_STAMP := $(WEB_VENDOR)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install test test-unit test-integration lint format demo bench bench-quick score up down clean geodata web browser
+.PHONY: install test test-unit test-integration lint format demo bench bench-quick score score-delay up down clean geodata web browser
 
 # threat/data/ is committed, so install only builds it when it is missing (needs npm).
 install: $(STAMP) $(GEODATA)
@@ -108,6 +108,11 @@ bench: install
 # one table, then every failing (scenario, seed). SCORE_ARGS=--peer adds the Stone Soup peer.
 score: install
 	$(BIN)/trilink battery scenarios/battery --seeds 10 $(SCORE_ARGS)
+
+# The battery with each nation's feed read 5, 10 and 30 s late (seed 0, evaluation.delay):
+# one row per scenario, then every case that was not clean.
+score-delay: install
+	$(BIN)/python -m evaluation.delay scenarios/battery
 
 bench-quick: install
 	$(BIN)/python -m bench.run --profile quick

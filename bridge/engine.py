@@ -111,12 +111,20 @@ def event_slices(admitted: list[Checked], span_us: int, event_us: int = 0) -> li
     fused already. A feed read behind the others is walked as before, each national
     track at its newest report, compared with the tracks' estimates (and their
     history) at that time; walked from its first report, a track would be compared
-    with estimates minutes newer and joins a neighbour on one path.
+    with estimates minutes newer and join a neighbour on one path. Nor can one feed's
+    backlog fetched before the others' (a batch in which one nation alone reports past
+    the event time): it is walked whole, as before.
     """
     if not admitted:
         return []
     times = [c.warning.reported_us for c in admitted]
     if max(times) - max(min(times), event_us) <= span_us:
+        return [admitted]
+    ahead = {c.warning.nation for c in admitted if c.warning.reported_us > event_us + span_us}
+    if len(ahead) < 2:
+        # One feed's backlog alone (its partitions fetched before the others'): walked
+        # in slices, it would carry event time through the flight on one nation's word
+        # while the others' reports of the same minutes are still to come.
         return [admitted]
     ordered = sorted(admitted, key=lambda c: c.warning.reported_us)
     out: list[list[Checked]] = [[]]

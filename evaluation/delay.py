@@ -7,13 +7,16 @@ publication time plus its nation's delay, in batches of what arrived within a wi
 of a batch's first (a poll), the clock standing at the batch's last arrival.
 
 ``python -m evaluation.delay SCENARIO [--seed S]`` prints, per delay and window, the
-system tracks and the extra, merged and missed counts of the score.
+system tracks and the extra, merged and missed counts of the score. Given several
+scenarios (or a directory of them: ``make score-delay`` runs ``scenarios/battery``),
+it prints one row per scenario, the cases summed, then every case that was not clean.
 """
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from bridge.config import EngineConfig
 from bridge.engine import Engine
@@ -60,22 +63,58 @@ def counts(run: Simulated, alerts: list[FusedAlert]) -> tuple[int, int, int, int
     return s.system_tracks, s.extra_tracks, s.merged, s.missed
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("scenario")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    run = simulate_scenario(args.scenario, args.seed)
-    config = EngineConfig(physics=run.physics)
+def _cases() -> list[tuple[str, dict[Nation, float], float]]:
     cases: list[tuple[str, dict[Nation, float], float]] = [("in time", {}, 0.0)]
     for window in WINDOWS_S:
         for nation in (Nation.KOR, Nation.USA, Nation.JPN):
             for delay in DELAYS_S:
                 cases.append((f"{nation.value} +{delay:g} s", {nation: delay}, window))
-    print("case | window s | tracks | extra | merged | missed")
-    for label, delays, window in cases:
-        n = counts(run, run_delayed(run.warnings, delays, window, config))
-        print(f"{label} | {window:g} | {n[0]} | {n[1]} | {n[2]} | {n[3]}")
+    return cases
+
+
+def scenario_paths(paths: Sequence[str]) -> list[str]:
+    """Scenario names and files, a directory standing for its ``*.yaml`` files."""
+    out: list[str] = []
+    for p in paths:
+        path = Path(p)
+        out += sorted(str(f) for f in path.glob("*.yaml")) if path.is_dir() else [p]
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("scenario", nargs="+", help="scenario names, files or directories")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    scenarios = scenario_paths(args.scenario)
+    if len(scenarios) == 1:
+        run = simulate_scenario(scenarios[0], args.seed)
+        config = EngineConfig(physics=run.physics)
+        print("case | window s | tracks | extra | merged | missed")
+        for label, delays, window in _cases():
+            n = counts(run, run_delayed(run.warnings, delays, window, config))
+            print(f"{label} | {window:g} | {n[0]} | {n[1]} | {n[2]} | {n[3]}")
+        return
+    # Several: one row per scenario, the cases summed, then every case that failed.
+    print("scenario | clean cases | extra | merged | missed")
+    failed: list[str] = []
+    for name in scenarios:
+        run = simulate_scenario(name, args.seed)
+        config = EngineConfig(physics=run.physics)
+        totals, clean, cases = [0, 0, 0], 0, _cases()
+        for label, delays, window in cases:
+            n = counts(run, run_delayed(run.warnings, delays, window, config))
+            totals = [t + k for t, k in zip(totals, n[1:], strict=True)]
+            if n[1:] == (0, 0, 0):
+                clean += 1
+            else:
+                failed.append(
+                    f"{Path(name).stem} {label} window {window:g} s: "
+                    f"extra {n[1]}, merged {n[2]}, missed {n[3]}"
+                )
+        print(f"{Path(name).stem} | {clean}/{len(cases)} | {totals[0]} | {totals[1]} | {totals[2]}")
+    for line in failed:
+        print(line)
 
 
 if __name__ == "__main__":

@@ -70,8 +70,8 @@ def test_walked_whole_the_backlog_swaps_missiles(salvo: Simulated) -> None:
     assert any({c.nation for c in a.contributors} != THREE for a in finals)
 
 
-def _checked(reported_s: float) -> Checked:
-    w = make_warning(reported_us=round(reported_s * US))
+def _checked(reported_s: float, nation: Nation = Nation.KOR) -> Checked:
+    w = make_warning(reported_us=round(reported_s * US), nation=nation)
     return Checked(w, None, None)  # type: ignore[arg-type]  # only the time is read
 
 
@@ -82,7 +82,8 @@ def test_a_live_batch_is_walked_as_it_came() -> None:
 
 
 def test_a_backlog_is_cut_into_slices_in_event_order() -> None:
-    batch = [_checked(t) for t in (9.0, 0.0, 4.5, 1.0, 2.0, 2.5)]
+    nations = (Nation.KOR, Nation.USA, Nation.JPN)
+    batch = [_checked(t, nations[i % 3]) for i, t in enumerate((9.0, 0.0, 4.5, 1.0, 2.0, 2.5))]
     slices = event_slices(batch, 2 * US)
     times = [[c.warning.reported_us / US for c in part] for part in slices]
     assert times == [[0.0, 1.0, 2.0], [2.5, 4.5], [9.0]]
@@ -91,11 +92,23 @@ def test_a_backlog_is_cut_into_slices_in_event_order() -> None:
 def test_a_feed_read_behind_the_others_is_walked_at_its_newest() -> None:
     # Event time at 100 s: reports up to 102 s are one slice (each national track at its
     # newest), compared with the tracks as they stand; only what lies beyond is sliced.
-    batch = [_checked(t) for t in (10.0, 50.0, 99.0, 101.0, 103.0, 104.0, 107.0)]
+    us, kor = Nation.USA, Nation.KOR
+    batch = [
+        _checked(t, n)
+        for t, n in ((10.0, us), (50.0, us), (99.0, us), (101.0, us), (103.0, us), (104.0, kor))
+    ]
+    batch.append(_checked(107.0, kor))
     slices = event_slices(batch, 2 * US, 100 * US)
     times = [[c.warning.reported_us / US for c in part] for part in slices]
     assert times == [[10.0, 50.0, 99.0, 101.0], [103.0, 104.0], [107.0]]
     assert event_slices(batch[:4], 2 * US, 100 * US) == [batch[:4]]
+
+
+def test_one_feeds_backlog_alone_is_walked_whole() -> None:
+    # Its partitions fetched before the others': sliced, it would carry event time
+    # through the flight on one nation's word.
+    batch = [_checked(t, Nation.KOR) for t in (0.0, 30.0, 60.0)]
+    assert event_slices(batch, 2 * US) == [batch]
 
 
 def test_slices_must_have_a_width() -> None:

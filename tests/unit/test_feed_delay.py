@@ -12,9 +12,11 @@ batches of what arrived within a window, with one nation's reports delivered lat
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from evaluation.delay import counts, run_delayed
+from evaluation.delay import counts, run_delayed, scenario_paths
 from evaluation.scoring import Simulated, simulate_scenario
 from trilink.model import Nation
 
@@ -100,3 +102,13 @@ def test_korea_read_late_on_a_tight_ripple_merges_no_missiles(
     alerts = run_delayed(tight_ripple.warnings, {Nation.KOR: 10.0}, window_s)
     n = len(tight_ripple.truths)
     assert counts(tight_ripple, alerts) == (n, 0, 0, 0)
+
+
+def test_a_directory_stands_for_its_scenarios(tmp_path: Path) -> None:
+    for name in ("b.yaml", "a.yaml", "notes.md"):
+        (tmp_path / name).write_text("")
+    assert scenario_paths([str(tmp_path), "tight-salvo"]) == [
+        str(tmp_path / "a.yaml"),
+        str(tmp_path / "b.yaml"),
+        "tight-salvo",
+    ]
