@@ -116,7 +116,10 @@ def event_slices(admitted: list[Checked], span_us: int, event_us: int = 0) -> li
     the event time): it is walked whole, as before.
     """
     if not admitted:
-        return []
+        # Walked once all the same: a batch of dead letters alone still moves the wall
+        # clock, and what is due to close or to be released (a feed's "read late" hold)
+        # must not wait for the next idle tick.
+        return [admitted]
     times = [c.warning.reported_us for c in admitted]
     if max(times) - max(min(times), event_us) <= span_us:
         return [admitted]
