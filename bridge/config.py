@@ -289,6 +289,10 @@ class BridgeConfig:
     transactional_id: str = "trilink-bridge"
     batch_size: int = 500
     poll_timeout_s: float = 0.05
+    # Behind (a backlog), how long a poll waits at most for a warning partition whose
+    # records are at the broker but not fetched yet (``TimeMerge.idle_s``), so that
+    # one nation's backlog is not handed out ahead of the others'.
+    merge_idle_s: float = 2.0
     idle_advance: bool = True
     # Several instances may run: one is active, the others stand by and take over
     # when it dies (leadership of the one-partition ``bridge_leader`` topic).
@@ -311,6 +315,8 @@ class BridgeConfig:
             raise ConfigError("batch size must be at least 1")
         if self.poll_timeout_s <= 0.0:
             raise ConfigError("poll timeout must be positive")
+        if self.merge_idle_s < 0.0:
+            raise ConfigError("merge idle wait must not be negative")
 
     @property
     def topics(self) -> Topics:

@@ -4,8 +4,9 @@ Per batch:
 
 1. poll up to ``batch_size`` records from the warning topics (explicitly assigned,
    resuming at the group's committed offsets), the earliest published first across
-   the topics as far as they are fetched (:class:`~trilink.kafka.merge.TimeMerge`:
-   a backlog after a restart arrives in runs of one nation's warnings), and note
+   the topics (:class:`~trilink.kafka.merge.TimeMerge`: a backlog after a restart or
+   an outage arrives in runs of one nation's warnings; behind, a poll waits up to
+   ``merge_idle_s`` for a partition with records still to fetch), and note
    their positions in the checkpoint (:mod:`trilink.kafka.delivery`);
 2. run them through the pure engine (alerts, dead letters, state snapshots);
 3. hand the alerts (key = system track id), the dead letters and the snapshots of
@@ -215,7 +216,7 @@ class BridgeService:
                 )
                 # A backlog (after a restart) is read in publication order across the
                 # nations' topics, as it arrived live, not a fetch's run of one nation.
-                self._inputs = TimeMerge(consumer)
+                self._inputs = TimeMerge(consumer, idle_s=self.config.merge_idle_s)
                 self.stats.ready.set()
                 log.info(
                     "bridge ready: reading %s; writing %s, %s, %s; clock %s",

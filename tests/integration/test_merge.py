@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
-from confluent_kafka import Consumer
+from confluent_kafka import Consumer, TopicPartition
 
+from tests.conftest import GroupId
 from tests.integration.test_kafka_helpers import _produce_each
 from trilink.config import KafkaConfig
 from trilink.kafka import assign_from_beginning, consumer_config, wait_for
@@ -54,3 +56,68 @@ def test_clear_forgets_what_is_held(
         assert merge.held == 0 and merge.poll(10, 0.0) == []
     finally:
         consumer.close()
+
+
+def _two_backlogs(kafka_config: KafkaConfig, a: str, b: str, start_ms: int) -> None:
+    for i in range(6):
+        _produce_each(kafka_config, a, [b"a%d" % i], timestamp_ms=start_ms + 2_000 * i)
+        _produce_each(kafka_config, b, [b"b%d" % i], timestamp_ms=start_ms + 2_000 * i + 1_000)
+
+
+def test_behind_a_partition_still_to_fetch_is_waited_for(
+    kafka_config: KafkaConfig, new_topic: Callable[..., str], new_group: str
+) -> None:
+    # Ten minutes behind, b's records are at the broker but not fetched (b paused, as
+    # a fetcher busy with a's backlog): the merge holds a's records until b's come.
+    a, b = new_topic(), new_topic()
+    _two_backlogs(kafka_config, a, b, int(time.time() * 1e3) - 600_000)
+    consumer = Consumer(consumer_config(kafka_config, new_group))
+    resumed: list[int] = []
+
+    def clock() -> float:
+        # The fetcher turns to b while the merge waits: resumed from within the wait
+        # (one thread, as in the service; a client call from a second thread would
+        # queue behind the poll's).
+        if merge.held == 6 and not resumed:
+            consumer.resume([TopicPartition(b, 0)])
+            resumed.append(merge.held)
+        return time.monotonic()
+
+    try:
+        assign_from_beginning(consumer, [a, b])
+        consumer.pause([TopicPartition(b, 0)])
+        merge = TimeMerge(consumer, capacity=50, idle_s=60.0, monotonic=clock)
+        got = merge.poll(100, 5.0)
+        assert resumed == [6]  # it waited, holding a's six
+        assert [m.value() for m in got[:2]] == [b"a0", b"b0"]
+    finally:
+        consumer.close()
+
+
+def test_the_wait_is_bounded_and_fresh_records_do_not_wait(
+    kafka_config: KafkaConfig, new_topic: Callable[..., str], new_group: GroupId
+) -> None:
+    def drain(merge: TimeMerge, n: int) -> list[bytes]:
+        got: list[bytes] = []
+
+        def more() -> bool:
+            got.extend(bytes(m.value() or b"") for m in merge.poll(100, 0.2))
+            return len(got) == n
+
+        wait_for(more, 30.0)
+        return got
+
+    a, b, c, d = new_topic(), new_topic(), new_topic(), new_topic()
+    _two_backlogs(kafka_config, a, b, int(time.time() * 1e3) - 600_000)
+    _two_backlogs(kafka_config, c, d, int(time.time() * 1e3))
+    for topics, behind_s, idle_s in (([a, b], 2.0, 0.5), ([c, d], 300.0, 600.0)):
+        consumer = Consumer(consumer_config(kafka_config, new_group()))
+        try:
+            # Behind, b never fetched: a's come out after at most idle_s. Fresh
+            # (published within behind_s), d never fetched: c's come out unheld.
+            assign_from_beginning(consumer, topics)
+            consumer.pause([TopicPartition(topics[1], 0)])
+            merge = TimeMerge(consumer, capacity=50, idle_s=idle_s, behind_s=behind_s)
+            assert drain(merge, 6) == [b"a%d" % i for i in range(6)]  # the first's
+        finally:
+            consumer.close()

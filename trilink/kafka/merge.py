@@ -11,8 +11,20 @@ over what the consumer has fetched:
 
 1. take everything already fetched (waiting up to the poll timeout only when
    nothing is buffered), up to ``capacity`` records held;
-2. hand out up to ``max_messages`` records, each time the head of the partition
+2. behind (the oldest head more than ``behind_s`` older than the wall clock), while
+   an assigned partition holds nothing here but has records at the broker past what
+   was fetched (its lag), wait for them - at most ``idle_s`` per partition until it
+   next delivers, as Kafka Streams' ``max.task.idle.ms`` bounds it;
+3. hand out up to ``max_messages`` records, each time the head of the partition
    whose head has the smallest timestamp (ties: the one fetched first).
+
+Step 2 is why a backlog read after an outage comes out as it was published: the
+fetcher returns one partition's minutes before it asks for the next partition's,
+and merging only what is fetched would hand out one nation's whole backlog first
+(after a broker freeze the bridge got Korea's 200 s of a salvo, then the others':
+docs/score.md, "Stop 39"). Live, the heads are fresh and nothing waits; the lag is
+asked of the broker only when behind, at most every ``recheck_s`` per partition
+(Tansu may report an end short of the truth: then less is waited for, never more).
 
 Each partition's own order is kept (a head is only ever taken from the front), so
 offsets noted in the order handed out are always a prefix of each partition: a
@@ -29,17 +41,29 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import logging
+import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Consumer, Message
+from confluent_kafka import (
+    TIMESTAMP_NOT_AVAILABLE,
+    Consumer,
+    KafkaException,
+    Message,
+    TopicPartition,
+)
 
 from trilink.errors import ConfigError
 from trilink.kafka.consume import poll_batch
 
 __all__ = ["TimeMerge"]
 
+log = logging.getLogger(__name__)
+
 Entry = tuple[int, int, Message]  # (timestamp ms, fetch order, record)
+Key = tuple[str, int]
 
 
 @dataclass
@@ -48,13 +72,24 @@ class TimeMerge:
 
     consumer: Consumer
     capacity: int = 5_000  # records held between polls, at most (memory bound)
-    _queues: dict[tuple[str, int], deque[Entry]] = field(default_factory=dict, init=False)
+    idle_s: float = 0.0  # step 2's bound per partition; 0 waits for nothing
+    behind_s: float = 2.0  # heads older than this (wall clock) are a backlog
+    recheck_s: float = 0.25  # a partition's end asked of the broker at most this often
+    timeout_s: float = 5.0  # for one such request
+    wall_ms: Callable[[], float] = field(default=lambda: time.time() * 1e3, repr=False)
+    monotonic: Callable[[], float] = field(default=time.monotonic, repr=False)
+    _queues: dict[Key, deque[Entry]] = field(default_factory=dict, init=False)
     _held: int = field(default=0, init=False)
     _order: itertools.count[int] = field(default_factory=itertools.count, init=False)
+    _next: dict[Key, int] = field(default_factory=dict, init=False)  # after the last fetched
+    _ends: dict[Key, tuple[float, int]] = field(default_factory=dict, init=False)
+    _waited: dict[Key, float] = field(default_factory=dict, init=False)  # since, per partition
 
     def __post_init__(self) -> None:
         if self.capacity < 1:
             raise ConfigError(f"capacity must be at least 1, got {self.capacity}")
+        if self.idle_s < 0.0 or self.behind_s < 0.0 or self.recheck_s < 0.0:
+            raise ConfigError("idle_s, behind_s and recheck_s must not be negative")
 
     @property
     def held(self) -> int:
@@ -62,25 +97,106 @@ class TimeMerge:
         return self._held
 
     def poll(self, max_messages: int, timeout: float) -> list[Message]:
-        """Up to ``max_messages`` records, the earliest first (steps 1 and 2)."""
-        room = self.capacity - self._held
-        if room > 0:
-            wait = timeout if self._held == 0 else 0.0
-            for msg in poll_batch(self.consumer, room, wait):
-                self._add(msg)
+        """Up to ``max_messages`` records, the earliest first (steps 1 to 3)."""
+        drained = self._fill(timeout if self._held == 0 else 0.0)
+        while drained and self._held and max_messages > 0:
+            lagging = self._lagging()
+            if not lagging:
+                break
+            now = self.monotonic()
+            left = min(self._waited.setdefault(k, now) + self.idle_s for k in lagging) - now
+            if left <= 0.0:
+                log.warning("merge: waited %.1f s for %s; going on without", self.idle_s,
+                            ", ".join(f"{t}[{p}]" for t, p in sorted(lagging)))  # fmt: skip
+                break
+            drained = self._fill(min(left, 0.1))
         return self._take(max_messages)
 
     def clear(self) -> None:
         """Forget what is held (the consumer was rewound: it is fetched again)."""
         self._queues.clear()
+        self._next.clear()
+        self._ends.clear()
+        self._waited.clear()
         self._held = 0
+
+    def _fill(self, wait: float) -> bool:
+        """Step 1; True if it took all that was fetched (room was left over)."""
+        room = self.capacity - self._held
+        if room <= 0:
+            return False
+        got = poll_batch(self.consumer, room, wait)
+        for msg in got:
+            self._add(msg)
+        return len(got) < room
 
     def _add(self, msg: Message) -> None:
         kind, ms = msg.timestamp()
         stamp = ms if kind != TIMESTAMP_NOT_AVAILABLE and ms >= 0 else -1
         key = (str(msg.topic()), int(msg.partition() or 0))
         self._queues.setdefault(key, deque()).append((stamp, next(self._order), msg))
+        self._next[key] = int(msg.offset() or 0) + 1
+        self._waited.pop(key, None)  # it delivered: a later silence is waited for anew
         self._held += 1
+
+    def _lagging(self) -> list[Key]:
+        """Step 2's partitions to wait for: none unless behind; else those holding
+        nothing here, not waited for past ``idle_s``, whose end is past what was
+        fetched."""
+        heads = [q[0][0] for q in self._queues.values() if q and q[0][0] >= 0]
+        if not heads or self.wall_ms() - min(heads) <= self.behind_s * 1e3:
+            return []
+        try:
+            assigned = self.consumer.assignment()
+        except KafkaException:
+            return []
+        now = self.monotonic()
+        out = []
+        for tp in assigned:
+            key = (tp.topic, tp.partition)
+            if self._queues.get(key) or now - self._waited.get(key, now) >= self.idle_s:
+                continue
+            fetched, end = self._fetched(tp), self._end(tp, now)
+            if fetched is not None and end is not None and end > fetched:
+                out.append(key)
+        return out
+
+    def _fetched(self, tp: TopicPartition) -> int | None:
+        """The offset after the last record fetched: the consumer's position if this
+        merge has seen none of the partition's records yet, else where it starts
+        reading (its group's committed offset, else the partition's start, as
+        ``auto.offset.reset=earliest``); None if the broker does not say."""
+        key = (tp.topic, tp.partition)
+        if key in self._next:
+            return self._next[key]
+        part = [TopicPartition(tp.topic, tp.partition)]
+        try:
+            (pos,) = self.consumer.position(part)
+            if pos.offset < 0:
+                (pos,) = self.consumer.committed(part, timeout=self.timeout_s)
+            start = int(pos.offset)
+            if start < 0:
+                start = self.consumer.get_watermark_offsets(
+                    part[0], timeout=self.timeout_s, cached=False
+                )[0]
+        except KafkaException:
+            return None
+        self._next[key] = int(start)
+        return int(start)
+
+    def _end(self, tp: TopicPartition, now: float) -> int | None:
+        key = (tp.topic, tp.partition)
+        asked = self._ends.get(key)
+        if asked is not None and now - asked[0] < self.recheck_s:
+            return asked[1]
+        try:
+            _low, high = self.consumer.get_watermark_offsets(
+                TopicPartition(tp.topic, tp.partition), timeout=self.timeout_s, cached=False
+            )
+        except KafkaException:
+            return None
+        self._ends[key] = (now, int(high))
+        return int(high)
 
     def _take(self, max_messages: int) -> list[Message]:
         heads = [(q[0][0], q[0][1], key) for key, q in self._queues.items() if q]
