@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, Message, TopicPartition
 
 from tests.conftest import GroupId
 from tests.integration.test_kafka_helpers import _produce_each
@@ -88,7 +88,7 @@ def test_behind_a_partition_still_to_fetch_is_waited_for(
         consumer.pause([TopicPartition(b, 0)])
         merge = TimeMerge(consumer, capacity=50, idle_s=60.0, monotonic=clock)
         got = merge.poll(100, 5.0)
-        assert resumed == [6]  # it waited, holding a's six
+        assert resumed == [6] and merge.waits > 0  # it waited, holding a's six
         assert [m.value() for m in got[:2]] == [b"a0", b"b0"]
     finally:
         consumer.close()
@@ -121,3 +121,29 @@ def test_the_wait_is_bounded_and_fresh_records_do_not_wait(
             assert drain(merge, 6) == [b"a%d" % i for i in range(6)]  # the first's
         finally:
             consumer.close()
+
+
+def test_what_precedes_a_lagging_partitions_last_record_is_not_held(
+    kafka_config: KafkaConfig, new_topic: Callable[..., str], new_group: str
+) -> None:
+    # b's six are fetched; then b pauses with a seventh at the broker. a's next record
+    # is older than b's last fetched one: b's rest cannot precede it, so no wait.
+    a, b = new_topic(), new_topic()
+    start = int(time.time() * 1e3) - 600_000
+    _two_backlogs(kafka_config, a, b, start)
+    consumer = Consumer(consumer_config(kafka_config, new_group))
+    try:
+        assign_from_beginning(consumer, [a, b])
+        merge = TimeMerge(consumer, capacity=50, idle_s=600.0)
+        got: list[Message] = []
+        wait_for(lambda: got.extend(merge.poll(100, 0.2)) or len(got) == 12, 20.0)
+        consumer.pause([TopicPartition(b, 0)])
+        waits = merge.waits  # a first fetch may have come before the other's
+        _produce_each(kafka_config, a, [b"a6"], timestamp_ms=start + 10_500)
+        _produce_each(kafka_config, b, [b"b6"], timestamp_ms=start + 11_500)
+        later: list[bytes] = []
+        wait_for(lambda: later.extend(bytes(m.value() or b"") for m in merge.poll(100, 0.2))
+                 or len(later) == 1, 20.0)  # fmt: skip
+        assert later == [b"a6"] and merge.waits == waits and merge.held == 0
+    finally:
+        consumer.close()

@@ -13,8 +13,9 @@ over what the consumer has fetched:
    nothing is buffered), up to ``capacity`` records held;
 2. behind (the oldest head more than ``behind_s`` older than the wall clock), while
    an assigned partition holds nothing here but has records at the broker past what
-   was fetched (its lag), wait for them - at most ``idle_s`` per partition until it
-   next delivers, as Kafka Streams' ``max.task.idle.ms`` bounds it;
+   was fetched (its lag), hand out only heads stamped no later than its last fetched
+   record, and when there are none, wait for its records - at most ``idle_s`` per
+   partition until it next delivers, as Kafka Streams' ``max.task.idle.ms`` bounds it;
 3. hand out up to ``max_messages`` records, each time the head of the partition
    whose head has the smallest timestamp (ties: the one fetched first).
 
@@ -82,8 +83,11 @@ class TimeMerge:
     _held: int = field(default=0, init=False)
     _order: itertools.count[int] = field(default_factory=itertools.count, init=False)
     _next: dict[Key, int] = field(default_factory=dict, init=False)  # after the last fetched
+    _last: dict[Key, int] = field(default_factory=dict, init=False)  # its timestamp
     _ends: dict[Key, tuple[float, int]] = field(default_factory=dict, init=False)
     _waited: dict[Key, float] = field(default_factory=dict, init=False)  # since, per partition
+
+    waits: int = field(default=0, init=False)  # polls that waited in step 2 (a statistic)
 
     def __post_init__(self) -> None:
         if self.capacity < 1:
@@ -103,6 +107,13 @@ class TimeMerge:
             lagging = self._lagging()
             if not lagging:
                 break
+            # What precedes every lagging partition's last fetched record precedes the
+            # rest of it too (a partition's timestamps rise with its offsets): handed
+            # out now; only what may come after a record still to fetch waits.
+            ready = self._take(max_messages, min(self._last.get(k, -1) for k in lagging))
+            if ready:
+                return ready
+            self.waits += 1
             now = self.monotonic()
             left = min(self._waited.setdefault(k, now) + self.idle_s for k in lagging) - now
             if left <= 0.0:
@@ -110,12 +121,13 @@ class TimeMerge:
                             ", ".join(f"{t}[{p}]" for t, p in sorted(lagging)))  # fmt: skip
                 break
             drained = self._fill(min(left, 0.1))
-        return self._take(max_messages)
+        return self._take(max_messages, None)
 
     def clear(self) -> None:
         """Forget what is held (the consumer was rewound: it is fetched again)."""
         self._queues.clear()
         self._next.clear()
+        self._last.clear()
         self._ends.clear()
         self._waited.clear()
         self._held = 0
@@ -136,6 +148,7 @@ class TimeMerge:
         key = (str(msg.topic()), int(msg.partition() or 0))
         self._queues.setdefault(key, deque()).append((stamp, next(self._order), msg))
         self._next[key] = int(msg.offset() or 0) + 1
+        self._last[key] = stamp
         self._waited.pop(key, None)  # it delivered: a later silence is waited for anew
         self._held += 1
 
@@ -198,11 +211,14 @@ class TimeMerge:
         self._ends[key] = (now, int(high))
         return int(high)
 
-    def _take(self, max_messages: int) -> list[Message]:
+    def _take(self, max_messages: int, upto_ms: int | None) -> list[Message]:
+        """Step 3, stopping at a head stamped after ``upto_ms`` if given."""
         heads = [(q[0][0], q[0][1], key) for key, q in self._queues.items() if q]
         heapq.heapify(heads)
         out: list[Message] = []
         while heads and len(out) < max_messages:
+            if upto_ms is not None and heads[0][0] > upto_ms:
+                break
             _, _, key = heapq.heappop(heads)
             queue = self._queues[key]
             out.append(queue.popleft()[2])
