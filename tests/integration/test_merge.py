@@ -119,6 +119,8 @@ def test_the_wait_is_bounded_and_fresh_records_do_not_wait(
             consumer.pause([TopicPartition(topics[1], 0)])
             merge = TimeMerge(consumer, capacity=50, idle_s=idle_s, behind_s=behind_s)
             assert drain(merge, 6) == [b"a%d" % i for i in range(6)]  # the first's
+            # Behind it did wait (and stopped); fresh it never did.
+            assert (merge.waits > 0) == (topics[0] == a)
         finally:
             consumer.close()
 
