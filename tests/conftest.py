@@ -83,10 +83,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.integration)
 
 
+# Failures that passed on a rerun (pytest-rerunfailures prints only their names): kept
+# so that a flaky test's first failure can be read from the run's log.
+_RERUN_TAIL_LINES = 40
+_reruns: list[tuple[str, str]] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.outcome == "rerun" and report.longrepr is not None:
+        _reruns.append((report.nodeid, str(report.longrepr)))
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     used = terminalreporter.config.stash.get(_USED, None)
     if used is not None:
         terminalreporter.write_line(f"kafka used: {used.kind} at {used.bootstrap_servers}")
+    for nodeid, text in _reruns:
+        terminalreporter.write_sep("-", f"rerun after failing: {nodeid}")
+        for line in text.splitlines()[-_RERUN_TAIL_LINES:]:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")
