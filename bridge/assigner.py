@@ -41,7 +41,8 @@ comes back with neither a late first report nor a young track. A known candidate
 late one in every other respect too (a missile the picture holds): when its nation has
 meanwhile put members on the tracks it hesitated between, it joins beside the one that
 is the same object rather than found a second track for a missile (close-launchers:
-a Japanese track held 40 s among a battery's tracks founded a seventh).
+a Japanese track held 40 s among a battery's tracks founded a seventh). Like a detached
+candidate it founds nothing: gating with no track it is held again, still known.
 """
 
 from __future__ import annotations
@@ -359,9 +360,13 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
             steps.append(Step(founder, j, duplicate=dup))
             slots[j].nations.add(c.nation)
             continue
-        if c.detached:
+        if c.detached or c.known:
             # Detached by a break and near no track: a national track that lost its
-            # missile (diverged) founds nothing; it is retried on its next report.
+            # missile (diverged) founds nothing; it is retried on its next report. So
+            # is a known one: it was ambiguous among tracks the picture holds, so its
+            # missile is one of theirs (close-launchers: a Japanese track held among a
+            # battery's tracks gated with none on one report and founded a seventh
+            # track for six missiles).
             steps.append(Step(founder, -1, held=True))
             continue
         if founder in blocked:  # ambiguous: its nation may be re-initiating a track there

@@ -372,12 +372,13 @@ class Associator:
                     continue
                 if step.slot < 0:
                     log.info(
-                        "%s held: detached from %s, near no track",
+                        "%s held: %s, near no track",
                         key_text(n.member.key),
-                        n.previous,
+                        f"detached from {n.previous}" if n.previous else "a known missile",
                     )
-                    self.table.hold(n.member, n.previous)
-                    self.table.note_left(n, touched)
+                    self.table.hold(n.member, n.previous, known=n.known)
+                    if n.previous:
+                        self.table.note_left(n, touched)
                     continue
                 log.info(
                     "%s held: its nation is live on %s",

@@ -322,6 +322,27 @@ def test_plan_defers_a_known_candidate_however_old_its_track() -> None:
     assert plan([sharp], slots(), gate) == [Step(0, 0)]
 
 
+def test_plan_a_known_candidate_near_no_track_is_held_and_founds_nothing() -> None:
+    """A known candidate (held before as ambiguous between tracks the picture holds)
+    is one of their missiles: when its estimate has since left every gate (a radar
+    hand-over, a track that took a neighbour's detections) it is held like a detached
+    member instead of founding a track (close-launchers seeds 1 and 9, atmosphere: a
+    seventh track for six missiles). A fresh candidate there founds, as before."""
+    a = ballistic_missile("A", T0)
+    t = T0 + 60 * US
+    gate = Gate()
+    precise = np.diag([20.0**2] * 3 + [2.0**2] * 3)
+
+    def slots() -> list[Slot]:
+        return [Slot("ST-a", _est(a.truth(t), t, precise), {Nation.KOR}, "realm")]
+
+    far = _est(a.truth(t) + np.array([60_000.0, 0.0, 0.0, 0.0, 0.0, 0.0]), t)
+    known = Candidate(far, Nation.JPN, "realm", (1, "JPN", "J1"), known=True)
+    assert plan([known], slots(), gate) == [Step(0, -1, held=True)]
+    fresh = Candidate(far, Nation.JPN, "realm", (1, "JPN", "J1"))
+    assert plan([fresh], slots(), gate) == [Step(0, 1, founds=True)]
+
+
 def test_plan_defers_a_young_candidate_only_among_tracks_already_held() -> None:
     """An infrared track's first report on a battery: kilometres of error over two
     tracks the picture already holds. Young (within ``settle_s`` of its first
@@ -366,3 +387,19 @@ def test_a_newcomer_held_as_ambiguous_among_known_tracks_is_a_late_candidate() -
     (c_plain,) = assoc._candidates([plain])
     (c_known,) = assoc._candidates([known])
     assert not c_plain.late and c_known.late and c_known.known
+
+
+def test_a_known_newcomer_near_no_track_stays_held_as_known() -> None:
+    """Held near no track, a known newcomer stays known on its next retry: a second
+    report there must not found the track the first was held from founding."""
+    gate = Gate()
+    table = TrackTable.configured(GateConfig(), AlertConfig())
+    assoc = Associator(gate, table)
+    member = national_track(Nation.JPN, "JPN-0001", 0.0, T0 + 40 * US)
+    member.first_observed_us = T0
+    touched: set[str] = set()
+    assoc._assign([Newcomer(member, T0, known=True)], touched)
+    assert not table.tracks and member.key in table.held and member.key in table.held_known
+    plain = national_track(Nation.JPN, "JPN-0002", 0.0, T0 + 40 * US)
+    assoc._assign([Newcomer(plain, T0)], touched)
+    assert len(table.tracks) == 1  # a newcomer never held as ambiguous founds, as before
