@@ -118,7 +118,8 @@ class GateConfig:
     verdict while a thrust the comparison's ballistic move may leave out,
     ``contest_thrust_mps2`` over the span (a t²/2), reaches half the distance between
     the two contenders: the catalogue's stiffest first stages (50 m/s²), as a bound
-    rather than a typical miss (0: off).
+    rather than a typical miss (0: off). The figure was chosen on one traced case (25
+    m/s² did not mend it; ``docs/score.md`` Stop 41) and checked on the rest.
     """
 
     dof: int = 6
