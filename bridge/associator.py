@@ -229,26 +229,7 @@ class Associator:
             ):
                 return True
         then = min(e.time_us for e in contenders)
-        if thrusting_then(track.history, reference, then, span) is not None:
-            return True
-        return self._thrust_blurs(reference, contenders)
-
-    def _thrust_blurs(self, reference: Estimate, contenders: tuple[Estimate, ...]) -> bool:
-        """Whether the thrust a ballistic move may leave out (``contest_thrust_mps2``
-        over the longest span from ``reference``, a t²/2) reaches half the distance
-        between the contenders at the reference's time: the comparison cannot tell
-        them apart. Within the boost span that is a feed read 6-8 s late, its track and
-        the next missile's of a ripple about 3 km apart in boost."""
-        accel = self.gate.config.contest_thrust_mps2
-        propagator = self.gate.propagator
-        if accel <= 0.0 or not (
-            propagator.may_thrust(reference) or any(propagator.may_thrust(e) for e in contenders)
-        ):
-            return False
-        gap_s = max(abs(reference.time_us - e.time_us) for e in contenders) / US
-        at = [propagator.to(e, reference.time_us).x[:3] for e in contenders]
-        apart = max(float(np.linalg.norm(p - q)) for p in at for q in at)
-        return 0.5 * accel * gap_s * gap_s >= 0.5 * apart
+        return thrusting_then(track.history, reference, then, span) is not None
 
     def _reference(self, members: list[NationalTrack]) -> Estimate:
         """The fused estimate of ``members`` at the newest of their times."""

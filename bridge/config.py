@@ -113,13 +113,6 @@ class GateConfig:
     ``missed_thrust_mps2`` as 1 sigma over the track's age; 0: off). 25 m/s² is the
     catalogue's first stages at ignition (7-50 m/s², half of them 15-25: the slow
     ones are the ones a filter misses longest), not a figure fitted to the battery.
-
-    A contest (a nation's new track displacing its own member of a track) gives no
-    verdict while a thrust the comparison's ballistic move may leave out,
-    ``contest_thrust_mps2`` over the span (a t²/2), reaches half the distance between
-    the two contenders: the catalogue's stiffest first stages (50 m/s²), as a bound
-    rather than a typical miss (0: off). The figure was chosen on one traced case (25
-    m/s² did not mend it; ``docs/score.md`` Stop 41) and checked on the rest.
     """
 
     dof: int = 6
@@ -135,7 +128,6 @@ class GateConfig:
     birth_ceiling_m: float = 35_000.0
     thrust_ceiling_m: float = 20_000.0
     missed_thrust_mps2: float = 25.0
-    contest_thrust_mps2: float = 50.0
     late_gate_probability: float = 1.0 - 1e-12
     settle_s: float = 20.0
     ambiguity_ratio: float = 100.0
@@ -164,8 +156,6 @@ class GateConfig:
             raise ConfigError("thrust ceiling must not be negative")
         if not 0.0 <= self.missed_thrust_mps2 <= 200.0:
             raise ConfigError("missed thrust must be 0..200 m/s²")
-        if not 0.0 <= self.contest_thrust_mps2 <= 200.0:
-            raise ConfigError("contest thrust must be 0..200 m/s²")
         if self.break_check_s < 0.0:
             raise ConfigError("break check interval must not be negative")
         if self.q_ballistic < 0.0 or self.q_boost < 0.0:
