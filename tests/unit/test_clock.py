@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -44,3 +45,28 @@ def test_definition_round_trips_through_its_schema() -> None:
     d = ClockDefinition(EPOCH, 12.5, generation=3, set_by="producer-kor", set_at_us=EPOCH + 9)
     _, datum = codec.decode_dict(codec.encode_dict(ClockDefinition.SCHEMA, d.to_dict()))
     assert ClockDefinition.from_dict(datum) == d
+
+
+def test_a_clock_written_but_not_yet_visible_is_read_again_not_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A reader can trail an acknowledged write (last stable offset, follower lag):
+    # agreeing must wait for the record, not fail on the first empty read.
+    import trilink.kafka.clock as kafka_clock
+    from trilink.config import KafkaConfig
+
+    proposal = ClockDefinition(1_000_000_000, 25.0, set_by="svc")
+    log: list[str] = []
+    reads = iter([None, None, None, replace(proposal, generation=0)])
+
+    def read(*_args: object, **_kw: object) -> ClockDefinition | None:
+        log.append("read")
+        return next(reads)
+
+    monkeypatch.setattr(kafka_clock, "ensure_topics", lambda *a, **k: None)
+    monkeypatch.setattr(kafka_clock, "write_clock", lambda *a, **k: log.append("write"))
+    monkeypatch.setattr(kafka_clock, "read_clock", read)
+    monkeypatch.setattr(kafka_clock.time, "sleep", lambda _s: None)
+    agreed = kafka_clock.agree_clock(KafkaConfig("unused:9092"), "clock", Codec(), proposal)
+    assert agreed == replace(proposal, generation=0)
+    assert log == ["read", "write", "read", "read", "read"]

@@ -102,6 +102,31 @@ def write_clock(kafka: KafkaConfig, topic: str, codec: Codec, definition: ClockD
         raise KafkaError(f"cannot write the clock: {failures or 'timed out'}", topic=topic)
 
 
+def _read_back(
+    kafka: KafkaConfig, topic: str, codec: Codec, *, timeout: float = 30.0
+) -> ClockDefinition:
+    """The definition in force once a write is acknowledged, waiting until it shows.
+
+    An acknowledged record is not at once visible to every reader: a
+    ``read_committed`` reader stops at the last stable offset, and under
+    ``acks=1`` a follower may still trail the high watermark; with services
+    racing to write, one such read came back empty on a loaded CI machine.
+    """
+    deadline = time.monotonic() + timeout
+    delay = 0.05
+    while True:
+        found = read_clock(kafka, topic, codec, timeout=max(0.5, deadline - time.monotonic()))
+        if found is not None:
+            return found
+        if time.monotonic() >= deadline:
+            raise KafkaError(
+                f"the clock just written is not readable after {timeout:g} s", topic=topic
+            )
+        log.info("clock topic %s: the definition just written is not visible yet", topic)
+        time.sleep(delay)
+        delay = min(1.0, delay * 2)
+
+
 def agree_clock(
     kafka: KafkaConfig,
     topic: str,
@@ -120,9 +145,7 @@ def agree_clock(
     found = read_clock(kafka, topic, codec)
     if found is None:
         write_clock(kafka, topic, codec, replace(proposal, generation=0))
-        found = read_clock(kafka, topic, codec)
-        if found is None:  # pragma: no cover - the write was acknowledged
-            raise KafkaError("the clock just written cannot be read back", topic=topic)
+        found = _read_back(kafka, topic, codec)
     if strict_rate and found.rate != proposal.rate:
         raise ConfigError(
             f"the session clock runs at {found.describe()} (set by {found.set_by or '?'}); "
