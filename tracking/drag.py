@@ -22,11 +22,13 @@ import numpy as np
 
 from trilink.air import CEILING_M, RHO0, SCALE_H_M, K, drag_coefficient, height_m
 from trilink.geodesy import A, F, FloatArray
+from trilink.jit import kernel
 
 DRAG_SPREAD = 0.5  # 1-sigma relative error of the nominal drag
 DRAG_TAU_S = 3.0
 
 
+@kernel
 def drag_q(h_m: float, speed_mps: float) -> float:
     """Spectral density (m²/s³) of the nominal drag's error at this height and speed."""
     sigma = DRAG_SPREAD * drag_coefficient(h_m) * speed_mps * speed_mps

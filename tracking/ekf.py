@@ -4,12 +4,12 @@ A national tracker runs one filter per track and per motion model (see
 :mod:`tracking.tracker`); a sensor scan touches all of them at the same instant, so
 every step here works on stacks — states ``(n, 6)``, covariances ``(n, 6, 6)``, or
 ``(n, 7)`` with a body's drag scale in the atmosphere model —
-and costs a fixed number of numpy calls whatever ``n`` is. The dynamics are those
-of :func:`tracking.propagate.propagate` (rotating-frame two-body + J2 gravity and a
-nominal body's drag in the air, RK4
-on the state, the midpoint-linearised second-order transition matrix on the
-covariance, white-acceleration process noise), written over stacks; the unit tests
-check the two agree.
+and the updates cost a fixed number of numpy calls whatever ``n`` is. The prediction
+flies each row in a compiled kernel (:mod:`tracking.filter_flight`): the dynamics of
+:func:`tracking.propagate.propagate` (rotating-frame two-body + J2 gravity and a
+nominal body's drag in the air, RK4 on the state, the midpoint-linearised
+second-order transition matrix on the covariance, white-acceleration process noise);
+the unit tests check the two agree.
 
 Measurement models are in :mod:`measurement.models`.
 """
@@ -29,53 +29,15 @@ from measurement.models import (
     innovation,
     predict_measurement,
 )
-from tracking.drag import drag_coefficient_rows, drag_q_rows
+from tracking.drag import drag_coefficient_rows
+from tracking.filter_flight import propagate_rows
 from tracking.propagate import AIR_STEP_S
-from trilink.air import SCALE_H_M
-from trilink.geodesy import GM, J2, OMEGA, A, FloatArray
+from trilink.geodesy import FloatArray
 
 IntArray = NDArray[np.intp]
 
-_W2 = OMEGA * OMEGA
 _LOG_2PI = math.log(2.0 * math.pi)
-_EYE3 = np.eye(3)
-_CENTRIFUGAL = np.diag([OMEGA * OMEGA, OMEGA * OMEGA, 0.0])
-_NOISE_POS = np.kron([[1.0, 0.0], [0.0, 0.0]], _EYE3)
-_NOISE_CROSS = np.kron([[0.0, 1.0], [1.0, 0.0]], _EYE3)
-_NOISE_VEL = np.kron([[0.0, 0.0], [0.0, 1.0]], _EYE3)
-_2W = 2.0 * OMEGA
-_J2K = 1.5 * J2 * A * A
 _MAX_DRAG_STEP = 0.2  # as tracking.propagate: a fraction of drag's decay time per step
-
-
-def _acceleration(
-    r: FloatArray,
-    v: FloatArray,
-    air: bool = False,
-    thrust: FloatArray | None = None,
-    drag: FloatArray | None = None,
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Rotating-frame J2 acceleration of component rows ``r``, ``v`` (3, n); also -GM/|r|³, |r|².
-
-    The same dynamics as ``trilink.geodesy.ecef_acceleration``, on (3, n) rows so that
-    an RK4 stage costs a couple of dozen numpy calls whatever the number of filters.
-    """
-    r2 = np.einsum("ij,ij->j", r, r)
-    k = -GM / (r2 * np.sqrt(r2))
-    kc = k * (_J2K / r2)
-    z = r[2]
-    fxy = k + kc * (1.0 - 5.0 * (z * z / r2))
-    a = r * (fxy + _W2)
-    a[2] = (fxy + 2.0 * kc) * z
-    a[0] += _2W * v[1]
-    a[1] -= _2W * v[0]
-    if air:
-        kd = _drag_rows(r, drag)
-        if kd.any():
-            a -= v * (kd * np.sqrt(np.einsum("ij,ij->j", v, v)))
-    if thrust is not None:
-        a += v * (thrust / np.maximum(np.sqrt(np.einsum("ij,ij->j", v, v)), 1.0))
-    return a, k, r2
 
 
 def propagate_many(
@@ -112,6 +74,7 @@ def propagate_many(
     longest = float(np.max(np.abs(dt))) if dt.size else 0.0
     if longest == 0.0:
         return x.copy(), p.copy()
+    n = x.shape[0]
     body = x.shape[1] == 7  # the drag scale is a state (see the docstring)
     drag: FloatArray | None = None
     if body:
@@ -121,96 +84,19 @@ def propagate_many(
     steps = max(1, math.ceil(longest / max_step))
     if air:
         steps = _air_steps(x, dt, longest, steps, drag)
-    h = dt / steps
-    h2, h6 = 0.5 * h, h / 6.0
-    xt = np.asarray(x, dtype=float).T
-    r, v = xt[0:3], xt[3:6]
-    # Per-step transition I + F h + (F h)^2 / 2 with F linearised at the drift-only
-    # midpoint; F's constant blocks (identity, Coriolis) are filled once.
-    fh = np.zeros((x.shape[0], 6, 6))
-    eye = np.eye(x.shape[1])
-    fh[:, 0, 3] = fh[:, 1, 4] = fh[:, 2, 5] = h
-    coriolis = np.zeros((x.shape[0], 3, 3))
-    coriolis[:, 0, 1] = _2W * h
-    coriolis[:, 1, 0] = -_2W * h
-    fh[:, 3:6, 3:6] = coriolis
-    hg = h[:, None, None]
-    q = np.asarray(q, dtype=float)
-    p = np.asarray(p, dtype=float)
-    if thrust is not None and not np.any(thrust):
-        thrust = None
-    phi: FloatArray | None = None
-    for _ in range(steps):
-        a1, _, _ = _acceleration(r, v, air, thrust, drag)
-        r2 = r + h2 * v
-        v2 = v + h2 * a1
-        a2, km, r2m = _acceleration(r2, v2, air, thrust, drag)
-        mid = r2.T
-        # Two-body gravity gradient GM/r^3 (3 r r^T / r^2 - I); J2's share is ~1e-3 of it.
-        g = mid[:, :, None] * mid[:, None, :] * (-3.0 * km / r2m)[:, None, None]
-        g += km[:, None, None] * _EYE3 + _CENTRIFUGAL
-        fh[:, 3:6, 0:3] = g * hg
-        if air:
-            k = drag_coefficient_rows(mid.T)  # the nominal body's, at the midpoint
-            _drag_partials(fh, mid, v.T, hg, coriolis, k if drag is None else k * drag)
-            # Step by step: the nominal drag's error enters only on the steps in the air.
-            q_drag = drag_q_rows(np.concatenate([r, v]).T)
-            if drag_noise is not None:
-                q_drag = q_drag * drag_noise
-            noise = _white(h, q + q_drag)
-            if body:
-                fh7, noise = _with_body(fh, noise, k, v.T, hg, h, mid, body_drift)
-                step = eye + fh7 + 0.5 * (fh7 @ fh7)
-            else:
-                step = eye + fh + 0.5 * (fh @ fh)
-            p = step @ p @ step.transpose(0, 2, 1) + noise
-        else:
-            step = eye + fh + 0.5 * (fh @ fh)
-            phi = step if phi is None else step @ phi
-        r3 = r + h2 * v2
-        v3 = v + h2 * a2
-        a3, _, _ = _acceleration(r3, v3, air, thrust, drag)
-        r4 = r + h * v3
-        v4 = v + h * a3
-        a4, _, _ = _acceleration(r4, v4, air, thrust, drag)
-        r = r + h6 * (v + 2.0 * (v2 + v3) + v4)
-        v = v + h6 * (a1 + 2.0 * (a2 + a3) + a4)
-    if phi is not None:
-        p = phi @ p @ phi.transpose(0, 2, 1) + _white(dt, q)
-    s = np.concatenate([r, v]).T
-    if body:
-        s = np.concatenate([s, x[:, 6:7]], axis=1)
-    return s, 0.5 * (p + p.transpose(0, 2, 1))
-
-
-def _with_body(
-    fh: FloatArray,
-    noise: FloatArray,
-    k: FloatArray,
-    v: FloatArray,
-    hg: FloatArray,
-    h: FloatArray,
-    r: FloatArray,
-    drift: float,
-) -> tuple[FloatArray, FloatArray]:
-    """A step's transition (times the step) and noise with the drag scale as a 7th state.
-
-    The drag acceleration ``-s k |v| v`` depends on the scale ``s`` through ``-k |v| v``
-    (the nominal body's), coupled on the way down only: going up the body is the whole
-    missile, not what re-enters, and a thrust the filter missed would read as drag.
-    The scale drifts as a random walk of ``drift`` (variance per s). ``k`` (n,) is the
-    nominal body's drag coefficient at positions ``r`` (n, 3).
-    """
-    n = fh.shape[0]
-    out = np.zeros((n, 7, 7))
-    out[:, 0:6, 0:6] = fh
-    falling = np.einsum("ij,ij->i", r, v) < 0.0
-    speed = np.linalg.norm(v, axis=1)
-    out[:, 3:6, 6] = -(k * speed * falling)[:, None] * v * hg[:, :, 0]
-    full = np.zeros((n, 7, 7))
-    full[:, 0:6, 0:6] = noise
-    full[:, 6, 6] = drift * np.abs(h)
-    return out, full
+    ones = np.ones(n)
+    return propagate_rows(
+        np.ascontiguousarray(x, dtype=float),
+        np.ascontiguousarray(p, dtype=float),
+        dt,
+        steps,
+        np.ascontiguousarray(np.broadcast_to(np.asarray(q, dtype=float), (n,))),
+        bool(air),
+        ones * 0.0 if thrust is None else np.ascontiguousarray(thrust, dtype=float),
+        ones if drag is None else drag,
+        ones if drag_noise is None else np.ascontiguousarray(drag_noise, dtype=float),
+        float(body_drift),
+    )
 
 
 def _drag_rows(r: FloatArray, drag: FloatArray | None) -> FloatArray:
@@ -230,45 +116,6 @@ def _air_steps(
     if np.any(stiff > 0.0):
         steps = max(steps, math.ceil(longest / AIR_STEP_S))
     return steps
-
-
-def _white(h: FloatArray, q: FloatArray) -> FloatArray:
-    """White-acceleration noise (n, 6, 6) of densities ``q`` (n,) over steps ``h`` (n,)."""
-    a = np.abs(h)
-    qa = q * a
-    return (
-        (qa * a * a / 3.0)[:, None, None] * _NOISE_POS
-        + (qa * a / 2.0)[:, None, None] * _NOISE_CROSS
-        + qa[:, None, None] * _NOISE_VEL
-    )
-
-
-def _drag_partials(
-    fh: FloatArray,
-    r: FloatArray,
-    v: FloatArray,
-    hg: FloatArray,
-    coriolis: FloatArray,
-    kd: FloatArray,
-) -> None:
-    """Add drag's Jacobian blocks (times the step) to ``fh`` for the rows in the air.
-
-    Rows ``r``, ``v`` are (n, 3), ``kd`` (n,) their drag coefficients (the body's: see
-    :func:`_drag_rows`); see :func:`tracking.drag.drag_jacobian` for the terms.
-    """
-    air = np.flatnonzero(kd)
-    fh[:, 3:6, 3:6] = coriolis
-    if not air.size:
-        return
-    ra, va, k = r[air], v[air], kd[air]
-    speed = np.maximum(np.linalg.norm(va, axis=1), 1e-9)
-    dv = -k[:, None, None] * (
-        speed[:, None, None] * _EYE3 + va[:, :, None] * va[:, None, :] / speed[:, None, None]
-    )
-    rhat = ra / np.linalg.norm(ra, axis=1)[:, None]
-    dr = (k * speed / SCALE_H_M)[:, None, None] * va[:, :, None] * rhat[:, None, :]
-    fh[air, 3:6, 3:6] += dv * hg[air]
-    fh[air, 3:6, 0:3] += dr * hg[air]
 
 
 def process_noise_many(dt: FloatArray, q: FloatArray) -> FloatArray:

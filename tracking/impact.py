@@ -10,6 +10,8 @@ there as a 95% ellipse — tuned for a nation that reports every few seconds per
   (heights and height rates at both ends), then polished with one Newton step on a
   propagated state, instead of a bisection;
 * heights come from Bowring's closed form rather than an iterative conversion.
+* the search, the steps and the covariance's flight are compiled kernels
+  (:mod:`trilink.jit`).
 
 It agrees with ``ground_crossing`` to metres and milliseconds (unit-tested) at a
 fraction of the cost.
@@ -29,11 +31,12 @@ from tracking.propagate import (
     State,
     _rk4,
     air_step_s,
-    vacuum_transition,
+    vacuum_flight,
 )
 from trilink.air import CEILING_M as DRAG_CEILING_M
 from trilink.air import SCALE_H_M, drag_coefficient, height_m
 from trilink.geodesy import E2, GM, OMEGA, A, B, FloatArray
+from trilink.jit import kernel
 
 STEP_S = 30.0
 COVARIANCE_STEP_S = 120.0  # second-order transition matrices: ~1e-3 relative over a step
@@ -62,6 +65,7 @@ def geodetic(r: FloatArray | State) -> tuple[float, float, float]:
     return math.degrees(lat), math.degrees(math.atan2(y, x)), h
 
 
+@kernel
 def _height_and_rate(s: State) -> tuple[float, float]:
     x, y, z = s[0], s[1], s[2]
     p = math.hypot(x, y)
@@ -76,11 +80,13 @@ def _height_and_rate(s: State) -> tuple[float, float]:
     return h, cl * horizontal + sl * s[5]
 
 
+@kernel
 def _surely_above(s: State) -> bool:
     # The ellipsoid lies inside the sphere of radius A: outside it the height is positive.
     return s[0] * s[0] + s[1] * s[1] + s[2] * s[2] > _A2
 
 
+@kernel
 def _propagated(s: State, dt: float, air: float = 0.0) -> State:
     # Fixed RK4 steps of at most STEP_S, on plain floats (numpy's per-call cost dominates).
     n = max(1, math.ceil(abs(dt) / STEP_S))
@@ -90,6 +96,7 @@ def _propagated(s: State, dt: float, air: float = 0.0) -> State:
     return s
 
 
+@kernel
 def _hermite_root(h0: float, r0: float, h1: float, r1: float, step: float) -> float:
     """Where the cubic Hermite height model on [0, step] crosses zero (h0 > 0 >= h1)."""
     lo, hi = 0.0, step
@@ -115,6 +122,34 @@ def _hermite_root(h0: float, r0: float, h1: float, r1: float, step: float) -> fl
     return tau
 
 
+@kernel
+def _search(
+    s: State, sign: float, air: float
+) -> tuple[bool, State, float, float, float, float, float]:
+    """Steps of ``STEP_S`` from ``s`` (above ground) until the height turns negative:
+    whether it did within ``MAX_TIME_S``, the state before, its time, and the heights
+    and height rates at both ends of the last step."""
+    h0, r0 = _height_and_rate(s)
+    if h0 <= 0.0:
+        return False, s, 0.0, h0, r0, h0, r0
+    t = 0.0
+    step = sign * STEP_S
+    h1, r1 = h0, r0
+    known = True  # whether h0, r0 belong to s (skipped while surely above ground)
+    while abs(t) < MAX_TIME_S:
+        nxt = _rk4(s, step, air)
+        if _surely_above(nxt):
+            s, t, known = nxt, t + step, False
+            continue
+        h1, r1 = _height_and_rate(nxt)
+        if h1 <= 0.0:
+            if not known:
+                h0, r0 = _height_and_rate(s)
+            return True, s, t, h0, r0, h1, r1
+        s, t, h0, r0, known = nxt, t + step, h1, r1, True
+    return False, s, t, h0, r0, h1, r1
+
+
 def crossing(
     x: FloatArray,
     p: FloatArray | None = None,
@@ -134,25 +169,9 @@ def crossing(
     sign = -1.0 if backwards else 1.0
     air = 0.0 if backwards else float(air)  # as tracking.propagate.ground_crossing
     s: State = tuple(float(v) for v in x[0:6])  # type: ignore[assignment]
-    h0, r0 = _height_and_rate(s)
-    if h0 <= 0.0:
+    found, s, t, h0, r0, h1, r1 = _search(s, sign, air)
+    if not found:
         return None
-    t = 0.0
-    step = sign * STEP_S
-    known = True  # whether h0, r0 belong to s (skipped while surely above ground)
-    while abs(t) < MAX_TIME_S:
-        nxt = _rk4(s, step, air)
-        if _surely_above(nxt):
-            s, t, known = nxt, t + step, False
-            continue
-        h1, r1 = _height_and_rate(nxt)
-        if h1 <= 0.0:
-            break
-        s, t, h0, r0, known = nxt, t + step, h1, r1, True
-    else:
-        return None
-    if not known:
-        h0, r0 = _height_and_rate(s)
     # Along the search direction the height falls: flip the rates when going backwards.
     tau = _hermite_root(h0, sign * r0, h1, sign * r1, STEP_S)
     end = _propagated(s, sign * tau, air)
@@ -170,10 +189,11 @@ def crossing(
     if p is None:
         return GroundCrossing(lat, lon, t, 0.0, 0.0, 0.0, 0.0, final)
     start: State = tuple(float(v) for v in x[0:6])  # type: ignore[assignment]
-    cov = _propagated_covariance(start, p, t, air, drag_noise)
+    cov = _propagated_covariance(start, np.ascontiguousarray(p, dtype=float), t, air, drag_noise)
     return _with_ellipse(end, cov, lat, lon, t)
 
 
+@kernel
 def _covariance_step(s: State, sign: float, longest: float) -> float:
     """Length (> 0) of the next covariance step from ``s``, at most ``longest``.
 
@@ -198,6 +218,7 @@ def _covariance_step(s: State, sign: float, longest: float) -> float:
     return step
 
 
+@kernel
 def _propagated_covariance(
     s: State, p: FloatArray, dt: float, air: float = 0.0, drag_noise: float = 1.0
 ) -> FloatArray:
@@ -210,7 +231,7 @@ def _propagated_covariance(
     """
     if not air:
         return _vacuum_covariance(s, p, dt)
-    p_new = np.asarray(p, dtype=float)
+    p_new = p
     sign = 1.0 if dt >= 0.0 else -1.0
     total = abs(dt)
     done = 0.0
@@ -233,22 +254,17 @@ def _propagated_covariance(
     return 0.5 * (p_new + p_new.T)
 
 
+@kernel
 def _vacuum_covariance(s: State, p: FloatArray, dt: float) -> FloatArray:
     # Equal steps of COVARIANCE_STEP_S at most, their transitions chained: no noise to
     # add on the way, so the covariance is mapped once.
     n = max(1, math.ceil(abs(dt) / COVARIANCE_STEP_S))
-    h = dt / n
-    phi: FloatArray | None = None
-    h2 = 0.5 * h
-    for _ in range(n):
-        step = vacuum_transition(s[0] + h2 * s[3], s[1] + h2 * s[4], s[2] + h2 * s[5], h)
-        phi = step if phi is None else step @ phi
-        s = _rk4(s, h)
-    assert phi is not None
+    s, phi = vacuum_flight(s, dt / n, n)
     p_new = phi @ p @ phi.T
     return 0.5 * (p_new + p_new.T)
 
 
+@kernel
 def _scaled_jacobian(s: State, h: float, air: float) -> tuple[FloatArray, float]:
     """The dynamics' Jacobian times ``h`` at the step's drift-only midpoint, and there
     the nominal drag's error (m²/s³; zero out of the air), in floats."""
@@ -259,12 +275,18 @@ def _scaled_jacobian(s: State, h: float, air: float) -> tuple[FloatArray, float]
     r2 = mx * mx + my * my + mz * mz
     k = GM / (r2 * math.sqrt(r2)) * h
     c = 3.0 / r2
-    kx, ky, kz = k * c * mx, k * c * my, k * c * mz
-    rows = [
-        [kx * mx - k + _W2 * h, kx * my, kx * mz, 0.0, cor, 0.0],
-        [ky * mx, ky * my - k + _W2 * h, ky * mz, -cor, 0.0, 0.0],
-        [kz * mx, kz * my, kz * mz - k, 0.0, 0.0, 0.0],
-    ]
+    m = (mx, my, mz)
+    fh = np.zeros((6, 6))
+    for i in range(3):
+        fh[i, 3 + i] = h
+        ki = k * c * m[i]
+        for j in range(3):
+            fh[3 + i, j] = ki * m[j]
+        fh[3 + i, i] -= k
+    fh[3, 0] += _W2 * h
+    fh[4, 1] += _W2 * h
+    fh[3, 4] = cor
+    fh[4, 3] = -cor
     q_air = 0.0
     height = height_m(mx, my, mz)
     speed = math.sqrt(vx * vx + vy * vy + vz * vz)
@@ -272,22 +294,13 @@ def _scaled_jacobian(s: State, h: float, air: float) -> tuple[FloatArray, float]
     if kd > 0.0 and speed > 0.0:
         # drag's partials (tracking.drag.drag_jacobian): velocity block
         # -k (|v| I + v v^T / |v|), position block k |v| v r^T / (H |r|)
-        v, m = (vx, vy, vz), (mx, my, mz)
+        v = (vx, vy, vz)
         dr = kd * speed / (SCALE_H_M * math.sqrt(r2)) * h
         for i in range(3):
-            row = rows[i]
             for j in range(3):
-                row[j] += dr * v[i] * m[j]
-                row[3 + j] -= kd * h * (v[i] * v[j] / speed + (speed if i == j else 0.0))
+                fh[3 + i, j] += dr * v[i] * m[j]
+                fh[3 + i, 3 + j] -= kd * h * (v[i] * v[j] / speed + (speed if i == j else 0.0))
         q_air = drag_q(height, speed)
-    fh = np.array(
-        [
-            [0.0, 0.0, 0.0, h, 0.0, 0.0],
-            [0.0, 0.0, 0.0, 0.0, h, 0.0],
-            [0.0, 0.0, 0.0, 0.0, 0.0, h],
-            *rows,
-        ]
-    )
     return fh, q_air
 
 

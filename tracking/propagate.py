@@ -4,7 +4,8 @@ Used by every national tracker and by the bridge, so it has to be both honest an
 cheap: the state is integrated with fixed-step RK4 on the full rotating-frame
 dynamics (two-body + J2 gravity, centrifugal, Coriolis — ``trilink.geodesy`` —
 and a nominal body's drag in the air, :mod:`tracking.drag`),
-written over plain floats because numpy's per-call overhead dominates on 3-vectors;
+written over plain floats because numpy's per-call overhead dominates on 3-vectors,
+and compiled (:mod:`trilink.jit`);
 the covariance goes through the state-transition matrix of the linearised dynamics
 plus white-acceleration process noise.
 
@@ -38,6 +39,7 @@ from trilink.geodesy import (
     enu_rotation,
     geodetic_to_ecef,
 )
+from trilink.jit import kernel
 
 State = tuple[float, float, float, float, float, float]
 
@@ -65,6 +67,7 @@ def from_upper_triangle(values: tuple[float, ...] | list[float] | FloatArray) ->
     return p + np.triu(p, 1).T
 
 
+@kernel
 def _accel(
     x: float, y: float, z: float, vx: float, vy: float, vz: float, air: float = 0.0
 ) -> tuple[float, float, float]:
@@ -89,10 +92,11 @@ def _accel(
     return ax, ay, az
 
 
+@kernel
 def _rk4(s: State, h: float, air: float = 0.0) -> State:
     x, y, z, vx, vy, vz = s
     if not air:
-        return _rk4_step(s, h, air=False)
+        return _rk4_step(s, h, 0.0)
     # In the air drag changes as fast as the state crosses scale heights and, near the
     # ground, is stiff (a decay time of seconds): a step that may reach the air is split
     # into pieces of at most air_step_s and a fraction of that decay time at the lowest
@@ -102,15 +106,16 @@ def _rk4(s: State, h: float, air: float = 0.0) -> State:
     fall = max(0.0, -math.copysign(1.0, h) * radial)
     lowest = height_m(x, y, z) - fall * abs(h) - 0.5 * _G0 * h * h
     if lowest >= DRAG_CEILING_M:
-        return _rk4_step(s, h, air=air)
+        return _rk4_step(s, h, air)
     stiff = air * drag_coefficient(max(lowest, 0.0)) * math.sqrt(vx * vx + vy * vy + vz * vz)
     piece = air_step_s(radial)
     n = max(math.ceil(abs(h) / piece), math.ceil(stiff * abs(h) / _MAX_DRAG_STEP), 1)
     for _ in range(n):
-        s = _rk4_step(s, h / n, air=air)
+        s = _rk4_step(s, h / n, air)
     return s
 
 
+@kernel
 def air_step_s(radial_mps: float) -> float:
     """Longest step in the air for a state climbing or falling at ``radial_mps``.
 
@@ -122,7 +127,8 @@ def air_step_s(radial_mps: float) -> float:
     return max(AIR_STEP_S, (math.sqrt(vr * vr + 2.0 * _G0 * _AIR_PIECE_M) - vr) / _G0)
 
 
-def _rk4_step(s: State, h: float, *, air: float = 0.0) -> State:
+@kernel
+def _rk4_step(s: State, h: float, air: float) -> State:
     x, y, z, vx, vy, vz = s
     a1 = _accel(x, y, z, vx, vy, vz, air)
     h2 = 0.5 * h
@@ -161,7 +167,7 @@ def propagate_state(
         return np.array(s)
     n, h = _steps(dt, max_step)
     for _ in range(n):
-        s = _rk4(s, h, air)
+        s = _rk4(s, h, float(air))
     return np.array(s)
 
 
@@ -195,6 +201,7 @@ def transition(x: FloatArray, dt: float, *, air: bool = False) -> FloatArray:
     return np.eye(6) + f + 0.5 * (f @ f)
 
 
+@kernel
 def vacuum_transition(rx: float, ry: float, rz: float, h: float) -> FloatArray:
     """``I + F h + F² h²/2`` of the vacuum dynamics at position ``r``, term by term.
 
@@ -284,7 +291,7 @@ def propagate(
         q_step = q + (_drag_q(mid) if air else 0.0)
         if q_step > 0.0:
             p_new = p_new + process_noise(h, q_step)
-        s = _rk4(s, h, air)
+        s = _rk4(s, h, float(air))
     return np.array(s), 0.5 * (p_new + p_new.T)
 
 
@@ -293,19 +300,26 @@ def _propagate_vacuum(
 ) -> tuple[FloatArray, FloatArray]:
     n, h = _steps(dt, max_step)
     s: State = tuple(float(v) for v in x)  # type: ignore[assignment]
-    phi: FloatArray | None = None
-    for _ in range(n):
-        # Linearise at the midpoint of the step (second order in h for the STM too);
-        # a drift-only midpoint is accurate enough for the Jacobian.
-        h2 = 0.5 * h
-        step = vacuum_transition(s[0] + h2 * s[3], s[1] + h2 * s[4], s[2] + h2 * s[5], h)
-        phi = step if phi is None else step @ phi
-        s = _rk4(s, h)
-    assert phi is not None
+    s, phi = vacuum_flight(s, h, n)
     p_new = phi @ p @ phi.T
     if q > 0.0:
         p_new += process_noise(dt, q)
     return np.array(s), 0.5 * (p_new + p_new.T)
+
+
+@kernel
+def vacuum_flight(s: State, h: float, n: int) -> tuple[State, FloatArray]:
+    """``n`` vacuum steps of ``h`` from ``s``: the state at the end and the transition
+    matrix of the whole flight, each step's linearised at its drift-only midpoint
+    (second order in h for the transition too; accurate enough for the Jacobian)."""
+    h2 = 0.5 * h
+    phi = vacuum_transition(s[0] + h2 * s[3], s[1] + h2 * s[4], s[2] + h2 * s[5], h)
+    s = _rk4(s, h, 0.0)
+    for _ in range(n - 1):
+        step = vacuum_transition(s[0] + h2 * s[3], s[1] + h2 * s[4], s[2] + h2 * s[5], h)
+        phi = step @ phi
+        s = _rk4(s, h, 0.0)
+    return s, phi
 
 
 def step_lengths(s: State, dt: float, coarse: float) -> Iterator[float]:
@@ -325,7 +339,7 @@ def step_lengths(s: State, dt: float, coarse: float) -> Iterator[float]:
             step = min(step, AIR_STEP_S)
         yield sign * step
         done += step
-        x, y, z, vx, vy, vz = _rk4_step((x, y, z, vx, vy, vz), sign * step, air=True)
+        x, y, z, vx, vy, vz = _rk4_step((x, y, z, vx, vy, vz), sign * step, 1.0)
 
 
 def _drag_q(s: FloatArray | State) -> float:
@@ -393,12 +407,12 @@ def ground_crossing(
     t = 0.0
     h = sign * step_s
     while abs(t) < max_time_s:
-        nxt = _rk4(s, h, air)
+        nxt = _rk4(s, h, float(air))
         if _altitude(nxt) <= altitude_m:
             lo, hi, s_lo = 0.0, h, s
             while abs(hi - lo) > 1e-3:
                 mid = 0.5 * (lo + hi)
-                s_mid = _rk4(s_lo, mid - lo, air)
+                s_mid = _rk4(s_lo, mid - lo, float(air))
                 if _altitude(s_mid) > altitude_m:
                     lo, s_lo = mid, s_mid
                 else:

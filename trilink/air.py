@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 
 from trilink.geodesy import A, F
+from trilink.jit import kernel
 
 RHO0 = 1.225  # kg/m³ at sea level
 SCALE_H_M = 7_200.0
@@ -24,12 +25,14 @@ NOMINAL_BETA = 6_000.0  # kg/m²: between the threat set's SRBM and ICBM bodies
 K = 1.0 / (2.0 * NOMINAL_BETA)
 
 
+@kernel
 def height_m(x: float, y: float, z: float) -> float:
     """Height above the ellipsoid, first order in the flattening (tens of metres)."""
     r = math.sqrt(x * x + y * y + z * z)
     return r - A * (1.0 - F * z * z / (r * r))
 
 
+@kernel
 def drag_coefficient(h_m: float) -> float:
     """``rho(h) / (2 β)`` of the nominal body: its drag deceleration is this times ``|v| v``."""
     if h_m >= CEILING_M:

@@ -7,6 +7,7 @@ import pymap3d
 import pytest
 from scipy.integrate import solve_ivp
 
+from tracking.impact import crossing
 from tracking.propagate import (
     from_upper_triangle,
     ground_crossing,
@@ -102,7 +103,8 @@ def test_impact_point_and_ellipse_match_monte_carlo(
 ) -> None:
     # The samples differ only in their initial state: so must the predicted ellipse
     # (in the air, without the nominal drag's own error, tested below).
-    monkeypatch.setattr("tracking.drag.DRAG_SPREAD", 0.0)
+    # Not by setting DRAG_SPREAD: the flight kernels are compiled with it (trilink.jit).
+    monkeypatch.setattr("tracking.propagate._drag_q", lambda s: 0.0)
     p0 = np.diag([100.0**2] * 3 + [10.0**2] * 3)
     hit = ground_crossing(coasting, p0, air=air)
     assert hit is not None
@@ -144,7 +146,7 @@ def test_orbital_speed_never_crosses() -> None:
 
 
 def test_the_impact_ellipse_covers_the_unknown_ballistic_coefficient(
-    coasting: np.ndarray, monkeypatch: pytest.MonkeyPatch
+    coasting: np.ndarray,
 ) -> None:
     """Bodies of half to twice the nominal beta land inside the 95% ellipse the
     nominal model predicts (it carries drag's error as noise)."""
@@ -153,8 +155,8 @@ def test_the_impact_ellipse_covers_the_unknown_ballistic_coefficient(
     hit = ground_crossing(coasting, np.diag([1.0] * 3 + [0.01] * 3), air=True)
     assert hit is not None
     for beta in (0.5 * air.NOMINAL_BETA, 2.0 * air.NOMINAL_BETA):
-        monkeypatch.setattr(air, "K", 1.0 / (2.0 * beta))
-        other = ground_crossing(coasting, air=True)
+        # A body of ballistic coefficient beta has nominal/beta of the nominal drag.
+        other = crossing(coasting, air=air.NOMINAL_BETA / beta)
         assert other is not None
         e, n, _ = pymap3d.geodetic2enu(
             other.lat_deg, other.lon_deg, 0.0, hit.lat_deg, hit.lon_deg, 0.0
