@@ -626,3 +626,24 @@ def test_dockerfile_copies_paths_that_exist(compose: dict[str, Any]) -> None:
         for sources in copies:
             for source in sources:
                 assert (context_dir / source).exists(), f"{dockerfile}: COPY {source} is missing"
+
+
+def test_the_image_holds_every_package_the_trilink_command_imports() -> None:
+    # The image installs the repository editable: a package left out of its COPY lines
+    # is missing at run time, though `pip install -e .` succeeds without it (cli/,
+    # demo/, evaluation/, measurement/ and threat/ were: `trilink` could not start).
+    import tomllib
+
+    include = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "packages"
+    ]["find"]["include"]
+    packages = {pattern.rstrip("*") for pattern in include}
+    text = (ROOT / "compose" / "Dockerfile").read_text()
+    copied = {
+        source.rstrip("/")
+        for line in text.splitlines()
+        if line.startswith("COPY ")
+        for source in line.split()[1:-1]
+    }
+    assert packages <= copied, f"not copied into the image: {sorted(packages - copied)}"
+    assert "schemas" in copied  # read beside the packages (trilink.schemas)
