@@ -43,15 +43,6 @@ def drag_coefficient_rows(r: FloatArray) -> FloatArray:
     return k
 
 
-def drag_q_rows(x: FloatArray) -> FloatArray:
-    """:func:`drag_q` over stacked states (n, 6)."""
-    k = drag_coefficient_rows(np.asarray(x, dtype=float)[:, 0:3].T)
-    v2 = np.einsum("ij,ij->i", x[:, 3:6], x[:, 3:6])
-    sigma = DRAG_SPREAD * k * v2
-    q: FloatArray = 2.0 * sigma * sigma * DRAG_TAU_S
-    return q
-
-
 def drag_jacobian(x: FloatArray) -> FloatArray:
     """d(drag acceleration)/d(state), (3, 6), at one state (zeros outside the air).
 

@@ -118,20 +118,6 @@ def _air_steps(
     return steps
 
 
-def process_noise_many(dt: FloatArray, q: FloatArray) -> FloatArray:
-    """Stacked :func:`tracking.propagate.process_noise` (n,) -> (n, 6, 6)."""
-    a = np.abs(np.asarray(dt, dtype=float))
-    q = np.asarray(q, dtype=float)
-    out = np.zeros((a.shape[0], 6, 6))
-    eye = np.eye(3)
-    out[:, 0:3, 0:3] = (q * a**3 / 3.0)[:, None, None] * eye
-    cross = (q * a**2 / 2.0)[:, None, None] * eye
-    out[:, 0:3, 3:6] = cross
-    out[:, 3:6, 0:3] = cross
-    out[:, 3:6, 3:6] = (q * a)[:, None, None] * eye
-    return out
-
-
 @dataclass(frozen=True, slots=True)
 class Update:
     """Result of a batched measurement update."""
