@@ -293,7 +293,12 @@ class BridgeConfig:
     # records are at the broker but not fetched yet (``TimeMerge.idle_s``), so that
     # one nation's backlog is not handed out ahead of the others'.
     merge_idle_s: float = 2.0
+    # With no input for a second, event time runs on at the session clock's rate (a
+    # coasting track still closes at its impact), but not while a warning partition
+    # has records at the broker still to fetch: at most this long per partition
+    # (``TimeMerge.unfetched``, ``stall_s``).
     idle_advance: bool = True
+    tick_hold_s: float = 10.0
     # Several instances may run: one is active, the others stand by and take over
     # when it dies (leadership of the one-partition ``bridge_leader`` topic).
     standby: bool = True
@@ -317,6 +322,8 @@ class BridgeConfig:
             raise ConfigError("poll timeout must be positive")
         if self.merge_idle_s < 0.0:
             raise ConfigError("merge idle wait must not be negative")
+        if self.tick_hold_s < 0.0:
+            raise ConfigError("tick hold must not be negative")
 
     @property
     def topics(self) -> Topics:

@@ -216,7 +216,9 @@ class BridgeService:
                 )
                 # A backlog (after a restart) is read in publication order across the
                 # nations' topics, as it arrived live, not a fetch's run of one nation.
-                self._inputs = TimeMerge(consumer, idle_s=self.config.merge_idle_s)
+                self._inputs = TimeMerge(
+                    consumer, idle_s=self.config.merge_idle_s, stall_s=self.config.tick_hold_s
+                )
                 self.stats.ready.set()
                 log.info(
                     "bridge ready: reading %s; writing %s, %s, %s; clock %s",
@@ -286,6 +288,12 @@ class BridgeService:
                 continue
             idle_s = time.monotonic() - last_input
             if self.config.idle_advance and idle_s >= 1.0 and last_event:
+                if self._inputs.unfetched():
+                    # Quiet because a backlog is still to fetch (a restart, an
+                    # outage), not because nothing was published: event time waits
+                    # for it, or a tick would close tracks whose reports are waiting.
+                    last_input = time.monotonic()
+                    continue
                 self._tick(checkpoint, last_event, idle_s)
 
     def _tick(self, checkpoint: Checkpoint, last_event: int, idle_s: float) -> None:
@@ -294,7 +302,10 @@ class BridgeService:
         At the session clock's rate from the last event, and never past the session
         clock less one wall second (reports still on their way are not overtaken).
         A replay of old records (``trilink score -b``) thus still advances at the
-        clock's pace instead of jumping to now.
+        clock's pace instead of jumping to now. Not called while a warning partition
+        has records at the broker still to fetch (``TimeMerge.unfetched``): restored
+        after a broker freeze, the bridge ticked 75 s of event time before its first
+        fetch came and closed a track whose reports were waiting.
         """
         assert self.session is not None
         rate = self.session.rate

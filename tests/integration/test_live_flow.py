@@ -19,7 +19,7 @@ from trilink.constants import US
 from trilink.kafka import wait_for
 from trilink.kafka.clock import read_clock
 
-SPEED = 30.0
+SPEED = 60.0
 GAP_S = 150.0  # scenario seconds between injects: 5 injects span 600 s
 
 pytestmark = [pytest.mark.paced, pytest.mark.slow, pytest.mark.flaky(reruns=1)]

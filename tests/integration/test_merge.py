@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
-from confluent_kafka import Consumer, Message, TopicPartition
+import pytest
+from confluent_kafka import Consumer, Message, Producer, TopicPartition
 
 from tests.conftest import GroupId
 from tests.integration.test_kafka_helpers import _produce_each
 from trilink.config import KafkaConfig
-from trilink.kafka import assign_from_beginning, consumer_config, wait_for
+from trilink.kafka import assign_from_beginning, consumer_config, producer_config, wait_for
 from trilink.kafka.merge import TimeMerge
 
 T_MS = 1_790_000_000_000
@@ -147,5 +149,75 @@ def test_what_precedes_a_lagging_partitions_last_record_is_not_held(
         wait_for(lambda: later.extend(bytes(m.value() or b"") for m in merge.poll(100, 0.2))
                  or len(later) == 1, 20.0)  # fmt: skip
         assert later == [b"a6"] and merge.waits == waits and merge.held == 0
+    finally:
+        consumer.close()
+
+
+def test_unfetched_while_a_partition_holds_records_not_fetched_yet(
+    kafka_config: KafkaConfig,
+    new_topic: Callable[..., str],
+    new_group: GroupId,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A quiet poll with b's backlog at the broker is "not fetched yet", not "nothing
+    # published"; once b is read to its end it is quiet. A partition that delivers
+    # nothing for stall_s is let go, with a warning.
+    a, b, empty = new_topic(), new_topic(), new_topic()
+    _two_backlogs(kafka_config, a, b, int(time.time() * 1e3) - 600_000)
+    consumer = Consumer(consumer_config(kafka_config, new_group()))
+    now = [0.0]
+    try:
+        assign_from_beginning(consumer, [a, b, empty])
+        consumer.pause([TopicPartition(b, 0)])
+        merge = TimeMerge(consumer, capacity=50, stall_s=30.0, monotonic=lambda: now[0])
+        got: list[Message] = []
+        wait_for(lambda: got.extend(merge.poll(100, 0.2)) or len(got) == 6, 20.0)
+        assert merge.unfetched()
+        now[0] += 29.0
+        assert merge.unfetched()
+        consumer.resume([TopicPartition(b, 0)])
+        wait_for(lambda: got.extend(merge.poll(100, 0.2)) or len(got) == 12, 20.0)
+        now[0] += 1.0  # past recheck_s: the ends are asked again
+        assert not merge.unfetched()
+
+        _produce_each(kafka_config, b, [b"b6"])
+        consumer.pause([TopicPartition(b, 0)])
+        now[0] += 1.0
+        assert merge.unfetched()
+        now[0] += 31.0  # stalled past stall_s: let go
+        with caplog.at_level(logging.WARNING, logger="trilink.kafka.merge"):
+            assert not merge.unfetched() and not merge.unfetched()
+        assert len([r for r in caplog.records if "delivered none" in r.message]) == 1
+    finally:
+        consumer.close()
+
+
+def test_a_transactional_partition_read_to_its_end_is_not_unfetched(
+    kafka_config: KafkaConfig, new_topic: Callable[..., str], new_group: GroupId
+) -> None:
+    # The commit marker takes an offset that no poll delivers (a relay writes its
+    # copies in transactions): the consumer's position moves past it.
+    topic = new_topic()
+    producer = Producer(producer_config(kafka_config, **{"transactional.id": f"txn-{topic}"}))
+    producer.init_transactions(30)
+    producer.begin_transaction()
+    for value in (b"x", b"y", b"z"):
+        producer.produce(topic, value, partition=0)
+    producer.commit_transaction(30)
+    consumer = Consumer(consumer_config(kafka_config, new_group()))
+    now = [0.0]
+    try:
+        assign_from_beginning(consumer, [topic])
+        merge = TimeMerge(consumer, capacity=50, monotonic=lambda: now[0])
+        got: list[Message] = []
+        wait_for(lambda: got.extend(merge.poll(100, 0.2)) or len(got) == 3, 20.0)
+
+        def quiet() -> bool:
+            got.extend(merge.poll(100, 0.2))
+            now[0] += 1.0
+            return not merge.unfetched()
+
+        wait_for(quiet, 20.0)
+        assert [m.value() for m in got] == [b"x", b"y", b"z"]
     finally:
         consumer.close()

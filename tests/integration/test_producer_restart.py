@@ -1,6 +1,6 @@
 """Korea's producer SIGKILLed mid-salvo and restarted, as processes on the real broker.
 
-Three producers and the bridge run on one session clock (20x). A six-missile salvo is
+Three producers and the bridge run on one session clock (40x). A six-missile salvo is
 injected; once Korea tracks all six in mid-course its producer is killed with SIGKILL.
 While it is down one more missile is injected (its launch record arrives with nobody
 from Korea listening); a minute of scenario time later Korea's producer starts again.
@@ -45,7 +45,7 @@ from trilink.kafka.clock import read_clock
 from trilink.model import LaunchEvent, MissileWarning, Nation
 from trilink.timeutil import wall_clock_us
 
-SPEED = 20.0
+SPEED = 40.0
 SALVO = (
     "--site", "sunan", "--missile", "kn-25", "--bearing", "90", "--range-km", "380",
     "--apogee-km", "90", "--count", "6", "--spacing-s", "10", "--seed", "11",
@@ -54,7 +54,7 @@ LATE = (
     "--site", "wonsan", "--missile", "kn-23", "--bearing", "95", "--range-km", "450",
     "--apogee-km", "60", "--seed", "12",
 )  # fmt: skip
-DOWN_S = 60.0  # scenario seconds from the kill to the restart (3 s of wall time)
+DOWN_S = 60.0  # scenario seconds from the kill to the restart (1.5 s of wall time)
 # Korea is killed once the last missile's boost (30 s for a KN-25) is over: a Korean track
 # last reported in boost, then silent for minutes, steers the bridge's picture off its
 # missile (test_resume's xfail case, the bridge's part); here every Korean track is coasting.

@@ -33,6 +33,12 @@ checkpoint that commits them never skips a buffered record. Live, with nothing
 buffered, records pass straight through. After the consumer is rewound to its
 committed offsets, :meth:`TimeMerge.clear` drops what is held (it is fetched again).
 
+A quiet poll is not a quiet stream while a partition still has records at the broker:
+:meth:`TimeMerge.unfetched` says so (its end past the consumer's position), so that a
+service does not let event time run on past records it has not fetched yet (the
+bridge, restored after a broker freeze, ticked 75 s of event time before its first
+fetch came and closed a track whose reports were waiting: docs/score.md, "Stop 44").
+
 Timestamps are the records' own (CreateTime: when a producer published them;
 LogAppendTime where a topic says so), compared across partitions without decoding
 a value.
@@ -77,6 +83,7 @@ class TimeMerge:
     behind_s: float = 2.0  # heads older than this (wall clock) are a backlog
     recheck_s: float = 0.25  # a partition's end asked of the broker at most this often
     timeout_s: float = 5.0  # for one such request
+    stall_s: float = 10.0  # unfetched(): a partition behind this long without delivering
     wall_ms: Callable[[], float] = field(default=lambda: time.time() * 1e3, repr=False)
     monotonic: Callable[[], float] = field(default=time.monotonic, repr=False)
     _queues: dict[Key, deque[Entry]] = field(default_factory=dict, init=False)
@@ -84,16 +91,18 @@ class TimeMerge:
     _order: itertools.count[int] = field(default_factory=itertools.count, init=False)
     _next: dict[Key, int] = field(default_factory=dict, init=False)  # after the last fetched
     _last: dict[Key, int] = field(default_factory=dict, init=False)  # its timestamp
-    _ends: dict[Key, tuple[float, int]] = field(default_factory=dict, init=False)
+    _ends: dict[Key, tuple[float, int | None]] = field(default_factory=dict, init=False)
     _waited: dict[Key, float] = field(default_factory=dict, init=False)  # since, per partition
+    _stalled: dict[Key, float] = field(default_factory=dict, init=False)  # unfetched() since
+    _let_go: set[Key] = field(default_factory=set, init=False)  # stalled past stall_s
 
     waits: int = field(default=0, init=False)  # polls that waited in step 2 (a statistic)
 
     def __post_init__(self) -> None:
         if self.capacity < 1:
             raise ConfigError(f"capacity must be at least 1, got {self.capacity}")
-        if self.idle_s < 0.0 or self.behind_s < 0.0 or self.recheck_s < 0.0:
-            raise ConfigError("idle_s, behind_s and recheck_s must not be negative")
+        if min(self.idle_s, self.behind_s, self.recheck_s, self.stall_s) < 0.0:
+            raise ConfigError("idle_s, behind_s, recheck_s and stall_s must not be negative")
 
     @property
     def held(self) -> int:
@@ -123,6 +132,44 @@ class TimeMerge:
             drained = self._fill(min(left, 0.1))
         return self._take(max_messages, None)
 
+    def unfetched(self) -> bool:
+        """Whether an assigned partition has records at the broker past the consumer's
+        position (or, never fetched, past where it starts reading): a poll that
+        returned nothing then means "not fetched yet", not "nothing was published".
+
+        An end the broker does not give (unreachable) counts as unfetched. Ends are
+        asked at most every ``recheck_s`` per partition; a partition unfetched for
+        ``stall_s`` without delivering is let go (a warning) until it delivers again,
+        so a fetch that cannot proceed holds a caller back for that long at most.
+        """
+        if self._held:
+            return True
+        try:
+            positions = self.consumer.position(self.consumer.assignment())
+        except KafkaException:
+            return False
+        now = self.monotonic()
+        behind = False
+        for tp in positions:
+            key = (tp.topic, tp.partition)
+            fetched = int(tp.offset) if tp.offset >= 0 else self._fetched(tp)
+            end = self._end(tp, now, timeout_s=min(self.timeout_s, 1.0))
+            if fetched is not None and end is not None and end <= fetched:
+                self._stalled.pop(key, None)
+                self._let_go.discard(key)
+                continue
+            since = self._stalled.setdefault(key, now)
+            if now - since < self.stall_s:
+                behind = True
+            elif key not in self._let_go:
+                self._let_go.add(key)
+                log.warning("merge: %s[%d] has records at the broker (end %s, fetched %s) and "
+                            "delivered none for %.0f s; going on without", tp.topic,
+                            tp.partition, end, fetched, self.stall_s)  # fmt: skip
+            if end is None:
+                break  # the broker is not answering: one timeout per call is enough
+        return behind
+
     def clear(self) -> None:
         """Forget what is held (the consumer was rewound: it is fetched again)."""
         self._queues.clear()
@@ -130,6 +177,8 @@ class TimeMerge:
         self._last.clear()
         self._ends.clear()
         self._waited.clear()
+        self._stalled.clear()
+        self._let_go.clear()
         self._held = 0
 
     def _fill(self, wait: float) -> bool:
@@ -150,6 +199,8 @@ class TimeMerge:
         self._next[key] = int(msg.offset() or 0) + 1
         self._last[key] = stamp
         self._waited.pop(key, None)  # it delivered: a later silence is waited for anew
+        self._stalled.pop(key, None)
+        self._let_go.discard(key)
         self._held += 1
 
     def _lagging(self) -> list[Key]:
@@ -197,19 +248,25 @@ class TimeMerge:
         self._next[key] = int(start)
         return int(start)
 
-    def _end(self, tp: TopicPartition, now: float) -> int | None:
+    def _end(self, tp: TopicPartition, now: float, timeout_s: float | None = None) -> int | None:
+        """The partition's end at the broker (asked at most every ``recheck_s``; an
+        unanswered request is remembered as None as long)."""
         key = (tp.topic, tp.partition)
         asked = self._ends.get(key)
         if asked is not None and now - asked[0] < self.recheck_s:
             return asked[1]
+        end: int | None = None
         try:
             _low, high = self.consumer.get_watermark_offsets(
-                TopicPartition(tp.topic, tp.partition), timeout=self.timeout_s, cached=False
+                TopicPartition(tp.topic, tp.partition),
+                timeout=self.timeout_s if timeout_s is None else timeout_s,
+                cached=False,
             )
+            end = int(high)
         except KafkaException:
-            return None
-        self._ends[key] = (now, int(high))
-        return int(high)
+            pass
+        self._ends[key] = (now, end)
+        return end
 
     def _take(self, max_messages: int, upto_ms: int | None) -> list[Message]:
         """Step 3, stopping at a head stamped after ``upto_ms`` if given."""
