@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from trilink.air import CEILING_M, RHO0, SCALE_H_M, K, drag_coefficient, height_m
+from trilink.air import CEILING_M, RHO0, SCALE_H_M, K, drag_coefficient
 from trilink.geodesy import A, F, FloatArray
 from trilink.jit import kernel
 
@@ -41,21 +41,3 @@ def drag_coefficient_rows(r: FloatArray) -> FloatArray:
     h = np.sqrt(r2) - A * (1.0 - F * r[2] * r[2] / r2)
     k: FloatArray = np.where(h < CEILING_M, RHO0 * np.exp(-np.maximum(h, 0.0) / SCALE_H_M) * K, 0.0)
     return k
-
-
-def drag_jacobian(x: FloatArray) -> FloatArray:
-    """d(drag acceleration)/d(state), (3, 6), at one state (zeros outside the air).
-
-    Velocity block ``-k (|v| I + v vᵀ / |v|)``; position block through the density's
-    height gradient, ``k |v| v r̂ᵀ / H`` (the radial direction standing in for the
-    ellipsoid's normal).
-    """
-    r, v = x[0:3], x[3:6]
-    k = drag_coefficient(height_m(float(r[0]), float(r[1]), float(r[2])))
-    out = np.zeros((3, 6))
-    speed = float(np.linalg.norm(v))
-    if k == 0.0 or speed == 0.0:
-        return out
-    out[:, 3:6] = -k * (speed * np.eye(3) + np.outer(v, v) / speed)
-    out[:, 0:3] = np.outer(k * speed * v / SCALE_H_M, r / float(np.linalg.norm(r)))
-    return out

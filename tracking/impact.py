@@ -23,7 +23,6 @@ import math
 
 import numpy as np
 
-from tracking.drag import drag_q
 from tracking.propagate import (
     AIR_STEP_S,
     CHI2_2D_95,
@@ -31,11 +30,12 @@ from tracking.propagate import (
     State,
     _rk4,
     air_step_s,
+    scaled_jacobian,
     vacuum_flight,
 )
 from trilink.air import CEILING_M as DRAG_CEILING_M
-from trilink.air import SCALE_H_M, drag_coefficient, height_m
-from trilink.geodesy import E2, GM, OMEGA, A, B, FloatArray
+from trilink.air import drag_coefficient, height_m
+from trilink.geodesy import E2, OMEGA, A, B, FloatArray
 from trilink.jit import kernel
 
 STEP_S = 30.0
@@ -241,7 +241,7 @@ def _propagated_covariance(
         if abs(h) > left - 1e-9:
             h = sign * left
         done += abs(h)
-        fh, q_air = _scaled_jacobian(s, h, air)
+        fh, q_air = scaled_jacobian(s, h, air)
         q_air *= drag_noise
         step = _EYE6 + fh + 0.5 * (fh @ fh)
         p_new = step @ p_new @ step.T
@@ -262,46 +262,6 @@ def _vacuum_covariance(s: State, p: FloatArray, dt: float) -> FloatArray:
     s, phi = vacuum_flight(s, dt / n, n)
     p_new = phi @ p @ phi.T
     return 0.5 * (p_new + p_new.T)
-
-
-@kernel
-def _scaled_jacobian(s: State, h: float, air: float) -> tuple[FloatArray, float]:
-    """The dynamics' Jacobian times ``h`` at the step's drift-only midpoint, and there
-    the nominal drag's error (m²/s³; zero out of the air), in floats."""
-    h2 = 0.5 * h
-    cor = 2.0 * OMEGA * h
-    mx, my, mz = s[0] + h2 * s[3], s[1] + h2 * s[4], s[2] + h2 * s[5]
-    vx, vy, vz = s[3], s[4], s[5]
-    r2 = mx * mx + my * my + mz * mz
-    k = GM / (r2 * math.sqrt(r2)) * h
-    c = 3.0 / r2
-    m = (mx, my, mz)
-    fh = np.zeros((6, 6))
-    for i in range(3):
-        fh[i, 3 + i] = h
-        ki = k * c * m[i]
-        for j in range(3):
-            fh[3 + i, j] = ki * m[j]
-        fh[3 + i, i] -= k
-    fh[3, 0] += _W2 * h
-    fh[4, 1] += _W2 * h
-    fh[3, 4] = cor
-    fh[4, 3] = -cor
-    q_air = 0.0
-    height = height_m(mx, my, mz)
-    speed = math.sqrt(vx * vx + vy * vy + vz * vz)
-    kd = air * drag_coefficient(height) if air else 0.0
-    if kd > 0.0 and speed > 0.0:
-        # drag's partials (tracking.drag.drag_jacobian): velocity block
-        # -k (|v| I + v v^T / |v|), position block k |v| v r^T / (H |r|)
-        v = (vx, vy, vz)
-        dr = kd * speed / (SCALE_H_M * math.sqrt(r2)) * h
-        for i in range(3):
-            for j in range(3):
-                fh[3 + i, j] += dr * v[i] * m[j]
-                fh[3 + i, 3 + j] -= kd * h * (v[i] * v[j] / speed + (speed if i == j else 0.0))
-        q_air = drag_q(height, speed)
-    return fh, q_air
 
 
 def _with_ellipse(

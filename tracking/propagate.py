@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tracking.drag import drag_jacobian, drag_q
+from tracking.drag import drag_q
 from trilink.air import CEILING_M as DRAG_CEILING_M
 from trilink.air import SCALE_H_M, drag_coefficient, height_m
 from trilink.constants import FloatArray
@@ -46,6 +46,7 @@ State = tuple[float, float, float, float, float, float]
 CHI2_2D_95 = 5.991464547107979  # chi-square, 2 dof, 95%
 _IU = np.triu_indices(6)
 _W2 = OMEGA * OMEGA
+_EYE6 = np.eye(6)
 _J2K = 1.5 * J2 * A * A
 _B = B
 _EP2 = E2 / (1.0 - E2)  # second eccentricity squared
@@ -68,11 +69,13 @@ def from_upper_triangle(values: tuple[float, ...] | list[float] | FloatArray) ->
 
 
 @kernel
-def _accel(
+def acceleration(
     x: float, y: float, z: float, vx: float, vy: float, vz: float, air: float = 0.0
 ) -> tuple[float, float, float]:
-    # ``air`` scales the nominal body's drag: 0 (False) is vacuum, 1 (True) the nominal
-    # body, another value a body with that much of its drag (a tracker's estimate).
+    """The free flight's acceleration in the rotating frame (two-body + J2 gravity,
+    centrifugal, Coriolis); ``air`` scales the nominal body's drag: 0 (False) is
+    vacuum, 1 (True) the nominal body, another value a body with that much of its
+    drag (a tracker's estimate)."""
     r2 = x * x + y * y + z * z
     k = -GM / (r2 * math.sqrt(r2))
     zr2 = z * z / r2
@@ -130,17 +133,17 @@ def air_step_s(radial_mps: float) -> float:
 @kernel
 def _rk4_step(s: State, h: float, air: float) -> State:
     x, y, z, vx, vy, vz = s
-    a1 = _accel(x, y, z, vx, vy, vz, air)
+    a1 = acceleration(x, y, z, vx, vy, vz, air)
     h2 = 0.5 * h
     x2, y2, z2 = x + h2 * vx, y + h2 * vy, z + h2 * vz
     vx2, vy2, vz2 = vx + h2 * a1[0], vy + h2 * a1[1], vz + h2 * a1[2]
-    a2 = _accel(x2, y2, z2, vx2, vy2, vz2, air)
+    a2 = acceleration(x2, y2, z2, vx2, vy2, vz2, air)
     x3, y3, z3 = x + h2 * vx2, y + h2 * vy2, z + h2 * vz2
     vx3, vy3, vz3 = vx + h2 * a2[0], vy + h2 * a2[1], vz + h2 * a2[2]
-    a3 = _accel(x3, y3, z3, vx3, vy3, vz3, air)
+    a3 = acceleration(x3, y3, z3, vx3, vy3, vz3, air)
     x4, y4, z4 = x + h * vx3, y + h * vy3, z + h * vz3
     vx4, vy4, vz4 = vx + h * a3[0], vy + h * a3[1], vz + h * a3[2]
-    a4 = _accel(x4, y4, z4, vx4, vy4, vz4, air)
+    a4 = acceleration(x4, y4, z4, vx4, vy4, vz4, air)
     h6 = h / 6.0
     return (
         x + h6 * (vx + 2.0 * vx2 + 2.0 * vx3 + vx4),
@@ -171,34 +174,50 @@ def propagate_state(
     return np.array(s)
 
 
-def jacobian(x: FloatArray, *, air: bool = False) -> FloatArray:
-    """Jacobian of the free-flight dynamics at state ``x`` (two-body gradient + frame terms).
-
-    J2's contribution to the gravity gradient is three orders below the central
-    term and is left out of the linearisation (not of the state propagation).
-    """
-    r = x[:3]
-    rn2 = float(r @ r)
-    rn = math.sqrt(rn2)
-    g = GM / (rn2 * rn) * (3.0 * np.outer(r, r) / rn2 - np.eye(3))
-    g[0, 0] += _W2
-    g[1, 1] += _W2
-    f = np.zeros((6, 6))
-    f[0:3, 3:6] = np.eye(3)
-    f[3:6, 0:3] = g
-    f[3, 4] = 2.0 * OMEGA
-    f[4, 3] = -2.0 * OMEGA
-    if air:
-        f[3:6, :] += drag_jacobian(x)
-    return f
-
-
-def transition(x: FloatArray, dt: float, *, air: bool = False) -> FloatArray:
-    """Second-order state-transition matrix over a short step ``dt`` at ``x``."""
-    if not air:
-        return vacuum_transition(float(x[0]), float(x[1]), float(x[2]), dt)
-    f = jacobian(x, air=air) * dt
-    return np.eye(6) + f + 0.5 * (f @ f)
+@kernel
+def scaled_jacobian(s: State, h: float, air: float) -> tuple[FloatArray, float]:
+    """The dynamics' Jacobian times ``h`` (6 x 6) at the drift-only midpoint of a step
+    of ``h`` from ``s``, and there the nominal drag's error density (m²/s³; zero out
+    of the air). Two-body gravity gradient (J2's is three orders below it and left out
+    of the linearisation, not of the flight) and frame terms; with ``air`` > 0 (the
+    nominal body's drag times ``air``) drag's partials at the step's start velocity.
+    The one linearisation of the flight: the covariance of :func:`propagate`, of the
+    impact predictor and of the filters' prediction."""
+    h2 = 0.5 * h
+    cor = 2.0 * OMEGA * h
+    mx, my, mz = s[0] + h2 * s[3], s[1] + h2 * s[4], s[2] + h2 * s[5]
+    vx, vy, vz = s[3], s[4], s[5]
+    r2 = mx * mx + my * my + mz * mz
+    k = GM / (r2 * math.sqrt(r2)) * h
+    c = 3.0 / r2
+    m = (mx, my, mz)
+    fh = np.zeros((6, 6))
+    for i in range(3):
+        fh[i, 3 + i] = h
+        ki = k * c * m[i]
+        for j in range(3):
+            fh[3 + i, j] = ki * m[j]
+        fh[3 + i, i] -= k
+    fh[3, 0] += _W2 * h
+    fh[4, 1] += _W2 * h
+    fh[3, 4] = cor
+    fh[4, 3] = -cor
+    q_air = 0.0
+    height = height_m(mx, my, mz)
+    speed = math.sqrt(vx * vx + vy * vy + vz * vz)
+    kd = air * drag_coefficient(height) if air else 0.0
+    if kd > 0.0 and speed > 0.0:
+        # drag's partials: velocity block -k (|v| I + v v^T / |v|), position block
+        # through the density's height gradient k |v| v r^T / (H |r|) (the radial
+        # direction standing in for the ellipsoid's normal)
+        v = (vx, vy, vz)
+        dr = kd * speed / (SCALE_H_M * math.sqrt(r2)) * h
+        for i in range(3):
+            for j in range(3):
+                fh[3 + i, j] += dr * v[i] * m[j]
+                fh[3 + i, 3 + j] -= kd * h * (v[i] * v[j] / speed + (speed if i == j else 0.0))
+        q_air = drag_q(height, speed)
+    return fh, q_air
 
 
 @kernel
@@ -268,11 +287,13 @@ def propagate(
     max_step: float = 5.0,
     *,
     air: bool = False,
+    drag_noise: float = 1.0,
 ) -> tuple[FloatArray, FloatArray]:
     """Propagate state and covariance ``dt`` seconds; ``q`` adds process noise (m²/s³).
 
-    ``air`` flies the nominal body's drag and adds its error, step by step; in vacuum
-    the steps are equal, their transitions chained and the noise added once.
+    ``air`` flies the nominal body's drag and adds its error (scaled by
+    ``drag_noise``), step by step; in vacuum the steps are equal, their transitions
+    chained and the noise added once.
     """
     if dt == 0.0:
         return np.asarray(x, dtype=float).copy(), np.asarray(p, dtype=float).copy()
@@ -281,14 +302,13 @@ def propagate(
     s: State = tuple(float(v) for v in x)  # type: ignore[assignment]
     p_new = np.asarray(p, dtype=float)
     for h in step_lengths(s, dt, max_step):
-        # Linearise at the midpoint of the step (second order in h for the STM too);
+        # Linearised at the midpoint of the step (second order in h for the STM too);
         # a drift-only midpoint is accurate enough for the Jacobian. The covariance goes
         # step by step: the nominal drag's error enters only on the steps in the air.
-        h2 = 0.5 * h
-        mid = np.array((s[0] + h2 * s[3], s[1] + h2 * s[4], s[2] + h2 * s[5], *s[3:]))
-        step = transition(mid, h, air=air)
+        fh, q_air = scaled_jacobian(s, h, 1.0)
+        step = _EYE6 + fh + 0.5 * (fh @ fh)
         p_new = step @ p_new @ step.T
-        q_step = q + (_drag_q(mid) if air else 0.0)
+        q_step = q + drag_noise * q_air
         if q_step > 0.0:
             p_new = p_new + process_noise(h, q_step)
         s = _rk4(s, h, float(air))
@@ -342,11 +362,6 @@ def step_lengths(s: State, dt: float, coarse: float) -> Iterator[float]:
         x, y, z, vx, vy, vz = _rk4_step((x, y, z, vx, vy, vz), sign * step, 1.0)
 
 
-def _drag_q(s: FloatArray | State) -> float:
-    x, y, z, vx, vy, vz = (float(v) for v in s[:6])
-    return drag_q(height_m(x, y, z), math.sqrt(vx * vx + vy * vy + vz * vz))
-
-
 @dataclass(frozen=True, slots=True)
 class GroundCrossing:
     """Where a propagated trajectory meets the ellipsoid, with its 95% uncertainty."""
@@ -388,6 +403,7 @@ def ground_crossing(
     step_s: float = 5.0,
     altitude_m: float = 0.0,
     air: bool = False,
+    drag_noise: float = 1.0,
 ) -> GroundCrossing | None:
     """Propagate until the trajectory descends (or, backwards, ascends) through ``altitude_m``.
 
@@ -395,7 +411,7 @@ def ground_crossing(
     speed). The crossing is refined by bisection to ~1 ms. With a covariance the
     ground ellipse is the first-order map of ``p`` through the transition matrix
     onto the local horizontal plane at the crossing. ``air`` flies forwards through
-    the nominal air.
+    the nominal air (its drag's error in the covariance scaled by ``drag_noise``).
     """
     sign = -1.0 if backwards else 1.0
     # Backwards, drag would feed energy in without bound through the air; a launch
@@ -427,7 +443,9 @@ def ground_crossing(
     lat, lon, _ = ecef_to_geodetic(final[:3])
     if p is None:
         return GroundCrossing(lat, lon, t, 0.0, 0.0, 0.0, 0.0, final)
-    _, p_end = propagate(np.asarray(x, dtype=float), p, t, max_step=step_s * 4, air=air)
+    _, p_end = propagate(
+        np.asarray(x, dtype=float), p, t, max_step=step_s * 4, air=air, drag_noise=drag_noise
+    )
     return _crossing_with_ellipse(final, p_end, lat, lon, t)
 
 

@@ -9,14 +9,15 @@ from scipy.integrate import solve_ivp
 
 from tracking.impact import crossing
 from tracking.propagate import (
+    acceleration,
     from_upper_triangle,
     ground_crossing,
-    jacobian,
     propagate,
     propagate_state,
+    scaled_jacobian,
     state_from_geodetic,
-    transition,
     upper_triangle,
+    vacuum_transition,
 )
 from trilink.geodesy import ballistic_derivative, ecef_to_geodetic
 
@@ -59,11 +60,40 @@ def test_drag_slows_a_body_in_the_air_and_is_undone_backwards() -> None:
 
 @pytest.mark.parametrize("h", [-7.5, 0.3, 5.0])
 def test_written_out_transition_is_the_matrix_series(coasting: np.ndarray, h: float) -> None:
-    # The vacuum transition is written term by term for speed: it must stay I + Fh + (Fh)²/2.
-    fh = jacobian(coasting) * h
+    # The vacuum transition is written term by term for speed: it must stay
+    # I + Fh + (Fh)²/2 of the one linearisation, at the step's drift-only midpoint.
+    fh, q_air = scaled_jacobian(tuple(float(v) for v in coasting), h, 0.0)
+    mid = coasting[:3] + 0.5 * h * coasting[3:]
     series = np.eye(6) + fh + 0.5 * (fh @ fh)
-    assert np.allclose(transition(coasting, h), series, rtol=0.0, atol=1e-15)
-    assert not np.allclose(transition(coasting, h), np.eye(6) + fh, rtol=0.0, atol=1e-15)
+    written = vacuum_transition(*(float(v) for v in mid), h)
+    assert q_air == 0.0
+    assert np.allclose(written, series, rtol=0.0, atol=1e-15)
+    assert not np.allclose(written, np.eye(6) + fh, rtol=0.0, atol=1e-15)
+
+
+@pytest.mark.parametrize(("height_m", "air"), [(100e3, 0.0), (20e3, 1.0), (20e3, 0.5)])
+def test_the_linearisation_is_the_dynamics_derivative(height_m: float, air: float) -> None:
+    # F h against central differences of (v, acceleration) at the midpoint, the start
+    # velocity held (as the linearisation holds it); J2's gradient is left out of F.
+    x = state_from_geodetic(39.0, 128.0, height_m, (1500.0, 300.0, -1200.0))
+    h = 0.5
+    fh, q_air = scaled_jacobian(tuple(float(v) for v in x), h, air)
+    mid = x.copy()
+    mid[:3] += 0.5 * h * x[3:]
+
+    def f(s: np.ndarray) -> np.ndarray:
+        return np.concatenate([s[3:], acceleration(*(float(v) for v in s), air)])
+
+    numeric = np.zeros((6, 6))
+    for j in range(6):
+        e = np.zeros(6)
+        e[j] = 1e-3 if j < 3 else 1e-4
+        numeric[:, j] = (f(mid + e) - f(mid - e)) / (2.0 * e[j])
+    analytic = fh / h
+    np.testing.assert_allclose(analytic[:3], numeric[:3], atol=1e-12)
+    scale = np.abs(numeric[3:]).max()
+    np.testing.assert_allclose(analytic[3:], numeric[3:], rtol=0.0, atol=2e-3 * scale)
+    assert (q_air > 0.0) == (air > 0.0)
 
 
 def test_upper_triangle_round_trip() -> None:
@@ -98,15 +128,11 @@ def test_covariance_mapping_matches_monte_carlo(coasting: np.ndarray) -> None:
 
 
 @pytest.mark.parametrize("air", [False, True])
-def test_impact_point_and_ellipse_match_monte_carlo(
-    coasting: np.ndarray, monkeypatch: pytest.MonkeyPatch, air: bool
-) -> None:
+def test_impact_point_and_ellipse_match_monte_carlo(coasting: np.ndarray, air: bool) -> None:
     # The samples differ only in their initial state: so must the predicted ellipse
     # (in the air, without the nominal drag's own error, tested below).
-    # Not by setting DRAG_SPREAD: the flight kernels are compiled with it (trilink.jit).
-    monkeypatch.setattr("tracking.propagate._drag_q", lambda s: 0.0)
     p0 = np.diag([100.0**2] * 3 + [10.0**2] * 3)
-    hit = ground_crossing(coasting, p0, air=air)
+    hit = ground_crossing(coasting, p0, air=air, drag_noise=0.0)
     assert hit is not None
     assert abs(ecef_to_geodetic(hit.state[:3])[2]) < 5.0
     assert hit.dt_s > 0
