@@ -24,6 +24,7 @@ import math
 import numpy as np
 
 from tracking.propagate import (
+    _EYE6,
     AIR_STEP_S,
     CHI2_2D_95,
     GroundCrossing,
@@ -35,7 +36,7 @@ from tracking.propagate import (
 )
 from trilink.air import CEILING_M as DRAG_CEILING_M
 from trilink.air import drag_coefficient, height_m
-from trilink.geodesy import E2, OMEGA, A, B, FloatArray
+from trilink.geodesy import E2, A, B, FloatArray
 from trilink.jit import kernel
 
 STEP_S = 30.0
@@ -43,8 +44,6 @@ COVARIANCE_STEP_S = 120.0  # second-order transition matrices: ~1e-3 relative ov
 MAX_TIME_S = 7200.0
 _EP2 = E2 / (1.0 - E2)
 _A2 = A * A
-_W2 = OMEGA * OMEGA
-_EYE6 = np.eye(6)
 _G0 = 9.80665  # how fast a step may fall into the air
 _DENSE_MPS2 = 2.0  # nominal drag deceleration below which coarser steps in the air do
 _NOISE_POS = np.kron([[1.0, 0.0], [0.0, 0.0]], np.eye(3))

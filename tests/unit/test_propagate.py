@@ -91,8 +91,10 @@ def test_the_linearisation_is_the_dynamics_derivative(height_m: float, air: floa
         numeric[:, j] = (f(mid + e) - f(mid - e)) / (2.0 * e[j])
     analytic = fh / h
     np.testing.assert_allclose(analytic[:3], numeric[:3], atol=1e-12)
-    scale = np.abs(numeric[3:]).max()
-    np.testing.assert_allclose(analytic[3:], numeric[3:], rtol=0.0, atol=2e-3 * scale)
+    # Each block against its own size: drag's partials would hide the gravity gradient.
+    for block in (np.s_[3:, :3], np.s_[3:, 3:]):
+        scale = np.abs(numeric[block]).max()
+        np.testing.assert_allclose(analytic[block], numeric[block], rtol=0.0, atol=1e-2 * scale)
     assert (q_air > 0.0) == (air > 0.0)
 
 
