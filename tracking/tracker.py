@@ -58,7 +58,7 @@ from measurement.models import MeasurementKind, MeasurementModel
 from tracking import ambiguity, ekf
 from tracking.drag import DRAG_SPREAD
 from tracking.priors import line_of_sight_prior, radial_velocity_prior
-from trilink.geodesy import FloatArray, ecef_to_geodetic
+from trilink.geodesy import A, F, FloatArray, ecef_to_geodetic
 from trilink.physics import DEFAULT_PHYSICS, Physics
 
 BoolArray = NDArray[np.bool_]
@@ -215,10 +215,22 @@ def combine(x: FloatArray, p: FloatArray, mu: FloatArray) -> tuple[FloatArray, F
     return xc, pc
 
 
+MIN_CLIMB_ACCEL_MPS2 = 2.0
+"""Least net acceleration along the path of a powered ascent (m/s²): thrust less weight
+(and drag). The catalogue's first stages lift off at 12.5-50 m/s² of thrust (the
+Chollima-1 at a thrust-to-weight of 1.28, net 2.7 m/s²); the heaviest flown by the
+simulator (Hwasong-17, Hwasong-14) climb through their first kilometres as if at
+5.4-6.3 m/s² net, every short-range missile at 30 m/s² or more."""
+
+LAUNCH_HEIGHT_M = 2_000.0
+"""Height above the ellipsoid no launch site exceeds: a climb is counted from there."""
+
+
 def plausible(x: FloatArray, p: FloatArray, boost: FloatArray) -> BoolArray:
     """Whether each combined estimate (n, 6), (n, 6, 6) could be a missile's: it is
     not thrusting (boost probability over one half) while descending by more than half
-    the standard deviation of its vertical speed.
+    the standard deviation of its vertical speed, nor while slower, by more than half
+    the standard deviation of its speed, than a climb to its height allows.
 
     A ballistic missile climbs for as long as its motor burns, whatever its trajectory
     (lofted, depressed, an SLBM's). An estimate that thrusts downwards is following no
@@ -227,11 +239,29 @@ def plausible(x: FloatArray, p: FloatArray, boost: FloatArray) -> BoolArray:
     then another's, its velocity swinging between theirs (on the 2024-05-29 salvo, US
     tracks that took up to ten missiles' detections, several seconds of them descending
     at hundreds of m/s while "thrusting").
+
+    Nor does a missile thrust slowly high up: whatever its path, it has flown at least
+    its height h since lift-off, at a net acceleration of at least
+    :data:`MIN_CLIMB_ACCEL_MPS2` along it, so its speed is at least ``sqrt(2 a h)``
+    (230 m/s at 13 km). A track fed by a ripple where each missile first comes into a
+    sensor's view (the same point of the common path, seconds apart) hops from one
+    missile's first detections to the next one's and barely moves: on the 2024-05-29
+    salvo a US track "thrusting" at 99 m/s at 13.5 km, made of five missiles'
+    detections, was reported and joined to the system track of the one it was nearest.
     """
-    vertical = x[:, 0:3] / np.linalg.norm(x[:, 0:3], axis=1, keepdims=True)
-    up = np.einsum("ij,ij->i", vertical, x[:, 3:6])
+    pos, vel = x[:, 0:3], x[:, 3:6]
+    r = np.linalg.norm(pos, axis=1)
+    vertical = pos / r[:, None]
+    up = np.einsum("ij,ij->i", vertical, vel)
     up_var = np.einsum("ij,ijk,ik->i", vertical, p[:, 3:6, 3:6], vertical)
-    return cast(BoolArray, (up >= -0.5 * np.sqrt(up_var)) | (boost <= 0.5))
+    climbing = up >= -0.5 * np.sqrt(up_var)
+    speed = np.maximum(np.linalg.norm(vel, axis=1), 1e-9)
+    along = vel / speed[:, None]
+    speed_var = np.einsum("ij,ijk,ik->i", along, p[:, 3:6, 3:6], along)
+    height = r - A * (1.0 - F * pos[:, 2] ** 2 / r**2)  # first order in the flattening
+    climb = np.maximum(height - LAUNCH_HEIGHT_M, 0.0)
+    fast = speed + 0.5 * np.sqrt(speed_var) >= np.sqrt(2.0 * MIN_CLIMB_ACCEL_MPS2 * climb)
+    return cast(BoolArray, (climbing & fast) | (boost <= 0.5))
 
 
 class Tracker:

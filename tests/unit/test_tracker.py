@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import math
 from pathlib import Path
 
 import numpy as np
@@ -293,15 +294,42 @@ def test_fast_crossing_agrees_with_the_shared_one(
 
 def test_an_estimate_that_thrusts_downwards_is_not_plausible() -> None:
     # 20 km above Sunan: climbing at 800 m/s, descending at 500 m/s (known to 50 m/s),
-    # descending at 50 m/s (known to 200 m/s: within half a sigma of level flight).
+    # flying east at 800 m/s while descending at 50 m/s (known to 200 m/s: within half
+    # a sigma of level flight).
     pos = geodetic_to_ecef(39.2, 125.7, 20e3)
     up = pos / np.linalg.norm(pos)
-    x = np.stack([np.concatenate([pos, v * up]) for v in (800.0, -500.0, -50.0)])
+    east = np.cross([0.0, 0.0, 1.0], up)
+    east /= np.linalg.norm(east)
+    x = np.stack(
+        [np.concatenate([pos, v]) for v in (800.0 * up, -500.0 * up, 800.0 * east - 50.0 * up)]
+    )
     p = np.stack([np.eye(6) * s**2 for s in (50.0, 50.0, 200.0)])
     thrusting = tracker_module.plausible(x, p, np.full(3, 0.9))
     coasting = tracker_module.plausible(x, p, np.full(3, 0.1))
     assert thrusting.tolist() == [True, False, True]
     assert coasting.all()  # a coasting missile descends after its apogee
+
+
+def test_an_estimate_that_thrusts_slowly_high_up_is_not_plausible() -> None:
+    # 13.5 km above Sunan, climbing: at 99 m/s known to 50 m/s (a track hopping between
+    # a ripple's missiles where each comes into view), at 800 m/s, at 150 m/s known only
+    # to 400 m/s; and at 60 m/s 1.5 km up (below any launch site's height: no bound).
+    pos = geodetic_to_ecef(39.2, 125.7, 13.5e3)
+    low = geodetic_to_ecef(39.2, 125.7, 1.5e3)
+    x = np.stack(
+        [
+            np.concatenate([r, v * r / np.linalg.norm(r)])
+            for r, v in ((pos, 99.0), (pos, 800.0), (pos, 150.0), (low, 60.0))
+        ]
+    )
+    p = np.stack([np.eye(6) * s**2 for s in (50.0, 50.0, 400.0, 50.0)])
+    thrusting = tracker_module.plausible(x, p, np.full(4, 0.9))
+    coasting = tracker_module.plausible(x, p, np.full(4, 0.1))
+    assert thrusting.tolist() == [False, True, True, True]
+    assert coasting.all()  # a coasting estimate may be slow (a lofted one near apogee)
+    # The bound is the least climb: sqrt(2 a h) over the height above any launch site.
+    bound = math.sqrt(2.0 * tracker_module.MIN_CLIMB_ACCEL_MPS2 * (13.5e3 - 2e3))
+    assert 200.0 < bound < 99.0 + 0.5 * 400.0
 
 
 def test_a_detection_another_track_could_have_taken_as_well_is_ambiguous() -> None:
