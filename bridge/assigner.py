@@ -30,7 +30,9 @@ of which the best is not ``GateConfig.ambiguity_ratio`` times likelier than the 
 is *ambiguous* and held too: closely spaced objects its estimate cannot tell apart
 (see ``GateConfig``). It neither joins nor founds; its next report retries it. So is
 a *young* candidate (within ``GateConfig.settle_s`` of its first observation) whose
-gated slots are all tracks the picture already held, open, and about equally near:
+gated slots are all tracks the picture already held, open, and about equally near
+(by its whole state, or by position alone: a young track's velocity is not settled,
+and in a ripple it may come of the missile ahead's detections):
 an infrared track's first reports on a battery fired from launchers a few hundred
 metres apart carry kilometres of error and fit every track of the battery. Those
 missiles are in the picture already, so waiting delays no first alert; joining one
@@ -320,6 +322,14 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
             if not (c.late or c.known or (c.young and all(known(j) for _, j in options))):
                 continue  # it may be the first track on its missile: no delay
             if len(options) > 1 and options[1][0] - options[0][0] < gate.ambiguity:
+                ambiguous = True
+            elif c.young and not (c.late or c.known):
+                # Its velocity not settled yet, positions alone may not tell.
+                near = sorted(d2 for (k, j), d2 in wide.items() if k == i and known(j))
+                ambiguous = len(near) > 1 and near[1] - near[0] < gate.ambiguity
+            else:
+                ambiguous = False
+            if ambiguous:
                 steps.append(Step(i, options[0][1], held=True, ambiguous=True))
                 rows.alive[i] = False
                 for _, j in options:

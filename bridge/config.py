@@ -75,7 +75,8 @@ class GateConfig:
     its own data separate the tracks. A new track begun low may be the first on
     its missile, and its first alert must not wait (the first fused alert goes out
     with the first national warning): it is deferred only while *young* (within
-    ``settle_s`` of its first observation) and only when every track it cannot
+    ``settle_s`` of its first observation; by its position alone too, since its
+    velocity is not settled) and only when every track it cannot
     tell apart was already open before its batch (those missiles are alerted
     already; an infrared track's first reports on a battery fit every track of
     it). 1 turns the test off.

@@ -374,6 +374,31 @@ def test_plan_defers_a_young_candidate_only_among_tracks_already_held() -> None:
     assert not mine.founds
 
 
+def test_plan_defers_a_young_candidate_its_position_cannot_place() -> None:
+    """A young national track's velocity is not settled (a few scans, in a ripple often
+    of several missiles' detections: on the 2024-05-29 salvo a US track began on the
+    missile ahead of its own): when its position fits two tracks the picture holds
+    about equally, a velocity that favours one does not decide, and it waits. Older,
+    it joins the track its whole state fits, as before."""
+    a = ballistic_missile("A", T0)
+    t = T0 + 60 * US
+    gate = Gate()
+    precise = np.diag([20.0**2] * 3 + [2.0**2] * 3)
+    other = a.truth(t) + np.array([300.0, 0.0, 0.0, 200.0, 0.0, 0.0])
+    held = [
+        Slot("ST-a", _est(a.truth(t), t, precise), {Nation.KOR}, "realm"),
+        Slot("ST-b", _est(other, t, precise), {Nation.KOR}, "realm"),
+    ]
+    vague_position = np.diag([500.0**2] * 3 + [20.0**2] * 3)
+    x = a.truth(t) + np.array([120.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+    # Its whole state gates with ST-a alone (200 m/s is 10 sigma of its velocity).
+    assert not gate.admits(gate.distance(_est(x, t, vague_position), held[1].estimate))
+    young = Candidate(_est(x, t, vague_position), Nation.USA, "realm", (1, "USA", "U1"), young=True)
+    assert plan([young], held, gate) == [Step(0, 0, held=True, ambiguous=True)]
+    older = Candidate(_est(x, t, vague_position), Nation.USA, "realm", (1, "USA", "U1"))
+    assert plan([older], held, gate) == [Step(0, 0)]
+
+
 def test_a_newcomer_held_as_ambiguous_among_known_tracks_is_a_late_candidate() -> None:
     """Retried (its first report long past, so no longer judged by its first height),
     a national track once held as ambiguous between tracks the picture holds is a
