@@ -142,3 +142,41 @@ def test_a_newcomer_held_as_ambiguous_is_retried_as_a_known_missile() -> None:
         [_checked(nation=Nation.JPN, track_id="JPN-0001", sequence=3, reported_us=T0_US + 9)], out
     ).newcomers
     assert not third.known
+
+
+def test_a_held_detached_member_is_announced_as_leaving_once() -> None:
+    """A member detached by a break and held is retried on each of its reports; its old
+    track says it left once, not in every alert published while it waits (on the
+    2024-05-29 salvo a US track held a minute was announced leaving five times), and
+    again only after it has joined a track and left once more."""
+    table, out = _table(), Outcome()
+    (n,) = table.apply([_checked(sequence=1)], out).newcomers
+    track = table.found(n, set())
+    (j,) = table.apply(
+        [_checked(nation=Nation.JPN, track_id="JPN-0001", sequence=1)], out
+    ).newcomers
+    table.join(j, track, set())
+    left = "JPN/JPN-0001 left (it drifted off)"
+    for sequence in (2, 3, 4):  # the break, then two retries still near no track
+        track.notes.clear()  # an alert was published in between
+        touched: set[str] = set()
+        report = _checked(nation=Nation.JPN, track_id="JPN-0001", sequence=sequence)
+        if sequence == 2:
+            j.member.apply(report)
+            detached = Newcomer(j.member, j.created_us, track.track_id)
+        else:
+            (detached,) = table.apply([report], out).newcomers
+            assert detached.previous == track.track_id
+        table.hold(detached.member, detached.previous)
+        table.note_left(detached, touched)
+        assert track.notes == ([left] if sequence == 2 else [])
+        assert touched == ({track.track_id} if sequence == 2 else set())
+    (back,) = table.apply(
+        [_checked(nation=Nation.JPN, track_id="JPN-0001", sequence=5)], out
+    ).newcomers
+    table.join(back, track, set())
+    assert track.notes[-1] == "JPN/JPN-0001 rejoined"
+    track.notes.clear()
+    table.hold(back.member, track.track_id)
+    table.note_left(Newcomer(back.member, back.created_us, track.track_id), set())
+    assert track.notes == [left]  # a second departure is news again
