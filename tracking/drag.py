@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from trilink.air import CEILING_M, RHO0, SCALE_H_M, K, drag_coefficient
-from trilink.geodesy import A, F, FloatArray
+from trilink.air import CEILING_M, RHO0, SCALE_H_M, K, drag_coefficient, height_rows
+from trilink.geodesy import FloatArray
 from trilink.jit import kernel
 
 DRAG_SPREAD = 0.5  # 1-sigma relative error of the nominal drag
@@ -37,7 +37,6 @@ def drag_q(h_m: float, speed_mps: float) -> float:
 
 def drag_coefficient_rows(r: FloatArray) -> FloatArray:
     """:func:`drag_coefficient` over position rows (3, n)."""
-    r2 = np.einsum("ij,ij->j", r, r)
-    h = np.sqrt(r2) - A * (1.0 - F * r[2] * r[2] / r2)
+    h = height_rows(r)
     k: FloatArray = np.where(h < CEILING_M, RHO0 * np.exp(-np.maximum(h, 0.0) / SCALE_H_M) * K, 0.0)
     return k

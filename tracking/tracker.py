@@ -58,7 +58,8 @@ from measurement.models import MeasurementKind, MeasurementModel
 from tracking import ambiguity, ekf
 from tracking.drag import DRAG_SPREAD
 from tracking.priors import line_of_sight_prior, radial_velocity_prior
-from trilink.geodesy import A, F, FloatArray, ecef_to_geodetic
+from trilink.air import height_rows
+from trilink.geodesy import FloatArray, ecef_to_geodetic
 from trilink.physics import DEFAULT_PHYSICS, Physics
 
 BoolArray = NDArray[np.bool_]
@@ -258,8 +259,7 @@ def plausible(x: FloatArray, p: FloatArray, boost: FloatArray) -> BoolArray:
     speed = np.maximum(np.linalg.norm(vel, axis=1), 1e-9)
     along = vel / speed[:, None]
     speed_var = np.einsum("ij,ijk,ik->i", along, p[:, 3:6, 3:6], along)
-    height = r - A * (1.0 - F * pos[:, 2] ** 2 / r**2)  # first order in the flattening
-    climb = np.maximum(height - LAUNCH_HEIGHT_M, 0.0)
+    climb = np.maximum(height_rows(pos.T) - LAUNCH_HEIGHT_M, 0.0)
     fast = speed + 0.5 * np.sqrt(speed_var) >= np.sqrt(2.0 * MIN_CLIMB_ACCEL_MPS2 * climb)
     return cast(BoolArray, (climbing & fast) | (boost <= 0.5))
 

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import math
 
-from trilink.geodesy import A, F
+import numpy as np
+
+from trilink.geodesy import A, F, FloatArray
 from trilink.jit import kernel
 
 RHO0 = 1.225  # kg/m³ at sea level
@@ -30,6 +32,13 @@ def height_m(x: float, y: float, z: float) -> float:
     """Height above the ellipsoid, first order in the flattening (tens of metres)."""
     r = math.sqrt(x * x + y * y + z * z)
     return r - A * (1.0 - F * z * z / (r * r))
+
+
+def height_rows(r: FloatArray) -> FloatArray:
+    """:func:`height_m` of ECEF positions stacked on the first axis: (3,) or (3, n)."""
+    r2 = np.einsum("i...,i...->...", r, r)
+    h: FloatArray = np.sqrt(r2) - A * (1.0 - F * r[2] * r[2] / r2)
+    return h
 
 
 @kernel

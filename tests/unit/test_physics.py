@@ -15,6 +15,7 @@ from sim.catalog import NO_DRAG, Missile, get_missile, get_site
 from sim.flight import Trajectory, build_trajectory
 from sim.manoeuvre import glide_derivative, lift_vector
 from sim.solve import solve_trajectory
+from trilink.air import height_m, height_rows
 from trilink.geodesy import ecef_acceleration, ecef_to_geodetic, geodetic_to_ecef
 from trilink.physics import Physics
 
@@ -159,3 +160,14 @@ def test_a_vacuum_solve_near_a_site_ignores_the_sites_solution() -> None:
     solve._cold_fit.cache_clear()
     solve_trajectory(lat, lon, 80.0, 350.0, 50.0, "kn-25")
     assert solve._cold_fit.cache_info().currsize == 1  # its own solve only, not the site's
+
+
+def test_height_of_stacked_positions_is_the_kernels() -> None:
+    points = [(39.2, 125.7, 13.5e3), (0.0, 100.0, 0.0), (89.0, -40.0, 300e3), (-35.0, 10.0, -50.0)]
+    r = np.stack([geodetic_to_ecef(*p) for p in points], axis=1)  # (3, n)
+    rows = height_rows(r)
+    assert rows.shape == (4,)
+    for k, (_, _, h) in enumerate(points):
+        assert rows[k] == pytest.approx(height_m(*r[:, k]), abs=1e-6)
+        assert rows[k] == pytest.approx(h, abs=30.0)  # first order in the flattening
+    assert float(height_rows(r[:, 0])) == pytest.approx(rows[0])
