@@ -13,11 +13,18 @@ as a contributor with a few detections of many missiles.
 ``--nees`` adds, per nation, how far each national track's first report is from the
 true state of its missile in its own covariance's terms: the 6-dof NEES (a
 consistent estimate: median 5.3, 90th percentile 10.6).
+
+``--track NATION/TRACK_ID`` (repeatable) adds one national track's life: which missile
+caused each of its detections, and per report its height, speed and the speed a climb
+to that height needs (``tracking.tracker.plausible``), its position sigma, whether it
+says it thrusts, and its distance to the nearest missiles. A track that began on other
+missiles' detections (a ripple's plume hop) reads as a run of other names first.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -32,8 +39,10 @@ from evaluation.origin import (
 )
 from evaluation.scoring import Simulated, run_offline, simulate_scenario
 from tracking.propagate import from_upper_triangle
+from tracking.tracker import LAUNCH_HEIGHT_M, MIN_CLIMB_ACCEL_MPS2
+from trilink.air import height_rows
 from trilink.constants import US
-from trilink.model import FusedAlert
+from trilink.model import FusedAlert, Nation
 from trilink.physics import Physics
 
 
@@ -107,12 +116,60 @@ def first_report_nees(run: Simulated) -> dict[str, list[float]]:
     return out
 
 
+def _short(launch_id: str) -> str:
+    # Launch ids end in "-NN-<hash>": the launch's number names it briefly.
+    parts = launch_id.rsplit("-", 2)
+    return parts[1] if len(parts) == 3 else launch_id
+
+
+def track_life(run: Simulated, key: str, limit: int = 30) -> list[str]:
+    """One national track (``NATION/TRACK_ID``): its detections' origins, then its first
+    ``limit`` reports against the missiles (see the module docstring)."""
+    nation_text, _, track_id = key.partition("/")
+    nation = Nation(nation_text)
+    t0 = min(t.start_us for t in run.truths)
+    names = {t.name: _short(t.name) for t in run.truths}
+    origins = run.origin_times.get((nation, track_id), [])
+    lines = [
+        f"{key}: {len(origins)} detections, in order: "
+        + " ".join(names.get(o, "-") if o else "-" for _, o in origins[:40])
+    ]
+    for w in [w for w in run.warnings.get(nation, []) if w.track_id == track_id][:limit]:
+        x = np.concatenate([w.position_m, w.velocity_mps])
+        p = np.asarray(from_upper_triangle(w.covariance))
+        speed = float(np.linalg.norm(x[3:6]))
+        along = x[3:6] / max(speed, 1e-9)
+        climb = max(float(height_rows(x[0:3])) - LAUNCH_HEIGHT_M, 0.0)
+        near = sorted(
+            (float(np.linalg.norm(t.positions(np.array([w.observed_us]))[0] - x[0:3])), t.name)
+            for t in run.truths
+            if t.start_us <= w.observed_us <= t.end_us
+        )[:3]
+        lines.append(
+            f"  T+{(w.observed_us - t0) / US:6.1f} h {float(height_rows(x[0:3])) / 1e3:5.1f} km"
+            f" speed {speed:5.0f} +- {math.sqrt(float(along @ p[3:6, 3:6] @ along)):4.0f}"
+            f" (climb needs {math.sqrt(2.0 * MIN_CLIMB_ACCEL_MPS2 * climb):4.0f}) m/s"
+            f" pos sigma {math.sqrt(float(np.trace(p[0:3, 0:3]))):5.0f} m"
+            f"{' thrusting' if w.boosting else ''}; nearest "
+            + ", ".join(f"{names[n]} {d / 1e3:.1f} km" for d, n in near)
+        )
+    return lines
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m evaluation.diagnose SCENARIO [--seed N] [--physics P] [--nees]``."""
+    """``python -m evaluation.diagnose SCENARIO [--seed N] [--physics P] [--nees]
+    [--track NATION/TRACK_ID ...]``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("scenario", help="built-in scenario, YAML file or catalogue date")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--nees", action="store_true", help="NEES of first reports per nation")
+    parser.add_argument(
+        "--track",
+        action="append",
+        default=[],
+        metavar="NATION/TRACK_ID",
+        help="one national track's detections and reports against the missiles",
+    )
     parser.add_argument(
         "--physics",
         choices=[p.value for p in Physics],
@@ -127,6 +184,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         for nation, values in sorted(first_report_nees(run).items()):
             median, p90 = np.percentile(values, [50, 90])
             print(f"{nation}: first reports {len(values)}, NEES median {median:.1f}, p90 {p90:.1f}")
+    for key in args.track:
+        print("\n".join(track_life(run, key)))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bridge.config import EngineConfig
-from evaluation.diagnose import explain, first_report_nees
+from evaluation.diagnose import explain, first_report_nees, track_life
 from evaluation.scoring import Simulated, run_offline, simulate_scenario
 from trilink.model import FusedAlert
 
@@ -73,3 +73,22 @@ def test_first_report_nees_has_one_finite_figure_per_national_track(
         assert all(math.isfinite(v) and v >= 0.0 for v in values)
     # Korea's radars see the salvo from the launch: near consistent (6 dof: median 5.3).
     assert float(np.median(nees["KOR"])) < 15.0
+
+
+def test_a_track_life_lists_its_detections_and_reports_against_the_missiles(
+    salvo: tuple[Simulated, list[FusedAlert]],
+) -> None:
+    run, _ = salvo
+    korea = next(n for n in run.warnings if n.value == "KOR")
+    ws = run.warnings[korea]
+    track_id = ws[0].track_id
+    mine = [w for w in ws if w.track_id == track_id]
+    lines = track_life(run, f"KOR/{track_id}", limit=3)
+    detections = run.origin_times[(korea, track_id)]
+    assert lines[0].startswith(f"KOR/{track_id}: {len(detections)} detections, in order: ")
+    assert len(lines) == 1 + min(3, len(mine))
+    # A clean track of the salvo: its nearest missile is within a few kilometres.
+    for line in lines[1:]:
+        assert "(climb needs " in line and "; nearest " in line
+        nearest_km = float(line.split("; nearest ")[1].split(",")[0].split()[1])
+        assert nearest_km < 5.0, line
