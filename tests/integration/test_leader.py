@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from confluent_kafka import TopicPartition
 
 from tests.conftest import GroupId
@@ -55,5 +58,46 @@ def test_exactly_one_member_leads_and_a_standby_takes_over(
         wait_for(lambda: standby.poll(0.1), timeout=30, message="the standby never took over")
         assert time.monotonic() - started < 15
     finally:
+        if second is not None:
+            second.close()
+
+
+def test_only_a_member_the_group_passed_over_says_it_stands_by(
+    kafka_config: KafkaConfig,
+    new_topic: Callable[..., str],
+    new_group: GroupId,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A lone instance's first join is not another instance being active (every bridge
+    said so at start); a member the group assigned nothing says it at once, without
+    waiting for ``announce_after_s``."""
+    topic, group = new_topic(partitions=1), new_group("lock")
+    stop = threading.Event()
+    first = LeaderLock(kafka_config, topic, group, name="first")
+    second: LeaderLock | None = None
+    caplog.set_level(logging.WARNING, logger="trilink.kafka.leader")
+    try:
+        assert first.wait(stop, announce_after_s=60.0)
+        assert "first: standing by" not in caplog.text
+        assert "first: now the active instance" in caplog.text
+
+        second = LeaderLock(kafka_config, topic, group, name="second")
+        waiting = threading.Thread(
+            target=second.wait, args=(stop,), kwargs={"announce_after_s": 60.0}
+        )
+        waiting.start()
+
+        def announced() -> bool:
+            first.poll(0.05)
+            return "second: standing by" in caplog.text
+
+        wait_for(announced, timeout=30, interval=0.0, message="the standby never said so")
+        assert first.is_leader and not second.is_leader
+        stop.set()
+        waiting.join(10)
+        assert not waiting.is_alive()
+    finally:
+        stop.set()
+        first.close()
         if second is not None:
             second.close()

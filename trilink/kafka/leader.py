@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
@@ -37,6 +38,8 @@ class LeaderLock:
         self.topic = topic
         self.name = name or group
         self._leader = threading.Event()
+        # The group assigned this member nothing: another member holds the lock.
+        self._passed_over = threading.Event()
         # Sticky: a joining standby must not take the partition from a healthy leader.
         config = consumer_config(kafka, group)
         config["partition.assignment.strategy"] = "cooperative-sticky"
@@ -52,7 +55,10 @@ class LeaderLock:
     def _assigned(self, _consumer: Any, parts: list[TopicPartition]) -> None:
         if any(p.topic == self.topic for p in parts):
             log.warning("%s: now the active instance (holds %s)", self.name, self.topic)
+            self._passed_over.clear()
             self._leader.set()
+        elif not self._leader.is_set():
+            self._passed_over.set()
 
     def _revoked(self, _consumer: Any, parts: list[TopicPartition]) -> None:
         if self._leader.is_set() and any(p.topic == self.topic for p in parts):
@@ -64,17 +70,24 @@ class LeaderLock:
         poll_one(self._consumer, timeout)
         return self.is_leader
 
-    def wait(self, stop: threading.Event, *, interval: float = 0.05) -> bool:
+    def wait(
+        self, stop: threading.Event, *, interval: float = 0.05, announce_after_s: float = 10.0
+    ) -> bool:
         """Block until leader (True) or ``stop`` is set (False): the standby's wait.
 
         ``interval`` is short because a poll that serves the assignment still waits out
-        its timeout (the lock topic carries no records to end it sooner).
+        its timeout (the lock topic carries no records to end it sooner). It says it is
+        standing by once the group has assigned it nothing, or after ``announce_after_s``
+        without the lock: not while its first join is still going on (a lone instance
+        said so at every start).
         """
         announced = False
+        started = time.monotonic()
         while not stop.is_set():
             if self.poll(interval):
                 return True
-            if not announced:
+            waited = time.monotonic() - started
+            if not announced and (self._passed_over.is_set() or waited >= announce_after_s):
                 log.warning("%s: standing by (another instance is active)", self.name)
                 announced = True
         return False
