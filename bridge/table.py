@@ -82,9 +82,6 @@ class TrackTable:
     held_from: dict[TrackKey, str] = field(default_factory=dict)
     # Held newcomers that were ambiguous between known tracks (``Newcomer.known``).
     held_known: set[TrackKey] = field(default_factory=set)
-    # Held detached members whose departure their old track has announced, and from
-    # which track: retried on every report, a member held for a minute is one departure.
-    left_noted: dict[TrackKey, str] = field(default_factory=dict)
     published: dict[str, int] = field(default_factory=dict)  # highest version on the topic
     hints: dict[TrackKey, str] = field(default_factory=dict)  # published memberships
     published_closed: dict[str, AlertStatus] = field(default_factory=dict)
@@ -118,7 +115,6 @@ class TrackTable:
         self.held = {}
         self.held_from = {}
         self.held_known = set()
-        self.left_noted = {}
         for m in self.national.values():
             self.nation_us[m.nation] = max(self.nation_us.get(m.nation, 0), m.observed_us)
 
@@ -257,7 +253,6 @@ class TrackTable:
             track.notes.append("revived")
         track.add(n.member)
         self.national[n.member.key] = n.member
-        self.left_noted.pop(n.member.key, None)
         if n.previous == track.track_id:
             track.notes.append(f"{key_text(n.member.key)} rejoined")
         elif n.previous:
@@ -280,7 +275,6 @@ class TrackTable:
         """
         track.add(n.member)
         self.national[n.member.key] = n.member
-        self.left_noted.pop(n.member.key, None)
         track.notes.append(f"{key_text(n.member.key)} joined late (its reports precede the close)")
         touched.add(track.track_id)
 
@@ -302,7 +296,6 @@ class TrackTable:
         self.tracks[track_id] = track
         track.add(m)
         self.national[m.key] = m
-        self.left_noted.pop(m.key, None)
         if n.previous:
             track.notes.append(f"{key_text(m.key)} re-associated from {n.previous}")
             self._note_departure(n, track_id, touched)
@@ -347,15 +340,12 @@ class TrackTable:
             self.held_from[member.key] = previous
 
     def note_left(self, n: Newcomer, touched: set[str]) -> None:
-        """``n``, detached from its track, joins none for now: the track says so once,
-        however many reports it is retried on while held."""
-        key = n.member.key
-        if self.left_noted.get(key) == n.previous:
-            return
-        self.left_noted[key] = n.previous
+        """``n``, detached from its track, joins none for now: the track says so once, in
+        the batch of the break, not again each time the held member is retried (a member
+        held for a minute is one departure)."""
         old = self.tracks.get(n.previous)
-        if old is not None:
-            old.notes.append(f"{key_text(key)} left (it drifted off)")
+        if old is not None and not n.retried:
+            old.notes.append(f"{key_text(n.member.key)} left (it drifted off)")
             touched.add(old.track_id)
 
     def _note_departure(self, n: Newcomer, new_id: str, touched: set[str]) -> None:
@@ -379,5 +369,4 @@ class TrackTable:
             if self.event_us - member.observed_us > stale_us:
                 del self.held[key]
                 self.held_from.pop(key, None)
-                self.left_noted.pop(key, None)
                 self.held_known.discard(key)

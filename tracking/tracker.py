@@ -219,9 +219,9 @@ def combine(x: FloatArray, p: FloatArray, mu: FloatArray) -> tuple[FloatArray, F
 MIN_CLIMB_ACCEL_MPS2 = 2.0
 """Least net acceleration along the path of a powered ascent (m/s²): thrust less weight
 (and drag). The catalogue's first stages lift off at 12.5-50 m/s² of thrust (the
-Chollima-1 at a thrust-to-weight of 1.28, net 2.7 m/s²); the heaviest flown by the
-simulator (Hwasong-17, Hwasong-14) climb through their first kilometres as if at
-5.4-6.3 m/s² net, every short-range missile at 30 m/s² or more."""
+Chollima-1 at a thrust-to-weight of 1.28, net 2.7 m/s²). Flown by the simulator,
+``|v|² / 2h`` over a boost stays above 5.4 m/s² for the heaviest (Hwasong-14 and -17),
+13 for a Scud-B and 50 for a KN-25 (``tests/unit/test_tracker.py``)."""
 
 LAUNCH_HEIGHT_M = 2_000.0
 """Height above the ellipsoid no launch site exceeds: a climb is counted from there."""

@@ -22,6 +22,7 @@ from tracking.classify import classify, potential_range_km
 from tracking.impact import crossing
 from tracking.propagate import ground_crossing, propagate, propagate_state
 from tracking.tracker import Stage, Tracker, TrackerConfig
+from trilink.air import height_rows
 from trilink.geodesy import FloatArray, distance_bearing, ecef_to_geodetic, geodetic_to_ecef
 from trilink.model import MissileClass, MissileWarning, Nation
 from trilink.physics import Physics
@@ -330,6 +331,26 @@ def test_an_estimate_that_thrusts_slowly_high_up_is_not_plausible() -> None:
     # The bound is the least climb: sqrt(2 a h) over the height above any launch site.
     bound = math.sqrt(2.0 * tracker_module.MIN_CLIMB_ACCEL_MPS2 * (13.5e3 - 2e3))
     assert 200.0 < bound < 99.0 + 0.5 * 400.0
+
+
+@pytest.mark.parametrize(
+    ("missile", "range_km", "apogee_km", "least"),
+    [("hwasong-17", 1000, 6000, 5.0), ("hwasong-14", 930, 2800, 5.0), ("scud-b", 300, 80, 12.0),
+     ("kn-25", 350, 50, 50.0)],
+)  # fmt: skip
+def test_the_climb_bound_holds_for_the_simulators_missiles(
+    missile: str, range_km: float, apogee_km: float, least: float
+) -> None:
+    # Every kilometre of a boost in the atmosphere: |v|²/2h (h above the launch point)
+    # stays above ``least``, at least 2.5 times the bound the plausibility test assumes.
+    flight = solve_trajectory(39.0, 125.7, 90.0, range_km, apogee_km, missile, Physics.ATMOSPHERE)
+    t = np.arange(0.5, flight.burnout_s, 0.25)
+    r, v = flight.state_at(t)
+    climb = height_rows(r.T) - height_rows(flight.state_at(0.0)[0])
+    up = climb > 500.0
+    net = np.sum(v[up] ** 2, axis=1) / (2.0 * climb[up])
+    assert up.any() and float(net.min()) >= least
+    assert least >= 2.5 * tracker_module.MIN_CLIMB_ACCEL_MPS2
 
 
 def test_a_detection_another_track_could_have_taken_as_well_is_ambiguous() -> None:
