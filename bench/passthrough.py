@@ -7,8 +7,10 @@ their codec, and the very same delivery: a :func:`~trilink.kafka.open_checkpoint
 checkpoint that, per batch, commits one output record per warning (the warning
 decoded and encoded again, same key: the local track id) with the positions after the batch, in one
 transaction (``transactional=True``; see :class:`~trilink.kafka.ExactlyOnce`) or
-by produce, flush, then offset commit. The ratio bridge / passthrough is then the
-cost of the fusion itself.
+by produce, flush, then offset commit, on the bridge's cadence (``bridge.outbox``):
+output waits up to ``commit_interval_s`` while the polls come back full (behind),
+and is committed with its batch otherwise. The ratio bridge / passthrough is then
+the cost of the fusion itself.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import threading
 from confluent_kafka import OFFSET_STORED, Consumer, Message, TopicPartition
 
 from bridge.config import BridgeConfig
+from bridge.outbox import Outbox
 from trilink.codec import Codec, codec_for
 from trilink.config import KafkaConfig
 from trilink.kafka import (
@@ -46,6 +49,7 @@ class PassthroughService:
         self.codec = codec or codec_for(kafka)
         self.consumed = 0
         self.ready = threading.Event()
+        self._outbox = Outbox(config.commit_interval_s)
         self.delivery = DeliveryTracker("passthrough")  # the checkpoint's, once running
         topics = RecordTopics.of(config.topics, self.codec)
         self._inputs = {t.name: t for t in topics.by_nation.values()}
@@ -79,6 +83,8 @@ class PassthroughService:
                     msgs = poll_batch(consumer, self.config.batch_size, self.config.poll_timeout_s)
                     if msgs:
                         self._handle(checkpoint, msgs)
+                    elif self._outbox.due():
+                        self._commit(checkpoint)
             finally:
                 checkpoint.close()
         finally:
@@ -89,6 +95,12 @@ class PassthroughService:
         records = [
             self._output.message(self._inputs[str(m.topic())].decode(m.value())) for m in msgs
         ]
+        self._outbox.hold(records, alerts=len(records))
+        if len(msgs) < self.config.batch_size or self._outbox.due():
+            self._commit(checkpoint)
+
+    def _commit(self, checkpoint: Checkpoint) -> None:
+        out = self._outbox.release()
         # Stateless: after an abort the rewound input is simply consumed and copied again.
-        if checkpoint.commit(records):
-            self.consumed += len(msgs)
+        if checkpoint.commit(out.records):
+            self.consumed += out.alerts

@@ -290,6 +290,10 @@ class BridgeConfig:
     transactional_id: str = "trilink-bridge"
     batch_size: int = 500
     poll_timeout_s: float = 0.05
+    # The longest a batch's state snapshots wait to be committed (with the next
+    # batch that has alerts or dead letters, or alone): ``bridge.snapshots``. Alerts
+    # and dead letters never wait; 0 commits every batch's snapshots with it.
+    commit_interval_s: float = 0.1
     # Behind (a backlog), how long a poll waits at most for a warning partition whose
     # records are at the broker but not fetched yet (``TimeMerge.idle_s``), so that
     # one nation's backlog is not handed out ahead of the others'.
@@ -321,6 +325,10 @@ class BridgeConfig:
             raise ConfigError("batch size must be at least 1")
         if self.poll_timeout_s <= 0.0:
             raise ConfigError("poll timeout must be positive")
+        if not 0.0 <= self.commit_interval_s <= 60.0:
+            raise ConfigError(
+                f"commit interval must be between 0 and 60 s, got {self.commit_interval_s}"
+            )
         if self.merge_idle_s < 0.0:
             raise ConfigError("merge idle wait must not be negative")
         if self.tick_hold_s < 0.0:

@@ -14,11 +14,13 @@ Per batch:
    commits them with the noted positions: in one Kafka transaction
    (``transactional=True``, exactly-once; the steps are in
    :class:`~trilink.kafka.ExactlyOnce`), or produce, flush, then commit the offsets
-   (at-least-once).
+   (at-least-once). Snapshots wait up to ``commit_interval_s`` for the next batch
+   with alerts or dead letters, and so do alerts while the bridge is behind (more
+   input fetched and waiting): :mod:`bridge.outbox`. Live, alerts never wait.
 
-A batch that produced nothing (only replays) is not committed on its own: its
-offsets ride with the next output (Tansu commits an offsets-only transaction only
-once).
+A batch that published nothing now (only replays, or output held) is not committed
+on its own: its offsets ride with the next commit (Tansu commits an offsets-only
+transaction only once).
 
 When the checkpoint aborts a transaction it rewinds the consumer to the committed
 offsets. The engine had already moved on, so it is rebuilt from the topics exactly
@@ -63,6 +65,7 @@ from confluent_kafka import OFFSET_STORED, Consumer, Message, TopicPartition
 from bridge.config import BridgeConfig
 from bridge.engine import Engine, Inbound, Outcome
 from bridge.errors import ServiceError
+from bridge.outbox import Outbox, Release
 from bridge.protection import Protection
 from bridge.recovery import recover, state_topic
 from trilink.codec import Codec, codec_for
@@ -127,6 +130,7 @@ class BridgeService:
         self.health: ServiceHealth | None = None
         self._inputs: TimeMerge | None = None  # the warning topics, merged (see ``_serve``)
         self.engine = self._engine()
+        self._outbox = Outbox(config.commit_interval_s)
         self.stats = Stats()
         shared = RecordTopics.of(config.topics, self.codec)
         self._alerts = shared.alerts
@@ -250,6 +254,7 @@ class BridgeService:
     def _restore(self, checkpoint: Checkpoint) -> None:
         """A fresh engine restored from the state and alerts topics; the alerts a
         cut-short transaction lost are issued again."""
+        self._outbox.clear()  # the engine they came from is replaced
         while True:
             recovered = recover(self.kafka, self._states, self._alerts, self.config.group)
             self.engine = self._engine()
@@ -261,7 +266,8 @@ class BridgeService:
             log.warning(
                 "re-issuing %d alert(s) lost with a cut-short transaction", len(lost.alerts)
             )
-            if self._commit(checkpoint, lost):
+            self._hold(lost)
+            if self._commit(checkpoint, self._outbox.release()):
                 return
 
     def _loop(
@@ -286,6 +292,8 @@ class BridgeService:
                 self._handle(checkpoint, msgs)
                 last_input, last_event = time.monotonic(), self.engine.event_us
                 continue
+            if self._outbox.due():
+                self._deliver(checkpoint, self._outbox.release())
             idle_s = time.monotonic() - last_input
             if self.config.idle_advance and idle_s >= 1.0 and last_event:
                 if self._inputs.unfetched():
@@ -295,6 +303,8 @@ class BridgeService:
                     last_input = time.monotonic()
                     continue
                 self._tick(checkpoint, last_event, idle_s)
+        if len(self._outbox):  # stopping: what is held is committed, not replayed at start
+            self._deliver(checkpoint, self._outbox.release())
 
     def _tick(self, checkpoint: Checkpoint, last_event: int, idle_s: float) -> None:
         """Nothing arrives: event time runs on, so impact times still pass.
@@ -312,9 +322,7 @@ class BridgeService:
         target = min(
             last_event + round(idle_s * rate * 1e6), self.session.now() - round(rate * 1e6)
         )
-        out = self.engine.tick(target)
-        if not out.empty:
-            self._deliver(checkpoint, out)
+        self._publish(checkpoint, self.engine.tick(target))
 
     def _handle(self, checkpoint: Checkpoint, msgs: list[Message]) -> None:
         batch = [
@@ -339,13 +347,28 @@ class BridgeService:
                 dead_letters=len(out.dead_letters),
                 event_us=self.engine.event_us,
             )
-        if not out.empty:  # else the offsets ride with the next commit
-            self._deliver(checkpoint, out)
+        # Behind: more input is fetched and waiting already (a backlog); a live poll
+        # takes everything fetched.
+        behind = self._inputs is not None and self._inputs.held > 0
+        self._publish(checkpoint, out, behind=behind)
         self.stats.handled += len(msgs)
 
     # -- output -------------------------------------------------------------------------
 
+    def _hold(self, out: Outcome) -> None:
+        """Hand ``out`` to the outbox, its alerts and dead letters encoded (and labelled
+        by the tracks as they are now)."""
+        self._outbox.hold(
+            self._records(out),
+            out.states,
+            out.tombstones,
+            alerts=len(out.alerts),
+            dead_letters=len(out.dead_letters),
+        )
+
     def _records(self, out: Outcome) -> list[Outgoing]:
+        """The alerts and dead letters of ``out``, encoded (signed and labelled when
+        protected)."""
         guard = self.protection
         if guard is None:
             records = [self._alerts.message(alert) for alert in out.alerts]
@@ -362,11 +385,17 @@ class BridgeService:
                 guard.keep_label(self._dead_letters.message(dead), dead)
                 for dead in out.dead_letters
             ]
-        records += [self._states.message(state) for state in out.states]
-        records += [self._states.tombstone(track_id.encode()) for track_id in out.tombstones]
         return records
 
-    def _deliver(self, checkpoint: Checkpoint, out: Outcome) -> None:
+    def _publish(self, checkpoint: Checkpoint, out: Outcome, behind: bool = False) -> None:
+        """Everything held committed now if alerts or dead letters are (unless the bridge
+        is ``behind``) or once the oldest is due; otherwise the batch's offsets ride with
+        the next commit."""
+        self._hold(out)
+        if (self._outbox.urgent and not behind) or self._outbox.due():
+            self._deliver(checkpoint, self._outbox.release())
+
+    def _deliver(self, checkpoint: Checkpoint, out: Release) -> None:
         if not self._commit(checkpoint, out):
             # Rewound to the committed offsets: the engine ran ahead of them, and what
             # the merge holds is fetched again.
@@ -374,10 +403,12 @@ class BridgeService:
                 self._inputs.clear()
             self._restore(checkpoint)
 
-    def _commit(self, checkpoint: Checkpoint, out: Outcome) -> bool:
+    def _commit(self, checkpoint: Checkpoint, out: Release) -> bool:
         """Commit ``out`` with the noted offsets; False if the checkpoint rewound instead."""
+        records = out.records + [self._states.message(state) for state in out.states]
+        records += [self._states.tombstone(track_id.encode()) for track_id in out.tombstones]
         try:
-            done = checkpoint.commit(self._records(out))
+            done = checkpoint.commit(records)
         except DeliveryError as exc:
             raise ServiceError(str(exc)) from exc
         finally:
@@ -386,8 +417,8 @@ class BridgeService:
             self.stats.aborts = delivered.aborts
             self.stats.rewinds = delivered.rewinds
         if done:
-            self.stats.alerts += len(out.alerts)
-            self.stats.dead_letters += len(out.dead_letters)
+            self.stats.alerts += out.alerts
+            self.stats.dead_letters += out.dead_letters
         return done
 
 

@@ -72,6 +72,16 @@ _TransactionalId = Annotated[
     str, _opt("--transactional-id", "TRANSACTIONAL_ID", "Transactional id (fences old instances).")
 ]
 _BatchSize = Annotated[int, _opt("--batch-size", "BATCH_SIZE", "Records per poll/transaction.")]
+_CommitInterval = Annotated[
+    float,
+    _opt(
+        "--commit-interval-s",
+        "COMMIT_INTERVAL_S",
+        "Longest wait of state snapshots (and, behind, of alerts) for a commit.",
+        min=0.0,
+        max=60.0,
+    ),
+]
 _WarningsUsa = Annotated[str, _opt("--warnings-usa", "WARNINGS_USA", "USA warning topic.")]
 _WarningsKor = Annotated[str, _opt("--warnings-kor", "WARNINGS_KOR", "KOR warning topic.")]
 _WarningsJpn = Annotated[str, _opt("--warnings-jpn", "WARNINGS_JPN", "JPN warning topic.")]
@@ -135,6 +145,7 @@ def bridge(
     transactional: _Transactional = True,
     transactional_id: _TransactionalId = "trilink-bridge",
     batch_size: _BatchSize = 500,
+    commit_interval_s: _CommitInterval = 0.1,
     warnings_usa: _WarningsUsa = _DEFAULT_TOPICS.warnings_usa,
     warnings_kor: _WarningsKor = _DEFAULT_TOPICS.warnings_kor,
     warnings_jpn: _WarningsJpn = _DEFAULT_TOPICS.warnings_jpn,
@@ -179,6 +190,7 @@ def bridge(
             transactional=transactional,
             transactional_id=transactional_id,
             batch_size=batch_size,
+            commit_interval_s=commit_interval_s,
             topics=Topics(
                 warnings_usa=warnings_usa,
                 warnings_kor=warnings_kor,
@@ -239,6 +251,7 @@ def bridge_config(
     transactional_id: str,
     batch_size: int,
     topics: Topics,
+    commit_interval_s: float = 0.1,
     gate: GateConfig,
     alerts: AlertConfig,
     validation: ValidationConfig,
@@ -260,6 +273,7 @@ def bridge_config(
         transactional=transactional,
         transactional_id=transactional_id,
         batch_size=batch_size,
+        commit_interval_s=commit_interval_s,
         speed=speed,
     )
 

@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 import pytest
 from confluent_kafka import Consumer, Producer
@@ -168,3 +169,26 @@ def test_state_topic_holds_a_snapshot_per_track(
     }
     assert last.version >= 1 and last.last_alert is not None
     assert len(last.last_alert.members) == 3
+
+
+def test_a_backlog_is_committed_in_few_transactions_and_nothing_is_lost(
+    kafka_config: KafkaConfig, topics: Topics, new_group: str
+) -> None:
+    """Behind (a backlog fetched and waiting), alerts and snapshots wait for the
+    commit interval (``bridge.outbox``) instead of a transaction per batch; every
+    alert still arrives once and the last snapshots are committed."""
+    reports = salvo(2, 10.0, seed=8, topics=topics)
+    produce(kafka_config, reports)  # before the bridge starts: a backlog
+    config = replace(
+        bridge_config(topics, new_group, transactional=True), batch_size=5, commit_interval_s=30.0
+    )
+    service = BridgeService(kafka_config, config)
+    with running(service):
+        alerts = read_alerts(kafka_config, topics.alerts, f"{new_group}-reader", until=2)
+        stats = service.stats
+        assert stats.batches >= len(reports) // 5
+        # One transaction per batch before; now one per run of the backlog fetched.
+        assert stats.transactions <= stats.batches // 4, (stats.transactions, stats.batches)
+    keys = [(a.system_track_id, a.version) for a in alerts]
+    assert len(keys) == len(set(keys)) and len(keys) == service.stats.alerts
+    assert len({a.system_track_id for a in alerts}) == 2

@@ -1,0 +1,120 @@
+"""What the bridge will publish, held back for at most a commit interval.
+
+Every batch touches system tracks, and the engine snapshots each one it touched
+(step 6 of its walk). Committed with every batch, those snapshots made every batch
+a transaction of its own: at 1,000 warnings/s the bridge committed ~140
+transactions a second, each costing broker round trips (produce, offsets, end),
+and a batch with an alert due waited for the previous batch's snapshot-only
+commit to finish before its own could start. Draining a backlog, every full batch
+encoded a snapshot of every track it touched (~120 µs each), to be superseded by the
+next batch's.
+
+A snapshot is only read after a restart, and only the newest per track counts
+(the state topic is compacted, and ``bridge.recovery`` keeps the last per key), so
+it need not be published at once. Like Kafka Streams' ``commit.interval.ms``, the
+:class:`Outbox` holds output for at most ``interval_s``: snapshots (the newest per
+track; a tombstone replaces it) always, alerts and dead letters only while the
+bridge is behind (more input is fetched and waiting: a backlog, whose alerts report
+what is already older than a commit interval). Live, an alert or a dead
+letter is committed with the batch that made it, together with whatever is held.
+
+Exactly-once is unchanged: a batch left uncommitted has its offsets left
+uncommitted too (they ride with the next commit, as a batch that produced nothing
+already did), so the committed offsets, snapshots and alerts always describe the
+same point of the input. A crash replays at most ``interval_s`` of input from the
+committed offsets onto the committed snapshots, as a rewind after an aborted
+transaction already did.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from bridge.state import BridgeTrackState
+from trilink.kafka import Outgoing
+
+__all__ = ["Outbox", "Release"]
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """What one commit publishes: the alerts and dead letters, already encoded (and
+    labelled: their labels are those of when they were issued), in the order they
+    were issued; the newest snapshot of each track touched, and the tombstones."""
+
+    records: list[Outgoing]
+    states: list[BridgeTrackState]
+    tombstones: list[str]
+    alerts: int
+    dead_letters: int
+
+    @property
+    def empty(self) -> bool:
+        return not (self.records or self.states or self.tombstones)
+
+
+@dataclass
+class Outbox:
+    """Output not yet handed to the checkpoint."""
+
+    interval_s: float
+    monotonic: Callable[[], float] = field(default=time.monotonic, repr=False)
+    _records: list[Outgoing] = field(default_factory=list, init=False)
+    _alerts: int = field(default=0, init=False)
+    _dead_letters: int = field(default=0, init=False)
+    # Track id -> its newest snapshot, None for a tombstone (insertion order kept).
+    _states: dict[str, BridgeTrackState | None] = field(default_factory=dict, init=False)
+    _since: float | None = field(default=None, init=False)  # when the oldest came in
+
+    def __len__(self) -> int:
+        return len(self._records) + len(self._states)
+
+    @property
+    def urgent(self) -> bool:
+        """Whether alerts or dead letters are held (what a live bridge never holds)."""
+        return bool(self._records)
+
+    def hold(
+        self,
+        records: Sequence[Outgoing],
+        states: Sequence[BridgeTrackState] = (),
+        tombstones: Sequence[str] = (),
+        *,
+        alerts: int = 0,
+        dead_letters: int = 0,
+    ) -> None:
+        """Take encoded alerts and dead letters (``alerts`` and ``dead_letters`` of
+        ``records``), snapshots and tombstones; a track's newer snapshot replaces the
+        one held."""
+        if not (records or states or tombstones):
+            return
+        if self._since is None:
+            self._since = self.monotonic()
+        self._records += records
+        self._alerts += alerts
+        self._dead_letters += dead_letters
+        for state in states:
+            self._states[state.system_track_id] = state
+        for track_id in tombstones:
+            self._states[track_id] = None
+
+    def due(self) -> bool:
+        """Whether the oldest output held has waited ``interval_s``."""
+        return self._since is not None and self.monotonic() - self._since >= self.interval_s
+
+    def release(self) -> Release:
+        """Everything held, to commit at once; nothing is held after."""
+        states = [s for s in self._states.values() if s is not None]
+        tombstones = [t for t, s in self._states.items() if s is None]
+        out = Release(self._records, states, tombstones, self._alerts, self._dead_letters)
+        self._records, self._states = [], {}
+        self._alerts = self._dead_letters = 0
+        self._since = None
+        return out
+
+    def clear(self) -> None:
+        """Drop what is held (the engine is being rebuilt from the committed state, and
+        the input behind it is read again)."""
+        self.release()
