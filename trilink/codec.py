@@ -36,6 +36,7 @@ from trilink.errors import ConfigError, DecodeError, TrilinkError
 from trilink.model import RECORD_TYPES, Record
 from trilink.registry import SchemaIdResolver, SchemaRegistryClient
 from trilink.schemas import SchemaCatalog, SchemaVersion, default_catalog, strip_logical_types
+from trilink.union_tags import Tags, tag_unions, union_tags
 
 SINGLE_OBJECT_MAGIC = b"\xc3\x01"
 CONFLUENT_MAGIC = b"\x00"
@@ -93,32 +94,6 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def _union_records(version: SchemaVersion) -> tuple[tuple[str, str], ...]:
-    """(field, record full name) of top-level fields typed ``["null", <record>]``.
-
-    Handing fastavro such a value as ``(name, dict)`` tells it the union branch;
-    left to guess, it validates the dict against each branch, which is slower
-    than the rest of the encode.
-    """
-    namespace = str(version.schema.get("namespace", ""))
-    found = []
-    for f in version.schema.get("fields", ()):
-        branches = f["type"] if isinstance(f["type"], list) else []
-        named = [b for b in branches if b != "null"]
-        if len(branches) == 2 and len(named) == 1:
-            branch = named[0]
-            if isinstance(branch, dict) and branch.get("type") == "record":
-                branch = branch["name"]
-            elif isinstance(branch, dict) or branch in _PRIMITIVES:
-                continue
-            full = branch if "." in branch else f"{namespace}.{branch}".lstrip(".")
-            found.append((f["name"], full))
-    return tuple(found)
-
-
-_PRIMITIVES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})
-
-
 def _check_lengths(name: str, datum: Mapping[str, Any]) -> str | None:
     for key, length in _FIXED_LENGTHS.items():
         value = datum.get(key)
@@ -143,9 +118,7 @@ class Codec:
     _by_id: dict[int, _Plan] = field(init=False, repr=False, compare=False)
     _unknown_ids: set[int] = field(init=False, repr=False, compare=False)
     _headers: dict[bytes, bytes] = field(init=False, repr=False, compare=False)
-    _unions: Mapping[bytes, tuple[tuple[str, str], ...]] = field(
-        init=False, repr=False, compare=False
-    )
+    _unions: Mapping[bytes, Tags] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.framing is Framing.CONFLUENT and self.ids is None:
@@ -160,7 +133,7 @@ class Codec:
         object.__setattr__(self, "_unknown_ids", set())
         object.__setattr__(self, "_headers", {})
         object.__setattr__(
-            self, "_unions", {v.fingerprint: _union_records(v) for v in self.catalog}
+            self, "_unions", {v.fingerprint: union_tags(v.schema) for v in self.catalog}
         )
 
     # -- encoding ---------------------------------------------------------------
@@ -178,15 +151,12 @@ class Codec:
         problem = _check_lengths(version.name, datum)
         if problem is not None:
             raise EncodeError(problem)
-        unions = self._unions.get(version.fingerprint)
-        if unions is None:  # a version from outside the catalog
-            unions = _union_records(version)
-        if unions:
-            datum = dict(datum)
-            for key, record_name in unions:
-                value = datum.get(key)
-                if isinstance(value, dict):
-                    datum[key] = (record_name, value)
+        tags = self._unions.get(version.fingerprint)
+        if tags is None:  # a version from outside the catalog
+            tags = union_tags(version.schema)
+        # Each union's branch told to the writer, not guessed by validating (see
+        # ``trilink.union_tags``).
+        datum = tag_unions(datum, tags)
         buf = BytesIO()
         buf.write(self._header(version))
         try:
