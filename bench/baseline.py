@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from confluent_kafka import Message
+from confluent_kafka import Message, TopicPartition
 
 from bench import clients
 from bench.latency import Latency
@@ -125,3 +125,65 @@ def one_hop(
     if producer_overrides:
         result["producer_overrides"] = dict(producer_overrides)
     return result
+
+
+def transaction(
+    bootstrap: str, samples: int, size: int, states: int = 8, warmup: int = 20
+) -> dict[str, Any]:
+    """The exactly-once step the bridge takes for a batch with an alert, alone: read a
+    few records from three input topics, then begin -> produce one alert-sized record
+    and ``states`` snapshot-sized ones (two output topics) ->
+    ``send_offsets_to_transaction`` (the input partitions read) -> ``commit_transaction``,
+    timed from begin to commit's return, and the commit step alone. The floor under
+    the bridge-added latency of exactly-once on this broker, with nothing else running.
+    """
+    base = clients.uid("txn")
+    inputs = [f"{base}.in{i}" for i in range(3)]
+    alerts, state = f"{base}.alerts", f"{base}.state"
+    clients.create_topics(bootstrap, [*inputs, alerts, state])
+    feed = clients.load_producer(bootstrap)
+    value = payload(size)
+    for i in range((warmup + samples) * 9):
+        feed.produce(inputs[i % 3], value, KEYS[i % len(KEYS)])
+        feed.poll(0)
+    flush(feed)
+    c = clients.consumer(bootstrap)
+    clients.assign_from_start(c, inputs)
+    p = clients.producer(bootstrap, **{"transactional.id": clients.uid("txn-id")})
+    p.init_transactions(30.0)
+    dr = DeliveryCounter()
+    alert, snapshot = payload(2 * size), payload(4 * size)
+    cycle, commit = Latency(), Latency()
+    try:
+        for i in range(warmup + samples):
+            msgs = [m for m in c.consume(9, 5.0) if m.error() is None]
+            if not msgs:
+                raise RuntimeError("transaction baseline: no input within 5 s")
+            positions = {
+                (str(m.topic()), int(m.partition() or 0)): int(m.offset() or 0) + 1 for m in msgs
+            }
+            t0 = time.perf_counter_ns()
+            p.begin_transaction()
+            p.produce(alerts, alert, KEYS[i % len(KEYS)], on_delivery=dr)
+            for k in range(states):
+                p.produce(state, snapshot, KEYS[(i + k) % len(KEYS)], on_delivery=dr)
+            p.send_offsets_to_transaction(
+                [TopicPartition(t, q, o) for (t, q), o in positions.items()],
+                c.consumer_group_metadata(),
+                30.0,
+            )
+            t1 = time.perf_counter_ns()
+            p.commit_transaction(30.0)
+            t2 = time.perf_counter_ns()
+            if i >= warmup:
+                cycle.record_ns(t2 - t0)
+                commit.record_ns(t2 - t1)
+    finally:
+        c.close()
+    return {
+        "mode": "transaction",
+        "states": states,
+        **cycle.summary(),
+        "commit": commit.summary(),
+        "delivery_errors": dr.failed,
+    }

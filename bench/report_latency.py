@@ -70,7 +70,33 @@ def broker_baseline_section(results: dict[str, Any]) -> list[str]:
         ["mode", "achieved/s", "max send lag ms", "records", "p50", "p99", "p99.9", "max"], rows
     )
     out += _linger_sweep(base.get("linger_sweep", []))
+    out += _transaction(base.get("transaction", {}))
     return [*out, ""]
+
+
+def _transaction(txn: dict[str, Any]) -> list[str]:
+    """The exactly-once step alone: the floor under the bridge-added latency."""
+    if not txn:
+        return []
+    if error_of(txn):
+        return ["", f"Transaction cycle: error: {error_of(txn)}"]
+    commit = txn.get("commit", {})
+    return [
+        "",
+        "The exactly-once step of a batch with an alert, alone on the broker"
+        " (`bench.baseline.transaction`: begin -> one alert-sized and"
+        f" {txn.get('states')} snapshot-sized records on two topics ->"
+        " `send_offsets_to_transaction` for the input partitions read ->"
+        " `commit_transaction`), the floor under what exactly-once adds to an alert:",
+        "",
+        *table(
+            ["step", "cycles", "p50", "p99", "p99.9", "max"],
+            [
+                ["begin -> commit returned", num(txn.get("count")), *pcts(txn)],
+                ["commit_transaction alone", num(commit.get("count")), *pcts(commit)],
+            ],
+        ),
+    ]
 
 
 def _linger_sweep(sweep: list[dict[str, Any]]) -> list[str]:
@@ -107,7 +133,8 @@ def pipeline_section(results: dict[str, Any]) -> list[str]:
         "## 2. Pipeline latency: warning produced -> fused alert consumed",
         "",
         "The bridge runs with its default configuration (`BridgeConfig()`: batch_size="
-        f"{bs['batch_size']}, poll_timeout_s={bs['poll_timeout_s']}, transactional="
+        f"{bs['batch_size']}, poll_timeout_s={bs['poll_timeout_s']}, commit_interval_s="
+        f"{bs.get('commit_interval_s', '–')}, transactional="
         f"{bs['transactional']}, default alert policy) in its own process on one core. The",
         "workload is a salvo over North Korea seen by three nations with honest noise",
         "(`bench/workload.py`, truth from `tracking.propagate`): more missiles and faster",

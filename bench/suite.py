@@ -158,6 +158,7 @@ def _meta(ctx: _Context, broker: str) -> dict[str, Any]:
         "bridge_settings": {
             "batch_size": defaults.batch_size,
             "poll_timeout_s": defaults.poll_timeout_s,
+            "commit_interval_s": defaults.commit_interval_s,
             "transactional": defaults.transactional,
             "pinned_core": ctx.core,
         },
@@ -176,6 +177,10 @@ def _broker_baseline(ctx: _Context) -> tuple[dict[str, Any], dict[float, dict[st
         ),
         "paced": [],
         "linger_sweep": [],
+        "transaction": ctx.guard(
+            "broker transaction cycle",
+            lambda: baseline.transaction(bootstrap, max(10, profile.ping_pong_samples // 5), size),
+        ),
     }
     for rate, seconds in profile.hop_rates:
         hop = ctx.guard(
@@ -203,6 +208,8 @@ def _broker_baseline(ctx: _Context) -> tuple[dict[str, Any], dict[float, dict[st
 
 
 _VARIANTS: tuple[tuple[str, dict[str, Any]], ...] = (
+    # The cadence before bridge.outbox: every batch's snapshots committed with it.
+    ("commit_interval_s=0", {"commit_interval_s": 0.0}),
     ("poll_timeout_s=0.001", {"poll_timeout_s": 0.001}),
     (
         "poll_timeout_s=0.001, transactional=False",

@@ -69,6 +69,12 @@ def test_tiny_profile_produces_every_figure(tiny_run: tuple[dict[str, Any], str]
     assert base["paced"]
     for hop in base["paced"]:
         _latency(hop)
+    # The exactly-once step alone: a cycle is at least its commit.
+    txn = base["transaction"]
+    assert "error" not in txn, txn.get("error")
+    _latency(txn)
+    _latency(txn["commit"])
+    assert txn["commit"]["p50_us"] <= txn["p50_us"]
 
     runs = results["pipeline"]["runs"]
     assert runs
