@@ -74,12 +74,17 @@ class Outcome:
     dead_letters: list[DeadLetter] = field(default_factory=list)
     states: list[BridgeTrackState] = field(default_factory=list)
     tombstones: list[str] = field(default_factory=list)
+    # The system tracks whose snapshots are due, when the engine leaves building them to
+    # the caller (``Engine(snapshots=False)``: the service snapshots at commit time).
+    touched: list[str] = field(default_factory=list)
     accepted: int = 0
     replayed: int = 0
 
     @property
     def empty(self) -> bool:
-        return not (self.alerts or self.dead_letters or self.states or self.tombstones)
+        return not (
+            self.alerts or self.dead_letters or self.states or self.tombstones or self.touched
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,9 @@ the published alert passes each of these, once and in this order:
    tracks, evictions (a track whose deadline passed with data not yet in its
    picture first gets the full refresh it is owed, from the refresher the
    lifecycle was given);
-6. snapshot (``state.snapshot_tracks``) — the state of every track touched.
+6. snapshot (``state.snapshot_tracks``) — the state of every track touched (or,
+   with ``snapshots=False``, their ids, for the caller to snapshot when it commits:
+   :meth:`Engine.snapshots_of`).
 
 No step calls back into the engine: each works on the track table it was given
 and hands what changed (``table.Changes``) to the next.
@@ -152,10 +154,15 @@ class Engine:
         stages: Stages | None = None,
         verifier: Verifier | None = None,
         rate: Callable[[], float] = lambda: 1.0,
+        snapshots: bool = True,
     ) -> None:
         self.config = config
         self.decoder = decoder
         self.clock = clock
+        # False: an outcome names the tracks touched (``Outcome.touched``) instead of
+        # snapshotting them, so a caller that commits every few batches snapshots a
+        # track once per commit (``bridge.outbox``), not once per batch.
+        self.snapshots = snapshots
         self.rate = rate  # event seconds per wall second (an accelerated session's speed)
         self.stages = stages or Stages.assemble(config, decoder, verifier)
 
@@ -195,10 +202,19 @@ class Engine:
             s.refresher.refresh_touched(changes.touched)  # 4. refresh
             s.lifecycle.advance(changes, now, out)  # 5. alert
             touched |= changes.touched
-        out.states += snapshot_tracks(  # 6. snapshot
-            s.table.tracks, sorted(touched), s.table.event_us, self.clock()
-        )
+        self._snapshot(out, sorted(touched))  # 6. snapshot
         return out
+
+    def _snapshot(self, out: Outcome, track_ids: list[str]) -> None:
+        if self.snapshots:
+            out.states += self.snapshots_of(track_ids)
+        else:
+            out.touched += track_ids
+
+    def snapshots_of(self, track_ids: Iterable[str]) -> list[BridgeTrackState]:
+        """Snapshots, as they stand now, of those of ``track_ids`` still held."""
+        table = self.stages.table
+        return snapshot_tracks(table.tracks, track_ids, table.event_us, self.clock())
 
     def tick(self, event_us: int) -> Outcome:
         """Advance event time without input (an idle service); closes what is due."""
@@ -209,7 +225,7 @@ class Engine:
             table.event_us = event_us
             touched: set[str] = set()
             self.stages.lifecycle.close_due(self.clock(), out, touched)
-            out.states += snapshot_tracks(table.tracks, sorted(touched), event_us, self.clock())
+            self._snapshot(out, sorted(touched))
         return out
 
     def restore(
@@ -228,5 +244,8 @@ class Engine:
         out, now = Outcome(), self.clock()
         table = self.stages.table
         reissued = self.stages.lifecycle.resume(now, out)
-        out.states += snapshot_tracks(table.tracks, reissued, table.event_us, now)
+        if self.snapshots:
+            out.states += snapshot_tracks(table.tracks, reissued, table.event_us, now)
+        else:
+            out.touched += reissued
         return out

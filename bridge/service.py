@@ -141,7 +141,12 @@ class BridgeService:
         """A fresh engine (and a fresh replay guard: a rewound batch is read again)."""
         verifier = None if self.protection is None else self.protection.verifier()
         return Engine(
-            self.config.engine, self.codec, self.scenario_now, verifier=verifier, rate=self._rate
+            self.config.engine,
+            self.codec,
+            self.scenario_now,
+            verifier=verifier,
+            rate=self._rate,
+            snapshots=False,  # taken once per commit (``_commit``), not once per batch
         )
 
     def _rate(self) -> float:
@@ -360,7 +365,7 @@ class BridgeService:
         by the tracks as they are now)."""
         self._outbox.hold(
             self._records(out),
-            out.states,
+            out.touched,
             out.tombstones,
             alerts=len(out.alerts),
             dead_letters=len(out.dead_letters),
@@ -405,7 +410,9 @@ class BridgeService:
 
     def _commit(self, checkpoint: Checkpoint, out: Release) -> bool:
         """Commit ``out`` with the noted offsets; False if the checkpoint rewound instead."""
-        records = out.records + [self._states.message(state) for state in out.states]
+        # Each track as it stands now, with the offsets of everything processed.
+        states = self.engine.snapshots_of(out.touched)
+        records = out.records + [self._states.message(state) for state in states]
         records += [self._states.tombstone(track_id.encode()) for track_id in out.tombstones]
         try:
             done = checkpoint.commit(records)
