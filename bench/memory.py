@@ -5,8 +5,9 @@ storage serves a partition ever more slowly as it fills with record batches, so
 within a minute the bridge would be starved by the broker, not measured. The long
 run therefore drives the bridge's engine without Kafka, in its own process pinned to
 one core, in real time: every 10 ms the warnings that fell due are decoded,
-validated, fused and turned into alerts and state snapshots, which are encoded as
-the service would publish them (then dropped). The warnings come lazily from a
+validated, fused and turned into alerts, encoded when issued, and state snapshots,
+taken and encoded when the service would commit them (``bridge.outbox``, at the
+default ``commit_interval_s``), then dropped. The warnings come lazily from a
 continuous stream (missiles launching and landing throughout, so system tracks are
 created, closed, retained and, after ``closed_retention_s``, a fifth of the run,
 evicted); the process never holds the stream. RSS (psutil) is sampled every
@@ -35,9 +36,11 @@ def _engine_main(rate: float, duration_s: float, core: int | None, conn: Connect
     from bench.workload import Stream, StreamShape
     from bridge.config import AlertConfig, BridgeConfig, EngineConfig
     from bridge.engine import Engine, Inbound
+    from bridge.outbox import Outbox
     from bridge.state import BridgeTrackState
     from trilink.codec import Codec
     from trilink.config import Topics
+    from trilink.kafka import Outgoing
     from trilink.model import MissileWarning, Nation
 
     codec = Codec()
@@ -46,9 +49,14 @@ def _engine_main(rate: float, duration_s: float, core: int | None, conn: Connect
     # evicted: the run would show the table filling, not its steady state.
     alerts_config = AlertConfig(closed_retention_s=retention_s(duration_s))
     engine = Engine(
-        EngineConfig(topics=topics, alerts=alerts_config), codec, lambda: time.time_ns() // 1000
+        EngineConfig(topics=topics, alerts=alerts_config),
+        codec,
+        lambda: time.time_ns() // 1000,
+        snapshots=False,  # as the service: snapshots are taken when output is committed
     )
-    batch_size = BridgeConfig().batch_size
+    service = BridgeConfig()
+    batch_size = service.batch_size
+    outbox = Outbox(service.commit_interval_s)
     stream = Stream(StreamShape.for_rate(rate, continuous=True), duration_s, topics)
     data = stream.data()
     anchor = time.time_ns() // 1000
@@ -71,17 +79,19 @@ def _engine_main(rate: float, duration_s: float, core: int | None, conn: Connect
             batch.append(Inbound(topic, 0, offset, str(datum["track_id"]).encode(), value))
             offset += 1
             pending = next(data, None)
+        t0 = time.perf_counter()
         if batch:
-            t0 = time.perf_counter()
             out = engine.process(batch)
-            for alert in out.alerts:
-                codec.encode(alert)
-            for state in out.states:
-                codec.encode_dict(BridgeTrackState.SCHEMA, state.to_dict())
-            busy_s += time.perf_counter() - t0
+            records = [Outgoing(topics.alerts, None, codec.encode(a)) for a in out.alerts]
+            outbox.hold(records, out.touched, out.tombstones, alerts=len(out.alerts))
             consumed += len(batch)
             alerts += len(out.alerts)
-            states += len(out.states)
+        behind = len(batch) >= batch_size
+        if (outbox.urgent and not behind) or outbox.due():
+            for state in engine.snapshots_of(outbox.release().touched):
+                codec.encode_dict(BridgeTrackState.SCHEMA, state.to_dict())
+                states += 1
+        busy_s += time.perf_counter() - t0
         if len(batch) < batch_size:  # caught up: wait for the next warnings to fall due
             time.sleep(0.01)
     conn.send(

@@ -74,8 +74,9 @@ def memory_section(results: dict[str, Any]) -> list[str]:
         "for minutes (section 1), so this run",
         "drives the bridge's engine without Kafka, in its own process on one core, in real",
         "time: every 10 ms the warnings that fell due are processed (at most a service batch",
-        "at a time, as the bridge's consumer) and the alerts and state",
-        "snapshots encoded as the service would publish them. RSS (psutil) every second;",
+        "at a time, as the bridge's consumer), alerts encoded when issued and state",
+        "snapshots taken and encoded when the service would commit them (`bridge.outbox`).",
+        "RSS (psutil) every second;",
         f"growth is RSS at the end against RSS at {mem['warmup_s']:g} s.",
         "",
         *table(
