@@ -362,11 +362,14 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     sent = None if fast is None else _num(fast.get("sent"))
     if sent is not None and sent < KEEP_UP_MIN_S * 10000:
         kept = None
+    # The figure is what the verdict is on: the bridge's largest backlog, in seconds of
+    # input (the sender's own rate over its run says nothing about the bridge).
+    lag = None if fast is None else _num(fast.get("max_bridge_lag_warnings"))
     add(
         "bridge keeps up at 10,000 warnings/s",
         "lag <= 1 s of input",
-        None if fast is None else _num(fast.get("achieved_rate")),
-        "warnings/s",
+        None if lag is None else round(lag / 10000, 2),
+        "s of input (largest lag)",
         None if kept is None else bool(kept),
     )
     pair = results.get("throughput", {}).get("transactional", {})
