@@ -205,16 +205,20 @@ class Engine:
         self._snapshot(out, sorted(touched))  # 6. snapshot
         return out
 
-    def _snapshot(self, out: Outcome, track_ids: list[str]) -> None:
+    def _snapshot(self, out: Outcome, track_ids: list[str], wall_us: int | None = None) -> None:
         if self.snapshots:
-            out.states += self.snapshots_of(track_ids)
+            out.states += self.snapshots_of(track_ids, wall_us)
         else:
             out.touched += track_ids
 
-    def snapshots_of(self, track_ids: Iterable[str]) -> list[BridgeTrackState]:
-        """Snapshots, as they stand now, of those of ``track_ids`` still held."""
+    def snapshots_of(
+        self, track_ids: Iterable[str], wall_us: int | None = None
+    ) -> list[BridgeTrackState]:
+        """Snapshots, as they stand now, of those of ``track_ids`` still held, stamped
+        ``wall_us`` (the clock's now by default)."""
         table = self.stages.table
-        return snapshot_tracks(table.tracks, track_ids, table.event_us, self.clock())
+        wall = self.clock() if wall_us is None else wall_us
+        return snapshot_tracks(table.tracks, track_ids, table.event_us, wall)
 
     def tick(self, event_us: int) -> Outcome:
         """Advance event time without input (an idle service); closes what is due."""
@@ -242,10 +246,5 @@ class Engine:
     def resume(self) -> Outcome:
         """After ``restore``: the alerts a cut-short transaction lost (see ``restore``)."""
         out, now = Outcome(), self.clock()
-        table = self.stages.table
-        reissued = self.stages.lifecycle.resume(now, out)
-        if self.snapshots:
-            out.states += snapshot_tracks(table.tracks, reissued, table.event_us, now)
-        else:
-            out.touched += reissued
+        self._snapshot(out, self.stages.lifecycle.resume(now, out), now)
         return out

@@ -118,4 +118,6 @@ class Outbox:
     def clear(self) -> None:
         """Drop what is held (the engine is being rebuilt from the committed state, and
         the input behind it is read again)."""
-        self.release()
+        self._records, self._tracks = [], {}
+        self._alerts = self._dead_letters = 0
+        self._since = None
