@@ -39,7 +39,7 @@ from evaluation.origin import (
 )
 from evaluation.scoring import Simulated, run_offline, simulate_scenario
 from tracking.propagate import from_upper_triangle
-from tracking.tracker import LAUNCH_HEIGHT_M, MIN_CLIMB_ACCEL_MPS2
+from tracking.tracker import least_climb_speed
 from trilink.air import height_rows
 from trilink.constants import US
 from trilink.model import FusedAlert, Nation
@@ -139,16 +139,16 @@ def track_life(run: Simulated, key: str, limit: int = 30) -> list[str]:
         p = np.asarray(from_upper_triangle(w.covariance))
         speed = float(np.linalg.norm(x[3:6]))
         along = x[3:6] / max(speed, 1e-9)
-        climb = max(float(height_rows(x[0:3])) - LAUNCH_HEIGHT_M, 0.0)
+        h = float(height_rows(x[0:3]))
         near = sorted(
             (float(np.linalg.norm(t.positions(np.array([w.observed_us]))[0] - x[0:3])), t.name)
             for t in run.truths
             if t.start_us <= w.observed_us <= t.end_us
         )[:3]
         lines.append(
-            f"  T+{(w.observed_us - t0) / US:6.1f} h {float(height_rows(x[0:3])) / 1e3:5.1f} km"
+            f"  T+{(w.observed_us - t0) / US:6.1f} h {h / 1e3:5.1f} km"
             f" speed {speed:5.0f} +- {math.sqrt(float(along @ p[3:6, 3:6] @ along)):4.0f}"
-            f" (climb needs {math.sqrt(2.0 * MIN_CLIMB_ACCEL_MPS2 * climb):4.0f}) m/s"
+            f" (climb needs {float(least_climb_speed(h)):4.0f}) m/s"
             f" pos sigma {math.sqrt(float(np.trace(p[0:3, 0:3]))):5.0f} m"
             f"{' thrusting' if w.boosting else ''}; nearest "
             + ", ".join(f"{names[n]} {d / 1e3:.1f} km" for d, n in near)

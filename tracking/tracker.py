@@ -227,6 +227,14 @@ LAUNCH_HEIGHT_M = 2_000.0
 """Height above the ellipsoid no launch site exceeds: a climb is counted from there."""
 
 
+def least_climb_speed(height_m: FloatArray | float) -> FloatArray:
+    """The least speed of a powered ascent at ``height_m`` (m/s): ``sqrt(2 a h)`` over the
+    height climbed from :data:`LAUNCH_HEIGHT_M`, at :data:`MIN_CLIMB_ACCEL_MPS2`."""
+    climb = np.maximum(np.asarray(height_m, dtype=np.float64) - LAUNCH_HEIGHT_M, 0.0)
+    speed: FloatArray = np.sqrt(2.0 * MIN_CLIMB_ACCEL_MPS2 * climb)
+    return speed
+
+
 def plausible(x: FloatArray, p: FloatArray, boost: FloatArray) -> BoolArray:
     """Whether each combined estimate (n, 6), (n, 6, 6) could be a missile's: it is
     not thrusting (boost probability over one half) while descending by more than half
@@ -259,8 +267,7 @@ def plausible(x: FloatArray, p: FloatArray, boost: FloatArray) -> BoolArray:
     speed = np.maximum(np.linalg.norm(vel, axis=1), 1e-9)
     along = vel / speed[:, None]
     speed_var = np.einsum("ij,ijk,ik->i", along, p[:, 3:6, 3:6], along)
-    climb = np.maximum(height_rows(pos.T) - LAUNCH_HEIGHT_M, 0.0)
-    fast = speed + 0.5 * np.sqrt(speed_var) >= np.sqrt(2.0 * MIN_CLIMB_ACCEL_MPS2 * climb)
+    fast = speed + 0.5 * np.sqrt(speed_var) >= least_climb_speed(height_rows(pos.T))
     return cast(BoolArray, (climbing & fast) | (boost <= 0.5))
 
 

@@ -9,7 +9,7 @@ import numpy as np
 from bridge.admission import Outcome
 from bridge.config import AlertConfig, GateConfig
 from bridge.table import Newcomer, TrackTable
-from bridge.tracks import NationalTrack, system_track_id
+from bridge.tracks import NationalTrack, SystemTrack, system_track_id
 from bridge.validate import Checked
 from tests.factories import T0_US, make_warning
 from trilink.constants import US
@@ -19,6 +19,18 @@ from trilink.model import AlertStatus, Nation, TrackStatus
 def _checked(**overrides: Any) -> Checked:
     w = make_warning(**overrides)
     return Checked(w, np.array((*w.position_m, *w.velocity_mps)), np.eye(6))
+
+
+def _joined(
+    table: TrackTable, out: Outcome, nation: Nation, track_id: str
+) -> tuple[SystemTrack, Newcomer]:
+    """A track founded by KOR's first report that ``nation``'s ``track_id`` then joined:
+    the track, and the joiner as it arrived."""
+    (founder,) = table.apply([_checked(sequence=1)], out).newcomers
+    track = table.found(founder, set())
+    (joiner,) = table.apply([_checked(nation=nation, track_id=track_id, sequence=1)], out).newcomers
+    table.join(joiner, track, set())
+    return track, joiner
 
 
 def _table() -> TrackTable:
@@ -103,12 +115,7 @@ def test_a_member_detached_and_held_is_retried_on_its_next_report() -> None:
     report offers it to association again, as a retry: the track it left may take it
     back (only the batch of the break bars it), and it rejoins that track."""
     table, out = _table(), Outcome()
-    (k,) = table.apply([_checked(sequence=1)], out).newcomers
-    track = table.found(k, set())
-    (u,) = table.apply(
-        [_checked(nation=Nation.USA, track_id="USA-0001", sequence=1)], out
-    ).newcomers
-    table.join(u, track, set())
+    track, u = _joined(table, out, Nation.USA, "USA-0001")
     track.remove(u.member.key)  # the break test's detachment
     table.hold(u.member, previous=track.track_id)
     assert u.member.key not in table.national  # filed under no track while held
@@ -150,12 +157,7 @@ def test_a_held_detached_member_is_announced_as_leaving_once() -> None:
     2024-05-29 salvo a US track held a minute was announced leaving five times), and
     again only after it has joined a track and left once more."""
     table, out = _table(), Outcome()
-    (n,) = table.apply([_checked(sequence=1)], out).newcomers
-    track = table.found(n, set())
-    (j,) = table.apply(
-        [_checked(nation=Nation.JPN, track_id="JPN-0001", sequence=1)], out
-    ).newcomers
-    table.join(j, track, set())
+    track, j = _joined(table, out, Nation.JPN, "JPN-0001")
     left = "JPN/JPN-0001 left (it drifted off)"
     for sequence in (2, 3, 4):  # the break, then two retries still near no track
         track.notes.clear()  # an alert was published in between
