@@ -136,6 +136,7 @@ def _cells(row: Row, first: bool) -> list[str]:
     if first:
         cells.append(_fmt(row.nation_rms_km, ".3f"))
     cells.append(_fmt(row.gospa_mean, ".1f"))
+    cells.append(_fmt(row.ellipse_coverage, ".1%"))
     return cells
 
 
@@ -172,6 +173,7 @@ def _print(summary: Summary) -> None:
         if i == 0:
             table.add_column(f"{nation}\nRMS km", justify="right")
         table.add_column(f"{tag}GOSPA", justify="right")
+        table.add_column(f"{tag}95% ellipse\nholds impact", justify="right")
     first = summary.fusers[0]
     for k, row in enumerate(summary.rows[first]):
         cells = [row.scenario, str(row.runs)]

@@ -343,6 +343,14 @@ def _print_summary(result: ScenarioScore) -> None:
     console.print(lead)
     g = s.gospa
     console.print(f"GOSPA (c={g.c_km} km, p={g.p}): mean {_fmt(g.mean)} km")
+    cover = s.ellipse_coverage
+    if cover is not None:
+        held = [("fused, after burnout", cover.fused), ("fused, in boost", cover.fused_boost)]
+        held += [(f"{n.value}, after burnout", h) for n, h in cover.national.items()]
+        table = Table("95% impact ellipse holds the impact", "share", "of")
+        for who, h in held:
+            table.add_row(who, _fmt(h.fraction), str(h.n))
+        console.print(table)
 
 
 def _fmt(value: float | int | None) -> str:

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evaluation.coverage import Held
 from evaluation.nationals import NationalFigures, national_figures
 from evaluation.nationals import total as national_total
 from evaluation.scoring import Fuser, score, simulate_scenario
@@ -57,6 +58,9 @@ class RunFigures:
     gospa_mean: float | None = None
     nationals: dict[str, NationalFigures] = field(default_factory=dict)
     error: str | None = None
+    # Fused predictions after burnout whose 95% ellipse held the impact, of how many.
+    ellipse_inside: int = 0
+    ellipse_n: int = 0
 
     @property
     def clean(self) -> bool:
@@ -104,6 +108,7 @@ def run_one(
             out.append(RunFigures(name, seed, fuser_name, error=f"{type(exc).__name__}: {exc}"))
             continue
         national = s.impact_error_km.national
+        held = s.ellipse_coverage.fused if s.ellipse_coverage is not None else Held()
         out.append(
             RunFigures(
                 scenario=name,
@@ -122,6 +127,8 @@ def run_one(
                 national_n={n.value: national[n].n for n in NATIONS},
                 gospa_mean=s.gospa.mean,
                 nationals=nationals,
+                ellipse_inside=held.inside,
+                ellipse_n=held.n,
             )
         )
     return out
@@ -224,6 +231,7 @@ class Row:
     fused_rms_km: float | None
     nation_rms_km: float | None
     gospa_mean: float | None
+    ellipse_coverage: float | None  # pooled share of 95% ellipses (after burnout) holding
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -261,6 +269,7 @@ def _row(
             )[0]
         ),
         gospa_mean=round(sum(gospas) / len(gospas), 3) if gospas else None,
+        ellipse_coverage=sum((Held(r.ellipse_inside, r.ellipse_n) for r in ok), Held()).fraction,
     )
 
 

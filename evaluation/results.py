@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from evaluation.coverage import EllipseCoverage
 from trilink.constants import NATIONS
 from trilink.model import AlertStatus, Nation
 
@@ -141,7 +142,8 @@ class Score:
     origin (``evaluation.origin``): how tracks were matched (``origin`` or
     ``trajectory``), the system tracks beyond one per missile, the delay of the first
     fused alert on each missile after the first national warning of it (s), and the
-    raid count over time.
+    raid count over time. Last, how often the 95% impact ellipses hold the impact
+    (``evaluation.coverage``).
     """
 
     missiles: int
@@ -162,6 +164,7 @@ class Score:
     extra_tracks: int = 0
     first_alert_delay_s: Mapping[str, float | None] = field(default_factory=dict)
     raid_count: RaidCount | None = None
+    ellipse_coverage: EllipseCoverage | None = None
 
     @property
     def max_first_alert_delay_s(self) -> float | None:
@@ -189,6 +192,9 @@ class Score:
             "first_alert_delay_s": dict(self.first_alert_delay_s),
             "max_first_alert_delay_s": self.max_first_alert_delay_s,
             "raid_count": None if self.raid_count is None else self.raid_count.to_json(),
+            "ellipse_coverage": (
+                None if self.ellipse_coverage is None else self.ellipse_coverage.to_json()
+            ),
         }
 
 

@@ -36,7 +36,10 @@ whose true trajectory they stay nearest to (:func:`evaluation.matching.map_track
 * ``first_alert_delay_s``: per missile, the first fused alert on it minus the
   first national warning of it (event time), and its max;
 * ``raid_count``: open system tracks against missiles in flight over time
-  (:mod:`evaluation.timeline`).
+  (:mod:`evaluation.timeline`);
+* ``ellipse_coverage``: how often the 95% impact ellipses of the fused alerts (after
+  burnout, and in boost apart) and of each nation's warnings hold the missile's
+  impact point (:mod:`evaluation.coverage`).
 
 :func:`score` returns a typed :class:`~evaluation.results.Score`; its ``to_json()``
 is what ``trilink score --json`` prints. Truth paths live in
@@ -55,6 +58,7 @@ from typing import Any, Literal, Protocol
 from bridge.alerts import ground_distance_km
 from bridge.config import EngineConfig
 from bridge.engine import Engine, Outcome
+from evaluation.coverage import ellipse_coverage
 from evaluation.gospa import GOSPA_C_KM, GOSPA_P, GOSPA_STEP_S, gospa
 from evaluation.matching import map_tracks
 from evaluation.origin import (
@@ -404,6 +408,9 @@ def score(
         extra_tracks=len(picked.extra),
         first_alert_delay_s=first_alert_delays(truths, first_warning, first_fused),
         raid_count=raid_count(truths, first_warning, alerts, labelled),
+        ellipse_coverage=ellipse_coverage(
+            alerts, picked.matched, all_warnings, track_to_missile, by_truth
+        ),
     )
 
 

@@ -30,6 +30,7 @@ class TruthPath:
     impact_lat_deg: float
     impact_lon_deg: float
     positions: Callable[[FloatArray], FloatArray]  # times (µs, N) -> (N, 3)
+    burnout_us: int = 0  # when its last stage burnt out (0: never thrust, free flight)
 
     @property
     def impact(self) -> GroundPoint:
@@ -62,4 +63,5 @@ def truth_from_launch(event: LaunchEvent, trajectory: Any) -> TruthPath:
         trajectory.impact_lat_deg,
         trajectory.impact_lon_deg,
         positions,
+        event.launch_time_us + round(trajectory.burnout_s * US),
     )

@@ -72,13 +72,22 @@ def test_score_of_a_clean_run() -> None:
     )
     assert list(as_json["impact_error_km"]) == ["fused", "KOR", "JPN", "USA"]
     # Scoring by origin added its figures after the existing keys, which keep their order.
-    assert list(as_json)[-5:] == [
+    assert list(as_json)[-6:] == [
         "matching",
         "extra_tracks",
         "first_alert_delay_s",
         "max_first_alert_delay_s",
         "raid_count",
+        "ellipse_coverage",
     ]
+    # Every prediction of the two matched tracks is judged (free flight: no boost), and
+    # Korea's, the only nation predicting here; Korea's ellipses hold most impacts.
+    cover = s.ellipse_coverage
+    assert cover is not None and cover.fused_boost.n == 0
+    assert cover.fused.n == sum(1 for a in alerts if a.impact is not None)
+    kor = [w for w in warnings[Nation.KOR] if w.impact is not None]
+    assert cover.national[Nation.KOR].n == len(kor) and cover.national[Nation.JPN].n == 0
+    assert (cover.national[Nation.KOR].fraction or 0.0) >= 0.9
     assert as_json["matching"] == "trajectory"  # synthetic reports carry no origins
     assert (s.extra_tracks, s.max_first_alert_delay_s) == (0, 0.0)
     assert s.raid_count is not None and s.raid_count.max_abs_error == 0

@@ -1,0 +1,128 @@
+"""Whether the 95% impact ellipses say what they claim: how often they hold the impact.
+
+Every fused alert and every national warning with an impact prediction carries a
+95% ellipse (semi-axes and the major axis's bearing, ``trilink.model.Ellipse``). If
+the ellipses are calibrated, the missile's real impact point lies inside about 95%
+of them. Too few (an overconfident prediction) and the warning list built from the
+ellipse (``threat.assess``) leaves out the area the missile comes down in; far more,
+with the truth near the centre of every one (an overcautious prediction), and it warns
+areas that were never at risk. Both are measured here, on the tracks matched to
+missiles (``evaluation.origin``).
+
+Predictions made while the missile still burns are counted apart: a ballistic
+prediction from a thrusting missile falls short by however far the rest of the burn
+carries it, which no ellipse of the state's covariance describes. After burnout the
+figure is the calibration of the flight model and of the covariance behind it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import pymap3d
+
+from evaluation.truth import TruthPath
+from trilink.constants import NATIONS
+from trilink.model import FusedAlert, GroundPoint, MissileWarning, Nation
+
+JsonObject = dict[str, object]
+
+
+def normalised_miss(predicted: GroundPoint, lat_deg: float, lon_deg: float) -> float:
+    """(u/a)² + (v/b)² of the point in the predicted 95% ellipse's axes: at most 1 inside.
+
+    The offset is taken in the local east-north plane at the predicted point (the
+    ellipse's own plane); a degenerate axis counts as a metre.
+    """
+    east, north, _ = pymap3d.geodetic2enu(
+        lat_deg, lon_deg, 0.0, predicted.lat_deg, predicted.lon_deg, 0.0
+    )
+    e = predicted.ellipse
+    bearing = math.radians(e.orientation_deg)  # the major axis, clockwise from north
+    along = east * math.sin(bearing) + north * math.cos(bearing)
+    across = east * math.cos(bearing) - north * math.sin(bearing)
+    a = max(e.semi_major_km * 1000.0, 1.0)
+    b = max(e.semi_minor_km * 1000.0, 1.0)
+    return float((along / a) ** 2 + (across / b) ** 2)
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """How many of ``n`` predictions held their missile's impact in their 95% ellipse."""
+
+    inside: int = 0
+    n: int = 0
+
+    @property
+    def fraction(self) -> float | None:
+        return round(self.inside / self.n, 4) if self.n else None
+
+    def __add__(self, other: Held) -> Held:
+        return Held(self.inside + other.inside, self.n + other.n)
+
+    @classmethod
+    def of(cls, misses: Iterable[float]) -> Held:
+        values = list(misses)
+        return cls(sum(1 for q in values if q <= 1.0), len(values))
+
+    def to_json(self) -> JsonObject:
+        return {"inside": self.inside, "n": self.n, "fraction": self.fraction}
+
+
+@dataclass(frozen=True, slots=True)
+class EllipseCoverage:
+    """The 95% ellipses' hold on the truth: the picture's after burnout and in boost,
+    and each nation's after burnout (see the module docstring)."""
+
+    fused: Held
+    fused_boost: Held
+    national: Mapping[Nation, Held]
+
+    def to_json(self) -> JsonObject:
+        return {
+            "fused": self.fused.to_json(),
+            "fused_boost": self.fused_boost.to_json(),
+            "national": {n.value: h.to_json() for n, h in self.national.items()},
+        }
+
+
+def _split(
+    rows: Iterable[tuple[str, int, GroundPoint]], by_truth: Mapping[str, TruthPath]
+) -> tuple[Held, Held]:
+    """(after burnout, in boost) over (missile, state time, prediction) rows."""
+    after: list[float] = []
+    boost: list[float] = []
+    for m, t_us, point in rows:
+        truth = by_truth[m]
+        q = normalised_miss(point, truth.impact_lat_deg, truth.impact_lon_deg)
+        (boost if t_us < truth.burnout_us else after).append(q)
+    return Held.of(after), Held.of(boost)
+
+
+def ellipse_coverage(
+    alerts: Sequence[FusedAlert],
+    matched: Mapping[str, str],
+    warnings: Iterable[MissileWarning],
+    track_to_missile: Mapping[tuple[Nation, str], str],
+    by_truth: Mapping[str, TruthPath],
+) -> EllipseCoverage:
+    """Coverage of the fused alerts of the system tracks ``matched`` (missile -> track)
+    and of the warnings of the national tracks ``track_to_missile`` names."""
+    missile_of = {tid: m for m, tid in matched.items()}
+    fused, boost = _split(
+        (
+            (missile_of[a.system_track_id], a.state_time_us, a.impact)
+            for a in alerts
+            if a.impact is not None and a.system_track_id in missile_of
+        ),
+        by_truth,
+    )
+    per_nation: dict[Nation, list[tuple[str, int, GroundPoint]]] = {n: [] for n in NATIONS}
+    for w in warnings:
+        m = track_to_missile.get((w.nation, w.track_id))
+        if m is not None and w.impact is not None and w.nation in per_nation:
+            per_nation[w.nation].append((m, w.observed_us, w.impact))
+    national = {n: _split(rows, by_truth)[0] for n, rows in per_nation.items()}
+    return EllipseCoverage(fused, boost, national)
