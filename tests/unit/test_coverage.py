@@ -95,3 +95,19 @@ def test_a_launch_truth_knows_when_its_missile_burns_out() -> None:
     truth = truth_from_launch(event, solve_launch(event))
     # an IRBM's motors burn for minutes of a flight of about twenty
     assert truth.start_us + 60 * US < truth.burnout_us < truth.start_us + 400 * US < truth.end_us
+
+
+def test_in_free_flight_the_fused_ellipses_hold_about_95_percent_of_impacts() -> None:
+    """End to end (simulation, national trackers, fusion, impact prediction): in vacuum
+    the published 95% ellipses after burnout are calibrated, pooled over three
+    scenarios (each alert's prediction counts; they are correlated along a track, so
+    the bounds are wide). An overconfident covariance anywhere on the way shows here."""
+    from evaluation.scoring import score_scenario
+
+    held = Held()
+    for name in ("tight-salvo", "demo", "2022-10-04"):
+        cover = score_scenario(name, 0).score.ellipse_coverage
+        assert cover is not None
+        held += cover.fused
+    assert held.n > 200
+    assert 0.9 <= (held.fraction or 0.0) <= 0.99
