@@ -186,6 +186,12 @@ def _print(summary: Summary) -> None:
         cells += _cells(summary.totals[f], i == 0)
     table.add_row(*cells, style="bold", end_section=True)
     console.print(table)
+    if summary.national_ellipse:
+        shares = ", ".join(f"{n} {_fmt(v, '.1%')}" for n, v in summary.national_ellipse.items())
+        console.print(
+            f"95% ellipses holding the impact after burnout, each nation's warnings: {shares}",
+            highlight=False,
+        )
     _print_nationals(console, summary)
     _print_failing(console, summary)
 

@@ -58,9 +58,11 @@ class RunFigures:
     gospa_mean: float | None = None
     nationals: dict[str, NationalFigures] = field(default_factory=dict)
     error: str | None = None
-    # Fused predictions after burnout whose 95% ellipse held the impact, of how many.
+    # Fused predictions after burnout whose 95% ellipse held the impact, of how many;
+    # the same per nation (its warnings), as [inside, n].
     ellipse_inside: int = 0
     ellipse_n: int = 0
+    national_ellipse: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def clean(self) -> bool:
@@ -108,7 +110,9 @@ def run_one(
             out.append(RunFigures(name, seed, fuser_name, error=f"{type(exc).__name__}: {exc}"))
             continue
         national = s.impact_error_km.national
-        held = s.ellipse_coverage.fused if s.ellipse_coverage is not None else Held()
+        cover = s.ellipse_coverage
+        held = cover.fused if cover is not None else Held()
+        by_nation = {} if cover is None else cover.national
         out.append(
             RunFigures(
                 scenario=name,
@@ -129,6 +133,7 @@ def run_one(
                 nationals=nationals,
                 ellipse_inside=held.inside,
                 ellipse_n=held.n,
+                national_ellipse={n.value: [h.inside, h.n] for n, h in by_nation.items()},
             )
         )
     return out
@@ -284,6 +289,9 @@ class Summary:
     totals: dict[str, Row]
     failing: list[RunFigures]
     nationals: dict[str, NationalFigures] = field(default_factory=dict)  # summed over runs
+    # Per nation, the pooled share of its warnings' 95% ellipses (after burnout) that
+    # held the impact: what the fused column compares with.
+    national_ellipse: dict[str, float | None] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -294,6 +302,7 @@ class Summary:
             "totals": {f: t.to_json() for f, t in self.totals.items()},
             "failing": [r.to_json() for r in self.failing],
             "nationals": {n: asdict(f) for n, f in self.nationals.items()},
+            "national_ellipse": dict(self.national_ellipse),
         }
 
 
@@ -318,4 +327,14 @@ def summarise(runs: Sequence[RunFigures], seeds: Sequence[int], fusers: Sequence
         [r for r in runs if r.failures()],
         # The simulation, not the fuser, makes national tracks: one fuser's runs count them.
         national_total(r.nationals for r in runs if r.fuser == fusers[0]),
+        _national_ellipse([r for r in runs if r.fuser == fusers[0] and r.error is None]),
     )
+
+
+def _national_ellipse(runs: Sequence[RunFigures]) -> dict[str, float | None]:
+    """Per nation, its warnings' ellipse hold pooled over ``runs``."""
+    pooled: dict[str, Held] = {}
+    for r in runs:
+        for nation, (inside, n) in r.national_ellipse.items():
+            pooled[nation] = pooled.get(nation, Held()) + Held(inside, n)
+    return {nation: h.fraction for nation, h in sorted(pooled.items())}
