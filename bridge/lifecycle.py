@@ -139,11 +139,6 @@ class Lifecycle:
             if pic.impact.time_us > horizon:  # the prediction moved later: wait for it
                 self.schedule.queue(track_id, pic.impact.time_us)
                 continue
-            fresh = [m for m in track.active() if m.impact is not None and m.status is not TrackStatus.IMPACTED]
-            latest = max(fresh, key=lambda m: m.observed_us).impact.time_us if fresh else pic.impact.time_us
-            if latest > horizon:
-                self.schedule.queue(track_id, latest)
-                continue
             decided = self.table.decision_us(track)
             if decided < self.table.event_us and pic.impact.time_us > decided - grace:
                 # A contributor's feed runs behind: look again a second later.
