@@ -343,6 +343,8 @@ def _print_summary(result: ScenarioScore) -> None:
     console.print(lead)
     g = s.gospa
     console.print(f"GOSPA (c={g.c_km} km, p={g.p}): mean {_fmt(g.mean)} km")
+    from evaluation.coverage import MEDIAN_CALIBRATED
+
     cover = s.ellipse_coverage
     if cover is not None:
         held = [("fused, after burnout", cover.fused), ("fused, in boost", cover.fused_boost)]
@@ -351,6 +353,10 @@ def _print_summary(result: ScenarioScore) -> None:
         for who, h in held:
             table.add_row(who, _fmt(h.fraction), str(h.n))
         console.print(table)
+        console.print(
+            f"median normalised miss of the fused predictions after burnout: "
+            f"{_fmt(cover.fused_median_miss)} ({MEDIAN_CALIBRATED:g} if calibrated)"
+        )
 
 
 def _fmt(value: float | int | None) -> str:

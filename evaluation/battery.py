@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import math
 import multiprocessing
+import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -63,6 +64,7 @@ class RunFigures:
     ellipse_inside: int = 0
     ellipse_n: int = 0
     national_ellipse: dict[str, list[int]] = field(default_factory=dict)
+    ellipse_median_miss: float | None = None  # the fused predictions' (evaluation.coverage)
 
     @property
     def clean(self) -> bool:
@@ -134,6 +136,7 @@ def run_one(
                 ellipse_inside=held.inside,
                 ellipse_n=held.n,
                 national_ellipse={n.value: [h.inside, h.n] for n, h in by_nation.items()},
+                ellipse_median_miss=None if cover is None else cover.fused_median_miss,
             )
         )
     return out
@@ -237,6 +240,7 @@ class Row:
     nation_rms_km: float | None
     gospa_mean: float | None
     ellipse_coverage: float | None  # pooled share of 95% ellipses (after burnout) holding
+    ellipse_median_miss: float | None  # median over runs of each run's median normalised miss
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -275,6 +279,11 @@ def _row(
         ),
         gospa_mean=round(sum(gospas) / len(gospas), 3) if gospas else None,
         ellipse_coverage=sum((Held(r.ellipse_inside, r.ellipse_n) for r in ok), Held()).fraction,
+        ellipse_median_miss=(
+            round(statistics.median(misses), 4)
+            if (misses := [r.ellipse_median_miss for r in ok if r.ellipse_median_miss is not None])
+            else None
+        ),
     )
 
 

@@ -7,7 +7,9 @@ of them. Too few (an overconfident prediction) and the warning list built from t
 ellipse (``threat.assess``) leaves out the area the missile comes down in; far more,
 with the truth near the centre of every one (an overcautious prediction), and it warns
 areas that were never at risk. Both are measured here, on the tracks matched to
-missiles (``evaluation.origin``).
+missiles (``evaluation.origin``): the share of ellipses holding the impact, and the
+median normalised miss (:func:`normalised_miss`), which is ``MEDIAN_CALIBRATED`` for a
+calibrated Gaussian prediction, less for a cautious one, more for an overconfident one.
 
 Predictions made while the missile still burns are counted apart: a ballistic
 prediction from a thrusting missile falls short by however far the rest of the burn
@@ -18,16 +20,22 @@ figure is the calibration of the flight model and of the covariance behind it.
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import pymap3d
 
 from evaluation.truth import TruthPath
+from tracking.propagate import CHI2_2D_95
 from trilink.constants import NATIONS
 from trilink.model import FusedAlert, GroundPoint, MissileWarning, Nation
 
 JsonObject = dict[str, object]
+
+MEDIAN_CALIBRATED = round(2.0 * math.log(2.0) / CHI2_2D_95, 4)
+"""The median normalised miss of calibrated 2-D Gaussian predictions (0.2314): the
+squared Mahalanobis miss is chi-square with 2 degrees of freedom, median 2 ln 2."""
 
 
 def normalised_miss(predicted: GroundPoint, lat_deg: float, lon_deg: float) -> float:
@@ -74,15 +82,18 @@ class Held:
 @dataclass(frozen=True, slots=True)
 class EllipseCoverage:
     """The 95% ellipses' hold on the truth: the picture's after burnout and in boost,
-    and each nation's after burnout (see the module docstring)."""
+    and each nation's after burnout; the picture's median normalised miss after
+    burnout (see the module docstring)."""
 
     fused: Held
     fused_boost: Held
     national: Mapping[Nation, Held]
+    fused_median_miss: float | None = None
 
     def to_json(self) -> JsonObject:
         return {
             "fused": self.fused.to_json(),
+            "fused_median_miss": self.fused_median_miss,
             "fused_boost": self.fused_boost.to_json(),
             "national": {n.value: h.to_json() for n, h in self.national.items()},
         }
@@ -90,15 +101,16 @@ class EllipseCoverage:
 
 def _split(
     rows: Iterable[tuple[str, int, GroundPoint]], by_truth: Mapping[str, TruthPath]
-) -> tuple[Held, Held]:
-    """(after burnout, in boost) over (missile, state time, prediction) rows."""
+) -> tuple[list[float], list[float]]:
+    """Normalised misses (after burnout, in boost) over (missile, state time,
+    prediction) rows."""
     after: list[float] = []
     boost: list[float] = []
     for m, t_us, point in rows:
         truth = by_truth[m]
         q = normalised_miss(point, truth.impact_lat_deg, truth.impact_lon_deg)
         (boost if t_us < truth.burnout_us else after).append(q)
-    return Held.of(after), Held.of(boost)
+    return after, boost
 
 
 def ellipse_coverage(
@@ -124,5 +136,6 @@ def ellipse_coverage(
         m = track_to_missile.get((w.nation, w.track_id))
         if m is not None and w.impact is not None and w.nation in per_nation:
             per_nation[w.nation].append((m, w.observed_us, w.impact))
-    national = {n: _split(rows, by_truth)[0] for n, rows in per_nation.items()}
-    return EllipseCoverage(fused, boost, national)
+    national = {n: Held.of(_split(rows, by_truth)[0]) for n, rows in per_nation.items()}
+    median = round(statistics.median(fused), 4) if fused else None
+    return EllipseCoverage(Held.of(fused), Held.of(boost), national, median)

@@ -6,7 +6,7 @@ import numpy as np
 import pymap3d
 import pytest
 
-from evaluation.coverage import Held, ellipse_coverage, normalised_miss
+from evaluation.coverage import MEDIAN_CALIBRATED, Held, ellipse_coverage, normalised_miss
 from evaluation.truth import TruthPath
 from tests.factories import T0_US, make_alert, make_warning
 from trilink.constants import US
@@ -84,6 +84,21 @@ def test_predictions_are_split_at_burnout_and_only_matched_tracks_count() -> Non
     assert (found.national[Nation.KOR].inside, found.national[Nation.KOR].n) == (1, 1)
     assert found.national[Nation.JPN].n == 0
     assert found.to_json()["fused"] == {"inside": 1, "n": 2, "fraction": 0.5}
+    # the misses after burnout: 0 (the centre) and (50 km / 4 km)² across the ellipse
+    assert found.fused_median_miss == pytest.approx(0.5 * (50.0 / 4.0) ** 2, rel=1e-3)
+
+
+def test_calibrated_gaussian_predictions_miss_by_the_calibrated_median() -> None:
+    rng = np.random.default_rng(7)
+    # a 95% ellipse of semi-axes 10 and 4 km has 1-sigma axes of those / sqrt(chi2_2(95%))
+    k = np.sqrt(-2.0 * np.log(0.05))
+    errors = rng.standard_normal((4000, 2)) * np.array([10.0, 4.0]) / k
+    misses = [
+        normalised_miss(_point(10.0, 4.0, 90.0), *_offset(east, north)) for east, north in errors
+    ]
+    assert abs(MEDIAN_CALIBRATED - 0.2314) < 1e-4
+    assert float(np.median(misses)) == pytest.approx(MEDIAN_CALIBRATED, rel=0.05)
+    assert Held.of(misses).fraction == pytest.approx(0.95, abs=0.01)
 
 
 def test_a_launch_truth_knows_when_its_missile_burns_out() -> None:
