@@ -95,28 +95,21 @@ def test_the_summary_has_a_row_per_scenario_a_total_and_every_failing_run() -> N
 
 
 def test_the_ellipse_holds_are_pooled_over_runs_for_the_picture_and_each_nation() -> None:
-    runs = [
-        _run(
-            "a",
-            0,
-            ellipse_inside=9,
-            ellipse_n=10,
-            national_ellipse={"KOR": [3, 4]},
-            ellipse_median_miss=0.1,
-        ),
-        _run(
-            "a", 1, ellipse_inside=1, ellipse_n=10, national_ellipse={"KOR": [1, 4], "JPN": [0, 0]}
-        ),
-        _run(
-            "b",
-            0,
-            ellipse_inside=5,
-            ellipse_n=5,
-            national_ellipse={"KOR": [4, 4]},
-            ellipse_median_miss=0.3,
-        ),
-        _run("b", 1, error="boom", ellipse_inside=0, ellipse_n=5),
-    ]
+    def held(inside: int, n: int, nations: dict[str, list[int]], miss: float | None) -> RunFigures:
+        return _run(
+            "a" if len(runs) < 2 else "b",
+            len(runs) % 2,
+            ellipse_inside=inside,
+            ellipse_n=n,
+            national_ellipse=nations,
+            ellipse_median_miss=miss,
+        )
+
+    runs: list[RunFigures] = []
+    runs.append(held(9, 10, {"KOR": [3, 4]}, 0.1))
+    runs.append(held(1, 10, {"KOR": [1, 4], "JPN": [0, 0]}, None))
+    runs.append(held(5, 5, {"KOR": [4, 4]}, 0.3))
+    runs.append(_run("b", 1, error="boom", ellipse_inside=0, ellipse_n=5))
     s = summarise(runs, [0, 1], ["trilink"])
     a, b = s.rows["trilink"]
     assert (a.ellipse_coverage, b.ellipse_coverage) == (0.5, 1.0)
