@@ -110,9 +110,7 @@ class Outbox:
         touched = [t for t, live in self._tracks.items() if live]
         tombstones = [t for t, live in self._tracks.items() if not live]
         out = Release(self._records, touched, tombstones, self._alerts, self._dead_letters)
-        self._records, self._tracks = [], {}
-        self._alerts = self._dead_letters = 0
-        self._since = None
+        self.clear()
         return out
 
     def clear(self) -> None:
