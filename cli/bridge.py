@@ -318,6 +318,8 @@ def _print_summary(result: ScenarioScore) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from evaluation.coverage import MEDIAN_CALIBRATED
+
     console = Console()
     s = result.score
     console.print(
@@ -343,8 +345,6 @@ def _print_summary(result: ScenarioScore) -> None:
     console.print(lead)
     g = s.gospa
     console.print(f"GOSPA (c={g.c_km} km, p={g.p}): mean {_fmt(g.mean)} km")
-    from evaluation.coverage import MEDIAN_CALIBRATED
-
     cover = s.ellipse_coverage
     if cover is not None:
         held = [("fused, after burnout", cover.fused), ("fused, in boost", cover.fused_boost)]

@@ -59,10 +59,9 @@ class RunFigures:
     gospa_mean: float | None = None
     nationals: dict[str, NationalFigures] = field(default_factory=dict)
     error: str | None = None
-    # Fused predictions after burnout whose 95% ellipse held the impact, of how many;
-    # the same per nation (its warnings), as [inside, n].
-    ellipse_inside: int = 0
-    ellipse_n: int = 0
+    # Fused predictions after burnout whose 95% ellipse held the impact, of how many,
+    # as [inside, n]; the same per nation (its warnings).
+    ellipse: list[int] = field(default_factory=lambda: [0, 0])
     national_ellipse: dict[str, list[int]] = field(default_factory=dict)
     ellipse_median_miss: float | None = None  # the fused predictions' (evaluation.coverage)
 
@@ -133,8 +132,7 @@ def run_one(
                 national_n={n.value: national[n].n for n in NATIONS},
                 gospa_mean=s.gospa.mean,
                 nationals=nationals,
-                ellipse_inside=held.inside,
-                ellipse_n=held.n,
+                ellipse=[held.inside, held.n],
                 national_ellipse={n.value: [h.inside, h.n] for n, h in by_nation.items()},
                 ellipse_median_miss=None if cover is None else cover.fused_median_miss,
             )
@@ -278,7 +276,7 @@ def _row(
             )[0]
         ),
         gospa_mean=round(sum(gospas) / len(gospas), 3) if gospas else None,
-        ellipse_coverage=sum((Held(r.ellipse_inside, r.ellipse_n) for r in ok), Held()).fraction,
+        ellipse_coverage=_pooled_held(r.ellipse for r in ok).fraction,
         ellipse_median_miss=(
             round(statistics.median(misses), 4)
             if (misses := [r.ellipse_median_miss for r in ok if r.ellipse_median_miss is not None])
@@ -340,10 +338,17 @@ def summarise(runs: Sequence[RunFigures], seeds: Sequence[int], fusers: Sequence
     )
 
 
+def _pooled_held(pairs: Iterable[Sequence[int]]) -> Held:
+    """The [inside, n] pairs of runs as one :class:`Held`."""
+    return sum((Held(inside, n) for inside, n in pairs), Held())
+
+
 def _national_ellipse(runs: Sequence[RunFigures]) -> dict[str, float | None]:
     """Per nation, its warnings' ellipse hold pooled over ``runs``."""
-    pooled: dict[str, Held] = {}
-    for r in runs:
-        for nation, (inside, n) in r.national_ellipse.items():
-            pooled[nation] = pooled.get(nation, Held()) + Held(inside, n)
-    return {nation: h.fraction for nation, h in sorted(pooled.items())}
+    nations = sorted({nation for r in runs for nation in r.national_ellipse})
+    return {
+        nation: _pooled_held(
+            r.national_ellipse[nation] for r in runs if nation in r.national_ellipse
+        ).fraction
+        for nation in nations
+    }

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pymap3d
 
@@ -89,6 +89,9 @@ class EllipseCoverage:
     fused_boost: Held
     national: Mapping[Nation, Held]
     fused_median_miss: float | None = None
+    # Per missile, its fused predictions' normalised misses after burnout (for
+    # breakdowns such as :func:`main`'s by missile class; not in the JSON).
+    fused_misses: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
 
     def to_json(self) -> JsonObject:
         return {
@@ -101,15 +104,18 @@ class EllipseCoverage:
 
 def _split(
     rows: Iterable[tuple[str, int, GroundPoint]], by_truth: Mapping[str, TruthPath]
-) -> tuple[list[float], list[float]]:
-    """Normalised misses (after burnout, in boost) over (missile, state time,
-    prediction) rows."""
-    after: list[float] = []
+) -> tuple[dict[str, list[float]], list[float]]:
+    """Normalised misses (after burnout per missile, in boost) over (missile, state
+    time, prediction) rows."""
+    after: dict[str, list[float]] = {}
     boost: list[float] = []
     for m, t_us, point in rows:
         truth = by_truth[m]
         q = normalised_miss(point, truth.impact_lat_deg, truth.impact_lon_deg)
-        (boost if t_us < truth.burnout_us else after).append(q)
+        if t_us < truth.burnout_us:
+            boost.append(q)
+        else:
+            after.setdefault(m, []).append(q)
     return after, boost
 
 
@@ -136,6 +142,62 @@ def ellipse_coverage(
         m = track_to_missile.get((w.nation, w.track_id))
         if m is not None and w.impact is not None and w.nation in per_nation:
             per_nation[w.nation].append((m, w.observed_us, w.impact))
-    national = {n: Held.of(_split(rows, by_truth)[0]) for n, rows in per_nation.items()}
-    median = round(statistics.median(fused), 4) if fused else None
-    return EllipseCoverage(Held.of(fused), Held.of(boost), national, median)
+    national = {
+        n: Held.of(q for qs in _split(rows, by_truth)[0].values() for q in qs)
+        for n, rows in per_nation.items()
+    }
+    every = [q for qs in fused.values() for q in qs]
+    median = round(statistics.median(every), 4) if every else None
+    by_missile = {m: tuple(qs) for m, qs in fused.items()}
+    return EllipseCoverage(Held.of(every), Held.of(boost), national, median, by_missile)
+
+
+MAX_SEEDS = 100
+
+
+def _seeds(text: str) -> int:
+    """A seed count for :func:`main`, 1 to ``MAX_SEEDS``."""
+    import argparse
+
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= n <= MAX_SEEDS:
+        raise argparse.ArgumentTypeError(f"must be 1 to {MAX_SEEDS}, not {n}")
+    return n
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m evaluation.coverage SCENARIO... [--seeds N] [--physics P]``: the
+    fused 95% ellipses' hold after burnout, by missile class (the catalogue key of
+    each launch), pooled over the scenarios and seeds."""
+    import argparse
+
+    from evaluation.scoring import score_scenario
+    from producers.scenario_file import load_scenario
+    from trilink.physics import Physics
+
+    parser = argparse.ArgumentParser(prog="python -m evaluation.coverage")
+    parser.add_argument("scenarios", nargs="+")
+    parser.add_argument("--seeds", type=_seeds, default=2, metavar="N")
+    parser.add_argument("--physics", default=None, choices=[p.value for p in Physics])
+    args = parser.parse_args(argv)
+    physics = None if args.physics is None else Physics.parse(args.physics)
+    by_class: dict[str, list[float]] = {}
+    for name in args.scenarios:
+        for seed in range(args.seeds):
+            cover = score_scenario(name, seed, physics=physics).score.ellipse_coverage
+            kinds = {e.launch_id: e.missile for e in load_scenario(name, seed).launches}
+            for m, qs in ({} if cover is None else cover.fused_misses).items():
+                by_class.setdefault(kinds[m], []).extend(qs)
+    print(f"{'class':16s} {'predictions':>11s} {'held':>7s} {'median miss':>11s}")
+    for kind, misses in sorted(by_class.items()):
+        held = Held.of(misses)
+        median = statistics.median(misses)
+        print(f"{kind:16s} {held.n:11d} {held.fraction or 0.0:7.1%} {median:11.3f}")
+    print(f"(median miss {MEDIAN_CALIBRATED} when calibrated)")
+
+
+if __name__ == "__main__":
+    main()

@@ -86,6 +86,8 @@ def test_predictions_are_split_at_burnout_and_only_matched_tracks_count() -> Non
     assert found.to_json()["fused"] == {"inside": 1, "n": 2, "fraction": 0.5}
     # the misses after burnout: 0 (the centre) and (50 km / 4 km)² across the ellipse
     assert found.fused_median_miss == pytest.approx(0.5 * (50.0 / 4.0) ** 2, rel=1e-3)
+    assert list(found.fused_misses) == ["M1"]
+    assert found.fused_misses["M1"] == pytest.approx((0.0, (50.0 / 4.0) ** 2), rel=1e-3)
 
 
 def test_calibrated_gaussian_predictions_miss_by_the_calibrated_median() -> None:
@@ -126,3 +128,27 @@ def test_in_free_flight_the_fused_ellipses_hold_about_95_percent_of_impacts() ->
         held += cover.fused
     assert held.n > 200
     assert 0.9 <= (held.fraction or 0.0) <= 0.99
+
+
+def test_the_command_breaks_the_hold_down_by_missile_class(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from evaluation.coverage import main
+
+    main(["tight-salvo", "--seeds", "1"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["class", "predictions", "held", "median", "miss"]
+    kind, n, held, median = lines[1].split()
+    assert kind == "kn-25" and int(n) > 50 and held.endswith("%") and float(median) > 0.0
+
+
+@pytest.mark.parametrize("seeds", ["0", "101", "two"])
+def test_the_command_refuses_a_seed_count_out_of_bounds(
+    seeds: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from evaluation.coverage import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["tight-salvo", "--seeds", seeds])
+    assert exc.value.code != 0
+    assert "--seeds" in capsys.readouterr().err

@@ -99,8 +99,7 @@ def test_the_ellipse_holds_are_pooled_over_runs_for_the_picture_and_each_nation(
         return _run(
             "a" if len(runs) < 2 else "b",
             len(runs) % 2,
-            ellipse_inside=inside,
-            ellipse_n=n,
+            ellipse=[inside, n],
             national_ellipse=nations,
             ellipse_median_miss=miss,
         )
@@ -109,7 +108,7 @@ def test_the_ellipse_holds_are_pooled_over_runs_for_the_picture_and_each_nation(
     runs.append(held(9, 10, {"KOR": [3, 4]}, 0.1))
     runs.append(held(1, 10, {"KOR": [1, 4], "JPN": [0, 0]}, None))
     runs.append(held(5, 5, {"KOR": [4, 4]}, 0.3))
-    runs.append(_run("b", 1, error="boom", ellipse_inside=0, ellipse_n=5))
+    runs.append(_run("b", 1, error="boom", ellipse=[0, 5]))
     s = summarise(runs, [0, 1], ["trilink"])
     a, b = s.rows["trilink"]
     assert (a.ellipse_coverage, b.ellipse_coverage) == (0.5, 1.0)
