@@ -21,9 +21,9 @@ CHROMIUM ?= /usr/bin/chromium
 .PHONY: install test test-unit test-integration lint format demo bench bench-quick score score-delay up down clean geodata web browser
 
 # threat/data/ is committed, so install only builds it when it is missing (needs npm).
-# The flight kernels compile once into their on-disk cache (seconds when it is warm).
+# The flight and bridge kernels compile once into their on-disk cache (seconds when it is warm).
 install: $(STAMP) $(GEODATA)
-	$(BIN)/python -m tracking.warmup
+	$(BIN)/python -m bridge.warmup
 
 $(GEODATA): | $(STAMP)
 	$(MAKE) geodata

@@ -25,6 +25,9 @@ from trilink.constants import US
 from trilink.geodesy import R_MEAN
 from trilink.model import AlertStatus, Contributor, FusedAlert, GroundPoint
 
+Assess = Callable[[FusedAlert], FusedAlert]
+"""Fills an alert's threat: whom it warns (``threat.alert.with_threat``)."""
+
 
 def ground_distance_km(a: GroundPoint, b: GroundPoint) -> float:
     """Great-circle distance on the mean sphere (plenty for a threshold in km)."""
@@ -120,7 +123,7 @@ def fused_alert(
     pic: Picture,
     status: AlertStatus,
     now_us: int,
-    assess: Callable[[FusedAlert], FusedAlert] = with_threat,
+    assess: Assess = with_threat,
 ) -> FusedAlert:
     """The alert a system track's picture makes (version and notes as they stand),
     with who it threatens filled in by ``assess`` (threat.alert.with_threat)."""

@@ -28,6 +28,8 @@ from scipy.special import chdtri
 from bridge.config import GateConfig
 from bridge.estimate import Estimate, Propagator
 from trilink.constants import FloatArray
+from trilink.jit import contiguous as _c
+from trilink.jit import kernel
 from trilink.physics import DEFAULT_PHYSICS, Physics
 
 FORBIDDEN = math.inf
@@ -39,12 +41,28 @@ def mahalanobis2(a: Estimate, b: Estimate, dof: int = 6) -> float:
 
     ``dof`` = 3 compares positions only. A singular innovation covariance gives inf.
     """
-    d = a.x[:dof] - b.x[:dof]
-    s = a.p[:dof, :dof] + b.p[:dof, :dof]
     try:
-        return float(d @ np.linalg.solve(s, d))
+        return float(_d2(_c(a.x), _c(a.p), _c(b.x), _c(b.p), dof))
     except np.linalg.LinAlgError:
         return math.inf
+
+
+@kernel
+def _d2(xa: FloatArray, pa: FloatArray, xb: FloatArray, pb: FloatArray, dof: int) -> float:
+    d = xa[:dof] - xb[:dof]
+    s = pa[:dof, :dof] + pb[:dof, :dof]
+    return float(d @ np.linalg.solve(s, d))
+
+
+@kernel
+def _cost(xa: FloatArray, pa: FloatArray, xb: FloatArray, pb: FloatArray) -> float:
+    """d² + ln|S| of two 6-states (inf when S is not positive definite)."""
+    d = xa - xb
+    s = pa + pb
+    sign, logdet = np.linalg.slogdet(s)
+    if sign <= 0:
+        return math.inf
+    return float(d @ np.linalg.solve(s, d)) + logdet
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,12 +114,10 @@ class Gate:
         does not favour an estimate for being vague."""
         moved = self.propagator.to(track, report.time_us)
         report = self.propagator.to(report, report.time_us)  # what its nation may have missed
-        d = report.x - moved.x
-        s = report.p + moved.p
-        sign, logdet = np.linalg.slogdet(s)
-        if sign <= 0:
+        try:
+            return float(_cost(_c(report.x), _c(report.p), _c(moved.x), _c(moved.p)))
+        except np.linalg.LinAlgError:
             return math.inf
-        return float(d @ np.linalg.solve(s, d)) + float(logdet)
 
     def admits(self, d2: float) -> bool:
         return d2 <= self.threshold

@@ -43,7 +43,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bridge.admission import Admission, Decoder, Inbound, Outcome, Verifier
-from bridge.alerts import AlertPolicy
+from bridge.alerts import AlertPolicy, Assess
 from bridge.association import Gate
 from bridge.associator import Associator
 from bridge.config import EngineConfig
@@ -56,6 +56,7 @@ from bridge.state import BridgeTrackState, snapshot_tracks
 from bridge.table import TrackTable
 from bridge.tracks import SystemTrack
 from bridge.validate import Checked, Validator
+from threat.alert import with_threat
 from trilink.constants import US
 from trilink.model import FusedAlert, MissileWarning
 
@@ -77,9 +78,15 @@ class Stages:
 
     @classmethod
     def assemble(
-        cls, config: EngineConfig, decoder: Decoder, verifier: Verifier | None = None
+        cls,
+        config: EngineConfig,
+        decoder: Decoder,
+        verifier: Verifier | None = None,
+        *,
+        assess: Assess = with_threat,
     ) -> Stages:
-        """The standard wiring for ``config``; ``verifier`` checks signed labels."""
+        """The standard wiring for ``config``; ``verifier`` checks signed labels,
+        ``assess`` fills each alert's threat."""
         admission = Admission(
             decoder,
             Validator(config.validation),
@@ -93,7 +100,7 @@ class Stages:
         schedule = ImpactSchedule()
         fuse = CovarianceIntersection(config.fusion_criterion)
         refresher = Refresher(PictureBuilder(gate.propagator, fuse), policy, table, schedule)
-        lifecycle = Lifecycle(config.alerts, policy, table, schedule, refresher)
+        lifecycle = Lifecycle(config.alerts, policy, table, schedule, refresher, assess)
         return cls(admission, table, Associator(gate, table), refresher, lifecycle)
 
 

@@ -19,14 +19,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 from scipy.optimize import minimize_scalar
 
 from bridge.errors import BridgeError
 from bridge.estimate import Estimate, Propagator
 from trilink.constants import FloatArray
+from trilink.jit import contiguous as _c
+from trilink.jit import kernel
 
 Criterion = Literal["det", "trace", "fast"]
 CRITERIA: tuple[str, ...] = ("det", "trace", "fast")
@@ -34,6 +37,42 @@ CRITERIA: tuple[str, ...] = ("det", "trace", "fast")
 
 def _info(p: FloatArray) -> FloatArray:
     return np.asarray(np.linalg.inv(p), dtype=np.float64)
+
+
+@kernel
+def _slope(d: FloatArray, w: float) -> float:
+    g = 0.0
+    for di in d:
+        g += di / (1.0 + w * di)
+    return g
+
+
+@kernel
+def _det_weight_of(ia: npt.NDArray[np.floating[Any]], pb: FloatArray) -> float:
+    """ω maximising det(ω Ia + (1 − ω) Ib) for ``pb`` = Ib⁻¹, exactly (see ``_det_weight``)."""
+    # The generalised eigenvalues of (Ia, Ib) are those of Lᵀ Ia L with L Lᵀ = Ib⁻¹: one
+    # Cholesky factor and a symmetric eigensolve, a third of the cost of a generalised solver.
+    low = np.linalg.cholesky(pb)
+    d = np.linalg.eigvalsh(low.T @ ia @ low) - 1.0
+    if _slope(d, 0.0) <= 0.0:
+        return 0.0
+    if _slope(d, 1.0) >= 0.0:
+        return 1.0
+    lo, hi, w = 0.0, 1.0, 0.5
+    for _ in range(60):
+        g = _slope(d, w)
+        if g > 0.0:
+            lo = w
+        else:
+            hi = w
+        curvature = 0.0
+        for di in d:
+            curvature += di * di / (1.0 + w * di) ** 2
+        step = w + g / curvature if curvature > 0.0 else 0.5 * (lo + hi)
+        w = step if lo < step < hi else 0.5 * (lo + hi)
+        if hi - lo < 1e-9 or abs(g) < 1e-12:
+            break
+    return w
 
 
 def _det_weight(ia: FloatArray, ib: FloatArray, pb: FloatArray | None = None) -> float:
@@ -44,32 +83,8 @@ def _det_weight(ia: FloatArray, ib: FloatArray, pb: FloatArray | None = None) ->
     Σ (λ − 1)/(1 + ω(λ − 1)) crosses zero — a safeguarded Newton search on six
     numbers, ~10x cheaper than a generic scalar minimisation of 6x6 determinants.
     """
-    # The generalised eigenvalues of (Ia, Ib) are those of Lᵀ Ia L with L Lᵀ = Ib⁻¹ (the
-    # covariance ``pb`` when the caller has it): one Cholesky factor and a symmetric
-    # eigensolve, at a third of the cost of scipy's generalised solver on 6x6 matrices.
-    low = np.linalg.cholesky(np.linalg.inv(ib) if pb is None else pb)
-    d = [float(v) - 1.0 for v in np.linalg.eigvalsh(low.T @ ia @ low)]
-
-    def slope(w: float) -> float:
-        return sum(di / (1.0 + w * di) for di in d)
-
-    if slope(0.0) <= 0.0:
-        return 0.0
-    if slope(1.0) >= 0.0:
-        return 1.0
-    lo, hi, w = 0.0, 1.0, 0.5
-    for _ in range(60):
-        g = slope(w)
-        if g > 0.0:
-            lo = w
-        else:
-            hi = w
-        curvature = sum(di * di / (1.0 + w * di) ** 2 for di in d)
-        step = w + g / curvature if curvature > 0.0 else 0.5 * (lo + hi)
-        w = step if lo < step < hi else 0.5 * (lo + hi)
-        if hi - lo < 1e-9 or abs(g) < 1e-12:
-            break
-    return w
+    cov = np.linalg.inv(ib) if pb is None else pb
+    return float(_det_weight_of(_c(ia), _c(cov)))
 
 
 def ci_weight(
@@ -96,19 +111,40 @@ def ci_weight(
     return best
 
 
+@kernel
+def _fused(
+    xa: FloatArray, pa: FloatArray, xb: FloatArray, pb: FloatArray, fast: bool
+) -> tuple[FloatArray, FloatArray, float]:
+    """CI of (xa, pa) and (xb, pb) with the det-optimal or the fast weight: x, P, ω."""
+    ia, ib = np.linalg.inv(pa), np.linalg.inv(pb)
+    if fast:
+        ta, tb = np.trace(pa), np.trace(pb)
+        w = tb / (ta + tb)
+    else:
+        w = _det_weight_of(ia, pb)
+    p = np.linalg.inv(w * ia + (1.0 - w) * ib)
+    p = 0.5 * (p + p.T)
+    x = p @ (w * (ia @ xa) + (1.0 - w) * (ib @ xb))
+    return x, p, w
+
+
 def covariance_intersection(
     a: Estimate, b: Estimate, criterion: Criterion = "det"
 ) -> tuple[Estimate, float]:
     """CI of two estimates valid at the same time; returns the fused estimate and ω."""
     if a.time_us != b.time_us:
         raise BridgeError("covariance intersection needs estimates at the same time")
-    ia, ib = _info(a.p), _info(b.p)
-    w = ci_weight(ia, ib, criterion, (a.p, b.p))
-    info = w * ia + (1.0 - w) * ib
-    p = np.linalg.inv(info)
-    p = 0.5 * (p + p.T)
-    x = p @ (w * (ia @ a.x) + (1.0 - w) * (ib @ b.x))
-    return Estimate(a.time_us, x, p, a.boosting or b.boosting), w
+    if criterion == "trace":
+        ia, ib = _info(a.p), _info(b.p)
+        w = ci_weight(ia, ib, criterion)
+        p = np.linalg.inv(w * ia + (1.0 - w) * ib)
+        p = 0.5 * (p + p.T)
+        x = p @ (w * (ia @ a.x) + (1.0 - w) * (ib @ b.x))
+    else:
+        # One compiled call: the bridge fuses several times per report, and numpy's
+        # per-call overhead on 6x6 matrices was most of the cost of each.
+        x, p, w = _fused(_c(a.x), _c(a.p), _c(b.x), _c(b.p), criterion == "fast")
+    return Estimate(a.time_us, x, p, a.boosting or b.boosting), float(w)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,11 +23,12 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from bridge.admission import Outcome
-from bridge.alerts import AlertPolicy, fused_alert
+from bridge.alerts import AlertPolicy, Assess, fused_alert
 from bridge.config import AlertConfig
 from bridge.schedule import ImpactSchedule
 from bridge.table import Changes, TrackTable
 from bridge.tracks import AlertMark, SystemTrack
+from threat.alert import with_threat
 from trilink.constants import US
 from trilink.model import AlertStatus, TrackStatus
 
@@ -43,7 +44,8 @@ class Lifecycle:
     """Alerts, closes and evicts the table's tracks; the IMPACT deadlines are on ``schedule``.
 
     ``refresher`` gives a track whose impact deadline passed with data not yet in its
-    picture the full refresh it is owed before its IMPACT alert.
+    picture the full refresh it is owed before its IMPACT alert; ``assess`` fills an
+    alert's threat (whom it warns: ``threat.alert.with_threat``).
     """
 
     config: AlertConfig
@@ -51,6 +53,7 @@ class Lifecycle:
     table: TrackTable
     schedule: ImpactSchedule
     refresher: Refresh
+    assess: Assess = with_threat
     _scanned_us: int = field(default=0, init=False)  # event time of the last stale sweep
     _reissue: list[str] = field(default_factory=list, init=False)
 
@@ -224,7 +227,7 @@ class Lifecycle:
             status = AlertStatus.UPDATE  # its NEW is already out there
         if not reissue:
             track.version = max(track.version, floor) + 1
-        out.alerts.append(fused_alert(track, pic, status, now))
+        out.alerts.append(fused_alert(track, pic, status, now, self.assess))
         track.last_alert = AlertMark(
             track.version,
             status,

@@ -44,6 +44,7 @@ from typing import Any, Final, TypeVar
 
 import numpy as np
 
+from bridge.config import EngineConfig
 from evaluation.results import ScenarioScore
 from evaluation.scoring import run_offline, score, simulate_scenario
 from producers.report import Snapshot, impact_point
@@ -344,13 +345,24 @@ def score_peer(name: str, seed: int = 0) -> ScenarioScore:
 @dataclass(frozen=True, slots=True)
 class Comparison:
     """trilink (offline engine) and the peer on the same ``warnings`` national warnings,
-    with each one's fusing time per warning (µs, wall clock, the fuse alone)."""
+    with each one's fusing time per warning (µs, wall clock, the fuse alone).
+
+    Both are timed on the same job: fusion and impact prediction, with alerts carrying
+    no threat assessment, since the peer makes none. ``trilink_threat_us_per_warning``
+    is trilink with its threat assessment (whom each alert warns) as the live bridge
+    runs it.
+    """
 
     trilink: ScenarioScore
     peer: ScenarioScore
     trilink_us_per_warning: float
     peer_us_per_warning: float
     warnings: int = 0
+    trilink_threat_us_per_warning: float = 0.0
+
+
+def _unassessed(alert: FusedAlert) -> FusedAlert:
+    return alert
 
 
 def _timed(fuse: Callable[[], _T], repeats: int) -> tuple[_T, float]:
@@ -371,7 +383,11 @@ def compare(name: str, seed: int = 0, *, repeats: int = 2) -> Comparison:
     run = simulate_scenario(name, seed)
     truths, warnings, origins = run.truths, run.warnings, run.origins
     n = max(1, sum(len(ws) for ws in warnings.values()))
-    (ours, outcome), t_ours = _timed(lambda: run_offline(warnings), repeats)
+    config = EngineConfig(physics=run.physics)
+    (ours, outcome), t_ours = _timed(
+        lambda: run_offline(warnings, config, assess=_unassessed), repeats
+    )
+    _, t_threat = _timed(lambda: run_offline(warnings, config), repeats)
     theirs, t_theirs = _timed(lambda: stonesoup_fuse(warnings), repeats)
     return Comparison(
         ScenarioScore(
@@ -391,6 +407,7 @@ def compare(name: str, seed: int = 0, *, repeats: int = 2) -> Comparison:
         round(t_ours / n * 1e6, 1),
         round(t_theirs / n * 1e6, 1),
         n,
+        round(t_threat / n * 1e6, 1),
     )
 
 

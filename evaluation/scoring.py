@@ -55,9 +55,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from bridge.alerts import ground_distance_km
+from bridge.alerts import Assess, ground_distance_km
 from bridge.config import EngineConfig
-from bridge.engine import Engine, Outcome
+from bridge.engine import Engine, Outcome, Stages
 from evaluation.coverage import ellipse_coverage
 from evaluation.gospa import GOSPA_C_KM, GOSPA_P, GOSPA_STEP_S, gospa
 from evaluation.matching import map_tracks
@@ -79,6 +79,7 @@ from evaluation.results import (
 from evaluation.timeline import first_alert_delays, raid_count
 from evaluation.truth import TruthPath, truth_from_launch, truth_from_synthetic
 from producers.origins import Origin, OriginCounts, OriginTimes
+from threat.alert import with_threat
 from trilink.codec import Codec
 from trilink.config import Topics
 from trilink.constants import NATIONS, US
@@ -137,13 +138,19 @@ def arrivals(
 def run_offline(
     warnings: Mapping[Nation, Sequence[MissileWarning]],
     config: EngineConfig | None = None,
+    *,
+    assess: Assess = with_threat,
 ) -> tuple[list[FusedAlert], Outcome]:
     """Every alert the bridge issues for these warnings, fed one by one in publication
-    order with the wall clock standing at each report's publication time."""
+    order with the wall clock standing at each report's publication time; ``assess``
+    fills each alert's threat (the identity leaves it empty)."""
     config = config or EngineConfig()
     stream = arrivals(warnings, config.topics)
     now = [0]
-    engine = Engine(config, Codec(), lambda: now[0])
+    codec = Codec()
+    # No state snapshots: nothing offline restores a bridge from them.
+    stages = Stages.assemble(config, codec, assess=assess)
+    engine = Engine(config, codec, lambda: now[0], stages=stages, snapshots=False)
     alerts: list[FusedAlert] = []
     total = Outcome()
     for reported_us, topic, w in stream:

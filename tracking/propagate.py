@@ -18,7 +18,6 @@ method for impact-point prediction), reported as a 95% ellipse.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,7 +38,7 @@ from trilink.geodesy import (
     enu_rotation,
     geodetic_to_ecef,
 )
-from trilink.jit import kernel
+from trilink.jit import contiguous, kernel
 
 State = tuple[float, float, float, float, float, float]
 
@@ -263,6 +262,7 @@ def vacuum_transition(rx: float, ry: float, rz: float, h: float) -> FloatArray:
     )
 
 
+@kernel
 def process_noise(dt: float, q: float) -> FloatArray:
     """White-acceleration process noise for spectral density ``q`` (m²/s³) over ``dt``."""
     a = abs(dt)
@@ -293,38 +293,74 @@ def propagate(
 
     ``air`` flies the nominal body's drag and adds its error (scaled by
     ``drag_noise``), step by step; in vacuum the steps are equal, their transitions
-    chained and the noise added once.
+    chained and the noise added once. One compiled call (:func:`moved`): the bridge
+    moves estimates several times per report, and numpy's per-call overhead on 6x6
+    products was most of the cost.
     """
     if dt == 0.0:
         return np.asarray(x, dtype=float).copy(), np.asarray(p, dtype=float).copy()
-    if not air:
-        return _propagate_vacuum(x, p, dt, q, max_step)
-    s: State = tuple(float(v) for v in x)  # type: ignore[assignment]
-    p_new = np.asarray(p, dtype=float)
-    for h in step_lengths(s, dt, max_step):
-        # Linearised at the midpoint of the step (second order in h for the STM too);
-        # a drift-only midpoint is accurate enough for the Jacobian. The covariance goes
-        # step by step: the nominal drag's error enters only on the steps in the air.
-        fh, q_air = scaled_jacobian(s, h, 1.0)
-        step = _EYE6 + fh + 0.5 * (fh @ fh)
-        p_new = step @ p_new @ step.T
-        q_step = q + drag_noise * q_air
-        if q_step > 0.0:
-            p_new = p_new + process_noise(h, q_step)
-        s = _rk4(s, h, float(air))
-    return np.array(s), 0.5 * (p_new + p_new.T)
+    return moved(
+        contiguous(x),
+        contiguous(p),
+        float(dt),
+        float(q),
+        float(max_step),
+        float(air),
+        float(drag_noise),
+    )
 
 
-def _propagate_vacuum(
-    x: FloatArray, p: FloatArray, dt: float, q: float, max_step: float
+@kernel
+def moved(
+    x: FloatArray,
+    p: FloatArray,
+    dt: float,
+    q: float,
+    max_step: float,
+    air: float,
+    drag_noise: float,
 ) -> tuple[FloatArray, FloatArray]:
-    n, h = _steps(dt, max_step)
-    s: State = tuple(float(v) for v in x)  # type: ignore[assignment]
-    s, phi = vacuum_flight(s, h, n)
-    p_new = phi @ p @ phi.T
-    if q > 0.0:
-        p_new += process_noise(dt, q)
-    return np.array(s), 0.5 * (p_new + p_new.T)
+    """:func:`propagate`'s body (``dt`` != 0; ``air`` 0 or 1)."""
+    s = (x[0], x[1], x[2], x[3], x[4], x[5])
+    if air == 0.0:
+        n = max(1, math.ceil(abs(dt) / max_step))
+        h = dt / n
+        s, phi = vacuum_flight(s, h, n)
+        p_new = phi @ p @ phi.T
+        if q > 0.0:
+            p_new = p_new + process_noise(dt, q)
+    else:
+        p_new = p.copy()
+        sign = 1.0 if dt >= 0.0 else -1.0
+        done, total = 0.0, abs(dt)
+        g = s  # where the state is, step to step, by one RK4 step each: enough to choose lengths
+        while done < total - 1e-9:
+            # At most ``max_step`` in vacuum, at most ``AIR_STEP_S`` once the air may be
+            # reached (drag's Jacobian and noise change within seconds there).
+            length = min(max_step, total - done)
+            r = math.sqrt(g[0] * g[0] + g[1] * g[1] + g[2] * g[2])
+            fall = max(0.0, -sign * (g[0] * g[3] + g[1] * g[4] + g[2] * g[5]) / r)
+            reach = height_m(g[0], g[1], g[2]) - fall * length - 0.5 * _G0 * length * length
+            if reach < DRAG_CEILING_M:
+                length = min(length, AIR_STEP_S)
+            h = sign * length
+            g = _rk4_step(g, h, 1.0)
+            # Linearised at the midpoint of the step (second order in h for the STM
+            # too); a drift-only midpoint is accurate enough for the Jacobian. The
+            # covariance goes step by step: the nominal drag's error enters only on
+            # the steps in the air.
+            fh, q_air = scaled_jacobian(s, h, 1.0)
+            step = np.eye(6) + fh + 0.5 * (fh @ fh)
+            p_new = step @ p_new @ step.T
+            q_step = q + drag_noise * q_air
+            if q_step > 0.0:
+                p_new = p_new + process_noise(h, q_step)
+            s = _rk4(s, h, air)
+            done += length
+    out = np.empty(6)
+    for i in range(6):
+        out[i] = s[i]
+    return out, 0.5 * (p_new + p_new.T)
 
 
 @kernel
@@ -340,26 +376,6 @@ def vacuum_flight(s: State, h: float, n: int) -> tuple[State, FloatArray]:
         phi = step @ phi
         s = _rk4(s, h, 0.0)
     return s, phi
-
-
-def step_lengths(s: State, dt: float, coarse: float) -> Iterator[float]:
-    """Steps (s) that cover ``dt`` from state ``s`` (either way in time): at most
-    ``coarse`` in vacuum, at most ``AIR_STEP_S`` once the air may be reached (drag's
-    Jacobian and noise change within seconds there). Where the state is, step to step,
-    is followed by an RK4 step of its own: enough to choose lengths.
-    """
-    sign = 1.0 if dt >= 0.0 else -1.0
-    done, total = 0.0, abs(dt)
-    x, y, z, vx, vy, vz = s
-    while done < total - 1e-9:
-        step = min(coarse, total - done)
-        r = math.sqrt(x * x + y * y + z * z)
-        fall = max(0.0, -sign * (x * vx + y * vy + z * vz) / r)
-        if height_m(x, y, z) - fall * step - 0.5 * _G0 * step * step < DRAG_CEILING_M:
-            step = min(step, AIR_STEP_S)
-        yield sign * step
-        done += step
-        x, y, z, vx, vy, vz = _rk4_step((x, y, z, vx, vy, vz), sign * step, 1.0)
 
 
 @dataclass(frozen=True, slots=True)

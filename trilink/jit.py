@@ -25,6 +25,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
+import numpy as np
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 try:  # pragma: no cover - which branch runs depends on the environment
@@ -45,6 +47,12 @@ def kernel(fn: F) -> F:
     if numba is None:
         return fn
     return cast(F, numba.njit(cache=True, nogil=True)(fn))
+
+
+def contiguous(a: Any) -> Any:
+    """``a`` as a C-contiguous float64 array, the one layout kernels taking arrays are
+    compiled for (a transposed or sliced argument would compile a second version)."""
+    return np.ascontiguousarray(a, dtype=np.float64)
 
 
 def python(fn: Callable[..., Any]) -> Callable[..., Any]:

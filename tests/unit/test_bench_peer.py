@@ -17,6 +17,7 @@ def _results(*rows: tuple[float, float, float]) -> dict[str, Any]:
             "missiles": 4,
             "warnings": 300,
             "trilink_us_per_warning": 100.0,
+            "trilink_threat_us_per_warning": 180.0,
             "peer_us_per_warning": 100.0 * speedup,
             "speedup": speedup,
             "trilink_gospa": ours,
@@ -58,5 +59,5 @@ def test_no_figure_without_a_measurement() -> None:
 
 def test_the_section_names_what_missed() -> None:
     text = "\n".join(peer_section(_results((12.0, 5.0, 9.0), (8.0, 3.0, 2.0))))
-    assert "| `s1` | 4 | 300 | 100 | 800 | 8.0x | 3.00 | 2.00 | 4 / 5 |" in text
+    assert "| `s1` | 4 | 300 | 100 | 180 | 800 | 8.0x | 3.00 | 2.00 | 4 / 5 |" in text
     assert "Target missed: less than 10x faster on s1; a worse GOSPA than the peer's on s1." in text

@@ -201,3 +201,13 @@ def test_score_command_rejects_an_unknown_scenario() -> None:
     result = CliRunner().invoke(app, ["score", "no-such-scenario", "--json"])
     assert result.exit_code == 2
     assert "unknown scenario" in result.output
+
+
+def test_the_threat_assessment_leaves_the_picture_alone() -> None:
+    """The peer comparison times trilink without threat assessment (the peer makes none):
+    the alerts are the same but for their threat fields."""
+    _, warnings, alerts = _synthetic()
+    bare, _ = run_offline(warnings, assess=lambda a: a)
+    assert any(a.threat is not None for a in alerts)
+    assert all(a.threat is None and not a.threatened for a in bare)
+    assert [replace(a, threat=None, threatened=()) for a in alerts] == bare
