@@ -1,6 +1,7 @@
 """``trilink battery``: every scenario of a directory over N seeds, scored, in one table.
 
-``make score`` runs it on ``scenarios/battery``. ``--peer`` fuses the same warnings
+``make score`` runs it on ``scenarios/battery``, ``make score-catalogue`` on every launch
+date of the CNS catalogue (``catalogue``) in the atmosphere. ``--peer`` fuses the same warnings
 with the Stone Soup peer pipeline (``evaluation.peer.stonesoup_fuse``) too and sets
 its columns beside trilink's.
 """
@@ -28,9 +29,18 @@ PEER = "stonesoup"
 PEER_MODULE, PEER_FUNCTION = "evaluation.peer", "stonesoup_fuse"
 
 
+CATALOGUE = "catalogue"
+"""The battery's target for every launch date of the CNS catalogue, each its own scenario
+(``trilink score DATE`` for each: the real launches, none of them tuned on)."""
+
+
 def _scenario_paths(target: Path) -> list[Path]:
     if target.is_file():
         return [target]
+    if str(target) == CATALOGUE and not target.exists():
+        from sim.catalog import historical
+
+        return [Path(d) for d in sorted({launch.date for launch in historical()})]
     if not target.is_dir():
         fail(f"{target}: no such scenario file or directory")
     paths = sorted(target.glob("*.yaml"))
@@ -50,7 +60,11 @@ def _peer() -> Fuser:
 
 def battery(
     target: Annotated[
-        Path, typer.Argument(help="A directory of scenario files (*.yaml), or one file.")
+        Path,
+        typer.Argument(
+            help="A directory of scenario files (*.yaml), one file, or 'catalogue': every"
+            " launch date of the CNS catalogue."
+        ),
     ] = Path("scenarios/battery"),
     seeds: Annotated[int, typer.Option("--seeds", min=1, help="Seeds per scenario.")] = 10,
     first_seed: Annotated[int, typer.Option("--first-seed", help="The first seed.")] = 0,

@@ -157,3 +157,16 @@ def test_the_battery_command_refuses_a_missing_directory_and_a_missing_peer(
     monkeypatch.setattr(cli.battery, "PEER_MODULE", "evaluation.no_such_peer")
     result = runner.invoke(app, ["battery", str(SCENARIOS / "battery"), "--peer"])
     assert result.exit_code == 1 and "--peer" in result.output and "not available" in result.output
+
+
+def test_the_catalogue_target_is_every_launch_date() -> None:
+    from cli.battery import CATALOGUE, _scenario_paths
+    from sim.catalog import historical
+
+    paths = _scenario_paths(Path(CATALOGUE))
+    dates = [str(p) for p in paths]
+    assert dates == sorted({launch.date for launch in historical()})
+    # Each is a scenario as ``trilink score DATE`` reads it, with that day's launches.
+    day = dates[-1]
+    launches = load_scenario(day, seed=0).launches
+    assert len(launches) == sum(1 for launch in historical() if launch.date == day)
