@@ -8,13 +8,18 @@ ballistic model knows nothing about thrust.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from bridge.validate import altitude_m
 from tracking.propagate import propagate
 from trilink.constants import FloatArray
+from trilink.geodesy import A, B
+from trilink.jit import kernel
+
+# Moves the memo of ``Propagator.to`` holds before it starts again (a few MB).
+_MEMO_SIZE = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +49,10 @@ class Propagator:
     # The thrust a national filter that judged a climbing missile coasting may have
     # missed, as a 1-sigma acceleration (m/s², 0: none): see ``lagging``.
     missed_thrust_mps2: float = 0.0
+    # Estimates already moved, by (id of the estimate, time): see ``to``.
+    _moved: dict[tuple[int, int], tuple[Estimate, Estimate]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def may_thrust(self, est: Estimate) -> bool:
         """Its nation says it thrusts, or it climbs below ``thrust_ceiling_m`` (see
@@ -53,10 +62,15 @@ class Propagator:
             return True
         if self.thrust_ceiling_m <= 0.0:
             return False
-        r = est.x[:3]
-        climbing = float(r @ est.x[3:6]) > 0.0
-        return (
-            climbing and altitude_m(float(r[0]), float(r[1]), float(r[2])) < self.thrust_ceiling_m
+        x = est.x
+        return _climbing_below(
+            float(x[0]),
+            float(x[1]),
+            float(x[2]),
+            float(x[3]),
+            float(x[4]),
+            float(x[5]),
+            self.thrust_ceiling_m,
         )
 
     def lagging(self, est: Estimate) -> FloatArray | None:
@@ -90,7 +104,25 @@ class Propagator:
 
     def to(self, est: Estimate, time_us: int) -> Estimate:
         """The estimate propagated (forwards or backwards) to ``time_us``, with what its
-        nation may have missed of a thrust (``lagging``) in its covariance."""
+        nation may have missed of a thrust (``lagging``) in its covariance.
+
+        Estimates are immutable and the move depends on nothing else, so a move already
+        made is returned again: a batch compares and fuses the same members at the same
+        times several times over (the break test's and the exchange's leave-one-out
+        references, the picture, the gates). The memo holds each estimate it keys on,
+        so an id cannot be reused while it is there, and forgets everything when full.
+        """
+        key = (id(est), time_us)
+        hit = self._moved.get(key)
+        if hit is not None:
+            return hit[1]
+        moved = self._move(est, time_us)
+        if len(self._moved) >= _MEMO_SIZE:
+            self._moved.clear()
+        self._moved[key] = (est, moved)
+        return moved
+
+    def _move(self, est: Estimate, time_us: int) -> Estimate:
         lag = self.lagging(est)
         p0 = est.p if lag is None else est.p + lag
         if time_us == est.time_us:
@@ -100,6 +132,21 @@ class Propagator:
         q = self.q_boost if lag is not None or self.may_thrust(est) else self.q_ballistic
         x, p = propagate(est.x, p0, dt, q, air=self.air)
         return Estimate(time_us, x, p, est.boosting)
+
+
+@kernel
+def _climbing_below(
+    x: float, y: float, z: float, vx: float, vy: float, vz: float, ceiling_m: float
+) -> bool:
+    """Climbing (radially) below ``ceiling_m`` (``bridge.validate.altitude_m``'s height)."""
+    if x * vx + y * vy + z * vz <= 0.0:
+        return False
+    r = math.sqrt(x * x + y * y + z * z)
+    if r == 0.0:
+        return True
+    s2 = z * z / (r * r)
+    surface = A * B / math.sqrt(B * B * (1.0 - s2) + A * A * s2)
+    return r - surface < ceiling_m
 
 
 def position_distance_m(a: FloatArray, b: FloatArray) -> float:

@@ -18,7 +18,7 @@ Niehsen's fast CI (ω ∝ 1/tr P) instead of the optimisation.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -32,6 +32,7 @@ from trilink.jit import contiguous as _c
 from trilink.jit import kernel
 
 Criterion = Literal["det", "trace", "fast"]
+_MEMO_SIZE = 4096  # fusions the memo of ``CovarianceIntersection.at_newest`` holds
 CRITERIA: tuple[str, ...] = ("det", "trace", "fast")
 
 
@@ -152,6 +153,10 @@ class CovarianceIntersection:
     """Fuses any number of estimates at one time, most precise first."""
 
     criterion: Criterion = "det"
+    # Fusions already made, by the ids of their estimates: see ``at_newest``.
+    _fused: dict[tuple[int, ...], tuple[tuple[object, ...], Estimate]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __call__(self, estimates: Sequence[Estimate]) -> Estimate:
         if not estimates:
@@ -172,5 +177,16 @@ class CovarianceIntersection:
         (one estimate: itself, unmoved)."""
         if len(estimates) == 1:
             return estimates[0]
+        # As ``Propagator.to``: the same members are fused again within a batch (the
+        # break test's and the exchange's leave-one-out references); the memo holds
+        # what it keys on, so no id is reused while it is there.
+        key = (id(propagator), *(id(e) for e in estimates))
+        hit = self._fused.get(key)
+        if hit is not None:
+            return hit[1]
         t = max(e.time_us for e in estimates)
-        return self([propagator.to(e, t) for e in estimates])
+        fused = self([propagator.to(e, t) for e in estimates])
+        if len(self._fused) >= _MEMO_SIZE:
+            self._fused.clear()
+        self._fused[key] = ((propagator, *estimates), fused)
+        return fused

@@ -75,6 +75,10 @@ class NationalTrack:
     # The newest report's label classification (alerts are classified at their
     # highest contributor's); not in snapshots: the next report restores it.
     classification: str = ""
+    # ``estimate`` as last built, with what it was built from (see there).
+    _built: tuple[tuple[int, int, bool, bool, int, int], Estimate] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     @classmethod
     def from_report(cls, c: Checked, system_track_id: str = "") -> NationalTrack:
@@ -114,8 +118,25 @@ class NationalTrack:
 
     @property
     def estimate(self) -> Estimate:
+        """The track's state as an estimate; one object until the state changes, so that
+        what is computed from it (``Propagator.to``) is computed once."""
+        # Keyed on the arrays' ids: the estimate built holds them, so no new array can
+        # take an old one's id while it is kept.
+        key = (
+            self.observed_us,
+            self.first_observed_us,
+            self.boosting,
+            self.saw_boost,
+            id(self.x),
+            id(self.p),
+        )
+        built = self._built
+        if built is not None and built[0] == key:
+            return built[1]
         coast_s = 0.0 if self.saw_boost else (self.observed_us - self.first_observed_us) / US
-        return Estimate(self.observed_us, self.x, self.p, self.boosting, coast_s)
+        est = Estimate(self.observed_us, self.x, self.p, self.boosting, coast_s)
+        self._built = (key, est)
+        return est
 
     def apply(self, c: Checked) -> None:
         """Take a newer report of this track (sequence already checked by the caller)."""
