@@ -76,3 +76,16 @@ def test_the_warm_up_runs_every_kernel() -> None:
     # A kernel the bridge calls with argument types its warm-up does not would compile
     # at a service's first report; the warm-up itself must at least run.
     assert warm_up() >= 0.0
+
+
+def test_the_thrust_ceilings_height_is_the_validators() -> None:
+    from bridge.estimate import _climbing_below
+    from bridge.validate import altitude_m
+
+    rng = np.random.default_rng(6)
+    for _ in range(50):
+        x = _state(rng, rng.uniform(0.0, 40e3))
+        x[3:6] += rng.normal(size=3) * 2000.0  # climbing or not
+        climbing = float(x[:3] @ x[3:6]) > 0.0
+        below = altitude_m(*x[:3]) < 20_000.0
+        assert _climbing_below(*x.tolist(), 20_000.0) is (climbing and below)
