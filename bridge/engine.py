@@ -103,6 +103,13 @@ class Stages:
         lifecycle = Lifecycle(config.alerts, policy, table, schedule, refresher, assess)
         return cls(admission, table, Associator(gate, table), refresher, lifecycle)
 
+    def forget(self) -> None:
+        """Empty what the stages remember within a batch (moves and fusions of estimates)."""
+        self.associator.gate.propagator.forget()
+        self.associator.fuse.forget()
+        self.refresher.builder.propagator.forget()
+        self.refresher.builder.fuse.forget()
+
 
 def event_slices(admitted: list[Checked], span_us: int, event_us: int = 0) -> list[list[Checked]]:
     """The batch as it is, if its reports reach at most ``span_us`` past the event time
@@ -210,6 +217,7 @@ class Engine:
             s.lifecycle.advance(changes, now, out)  # 5. alert
             touched |= changes.touched
         self._snapshot(out, sorted(touched))  # 6. snapshot
+        s.forget()
         return out
 
     def _snapshot(self, out: Outcome, track_ids: list[str], wall_us: int | None = None) -> None:

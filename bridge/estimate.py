@@ -18,8 +18,8 @@ from trilink.constants import FloatArray
 from trilink.geodesy import A, B
 from trilink.jit import kernel
 
-# Moves the memo of ``Propagator.to`` holds before it starts again (a few MB).
-_MEMO_SIZE = 4096
+# Moves the memo of ``Propagator.to`` holds before it starts again (~1 MB).
+_MEMO_SIZE = 2048
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +110,8 @@ class Propagator:
         made is returned again: a batch compares and fuses the same members at the same
         times several times over (the break test's and the exchange's leave-one-out
         references, the picture, the gates). The memo holds each estimate it keys on,
-        so an id cannot be reused while it is there, and forgets everything when full.
+        so an id cannot be reused while it is there; the engine empties it after each
+        batch (``forget``), and it empties itself if a batch fills it.
         """
         key = (id(est), time_us)
         hit = self._moved.get(key)
@@ -121,6 +122,10 @@ class Propagator:
             self._moved.clear()
         self._moved[key] = (est, moved)
         return moved
+
+    def forget(self) -> None:
+        """Empty the memo of ``to`` (what it holds is of no use to the next batch)."""
+        self._moved.clear()
 
     def _move(self, est: Estimate, time_us: int) -> Estimate:
         lag = self.lagging(est)

@@ -32,8 +32,8 @@ from trilink.jit import contiguous as _c
 from trilink.jit import kernel
 
 Criterion = Literal["det", "trace", "fast"]
-_MEMO_SIZE = 4096  # fusions the memo of ``CovarianceIntersection.at_newest`` holds
 CRITERIA: tuple[str, ...] = ("det", "trace", "fast")
+_MEMO_SIZE = 2048  # fusions the memo of ``CovarianceIntersection.at_newest`` holds
 
 
 def _info(p: FloatArray) -> FloatArray:
@@ -172,6 +172,10 @@ class CovarianceIntersection:
             fused, _ = covariance_intersection(fused, other, self.criterion)
         return fused
 
+    def forget(self) -> None:
+        """Empty the memo of ``at_newest``."""
+        self._fused.clear()
+
     def at_newest(self, estimates: Sequence[Estimate], propagator: Propagator) -> Estimate:
         """``estimates`` moved by ``propagator`` to the newest of their times and fused
         (one estimate: itself, unmoved)."""
@@ -179,7 +183,8 @@ class CovarianceIntersection:
             return estimates[0]
         # As ``Propagator.to``: the same members are fused again within a batch (the
         # break test's and the exchange's leave-one-out references); the memo holds
-        # what it keys on, so no id is reused while it is there.
+        # what it keys on, so no id is reused while it is there, and is emptied after
+        # each batch (``forget``).
         key = (id(propagator), *(id(e) for e in estimates))
         hit = self._fused.get(key)
         if hit is not None:

@@ -17,6 +17,7 @@ from bridge.tracks import NationalTrack
 from bridge.validate import Checked
 from tests.factories import make_warning
 from trilink.constants import US
+from trilink.model import Nation
 
 
 def _checked(**overrides: Any) -> Checked:
@@ -80,3 +81,19 @@ def test_a_fusion_is_the_same_as_a_fresh_one() -> None:
     once = fuse.at_newest([a, b], prop)
     assert fuse.at_newest([a, b], prop) is once
     assert _same(once, CovarianceIntersection().at_newest([a, b], Gate(GateConfig()).propagator))
+
+
+def test_the_engine_forgets_its_memos_after_each_batch() -> None:
+    from bridge.config import EngineConfig
+    from bridge.engine import Engine
+    from trilink.codec import Codec
+
+    config = EngineConfig()
+    first = make_warning(sequence=1)
+    joiner = make_warning(nation=Nation.JPN, track_id="JPN-0001", sequence=1)
+    engine = Engine(config, Codec(), lambda: first.reported_us)
+    engine.process_warnings([(config.topics.warnings(w.nation), w) for w in (first, joiner)])
+    s = engine.stages
+    assert s.associator.gate.propagator._moved == {}
+    assert s.refresher.builder.propagator._moved == {}
+    assert s.associator.fuse._fused == {} and s.refresher.builder.fuse._fused == {}
