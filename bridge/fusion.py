@@ -34,6 +34,8 @@ from trilink.jit import kernel
 Criterion = Literal["det", "trace", "fast"]
 CRITERIA: tuple[str, ...] = ("det", "trace", "fast")
 _MEMO_SIZE = 2048  # fusions the memo of ``CovarianceIntersection.at_newest`` holds
+# What ``np.linalg.inv`` returns, as the kernels' typing sees it.
+_Inverse = npt.NDArray[np.floating[Any]]
 
 
 def _info(p: FloatArray) -> FloatArray:
@@ -49,7 +51,7 @@ def _slope(d: FloatArray, w: float) -> float:
 
 
 @kernel
-def _det_weight_of(ia: npt.NDArray[np.floating[Any]], pb: FloatArray) -> float:
+def _det_weight_of(ia: _Inverse, pb: FloatArray) -> float:
     """ω maximising det(ω Ia + (1 − ω) Ib) for ``pb`` = Ib⁻¹, exactly (see ``_det_weight``)."""
     # The generalised eigenvalues of (Ia, Ib) are those of Lᵀ Ia L with L Lᵀ = Ib⁻¹: one
     # Cholesky factor and a symmetric eigensolve, a third of the cost of a generalised solver.
@@ -123,10 +125,18 @@ def _fused(
         w = tb / (ta + tb)
     else:
         w = _det_weight_of(ia, pb)
+    x, p = _intersect(xa, ia, xb, ib, w)
+    return x, p, w
+
+
+@kernel
+def _intersect(
+    xa: FloatArray, ia: _Inverse, xb: FloatArray, ib: _Inverse, w: float
+) -> tuple[FloatArray, FloatArray]:
+    """x and P of the intersection with weight ``w`` of ``a`` (information ``ia``)."""
     p = np.linalg.inv(w * ia + (1.0 - w) * ib)
     p = 0.5 * (p + p.T)
-    x = p @ (w * (ia @ xa) + (1.0 - w) * (ib @ xb))
-    return x, p, w
+    return p @ (w * (ia @ xa) + (1.0 - w) * (ib @ xb)), p
 
 
 def covariance_intersection(
@@ -138,9 +148,7 @@ def covariance_intersection(
     if criterion == "trace":
         ia, ib = _info(a.p), _info(b.p)
         w = ci_weight(ia, ib, criterion)
-        p = np.linalg.inv(w * ia + (1.0 - w) * ib)
-        p = 0.5 * (p + p.T)
-        x = p @ (w * (ia @ a.x) + (1.0 - w) * (ib @ b.x))
+        x, p = _intersect(_c(a.x), ia, _c(b.x), ib, w)
     else:
         # One compiled call: the bridge fuses several times per report, and numpy's
         # per-call overhead on 6x6 matrices was most of the cost of each.
