@@ -100,6 +100,16 @@ class TrackerConfig:
     q_ballistic: float = 1e-7  # m²/s³: free flight is modelled exactly (J2, rotating frame)
     boost_end_rate: float = 1.0 / 40.0  # 1/s: mean boost phase ~40 s
     boost_start_rate: float = 0.0  # 1/s: no switch into boost by the prior: see _revive
+    # The least probability of the boost model in a track that climbs below
+    # ``low_climb_ceiling_m``: a missile there is still on its motor whatever the
+    # likelihoods say. Over a new track's first scans free flight fits a boost as well
+    # as thrust does; a filter sure of free flight leaves the boost model out of its gate
+    # (``GATE_MODE_PROBABILITY``), falls behind its accelerating missile and loses it to
+    # a second track (docs/score.md, "Stop 49"). A floor and not a switching rate: a
+    # switch would re-seed the boost model from the lagging free-flight state at every
+    # scan, where a floor leaves it its own. 0 turns it off.
+    low_climb_boost_floor: float = 0.02
+    low_climb_ceiling_m: float = 20_000.0
     ir_ballistic_likelihood: float = 0.01  # P(plume detection | not thrusting)
     gate_probability: float = 0.9995
     confirm_m: int = 3
@@ -233,6 +243,13 @@ def least_climb_speed(height_m: FloatArray | float) -> FloatArray:
     climb = np.maximum(np.asarray(height_m, dtype=np.float64) - LAUNCH_HEIGHT_M, 0.0)
     speed: FloatArray = np.sqrt(2.0 * MIN_CLIMB_ACCEL_MPS2 * climb)
     return speed
+
+
+def _climbing_below(x: FloatArray, ceiling_m: float) -> BoolArray:
+    # Whether each state (n, 6) climbs below ``ceiling_m`` above the ellipsoid.
+    pos, vel = x[:, 0:3], x[:, 3:6]
+    up = np.einsum("ij,ij->i", pos, vel)
+    return cast(BoolArray, (up > 0.0) & (height_rows(pos.T) < ceiling_m))
 
 
 def plausible(x: FloatArray, p: FloatArray, boost: FloatArray) -> BoolArray:
@@ -539,6 +556,7 @@ class Tracker:
         w = np.clip(w, MODE_FLOOR, 1.0)
         w /= w.sum(axis=1, keepdims=True)
         xs = up.x.reshape(n, 2, d)
+        w = self._floor_boost(xs, w)
         ps = p_new.reshape(n, 2, d, d)
         updated = [tracks[i] for i in assigned]
         if self._drag:
@@ -562,6 +580,19 @@ class Tracker:
         result.updated = updated
         result.rows = det.tolist()
         result.x, result.p = xc, pc
+
+    def _floor_boost(self, xs: FloatArray, w: FloatArray) -> FloatArray:
+        # See ``TrackerConfig.low_climb_boost_floor``.
+        floor = self.config.low_climb_boost_floor
+        if floor <= 0.0:
+            return w
+        mean = np.einsum("nj,njk->nk", w, xs[:, :, 0:6])
+        low = _climbing_below(mean, self.config.low_climb_ceiling_m) & (w[:, BOOST] < floor)
+        if low.any():
+            w = w.copy()
+            w[low, BOOST] = floor
+            w[low, BALLISTIC] = 1.0 - floor
+        return w
 
     def _estimate_thrust(
         self, tracks: list[Track], t_us: int, v_coast: FloatArray, v_post: FloatArray
