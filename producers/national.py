@@ -56,7 +56,7 @@ from producers.report import (
 )
 from sim.resolution import Echo, resolve
 from sim.sensors import Sensor, Trajectory, observe, seed_sequence, sensors_of
-from tracking.tracker import ScanResult, Stage, Track, Tracker, TrackerConfig
+from tracking.tracker import ScanResult, Stage, Track, Tracker, TrackerConfig, consistent
 from trilink.constants import NATIONS, FloatArray
 from trilink.model import (
     DataMode,
@@ -124,6 +124,10 @@ class NationalConfig:
     # ... and once its estimate could have been a missile's (climbing while it thrusts)
     # over its last updates, up to this many (``tracking.tracker.plausible``).
     report_plausible_updates: int = 4
+    # ... and once the detections of its last updates, up to this many, fit it as one
+    # object's would, at this probability (``tracking.tracker.consistent``; 0: no test).
+    report_consistent_updates: int = 3
+    report_consistent_probability: float = 0.99
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     classification: str = "UNCLASSIFIED//EXERCISE"
     releasable_to: tuple[Nation, ...] = (Nation.USA, Nation.KOR, Nation.JPN)
@@ -373,6 +377,11 @@ class NationalSimulation:
         # "Stop 31": the half sigma keeps a radar track whose vertical speed is not
         # yet known from being held).
         if track.plausible < min(self.config.report_plausible_updates, track.updates - 1):
+            return False
+        # Nor while its newest detections fit it worse than one object's would: a track
+        # that hopped from one missile's detections to another's (``consistent``).
+        cfg = self.config
+        if not consistent(track, cfg.report_consistent_updates, cfg.report_consistent_probability):
             return False
         limit = self.config.report_velocity_sigma_mps
         return float(np.trace(p[3:6, 3:6])) <= 3.0 * limit * limit

@@ -1,5 +1,6 @@
-"""The boost model of a national track that climbs low stays in its gate
-(``TrackerConfig.low_climb_boost_floor``)."""
+"""Two guards of a national track's first seconds: the boost model of a track that
+climbs low stays in its gate (``TrackerConfig.low_climb_boost_floor``), and a track
+whose newest detections fit it badly is not yet reported (``tracking.tracker.consistent``)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from evaluation.scoring import simulate_scenario
 from producers.national import NationalConfig, simulate_nation
 from producers.origins import OriginCounts
 from producers.scenario_file import load_scenario
-from tracking.tracker import BOOST, Tracker, TrackerConfig, _climbing_below
+from tracking.tracker import BOOST, Track, Tracker, TrackerConfig, _climbing_below, consistent
 from trilink.geodesy import geodetic_to_ecef
-from trilink.model import Nation
+from trilink.model import MissileWarning, Nation
 from trilink.physics import Physics
 
 SCENARIO = "scenarios/battery/scud-ripple-and-er-scuds.yaml"
@@ -75,3 +77,63 @@ def test_a_scud_judged_coasting_in_its_first_seconds_keeps_its_one_track() -> No
         assert max(counts.values()) >= 0.98 * sum(counts.values()), counts
     unfloored = _korean_tracks(0.0)
     assert len(unfloored) > 5  # the case under test: without the floor KOR splits
+
+
+def _track_with(innovations: list[tuple[float, int]]) -> Track:
+    z = np.zeros((2, 6))
+    track = Track(
+        serial=1,
+        x=z,
+        p=np.zeros((2, 6, 6)),
+        mu=np.array([0.5, 0.5]),
+        epoch_us=0,
+        created_us=0,
+        last_update_us=0,
+        last_sensor="S",
+    )
+    track.innovations.extend(innovations)
+    return track
+
+
+def test_one_hop_fails_the_window_though_its_sum_would_pass() -> None:
+    # chi2(4) at 99%: 13.28; chi2(12): 26.22.
+    assert consistent(_track_with([(1.0, 4), (2.0, 4), (3.0, 4)]), 3, 0.99)
+    assert not consistent(_track_with([(0.3, 4), (2.1, 4), (17.4, 4)]), 3, 0.99)
+    # An old hop leaves the window.
+    assert consistent(_track_with([(17.4, 4), (1.1, 4), (0.9, 4), (2.0, 4)]), 3, 0.99)
+
+
+def test_steadily_poor_fits_fail_the_window_though_each_would_pass() -> None:
+    # A track drifting across a ripple's detections: each under 13.28, the sum over 26.22.
+    assert not consistent(_track_with([(9.2, 4), (12.9, 4), (11.2, 4)]), 3, 0.99)
+    assert consistent(_track_with([(9.2, 4), (12.9, 4), (11.2, 4)]), 0, 0.99)  # no test
+    assert consistent(_track_with([]), 3, 0.99)  # nothing yet to judge
+
+
+def test_the_window_mixes_sensors_by_their_dimensions() -> None:
+    # An infrared update (2 dof) and a radar one (4): chi2(6) at 99% is 16.81.
+    assert consistent(_track_with([(8.0, 2), (8.0, 4)]), 3, 0.99)
+    assert not consistent(_track_with([(9.5, 2), (8.0, 4)]), 3, 0.99)  # chi2(2): 9.21
+
+
+def test_a_track_that_hopped_is_first_reported_on_its_own_missile() -> None:
+    # ripple-kn25-8x3s seed 3, in the atmosphere: one Japanese track's first detections
+    # were the fifth missile's, then the sixth's (where each comes into the radar's
+    # view), then the seventh's for good. Reported at the hop, it was nearest the sixth
+    # and joined that missile's track; held until its detections fit again, its first
+    # report is nearest the missile it follows.
+    run = simulate_scenario("scenarios/battery/ripple-kn25-8x3s.yaml", 3, Physics.ATMOSPHERE)
+    wrong = []
+    for nation, warnings in run.warnings.items():
+        firsts: dict[str, MissileWarning] = {}
+        for w in sorted(warnings, key=lambda w: w.sequence):
+            firsts.setdefault(w.track_id, w)
+        for tid, w in firsts.items():
+            counts = run.origins[(nation, tid)]
+            own = max(counts, key=lambda o: counts[o])
+            t = np.array([w.observed_us])
+            live = [m for m in run.truths if m.start_us <= w.observed_us <= m.end_us]
+            near = min(live, key=lambda m: float(np.linalg.norm(m.positions(t)[0] - w.position_m)))
+            if near.name != own:
+                wrong.append((nation, tid))
+    assert not wrong
