@@ -25,7 +25,8 @@ mid-scenario that replays the scenario gives its tracks the ids it gave them bef
 national tracks by (nation, track id)).
 
 Reporting: a confirmed track reports INITIAL at confirmation (or later, once its
-velocity is known and its estimate is a missile's: ``NationalSimulation._observable``),
+velocity is known, its estimate is a missile's and its newest detections fit it:
+``NationalSimulation._observable``),
 then UPDATE on the first measurement at least ``report_period_s`` after the previous
 report, then once LOST or IMPACTED. ``observed_us`` is the time of the track's last
 measurement; ``reported_us`` adds the reporting sensor's latency and the national

@@ -20,7 +20,8 @@ Per sensor scan (:meth:`Tracker.scan`):
    through the scan instead, and that detection starts no track;
 3. update the assigned tracks (both models, Joseph-form EKF; mode probabilities by
    the models' likelihoods — an infrared plume detection is itself evidence of
-   thrust and weighs the boost model); when other detections share a track's gate,
+   thrust and weighs the boost model; a track climbing low keeps the boost model at
+   ``low_climb_boost_floor`` or more); when other detections share a track's gate,
    the covariance also takes the spread of their innovations about the chosen one
    (``ekf.association_spread``), so that a track among closely spaced objects does
    not claim more than its detections can tell;
@@ -31,6 +32,9 @@ Per sensor scan (:meth:`Tracker.scan`):
    altitude's uncertainty along the line of sight;
 5. count M-of-N on tentative tracks over the scans whose coverage held them (a plume
    sensor's only for a track that thrusts), and confirm or drop them.
+
+Each track keeps its newest updates' normalised innovations squared, which the caller
+reads (:func:`consistent`) before reporting it.
 
 The tracker sees only (sensor, time, measurements): never a truth identifier. Ending
 confirmed tracks (lost, impacted) is the caller's decision, since it depends on the
