@@ -57,7 +57,15 @@ from producers.report import (
 )
 from sim.resolution import Echo, resolve
 from sim.sensors import Sensor, Trajectory, observe, seed_sequence, sensors_of
-from tracking.tracker import ScanResult, Stage, Track, Tracker, TrackerConfig, consistent
+from tracking.tracker import (
+    ScanResult,
+    Stage,
+    Track,
+    Tracker,
+    TrackerConfig,
+    consistent,
+    steady,
+)
 from trilink.constants import NATIONS, FloatArray
 from trilink.model import (
     DataMode,
@@ -129,6 +137,9 @@ class NationalConfig:
     # object's would, at this probability (``tracking.tracker.consistent``; 0: no test).
     report_consistent_updates: int = 3
     report_consistent_probability: float = 0.99
+    # ... with none of those updates more than this after the detection before it: a
+    # track that coasted earns its first report again (``tracking.tracker.steady``).
+    report_max_gap_s: float = 5.0
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     classification: str = "UNCLASSIFIED//EXERCISE"
     releasable_to: tuple[Nation, ...] = (Nation.USA, Nation.KOR, Nation.JPN)
@@ -383,6 +394,8 @@ class NationalSimulation:
         # that hopped from one missile's detections to another's (``consistent``).
         cfg = self.config
         if not consistent(track, cfg.report_consistent_updates, cfg.report_consistent_probability):
+            return False
+        if not steady(track, cfg.report_consistent_updates, round(cfg.report_max_gap_s * 1e6)):
             return False
         limit = self.config.report_velocity_sigma_mps
         return float(np.trace(p[3:6, 3:6])) <= 3.0 * limit * limit

@@ -44,6 +44,7 @@ predicted impact the caller computes for its reports.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -191,6 +192,8 @@ class Track:
     innovations: deque[tuple[float, int]] = field(
         default_factory=lambda: deque(maxlen=INNOVATION_MEMORY)
     )
+    # Times of its first detection and newest updates (µs): see :func:`steady`.
+    detected_us: deque[int] = field(default_factory=lambda: deque(maxlen=INNOVATION_MEMORY))
     # How much of the nominal body's drag the missile has, and that estimate's variance:
     # the combined drag state after the newest update; None without one.
     drag: float = 1.0
@@ -261,6 +264,21 @@ def consistent(track: Track, updates: int, probability: float) -> bool:
     if any(d2 > _quantile(dim, tail) for d2, dim in newest):
         return False
     return sum(d2 for d2, _ in newest) <= _quantile(sum(dim for _, dim in newest), tail)
+
+
+def steady(track: Track, updates: int, max_gap_us: int) -> bool:
+    """Whether each of ``track``'s newest ``updates`` updates came within ``max_gap_us``
+    of the detection before it: no coast inside the window :func:`consistent` judges.
+
+    A track that coasted through missed scans and took a detection again may have taken
+    another object's: among closely spaced missiles its grown gate holds several, and
+    the first detection after the coast fits it well *because* the gate grew (on the
+    KN-23 ripple ``ripple-kn23-6x4s`` a Japanese track took one missile's detections,
+    coasted 8 s, then took two others' at d² of 0.6-2 and was reported; docs/score.md,
+    "Stop 49"). It earns its first report again with ``updates`` updates after the coast.
+    """
+    times = list(track.detected_us)[-(updates + 1) :] if updates > 0 else []
+    return all(b - a <= max_gap_us for a, b in itertools.pairwise(times))
 
 
 @functools.cache
@@ -615,6 +633,7 @@ class Tracker:
         dim = sensor.model.dim
         for i, tr in enumerate(updated):
             tr.innovations.append((fit[i], dim))
+            tr.detected_us.append(t_us)
             tr.x, tr.p, tr.mu = xs[i], ps[i], w[i]
             tr.plausible = tr.plausible + 1 if missile_like[i] else 0
             tr.last_update_us = t_us
@@ -731,5 +750,6 @@ class Tracker:
             last_sensor=sensor.name,
             sensors={sensor.name},
         )
+        track.detected_us.append(t_us)
         self.tracks.append(track)
         return track

@@ -13,7 +13,15 @@ from evaluation.scoring import simulate_scenario
 from producers.national import NationalConfig, simulate_nation
 from producers.origins import OriginCounts
 from producers.scenario_file import load_scenario
-from tracking.tracker import BOOST, Track, Tracker, TrackerConfig, _climbing_below, consistent
+from tracking.tracker import (
+    BOOST,
+    Track,
+    Tracker,
+    TrackerConfig,
+    _climbing_below,
+    consistent,
+    steady,
+)
 from trilink.geodesy import geodetic_to_ecef
 from trilink.model import MissileWarning, Nation
 from trilink.physics import Physics
@@ -114,6 +122,22 @@ def test_the_window_mixes_sensors_by_their_dimensions() -> None:
     # An infrared update (2 dof) and a radar one (4): chi2(6) at 99% is 16.81.
     assert consistent(_track_with([(8.0, 2), (8.0, 4)]), 3, 0.99)
     assert not consistent(_track_with([(9.5, 2), (8.0, 4)]), 3, 0.99)  # chi2(2): 9.21
+
+
+def _detected(*seconds: float) -> Track:
+    track = _track_with([])
+    track.detected_us.extend(round(t * 1e6) for t in seconds)
+    return track
+
+
+def test_a_coast_inside_the_window_is_not_steady() -> None:
+    # First detection at 128 s, then updates: a coast of 8 s before the update at 142 s.
+    assert not steady(_detected(128, 130, 134, 142, 144), 3, 5_000_000)
+    assert not steady(_detected(128, 130, 134, 142, 144, 146), 3, 5_000_000)
+    assert steady(_detected(128, 130, 134, 142, 144, 146, 148), 3, 5_000_000)
+    assert steady(_detected(128, 130, 132), 3, 5_000_000)  # young, no coast
+    assert steady(_detected(128), 3, 5_000_000)  # nothing to judge yet
+    assert steady(_detected(128, 142), 0, 5_000_000)  # no test
 
 
 def test_a_track_that_hopped_is_first_reported_on_its_own_missile() -> None:
