@@ -367,6 +367,7 @@ class Tracker:
         self.tracks: list[Track] = []
         self._gate = {d: float(chdtri(d, 1.0 - config.gate_probability)) for d in (2, 3, 4)}
         self._q_rows: FloatArray = np.zeros(0)
+        self._may_revive: BoolArray = np.zeros(0, dtype=bool)  # per track of the scan
         # The drag error the trackers' air leaves once the body is estimated.
         self._air_noise = config.drag_floor**2 / DRAG_SPREAD**2
 
@@ -453,6 +454,7 @@ class Tracker:
         held: dict[int, int] = {}
         if tracks:
             x, p, mu = self._predict(tracks, t_us)
+            self._may_revive = self._revivable(x, mu)
             if len(z):
                 d = self._dim
                 pred = ekf.Predicted.of(model, x.reshape(-1, d), p.reshape(-1, d, d))
@@ -472,6 +474,19 @@ class Tracker:
                 result.started.append((self._initiate(sensor, t_us, z[j]), j))
         return result
 
+    def _revivable(self, x: FloatArray, mu: FloatArray) -> BoolArray:
+        # Which tracks the second pass may give a detection their likely model does not
+        # expect: a climbing one (a stage ignites, or it was judged coasting while it
+        # thrust), and in the atmosphere a falling one too (the KN-23's pull-up, a
+        # tumbling body's drag). In vacuum nothing changes a falling missile's path: a
+        # detection far from its free flight is another object's, and the boost
+        # model's wide gate took a battery's neighbours so (docs/score.md, "Stop 49").
+        n = x.shape[0]
+        if self._air:
+            return np.ones(n, dtype=bool)
+        mean = np.einsum("nj,njk->nk", mu, x[:, :, 0:6])
+        return cast(BoolArray, np.einsum("ij,ij->i", mean[:, 0:3], mean[:, 3:6]) > 0.0)
+
     def _revive(
         self,
         model: MeasurementModel,
@@ -486,7 +501,11 @@ class Tracker:
         # left without a detection through any model, however unlikely, instead of
         # starting a second track on the same missile. A second pass, so that an unlikely
         # model's wide gate never takes a detection a plausible one expects.
-        rows = [i for i in range(mu.shape[0]) if i not in assigned and i not in held]
+        rows = [
+            i
+            for i in range(mu.shape[0])
+            if i not in assigned and i not in held and self._may_revive[i]
+        ]
         cols = sorted(set(range(d2.shape[1])) - set(assigned.values()) - set(held.values()))
         if not rows or not cols:
             return {}
