@@ -14,7 +14,8 @@ Per sensor scan (:meth:`Tracker.scan`):
    under the innovation covariance, chi-square gate) and assign them by global
    nearest neighbour (``scipy.optimize.linear_sum_assignment`` on d² + ln|S|); what
    no track took then goes, in a second pass, to the tracks left without a detection
-   through any model however unlikely (a coasting track whose next stage ignites);
+   through any model however unlikely (a coasting track whose next stage ignites; in
+   vacuum only a climbing one, :meth:`Tracker._revivable`);
    a confirmed track whose detection another track could have taken about as well
    (:func:`tracking.ambiguity.ambiguous`: closely spaced objects inside one sensor's error) coasts
    through the scan instead, and that detection starts no track;
@@ -367,7 +368,6 @@ class Tracker:
         self.tracks: list[Track] = []
         self._gate = {d: float(chdtri(d, 1.0 - config.gate_probability)) for d in (2, 3, 4)}
         self._q_rows: FloatArray = np.zeros(0)
-        self._may_revive: BoolArray = np.zeros(0, dtype=bool)  # per track of the scan
         # The drag error the trackers' air leaves once the body is estimated.
         self._air_noise = config.drag_floor**2 / DRAG_SPREAD**2
 
@@ -454,7 +454,6 @@ class Tracker:
         held: dict[int, int] = {}
         if tracks:
             x, p, mu = self._predict(tracks, t_us)
-            self._may_revive = self._revivable(x, mu)
             if len(z):
                 d = self._dim
                 pred = ekf.Predicted.of(model, x.reshape(-1, d), p.reshape(-1, d, d))
@@ -464,7 +463,8 @@ class Tracker:
                 d2 = np.einsum("nmi,nij,nmj->nm", nu, pred.s_inv, nu)
                 assigned, cost = self._associate(model, pred, mu, d2)
                 held = self._hold_ambiguous(model.kind, tracks, t_us, cost, assigned)
-                assigned.update(self._revive(model, pred, mu, d2, assigned, held))
+                revivable = self._revivable(x, mu)
+                assigned.update(self._revive(model, pred, mu, d2, assigned, held, revivable))
                 if assigned:
                     self._update(sensor, t_us, tracks, assigned, x, p, mu, pred, z, nu, d2, result)
         self._count_opportunities(sensor, tracks, set(assigned), result)
@@ -495,6 +495,7 @@ class Tracker:
         d2: FloatArray,
         assigned: dict[int, int],
         held: dict[int, int],
+        revivable: BoolArray,
     ) -> dict[int, int]:
         # A coasting track whose next stage ignites (or that was judged coasting while it
         # still thrust) leaves its ballistic gate: what no track took may go to the tracks
@@ -502,9 +503,7 @@ class Tracker:
         # starting a second track on the same missile. A second pass, so that an unlikely
         # model's wide gate never takes a detection a plausible one expects.
         rows = [
-            i
-            for i in range(mu.shape[0])
-            if i not in assigned and i not in held and self._may_revive[i]
+            i for i in range(mu.shape[0]) if i not in assigned and i not in held and revivable[i]
         ]
         cols = sorted(set(range(d2.shape[1])) - set(assigned.values()) - set(held.values()))
         if not rows or not cols:
