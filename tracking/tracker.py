@@ -306,11 +306,19 @@ def least_climb_speed(height_m: FloatArray | float) -> FloatArray:
     return speed
 
 
+def _mode_mean(mu: FloatArray, xs: FloatArray) -> FloatArray:
+    # The kinematic state (n, 6) of each track's models (n, m, >= 6) weighted by ``mu``.
+    return cast(FloatArray, np.einsum("nj,njk->nk", mu, xs[:, :, 0:6]))
+
+
+def _climbing(x: FloatArray) -> BoolArray:
+    # Whether each state (n, 6) moves away from the Earth's centre.
+    return cast(BoolArray, np.einsum("ij,ij->i", x[:, 0:3], x[:, 3:6]) > 0.0)
+
+
 def _climbing_below(x: FloatArray, ceiling_m: float) -> BoolArray:
     # Whether each state (n, 6) climbs below ``ceiling_m`` above the ellipsoid.
-    pos, vel = x[:, 0:3], x[:, 3:6]
-    up = np.einsum("ij,ij->i", pos, vel)
-    return cast(BoolArray, (up > 0.0) & (height_rows(pos.T) < ceiling_m))
+    return _climbing(x) & (height_rows(x[:, 0:3].T) < ceiling_m)
 
 
 def plausible(x: FloatArray, p: FloatArray, boost: FloatArray) -> BoolArray:
@@ -484,8 +492,7 @@ class Tracker:
         n = x.shape[0]
         if self._air:
             return np.ones(n, dtype=bool)
-        mean = np.einsum("nj,njk->nk", mu, x[:, :, 0:6])
-        return cast(BoolArray, np.einsum("ij,ij->i", mean[:, 0:3], mean[:, 3:6]) > 0.0)
+        return _climbing(_mode_mean(mu, x))
 
     def _revive(
         self,
@@ -668,8 +675,8 @@ class Tracker:
         floor = self.config.low_climb_boost_floor
         if floor <= 0.0:
             return w
-        mean = np.einsum("nj,njk->nk", w, xs[:, :, 0:6])
-        low = _climbing_below(mean, self.config.low_climb_ceiling_m) & (w[:, BOOST] < floor)
+        low = _climbing_below(_mode_mean(w, xs), self.config.low_climb_ceiling_m)
+        low &= w[:, BOOST] < floor
         if low.any():
             w = w.copy()
             w[low, BOOST] = floor
