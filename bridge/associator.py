@@ -39,7 +39,7 @@ import numpy as np
 
 from bridge.assigner import Candidate, Rows, Slot, Step, plan, reached, thrusting_then
 from bridge.association import Gate
-from bridge.estimate import Estimate
+from bridge.estimate import Estimate, falling
 from bridge.exchange import Exchange
 from bridge.fusion import CovarianceIntersection
 from bridge.table import Changes, Newcomer, TrackTable
@@ -443,12 +443,15 @@ class Associator:
         return Slot(t.track_id, est, nations, realm, t.closed_us, kin=_kin(members))
 
     def _first_seen_high(self, n: Newcomer) -> bool:
-        """Its national track began above the birth ceiling (judged on its first report:
-        a held newcomer retried later is no longer judged so)."""
+        """Its national track began in flight: above the birth ceiling, or falling
+        (judged on its first report: a held newcomer retried later is no longer judged
+        so)."""
         if n.member.observed_us != n.member.first_observed_us:
             return False
         x = n.member.estimate.x
-        return altitude_m(float(x[0]), float(x[1]), float(x[2])) > self.gate.config.birth_ceiling_m
+        if altitude_m(float(x[0]), float(x[1]), float(x[2])) > self.gate.config.birth_ceiling_m:
+            return True
+        return falling(n.member.estimate, self.gate.config.falling_sigmas)
 
     def _candidates(self, pending: list[Newcomer]) -> list[Candidate]:
         hold = round(self.gate.config.hold_s * US)

@@ -55,7 +55,11 @@ class GateConfig:
     dof). Missiles are born at the ground: a national track first seen above
     ``birth_ceiling_m`` (a radar that could not see the boost, a track re-initiated in
     flight, a member detached by a break) is almost surely a missile the picture
-    already holds, so such a *late* candidate uses the wider ``late_gate_probability``
+    already holds; so is one first seen falling, its vertical speed below zero by more
+    than ``falling_sigmas`` of its own sigma (no missile is born descending: a radar
+    that lost a warhead in re-entry among its neighbours and re-acquired it low,
+    ``raid-30-5-sites``; docs/score.md, "Stop 51"; 0: off). Such a *late* candidate uses
+    the wider ``late_gate_probability``
     and may join beside its own nation's member (a duplicate track on one missile,
     fused by covariance intersection like any other member). A new national track's
     first covariance is often too small for its real error, and a second system
@@ -127,6 +131,7 @@ class GateConfig:
     boost_span_s: float = 8.0
     hold_s: float = 0.0
     birth_ceiling_m: float = 35_000.0
+    falling_sigmas: float = 2.0
     thrust_ceiling_m: float = 20_000.0
     missed_thrust_mps2: float = 25.0
     late_gate_probability: float = 1.0 - 1e-12
@@ -153,6 +158,8 @@ class GateConfig:
             raise ConfigError("settle time must not be negative")
         if self.birth_ceiling_m <= 0.0:
             raise ConfigError("birth ceiling must be positive")
+        if self.falling_sigmas < 0.0:
+            raise ConfigError("falling sigmas must not be negative")
         if self.thrust_ceiling_m < 0.0:
             raise ConfigError("thrust ceiling must not be negative")
         if not 0.0 <= self.missed_thrust_mps2 <= 200.0:

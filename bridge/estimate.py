@@ -154,6 +154,23 @@ def _climbing_below(
     return r - surface < ceiling_m
 
 
+def falling(est: Estimate, sigmas: float) -> bool:
+    """Its radial (vertical) speed is below zero by more than ``sigmas`` of its own
+    uncertainty: surely descending (0: never judged so). A missile climbs from its
+    launch until its boost is long over, so a national track first seen falling began
+    on a missile already in flight (a radar that re-acquired it in re-entry)."""
+    if sigmas <= 0.0:
+        return False
+    r = est.x[0:3]
+    norm = float(np.linalg.norm(r))
+    if norm == 0.0:
+        return False
+    up = r / norm
+    v_up = float(up @ est.x[3:6])
+    sigma = math.sqrt(max(float(up @ est.p[3:6, 3:6] @ up), 0.0))
+    return v_up < -sigmas * sigma
+
+
 def position_distance_m(a: FloatArray, b: FloatArray) -> float:
     """Euclidean distance between the positions of two states."""
     return float(np.linalg.norm(a[:3] - b[:3]))

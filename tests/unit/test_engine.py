@@ -243,6 +243,19 @@ def test_a_nations_duplicate_track_seen_high_shares_the_missiles_system_track() 
     assert [c.nation for c in track.contributors] == [Nation.KOR, Nation.KOR]
 
 
+def test_a_nations_duplicate_track_first_seen_falling_shares_the_missiles_system_track() -> None:
+    """Below the birth ceiling too, a local track first seen falling began on a missile
+    in flight (a radar that lost it in re-entry and re-acquired it): no missile is born
+    descending, so KOR's two tracks of it are the one missile."""
+    m = _missile("M0", 0.0, alt_m=20_000.0, elevation_deg=-30.0)
+    kor = NationModel(Nation.KOR, pos_sigma_m=250.0, vel_sigma_mps=12.0, interval_s=2.0)
+    reports = national_reports([m, m], (kor,), seed=5)
+    run = Run()
+    run.feed(reports)
+    (track,) = run.final().values()
+    assert [c.nation for c in track.contributors] == [Nation.KOR, Nation.KOR]
+
+
 def test_same_nation_tracks_first_seen_low_keep_their_own_system_tracks() -> None:
     """Below the birth ceiling two local tracks of one nation may be two missiles of one
     launcher: each keeps its system track."""

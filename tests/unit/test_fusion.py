@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bridge.errors import BridgeError
-from bridge.estimate import Estimate, Propagator
+from bridge.estimate import Estimate, Propagator, falling
 from bridge.fusion import CovarianceIntersection, ci_weight, covariance_intersection
 from evaluation.synthetic import ballistic_missile
 
@@ -130,3 +130,19 @@ def test_det_weight_is_the_true_minimiser() -> None:
         grid = np.linspace(0.0, 1.0, 2001)
         logdets = [np.linalg.slogdet(w * ia + (1 - w) * ib)[1] for w in grid]
         assert ci_weight(ia, ib, "det") == pytest.approx(grid[int(np.argmax(logdets))], abs=1e-3)
+
+
+def _vertical(v_up: float, sigma_up: float) -> Estimate:
+    """A state 6 km above the equator at 0°E (ECEF x is up there)."""
+    x = np.array([6_384_137.0, 0.0, 0.0, v_up, 900.0, 0.0])
+    p = np.diag([250.0**2] * 3 + [sigma_up**2, 130.0**2, 130.0**2])
+    return _est(x, p)
+
+
+def test_falling_is_a_descent_beyond_its_own_uncertainty() -> None:
+    # A re-acquired warhead's first report (raid-30-5-sites, seed 5: -398 +- 135 m/s).
+    assert falling(_vertical(-398.0, 135.0), 2.0)
+    assert not falling(_vertical(-398.0, 135.0), 3.0)
+    assert not falling(_vertical(-200.0, 135.0), 2.0)  # within its noise of level flight
+    assert not falling(_vertical(+398.0, 135.0), 2.0)  # climbing
+    assert not falling(_vertical(-398.0, 135.0), 0.0)  # off
