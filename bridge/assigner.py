@@ -22,7 +22,9 @@ from in the batch of the break; held and retried, it may (its own missile's trac
 once its estimate fits it again), unless its nation is on that slot again. A
 late candidate joins a slot its own nation is on only if it is within the strict
 position gate of that nation's member there (the nation's tracker split one missile);
-a nation keeping two tracks apart sees two objects.
+a nation keeping two tracks apart sees two objects. A detached candidate joins beside
+its nation's member unless that member fits the slot's other nations' members better
+(then the candidate is the one off its missile, and is held).
 
 A *late* candidate (first seen above the birth ceiling, or detached by a break: a
 missile the picture already holds) that gates (or position-gates) with two or more slots
@@ -207,10 +209,19 @@ def _kin_of(gate: Gate, c: Candidate, slot: Slot) -> bool:
     one trajectory is 6 km away, inside the wide gate of a coarse infrared track)
     than duplicating one, whatever order the feeds were read in."""
     kin = slot.kin.get(c.nation, ())
-    if c.detached or not kin:
+    if not kin:
+        return True
+    if c.detached:
         # Detached by a break: its nation's member may be the one on the wrong track,
         # and a detached member kept out waits unseen (the exchange sorts it out there).
-        return True
+        # Which of the two is the slot's missile, the other nations' members say: it
+        # joins beside its nation's member unless that one fits them better (a track
+        # that lost its missile in re-entry wanders among the battery's tracks).
+        others = [e for n, es in slot.kin.items() if n is not c.nation for e in es]
+        if not others:
+            return True
+        mine = min(gate.cost(c.estimate, o) for o in others)
+        return mine <= min(gate.cost(k, o) for k in kin for o in others)
     return any(gate.distance(c.estimate, k, dof=3) <= gate.threshold3 for k in kin)
 
 

@@ -235,6 +235,16 @@ def test_plan_a_late_candidate_joins_beside_its_nation_only_if_the_two_are_one_o
         Step(0, 1, founds=True)
     ]
 
+    # Which of the nation's two tracks is the slot's missile, the other nations' members
+    # there say: the one they fit better. A detached track that fits them worse than its
+    # nation's member does (one that lost its missile and wanders) is held, not joined.
+    def witnessed(jpn_x: np.ndarray) -> Slot:
+        kin = {Nation.KOR: [_est(a.truth(t) - off, t)], Nation.JPN: [_est(jpn_x, t)]}
+        return Slot("ST-a", _est(a.truth(t), t), {Nation.KOR, Nation.JPN}, "realm", kin=kin)
+
+    assert plan([detached], [witnessed(a.truth(t))], gate) == [Step(0, 0, duplicate=True)]
+    assert plan([detached], [witnessed(a.truth(t) - off)], gate) == [Step(0, -1, held=True)]
+
 
 def test_plan_a_new_track_with_an_unsettled_velocity_joins_on_its_position() -> None:
     """A new national track's velocity rests on a few scans: 300 m/s off (far outside
