@@ -317,6 +317,17 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
         rivals = [o[1] for o in options[1:] if o[0] == dup]
         return j, dup, bool(rivals) and rivals[0] - d2 < gate.ambiguity
 
+    def astray(i: int, j: int) -> bool:
+        # Its position fits the slot but its whole state is past the slot's break
+        # threshold: a new track whose velocity is not that missile's (begun on the
+        # detections of several closely spaced objects). A missile the picture holds
+        # loses no alert by waiting for the track's own data to settle it.
+        c = cands[i]
+        if c.detached:
+            return False
+        at = slots[j].estimate_at(c.estimate.time_us, span_us)
+        return at is not None and gate.breaks(gate.distance(c.estimate, at))
+
     def known(j: int) -> bool:
         # A track the picture held before this plan, still open.
         return slots[j].track_id != "" and slots[j].closed_us is None
@@ -375,7 +386,7 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
         near = nearest_wide(founder)
         if near is not None:
             j, dup, ambiguous = near
-            if ambiguous and (c.late or c.known):
+            if (ambiguous or astray(founder, j)) and (c.late or c.known):
                 steps.append(Step(founder, j, held=True, ambiguous=True))
                 continue
             steps.append(Step(founder, j, duplicate=dup))

@@ -265,6 +265,33 @@ def test_plan_a_new_track_with_an_unsettled_velocity_joins_on_its_position() -> 
     assert plan([again], slots, gate) == [Step(0, 2, founds=True)]
 
 
+def test_plan_a_late_candidate_whose_velocity_is_not_its_neighbours_waits() -> None:
+    """First seen high, a Japanese track begun on the detections of several closely
+    spaced missiles sits on one of them with a velocity none of them has (raid-24-4-sites
+    seed 4: 456 m/s at 53 km against the missiles' 1,800): past the break threshold on
+    its whole state it waits, known, for its own data to settle it. 300 m/s off it
+    joins on its position as before; a candidate that may be a launch joins either way."""
+    a, b = ballistic_missile("A", T0), ballistic_missile("B", T0 + 8 * US)
+    t = T0 + 60 * US
+    gate = Gate()
+    young = np.diag([300.0**2] * 3 + [100.0**2] * 3)
+
+    def slots() -> list[Slot]:  # a plan adds the nations it joins to its slots
+        return [
+            Slot("ST-a", _est(a.truth(t), t), {Nation.KOR}, "realm"),
+            Slot("ST-b", _est(b.truth(t), t), {Nation.KOR}, "realm"),
+        ]
+
+    def cand(dv: float, late: bool) -> Candidate:
+        x = a.truth(t) + np.array([0.0, 0.0, 0.0, dv, 0.0, 0.0])
+        return Candidate(Estimate(t, x, young), Nation.JPN, "realm", (1, "JPN", "J"), late=late)
+
+    assert gate.breaks(gate.distance(cand(1100.0, True).estimate, _est(a.truth(t), t)))
+    assert plan([cand(1100.0, True)], slots(), gate) == [Step(0, 0, held=True, ambiguous=True)]
+    assert plan([cand(300.0, True)], slots(), gate) == [Step(0, 0)]
+    assert plan([cand(1100.0, False)], slots(), gate) == [Step(0, 0)]
+
+
 def test_late_gate_never_exceeds_the_break_threshold() -> None:
     gate = Gate(GateConfig(break_probability=0.99999, late_gate_probability=1.0 - 1e-12))
     assert gate.late_threshold3 == gate.break_threshold3
