@@ -345,8 +345,10 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
                 continue  # it may be the first track on its missile: no delay
             if len(options) > 1 and options[1][0] - options[0][0] < gate.ambiguity:
                 ambiguous = True
-            elif c.young and not (c.late or c.known):
-                # Its velocity not settled yet, positions alone may not tell.
+            elif c.young:
+                # Its velocity not settled yet, positions alone may not tell; begun in
+                # flight too (a radar's first reports on a group it cannot resolve: the
+                # velocity fits one of the group's tracks by chance).
                 near = sorted(d2 for (k, j), d2 in wide.items() if k == i and known(j))
                 ambiguous = len(near) > 1 and near[1] - near[0] < gate.ambiguity
             else:

@@ -434,6 +434,12 @@ def test_plan_defers_a_young_candidate_its_position_cannot_place() -> None:
     assert plan([young], held, gate) == [Step(0, 0, held=True, ambiguous=True)]
     older = Candidate(_est(x, t, vague_position), Nation.USA, "realm", (1, "USA", "U1"))
     assert plan([older], held, gate) == [Step(0, 0)]
+    # First seen in flight too: a Japanese track on a battery's unresolved group, its
+    # velocity that of none of them yet (battery-sariwon-close seed 4).
+    late = Candidate(
+        _est(x, t, vague_position), Nation.JPN, "realm", (1, "JPN", "J1"), young=True, late=True
+    )
+    assert plan([late], held, gate) == [Step(0, 0, held=True, ambiguous=True)]
 
 
 def test_a_newcomer_held_as_ambiguous_among_known_tracks_is_a_late_candidate() -> None:
