@@ -442,7 +442,7 @@ class Associator:
         nations = {m.nation for m in members}
         return Slot(t.track_id, est, nations, realm, t.closed_us, kin=_kin(members))
 
-    def _first_seen_high(self, n: Newcomer) -> bool:
+    def _begun_in_flight(self, n: Newcomer) -> bool:
         """Its national track began in flight: above the birth ceiling, or falling
         (judged on its first report: a held newcomer retried later is no longer judged
         so)."""
@@ -467,7 +467,7 @@ class Associator:
                 hold > 0
                 and not n.previous
                 and n.member.observed_us - n.member.first_observed_us <= hold,
-                bool(n.previous) or n.known or self._first_seen_high(n),
+                bool(n.previous) or n.known or self._begun_in_flight(n),
                 n.member.observed_us - n.member.first_observed_us < settle,
                 n.known,
                 n.retried,

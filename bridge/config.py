@@ -83,7 +83,11 @@ class GateConfig:
     velocity is not settled) and only when every track it cannot
     tell apart was already open before its batch (those missiles are alerted
     already; an infrared track's first reports on a battery fit every track of
-    it). 1 turns the test off.
+    it). 1 turns the test off. A late candidate is judged by its position alone too
+    while young, and waits as well when its position fits a track but its whole
+    state is past that track's break threshold: a radar's first reports on a group
+    it cannot resolve carry a velocity none of its missiles has (docs/score.md,
+    "Stop 51").
 
     Comparing estimates means moving one to the other's time, ballistically: across
     a boost, ``q_boost`` covers the thrust left out only over short spans (the missed
