@@ -231,23 +231,22 @@ def test_a_track_that_jumps_missile_is_reassociated() -> None:
     assert any("re-associated to" in n for n in notes)
 
 
-def test_a_nations_duplicate_track_seen_high_shares_the_missiles_system_track() -> None:
-    """KOR holds two local tracks on one missile first seen in midcourse (its tracker
-    split it): missiles are born at the ground, so both are the one missile."""
-    m = _missile("M0", 0.0)  # first seen at 60 km, above the birth ceiling
-    kor = NationModel(Nation.KOR, pos_sigma_m=250.0, vel_sigma_mps=12.0, interval_s=2.0)
-    reports = national_reports([m, m], (kor,), seed=5)
-    run = Run()
-    run.feed(reports)
-    (track,) = run.final().values()
-    assert [c.nation for c in track.contributors] == [Nation.KOR, Nation.KOR]
-
-
-def test_a_nations_duplicate_track_first_seen_falling_shares_the_missiles_system_track() -> None:
-    """Below the birth ceiling too, a local track first seen falling began on a missile
-    in flight (a radar that lost it in re-entry and re-acquired it): no missile is born
-    descending, so KOR's two tracks of it are the one missile."""
-    m = _missile("M0", 0.0, alt_m=20_000.0, elevation_deg=-30.0)
+@pytest.mark.parametrize(
+    "first_seen",
+    [
+        # In midcourse, at 60 km: above the birth ceiling (its tracker split it).
+        {},
+        # Below the ceiling but falling (a radar that lost it in re-entry and re-acquired it).
+        {"alt_m": 20_000.0, "elevation_deg": -30.0},
+    ],
+    ids=["high", "falling"],
+)
+def test_a_nations_duplicate_track_begun_in_flight_shares_the_missiles_system_track(
+    first_seen: dict[str, float],
+) -> None:
+    """KOR holds two local tracks on one missile first seen in flight: missiles are born
+    at the ground and climb, so both are the one missile."""
+    m = _missile("M0", 0.0, **first_seen)
     kor = NationModel(Nation.KOR, pos_sigma_m=250.0, vel_sigma_mps=12.0, interval_s=2.0)
     reports = national_reports([m, m], (kor,), seed=5)
     run = Run()
