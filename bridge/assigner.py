@@ -143,7 +143,8 @@ def thrusting_then(
 class Step:
     """Candidate ``candidate`` joins slot ``slot``; ``founds``: it creates that slot;
     ``held``: it founds nothing yet, as it gates with ``slot`` but that slot already
-    has an active track of its nation (slot -1: a detached track near no slot);
+    has an active track of its nation (slot -1: a detached track near no slot), or
+    (``reinitiated``) that nation's track there has not reported since it began;
     ``duplicate``: a late candidate joins a slot its nation is already on."""
 
     candidate: int
@@ -152,6 +153,9 @@ class Step:
     held: bool = False
     duplicate: bool = False  # joins although its nation is on the slot (late candidates)
     ambiguous: bool = False  # held: ``slot`` is only the best of several it cannot tell apart
+    # Held: begun in flight, it may be its nation's track on ``slot`` begun again (it
+    # stays a late candidate on its retries).
+    reinitiated: bool = False
 
 
 @dataclass(slots=True)
@@ -225,6 +229,13 @@ def _kin_of(gate: Gate, c: Candidate, slot: Slot) -> bool:
     return any(gate.distance(c.estimate, k, dof=3) <= gate.threshold3 for k in kin)
 
 
+def _unrefreshed(c: Candidate, slot: Slot) -> bool:
+    """Whether every member of ``c``'s nation on ``slot`` last reported on what it saw
+    before ``c``'s national track began (none reported since: a track that was lost)."""
+    kin = slot.kin.get(c.nation, ())
+    return bool(kin) and all(k.time_us < c.begun_us for k in kin)
+
+
 def in_reach(rows: Rows, e: Estimate) -> np.ndarray:
     """Mask of the rows a straight-line extrapolation of ``e`` does not rule out."""
     dt = rows.t - e.time_us / US
@@ -260,6 +271,9 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
     gated: dict[tuple[int, int], float] = {}  # (candidate, slot) -> d² within the gate
     blocked: dict[int, int] = {}  # candidate -> an open slot it gates with but its nation holds
     wide: dict[tuple[int, int], float] = {}  # (candidate, slot) -> position d², before founding
+    # Young late candidate -> open slots in its late position gate that its own nation is
+    # on, where it is not that nation's second track on the slot's missile (not kin).
+    crowd: dict[int, list[int]] = {}
     steps: list[Step] = []
 
     def eligible(i: int, j: int) -> bool:
@@ -297,10 +311,22 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
                     gated[(k, j)] = d2
                 elif holdable and gate.admits(d2):
                     blocked[k] = j
-            if (cands[k].late and eligible(k, j) and _kin_of(gate, cands[k], slots[j])) or free:
-                wide_d2 = _wide_distance(gate, cands[k], at)
+            c = cands[k]
+            kin = c.late and eligible(k, j) and _kin_of(gate, c, slots[j])
+            if kin or free:
+                wide_d2 = _wide_distance(gate, c, at)
                 if wide_d2 is not None:
                     wide[(k, j)] = wide_d2
+            elif (
+                c.late
+                and c.young
+                and not c.detached
+                and eligible(k, j)
+                and known(j)
+                and _unrefreshed(c, slots[j])
+                and _wide_distance(gate, c, at) is not None
+            ):
+                crowd.setdefault(k, []).append(j)
 
     def nearest_wide(i: int) -> tuple[int, bool, bool] | None:
         # A slot without the candidate's nation first; else one with it (a duplicate).
@@ -393,6 +419,16 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
                 continue
             steps.append(Step(founder, j, duplicate=dup))
             slots[j].nations.add(c.nation)
+            continue
+        if founder in crowd:
+            # Begun in flight (a missile the picture holds), young, in the position gate
+            # of a track whose member of its own nation has not reported since it began:
+            # that nation's track of the missile re-initiated (lost in a manoeuvre and
+            # begun again) more likely than a second object, whose track would go on
+            # reporting. Founding would give the missile a second track; retried on its
+            # next report, it joins once the old member falls silent and no longer bars
+            # it, and founds if the old member reports again, or once clear or settled.
+            steps.append(Step(founder, crowd[founder][0], held=True, reinitiated=True))
             continue
         if c.detached or c.known:
             # Detached by a break and near no track: a national track that lost its

@@ -362,11 +362,12 @@ class Associator:
                         self.table.note_left(n, touched)
                     continue
                 log.info(
-                    "%s held: its nation is live on %s",
+                    "%s held: its nation is %s on %s",
                     key_text(n.member.key),
+                    "silent since it began" if step.reinitiated else "live",
                     targets[step.slot].track_id,
                 )
-                self.table.hold(n.member)
+                self.table.hold(n.member, late=step.reinitiated)
             elif step.founds:
                 targets.append(self.table.found(n, touched))
             elif _closed_slot(step, slots):
@@ -467,7 +468,7 @@ class Associator:
                 hold > 0
                 and not n.previous
                 and n.member.observed_us - n.member.first_observed_us <= hold,
-                bool(n.previous) or n.known or self._begun_in_flight(n),
+                bool(n.previous) or n.known or n.late or self._begun_in_flight(n),
                 n.member.observed_us - n.member.first_observed_us < settle,
                 n.known,
                 n.retried,

@@ -246,6 +246,37 @@ def test_plan_a_late_candidate_joins_beside_its_nation_only_if_the_two_are_one_o
     assert plan([detached], [witnessed(a.truth(t) - off)], gate) == [Step(0, -1, held=True)]
 
 
+def test_plan_a_late_track_beside_its_nations_lost_track_waits_for_it_to_fall_silent() -> None:
+    """A nation's track lost in a manoeuvre (its last report 6 s old) and begun again in
+    flight 2.5 km off the old one's path: not within the strict gate of the old member, so
+    not taken for the same object, yet founding would give the missile a second track
+    (sinpo-slbm-pair-and-rail-kn23, the KN-23's pull-up). It waits while young; it founds
+    as before once the old member reports again (a second object), once settled, or if
+    it may be a launch."""
+    a = ballistic_missile("A", T0)
+    t = T0 + 60 * US
+    gate = Gate()
+    off = np.array([2500.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+
+    def slot(kor_us: int) -> Slot:
+        kin = {Nation.KOR: [_est(a.truth(kor_us), kor_us)], Nation.USA: [_est(a.truth(t), t)]}
+        return Slot("ST-a", _est(a.truth(t), t), {Nation.KOR, Nation.USA}, "realm", kin=kin)
+
+    def cand(**kw: Any) -> Candidate:
+        return _cand(a.truth(t) + off, t, "KOR", 1, begun_us=t, **kw)
+
+    lost = slot(t - 6 * US)
+    (old,) = lost.kin[Nation.KOR]
+    assert gate.distance(cand().estimate, old, dof=3) > gate.threshold3
+    assert plan([cand(late=True, young=True)], [lost], gate) == [
+        Step(0, 0, held=True, reinitiated=True)
+    ]
+    # The old member reported after the new track began: two objects, as before.
+    assert plan([cand(late=True, young=True)], [slot(t)], gate) == [Step(0, 1, founds=True)]
+    assert plan([cand(late=True)], [lost], gate) == [Step(0, 1, founds=True)]
+    assert plan([cand(young=True)], [lost], gate) == [Step(0, 1, founds=True)]
+
+
 def test_plan_a_new_track_with_an_unsettled_velocity_joins_on_its_position() -> None:
     """A new national track's velocity rests on a few scans: 300 m/s off (far outside
     the 6-dof gate) it still joins the track its position says, before founding."""

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from functools import cache
 
+import numpy as np
 import pytest
 
 from bridge.config import EngineConfig
@@ -253,6 +254,32 @@ def test_a_nations_duplicate_track_begun_in_flight_shares_the_missiles_system_tr
     run.feed(reports)
     (track,) = run.final().values()
     assert [c.nation for c in track.contributors] == [Nation.KOR, Nation.KOR]
+
+
+def test_a_nations_track_begun_again_in_flight_joins_once_the_lost_one_falls_silent() -> None:
+    """KOR loses its track of a missile on the way down (its last report at T+150 s, no
+    final word) and begins a new one 6 s later, its first reports 2 km off (a tracker
+    re-acquiring a manoeuvring warhead): not within the strict gate of the lost track, it
+    waits instead of founding a second system track, and joins the missile's track once
+    the lost one falls silent (sinpo-slbm-pair-and-rail-kn23, the KN-23's pull-up)."""
+    m = _missile("M0", 0.0)
+    lost_s, again_s = 150.0, 156.0
+    kor = NationModel(Nation.KOR, pos_sigma_m=250.0, vel_sigma_mps=12.0, interval_s=2.0)
+    usa = NationModel(Nation.USA, delay_s=3.0, pos_sigma_m=250.0, vel_sigma_mps=12.0)
+    first = replace(kor, track_for_s=lost_s, final_status=None)
+    reports = national_reports([m], (first, usa), seed=4)
+    off = np.array([2000.0, 0.0, 0.0])
+    again = []
+    for i, r in enumerate(national_reports([m], (replace(kor, delay_s=again_s),), seed=5)):
+        w = replace(r.warning, track_id="KOR-0002")
+        if i < 3:
+            w = replace(w, position_m=tuple(np.asarray(w.position_m) + off))
+        again.append(replace(r, warning=w))
+    feed = sorted(reports + again, key=lambda r: (r.warning.reported_us, r.topic))
+    run = Run()
+    run.feed(feed)
+    (track,) = run.final().values()
+    assert {c.track_id for c in track.contributors} >= {"KOR-0002", "USA-0001"}
 
 
 def test_same_nation_tracks_first_seen_low_keep_their_own_system_tracks() -> None:
