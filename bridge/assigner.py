@@ -22,9 +22,15 @@ from in the batch of the break; held and retried, it may (its own missile's trac
 once its estimate fits it again), unless its nation is on that slot again. A
 late candidate joins a slot its own nation is on only if it is within the strict
 position gate of that nation's member there (the nation's tracker split one missile);
-a nation keeping two tracks apart sees two objects. A detached candidate joins beside
-its nation's member unless that member fits the slot's other nations' members better
-(then the candidate is the one off its missile, and is held).
+a nation keeping two tracks apart sees two objects. But a young late candidate in the
+late position gate of a slot whose member of its nation has not reported since the
+candidate began is held (``Step.reinitiated``): that nation's track of the missile
+lost in a manoeuvre and begun again more likely than a second object, whose own track
+would go on reporting. It stays late on its retries, so it joins once the lost member
+falls silent, and founds if that member reports again or once it has settled. A
+detached candidate joins beside its nation's member unless that member fits the slot's
+other nations' members better (then the candidate is the one off its missile, and is
+held).
 
 A *late* candidate (first seen above the birth ceiling, or detached by a break: a
 missile the picture already holds) that gates (or position-gates) with two or more slots

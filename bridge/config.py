@@ -87,7 +87,10 @@ class GateConfig:
     while young, and waits as well when its position fits a track but its whole
     state is past that track's break threshold: a radar's first reports on a group
     it cannot resolve carry a velocity none of its missiles has (docs/score.md,
-    "Stop 51").
+    "Stop 51"). A young late candidate in the late position gate of a track whose member
+    of its own nation has not reported since the candidate began waits too: that
+    nation's track of the missile begun again after a manoeuvre (the KN-23's pull-up
+    threw the tracks of all three nations off at once; docs/score.md, "Stop 52").
 
     Comparing estimates means moving one to the other's time, ballistically: across
     a boost, ``q_boost`` covers the thrust left out only over short spans (the missed
