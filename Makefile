@@ -18,7 +18,7 @@ WEB_VENDOR := consumers/map/static/vendor
 WEB_STAMP := $(WEB_VENDOR)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install test test-unit test-integration lint format demo bench bench-quick score score-delay score-catalogue up down clean geodata web browser
+.PHONY: install test test-unit test-integration lint format demo bench bench-quick score score-delay score-outage score-catalogue up down clean geodata web browser
 
 # threat/data/ is committed, so install only builds it when it is missing (needs npm).
 # The flight and bridge kernels compile once into their on-disk cache (seconds when it is warm).
@@ -115,6 +115,10 @@ score: install
 # one row per scenario, then every case that was not clean.
 score-delay: install
 	$(BIN)/python -m evaluation.delay scenarios/battery
+
+# The battery with each nation out, then each nation alone (2 seeds, atmosphere): a few minutes.
+score-outage: install
+	$(BIN)/python -m evaluation.outage scenarios/battery --seeds 2 --physics atmosphere
 
 # Every launch date of the CNS catalogue (real launches, never tuned on) x 3 seeds, in the
 # atmosphere: ~1 minute.
