@@ -280,6 +280,8 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
     # Young late candidate -> open slots in its late position gate that its own nation is
     # on, where it is not that nation's second track on the slot's missile (not kin).
     crowd: dict[int, list[int]] = {}
+    # Known candidates in the late position gate of some open track, whoever is on it.
+    among: set[int] = set()
     steps: list[Step] = []
 
     def eligible(i: int, j: int) -> bool:
@@ -333,6 +335,15 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
                 and _wide_distance(gate, c, at) is not None
             ):
                 crowd.setdefault(k, []).append(j)
+            if (
+                c.known
+                and not c.detached
+                and k not in among
+                and eligible(k, j)
+                and known(j)
+                and ((k, j) in wide or _wide_distance(gate, c, at) is not None)
+            ):
+                among.add(k)
 
     def nearest_wide(i: int) -> tuple[int, bool, bool] | None:
         # A slot without the candidate's nation first; else one with it (a duplicate).
@@ -436,13 +447,17 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
             # it, and founds if the old member reports again, or once clear or settled.
             steps.append(Step(founder, crowd[founder][0], held=True, reinitiated=True))
             continue
-        if c.detached or c.known:
+        if c.detached or (c.known and founder in among):
             # Detached by a break and near no track: a national track that lost its
             # missile (diverged) founds nothing; it is retried on its next report. So
-            # is a known one: it was ambiguous among tracks the picture holds, so its
-            # missile is one of theirs (close-launchers: a Japanese track held among a
-            # battery's tracks gated with none on one report and founded a seventh
-            # track for six missiles).
+            # is a known one still in the position gate of a track the picture holds:
+            # it was ambiguous among such tracks, so its missile is likely one of theirs
+            # (close-launchers: a Japanese track held among a battery's tracks gated
+            # with none on one report and founded a seventh track for six missiles).
+            # Clear of them all, whatever nations are on them, it founds: a missile
+            # only its nation sees (Japan alone, the other feeds out, held a KN-25 for
+            # its whole flight as a known missile near no track; docs/score.md,
+            # "Stop 52").
             steps.append(Step(founder, -1, held=True))
             continue
         if founder in blocked:  # ambiguous: its nation may be re-initiating a track there

@@ -390,24 +390,32 @@ def test_plan_defers_a_known_candidate_however_old_its_track() -> None:
     assert plan([sharp], slots(), gate) == [Step(0, 0)]
 
 
-def test_plan_a_known_candidate_near_no_track_is_held_and_founds_nothing() -> None:
-    """A known candidate (held before as ambiguous between tracks the picture holds)
-    is one of their missiles: when its estimate has since left every gate (a radar
-    hand-over, a track that took a neighbour's detections) it is held like a detached
-    member instead of founding a track (close-launchers seeds 1 and 9, atmosphere: a
-    seventh track for six missiles). A fresh candidate there founds, as before."""
+def test_plan_a_known_candidate_near_no_track_founds_only_clear_of_every_track() -> None:
+    """A known candidate (held before as ambiguous between tracks the picture holds) is
+    likely one of their missiles: while its position is still in the late gate of an open
+    track, even one its own nation is on, and it can join none, it is held like a
+    detached member instead of founding a track (close-launchers seeds 1 and 9,
+    atmosphere: a seventh track for six missiles). Clear of every track it founds: a
+    missile only its nation sees (kwail-kaesong-kn23-kn25 with Japan alone, the other
+    feeds out: a KN-25 held for its whole flight). A fresh candidate founds either way."""
     a = ballistic_missile("A", T0)
     t = T0 + 60 * US
     gate = Gate()
     precise = np.diag([20.0**2] * 3 + [2.0**2] * 3)
 
     def slots() -> list[Slot]:
-        return [Slot("ST-a", _est(a.truth(t), t, precise), {Nation.KOR}, "realm")]
+        kin = {Nation.JPN: [_est(a.truth(t), t, precise)]}
+        return [Slot("ST-a", _est(a.truth(t), t, precise), {Nation.JPN}, "realm", kin=kin)]
 
+    near = _est(a.truth(t) + np.array([1800.0, 0.0, 0.0, 0.0, 0.0, 0.0]), t)
+    (member,) = slots()[0].kin[Nation.JPN]
+    assert gate.threshold3 < gate.distance(near, member, dof=3) <= gate.late_threshold3
+    held = Candidate(near, Nation.JPN, "realm", (1, "JPN", "J1"), late=True, known=True)
+    assert plan([held], slots(), gate) == [Step(0, -1, held=True)]
     far = _est(a.truth(t) + np.array([60_000.0, 0.0, 0.0, 0.0, 0.0, 0.0]), t)
-    known = Candidate(far, Nation.JPN, "realm", (1, "JPN", "J1"), known=True)
-    assert plan([known], slots(), gate) == [Step(0, -1, held=True)]
-    fresh = Candidate(far, Nation.JPN, "realm", (1, "JPN", "J1"))
+    clear = Candidate(far, Nation.JPN, "realm", (1, "JPN", "J1"), late=True, known=True)
+    assert plan([clear], slots(), gate) == [Step(0, 1, founds=True)]
+    fresh = Candidate(near, Nation.JPN, "realm", (1, "JPN", "J1"))
     assert plan([fresh], slots(), gate) == [Step(0, 1, founds=True)]
 
 
@@ -489,16 +497,21 @@ def test_a_newcomer_held_as_ambiguous_among_known_tracks_is_a_late_candidate() -
 
 
 def test_a_known_newcomer_near_no_track_stays_held_as_known() -> None:
-    """Held near no track, a known newcomer stays known on its next retry: a second
-    report there must not found the track the first was held from founding."""
+    """Held near no track it may join (in the position gate of one its nation is on, 1 km
+    off that nation's member there), a known newcomer stays known on its next retry: a
+    second report there must not found the track the first was held from founding."""
     gate = Gate()
     table = TrackTable.configured(GateConfig(), AlertConfig())
     assoc = Associator(gate, table)
+    touched: set[str] = set()
+    other = national_track(Nation.JPN, "JPN-0009", 1_000.0, T0 + 40 * US)
+    assoc._assign([Newcomer(other, T0)], touched)
+    assert len(table.tracks) == 1
     member = national_track(Nation.JPN, "JPN-0001", 0.0, T0 + 40 * US)
     member.first_observed_us = T0
-    touched: set[str] = set()
     assoc._assign([Newcomer(member, T0, known=True)], touched)
-    assert not table.tracks and member.key in table.held and member.key in table.held_known
+    assert len(table.tracks) == 1
+    assert member.key in table.held and member.key in table.held_known
     plain = national_track(Nation.JPN, "JPN-0002", 0.0, T0 + 40 * US)
     assoc._assign([Newcomer(plain, T0)], touched)
-    assert len(table.tracks) == 1  # a newcomer never held as ambiguous founds, as before
+    assert len(table.tracks) == 2  # a newcomer never held as ambiguous founds, as before

@@ -8,10 +8,14 @@ wait for a late track's data to settle it apply to every track of the raid.
 
 from __future__ import annotations
 
+from collections import Counter
+from pathlib import Path
+
 import pytest
 
+from bridge.config import EngineConfig
 from evaluation.outage import CASES, label, outage_counts, without
-from evaluation.scoring import Simulated, simulate_scenario
+from evaluation.scoring import Simulated, run_offline, simulate_scenario
 from trilink.model import Nation
 from trilink.physics import Physics
 
@@ -57,3 +61,17 @@ def test_with_nations_out_each_missile_reported_has_one_track(
 def test_labels() -> None:
     assert label((Nation.KOR,)) == "KOR out"
     assert label((Nation.KOR, Nation.USA)) == "JPN alone"
+
+
+def test_japan_alone_puts_every_track_it_reports_in_the_picture() -> None:
+    """Japan alone (the other feeds out) on kwail-kaesong-kn23-kn25, seed 0: a KN-25's
+    track first held as ambiguous between two tracks the picture holds, then as a known
+    missile near no track it may join, was held for its whole flight, 22 reports, and
+    the missile was never alerted. Clear of every track, it founds its own."""
+    path = Path(__file__).parents[2] / "scenarios" / "heldout" / "kwail-kaesong-kn23-kn25.yaml"
+    run = without(simulate_scenario(str(path), 0, Physics.ATMOSPHERE), (Nation.KOR, Nation.USA))
+    alerts, _ = run_offline(run.warnings, EngineConfig(physics=run.physics))
+    fused = {(c.nation, c.track_id) for a in alerts for c in a.contributors}
+    reports = Counter((w.nation, w.track_id) for ws in run.warnings.values() for w in ws)
+    kept_out = [key for key, n in reports.items() if n >= 5 and key not in fused]
+    assert not kept_out
