@@ -52,7 +52,10 @@ late one in every other respect too (a missile the picture holds): when its nati
 meanwhile put members on the tracks it hesitated between, it joins beside the one that
 is the same object rather than found a second track for a missile (close-launchers:
 a Japanese track held 40 s among a battery's tracks founded a seventh). Like a detached
-candidate it founds nothing: gating with no track it is held again, still known.
+candidate it founds nothing while it is still in the late position gate of an open
+track (whatever nations are on it): gating with no track it may join, it is held again,
+still known. Clear of every open track it founds: a missile only its nation sees (Japan
+alone, the other feeds out, held a KN-25 for its whole flight otherwise).
 """
 
 from __future__ import annotations
