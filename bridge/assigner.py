@@ -26,8 +26,9 @@ a nation keeping two tracks apart sees two objects. But a young late candidate i
 late position gate of a slot whose member of its nation has not reported since the
 candidate began is held (``Step.reinitiated``): that nation's track of the missile
 lost in a manoeuvre and begun again more likely than a second object, whose own track
-would go on reporting. It stays late on its retries, so it joins once the lost member
-falls silent, and founds if that member reports again or once it has settled. A
+would go on reporting. It may wait so again on its retries, so it joins once the lost
+member falls silent; if that member reports again (a second object after all) or once
+it has settled, it is an ordinary newcomer, as it would have been on a retry. A
 detached candidate joins beside its nation's member unless that member fits the slot's
 other nations' members better (then the candidate is the one off its missile, and is
 held).
@@ -100,6 +101,10 @@ class Candidate:
     # Retried after its break (held since): the track in ``exclude`` may take it back,
     # unless its nation is on that track again (a new track of its nation displaced it).
     rejoin: bool = False
+    # Held before as its nation's track begun again beside that nation's lost track
+    # (``Step.reinitiated``): it may wait so again on its retries, where it is no longer
+    # late (judged on its first report), and is an ordinary newcomer in all else.
+    reinitiated: bool = False
 
     @property
     def detached(self) -> bool:
@@ -162,8 +167,8 @@ class Step:
     held: bool = False
     duplicate: bool = False  # joins although its nation is on the slot (late candidates)
     ambiguous: bool = False  # held: ``slot`` is only the best of several it cannot tell apart
-    # Held: begun in flight, it may be its nation's track on ``slot`` begun again (it
-    # stays a late candidate on its retries).
+    # Held: begun in flight, it may be its nation's track on ``slot`` begun again (it may
+    # wait so again on its retries: ``Candidate.reinitiated``).
     reinitiated: bool = False
 
 
@@ -329,13 +334,13 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
                 if wide_d2 is not None:
                     wide[(k, j)] = wide_d2
             elif (
-                c.late
+                (c.late or c.reinitiated)
                 and c.young
                 and not c.detached
                 and eligible(k, j)
                 and known(j)
                 and _unrefreshed(c, slots[j])
-                and _wide_distance(gate, c, at) is not None
+                and gate.distance(c.estimate, at, dof=3) <= gate.late_threshold3
             ):
                 crowd.setdefault(k, []).append(j)
             if (

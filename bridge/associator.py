@@ -367,7 +367,7 @@ class Associator:
                     "silent since it began" if step.reinitiated else "live",
                     targets[step.slot].track_id,
                 )
-                self.table.hold(n.member, late=step.reinitiated)
+                self.table.hold(n.member, reinitiated=step.reinitiated)
             elif step.founds:
                 targets.append(self.table.found(n, touched))
             elif _closed_slot(step, slots):
@@ -468,10 +468,11 @@ class Associator:
                 hold > 0
                 and not n.previous
                 and n.member.observed_us - n.member.first_observed_us <= hold,
-                bool(n.previous) or n.known or n.late or self._begun_in_flight(n),
+                bool(n.previous) or n.known or self._begun_in_flight(n),
                 n.member.observed_us - n.member.first_observed_us < settle,
                 n.known,
                 n.retried,
+                n.reinitiated,
             )
             for n in pending
         ]

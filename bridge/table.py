@@ -50,9 +50,9 @@ class Newcomer:
     # missile's track, once its estimate fits it again); it is barred from that track
     # only in the batch of the break (``bridge.assigner.Candidate.rejoin``).
     retried: bool = False
-    # Held before as its nation's track begun again in flight (``Step.reinitiated``):
-    # still a late candidate on its retries, though no longer on its first report.
-    late: bool = False
+    # Held before as its nation's track begun again in flight (``Step.reinitiated``): on
+    # its retries it may wait so again (``bridge.assigner.Candidate.reinitiated``).
+    reinitiated: bool = False
 
 
 @dataclass(slots=True)
@@ -85,8 +85,9 @@ class TrackTable:
     held_from: dict[TrackKey, str] = field(default_factory=dict)
     # Held newcomers that were ambiguous between known tracks (``Newcomer.known``).
     held_known: set[TrackKey] = field(default_factory=set)
-    # Held newcomers begun in flight beside their nation's lost track (``Newcomer.late``).
-    held_late: set[TrackKey] = field(default_factory=set)
+    # Held newcomers begun in flight beside their nation's lost track
+    # (``Newcomer.reinitiated``).
+    held_reinitiated: set[TrackKey] = field(default_factory=set)
     published: dict[str, int] = field(default_factory=dict)  # highest version on the topic
     hints: dict[TrackKey, str] = field(default_factory=dict)  # published memberships
     published_closed: dict[str, AlertStatus] = field(default_factory=dict)
@@ -120,7 +121,7 @@ class TrackTable:
         self.held = {}
         self.held_from = {}
         self.held_known = set()
-        self.held_late = set()
+        self.held_reinitiated = set()
         for m in self.national.values():
             self.nation_us[m.nation] = max(self.nation_us.get(m.nation, 0), m.observed_us)
 
@@ -211,8 +212,8 @@ class TrackTable:
                 previous = self.held_from.pop(key, "")
                 ambiguous = key in self.held_known
                 self.held_known.discard(key)
-                late = key in self.held_late
-                self.held_late.discard(key)
+                reinitiated = key in self.held_reinitiated
+                self.held_reinitiated.discard(key)
                 if member.active:
                     changes.newcomers.append(
                         Newcomer(
@@ -221,7 +222,7 @@ class TrackTable:
                             previous,
                             ambiguous,
                             bool(previous),
-                            late,
+                            reinitiated,
                         )
                     )
                 continue
@@ -338,17 +339,22 @@ class TrackTable:
         self.join(n, track, touched)
 
     def hold(
-        self, member: NationalTrack, previous: str = "", *, known: bool = False, late: bool = False
+        self,
+        member: NationalTrack,
+        previous: str = "",
+        *,
+        known: bool = False,
+        reinitiated: bool = False,
     ) -> None:
         """Keep a newcomer back from founding a track; its next report retries it (still
         detached from ``previous``, if a break detached it; ``known``: held as ambiguous
         between tracks the picture holds, see ``Newcomer.known``; ``late``: see
-        ``Newcomer.late``)."""
+        ``reinitiated``: see ``Newcomer.reinitiated``)."""
         self.held[member.key] = member
         if known:
             self.held_known.add(member.key)
-        if late:
-            self.held_late.add(member.key)
+        if reinitiated:
+            self.held_reinitiated.add(member.key)
         # A member detached by a break is filed under no track while held: were it
         # left in ``national`` its next report would update it in place as a member
         # of the track it left, and it would never be retried.
@@ -388,4 +394,4 @@ class TrackTable:
                 del self.held[key]
                 self.held_from.pop(key, None)
                 self.held_known.discard(key)
-                self.held_late.discard(key)
+                self.held_reinitiated.discard(key)
