@@ -105,6 +105,10 @@ class Candidate:
     # (``Step.reinitiated``): it may wait so again on its retries, where it is no longer
     # late (judged on its first report), and is an ordinary newcomer in all else.
     reinitiated: bool = False
+    # Held before and retried on a report with no newer observation (``Newcomer.stale``):
+    # it was held on this very state, and a track's closing report (IMPACTED) repeats it
+    # when the tracks it waited beside may have closed. It may join; it founds nothing.
+    stale: bool = False
 
     @property
     def detached(self) -> bool:
@@ -455,7 +459,7 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
             # it, and founds if the old member reports again, or once clear or settled.
             steps.append(Step(founder, crowd[founder][0], held=True, reinitiated=True))
             continue
-        if c.detached or (c.known and founder in among):
+        if c.detached or c.stale or (c.known and founder in among):
             # Detached by a break and near no track: a national track that lost its
             # missile (diverged) founds nothing; it is retried on its next report. So
             # is a known one still in the position gate of a track the picture holds:
@@ -465,7 +469,10 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
             # Clear of them all, whatever nations are on them, it founds: a missile
             # only its nation sees (Japan alone, the other feeds out, held a KN-25 for
             # its whole flight as a known missile near no track; docs/score.md,
-            # "Stop 52").
+            # "Stop 52"). A stale one founds nothing either: held on this very state, it
+            # would found only because the tracks it waited beside have closed since
+            # (a US track's IMPACTED report 36 s after its one held report founded a
+            # track born closed; "Stop 53").
             steps.append(Step(founder, -1, held=True))
             continue
         if founder in blocked:  # ambiguous: its nation may be re-initiating a track there

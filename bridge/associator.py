@@ -355,7 +355,11 @@ class Associator:
                     log.info(
                         "%s held: %s, near no track",
                         key_text(n.member.key),
-                        f"detached from {n.previous}" if n.previous else "a known missile",
+                        f"detached from {n.previous}"
+                        if n.previous
+                        else "no newer observation"
+                        if n.stale
+                        else "a known missile",
                     )
                     self.table.hold(n.member, n.previous, known=n.known)
                     if n.previous:
@@ -473,6 +477,7 @@ class Associator:
                 n.known,
                 n.retried,
                 n.reinitiated,
+                n.stale,
             )
             for n in pending
         ]

@@ -53,6 +53,10 @@ class Newcomer:
     # Held before as its nation's track begun again in flight (``Step.reinitiated``): on
     # its retries it may wait so again (``bridge.assigner.Candidate.reinitiated``).
     reinitiated: bool = False
+    # Held before and retried on reports with no newer observation (a track's closing
+    # report repeats its last state): nothing new to judge it on, so it founds nothing
+    # (``bridge.assigner.Candidate.stale``).
+    stale: bool = False
 
 
 @dataclass(slots=True)
@@ -207,6 +211,7 @@ class TrackTable:
             if known is None:
                 held = self.held.pop(key, None)
                 member = held or NationalTrack.from_report(reports[0])
+                seen_us = member.observed_us
                 for c in reports if held is not None else reports[1:]:
                     member.apply(c)
                 previous = self.held_from.pop(key, "")
@@ -223,6 +228,7 @@ class TrackTable:
                             ambiguous,
                             bool(previous),
                             reinitiated,
+                            held is not None and member.observed_us <= seen_us,
                         )
                     )
                 continue

@@ -277,6 +277,30 @@ def test_plan_a_late_track_beside_its_nations_lost_track_waits_for_it_to_fall_si
     assert plan([cand(young=True)], [lost], gate) == [Step(0, 1, founds=True)]
 
 
+def test_plan_a_stale_candidate_founds_nothing_where_its_neighbour_closed() -> None:
+    """Held beside a track on its one report, a national track's closing report repeats
+    that state after the track it waited beside has closed (raid-20-4-sites-short seed 1,
+    vacuum: a US track of two KN-02s' merged returns, held as re-initiated, founded a
+    track born closed 36 s later). Retried on no newer observation it founds nothing; a
+    fresh one founds, as before, and a stale one still joins a track it gates with."""
+    a = ballistic_missile("A", T0)
+    t = T0 + 60 * US
+    gate = Gate()
+    off = np.array([2500.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+    kin = {Nation.USA: [_est(a.truth(t - 6 * US), t - 6 * US)]}
+    closed = Slot(
+        "ST-a", _est(a.truth(t), t), {Nation.KOR, Nation.USA}, "realm", t + 27 * US, kin=kin
+    )
+
+    def cand(**kw: Any) -> Candidate:
+        return _cand(a.truth(t) + off, t, "USA", 1, begun_us=t, late=True, young=True, **kw)
+
+    assert plan([cand()], [closed], gate) == [Step(0, 1, founds=True)]
+    assert plan([cand(stale=True)], [closed], gate) == [Step(0, -1, held=True)]
+    fits = _cand(a.truth(t), t, "JPN", 1, begun_us=t, late=True, stale=True)
+    assert plan([fits], [closed], gate) == [Step(0, 0)]
+
+
 def test_plan_a_new_track_with_an_unsettled_velocity_joins_on_its_position() -> None:
     """A new national track's velocity rests on a few scans: 300 m/s off (far outside
     the 6-dof gate) it still joins the track its position says, before founding."""

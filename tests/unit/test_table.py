@@ -151,6 +151,27 @@ def test_a_newcomer_held_as_ambiguous_is_retried_as_a_known_missile() -> None:
     assert not third.known
 
 
+def test_a_held_newcomer_retried_without_a_newer_observation_is_stale() -> None:
+    """A held track's closing report repeats its last state: retried on it, the newcomer
+    is ``stale`` (nothing new to judge it on); a report with a newer observation, or a
+    first report, is not."""
+    table, out = _table(), Outcome()
+    kw: dict[str, Any] = {"nation": Nation.USA, "track_id": "USA-0021"}
+    (n,) = table.apply([_checked(sequence=1, **kw)], out).newcomers
+    assert not n.stale
+    table.hold(n.member)
+    (ended,) = table.apply(
+        [_checked(sequence=2, reported_us=T0_US + 36 * US, status="IMPACTED", **kw)], out
+    ).newcomers
+    assert ended.member is n.member and ended.stale
+    table.hold(ended.member)
+    newer = T0_US + 97_000_000
+    (moved,) = table.apply(
+        [_checked(sequence=3, reported_us=T0_US + 40 * US, observed_us=newer, **kw)], out
+    ).newcomers
+    assert not moved.stale
+
+
 def test_a_held_detached_member_is_announced_as_leaving_once() -> None:
     """A member detached by a break and held is retried on each of its reports; its old
     track says it left once, not in every alert published while it waits (on the
