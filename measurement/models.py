@@ -69,6 +69,32 @@ class MeasurementModel:
         return 1 if self.kind is MeasurementKind.RADAR else None
 
 
+def blended(model: MeasurementModel, range_m: float, angle_rad: float) -> MeasurementModel:
+    """How a detection of unresolved objects is read: ``model`` with each position
+    component's noise widened by the resolution cell (``range_m``, ``angle_rad``).
+
+    A blend's centroid lies anywhere between its members, as their fluctuating
+    amplitudes weigh them (for two Swerling targets the weight is uniform on [0, 1]),
+    and they are at most about a cell apart: a uniform spread over the cell, variance
+    width² / 12, on top of the sensor's own noise. The range rate (a Doppler radar's
+    fourth component) is not widened: the blend's is its members' weighted mean too,
+    but nothing bounds their difference by a cell.
+    """
+    extra = (
+        [range_m, angle_rad, angle_rad]
+        if model.kind is MeasurementKind.RADAR
+        else [
+            angle_rad,
+            angle_rad,
+        ]
+    )
+    extra += [0.0] * (model.dim - len(extra))
+    sigma = tuple(
+        math.hypot(s, e / math.sqrt(12.0)) for s, e in zip(model.sigma, extra, strict=True)
+    )
+    return MeasurementModel(model.kind, model.origin, model.rotation, sigma)
+
+
 def measure(model: MeasurementModel, r: FloatArray, v: FloatArray | None = None) -> FloatArray:
     """Noise-free measurements of ECEF positions ``r`` (n, 3) -> (n, dim).
 

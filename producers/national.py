@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from measurement.models import MeasurementKind
 from producers.origins import OriginCounts, OriginRecorder, OriginTimes
 from producers.report import (
     Climb,
@@ -57,6 +58,7 @@ from producers.report import (
 )
 from sim.resolution import Echo, resolve
 from sim.sensors import Sensor, Trajectory, observe, seed_sequence, sensors_of
+from tracking.blends import Blends
 from tracking.tracker import (
     ScanResult,
     Stage,
@@ -296,7 +298,12 @@ class NationalSimulation:
                 if self._origins is not None:
                     for d in rows:
                         self._origins.queue(order, index, t, d.origin)
-                result = theatre.tracker.scan(sensor, t, z)
+                # A radar flags its blends (monopulse): an infrared sensor's are read as
+                # point sources (docs/score.md, "Stop 53").
+                mask = np.array([d.merged > 1 for d in rows], dtype=bool)
+                radar = sensor.kind is MeasurementKind.RADAR
+                blends = Blends(mask, sensor.blend_model) if radar and mask.any() else None
+                result = theatre.tracker.scan(sensor, t, z, blends)
                 self.scans_processed += 1
                 if self._origins is not None:
                     self._origins.scan(order, index, t, result)

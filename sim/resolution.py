@@ -18,6 +18,10 @@ measures on a blend), carrying the noise of its strongest member. The strongest
 member is also the detection's origin for the scorer: the object that dominates
 what the sensor measured.
 
+Each detection says how many echoes it blends (``Detection.merged``): a radar tells
+its blends by the monopulse ratio, and the national tracker reads them with the cell's
+noise added (``tracking.blends``); an infrared sensor's blends are read as points.
+
 Doppler resolution is not modelled (a pulse-Doppler radar could separate two
 objects in one cell by their range rates): a deliberate simplification towards
 more merging, not less.

@@ -53,7 +53,13 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from measurement.models import MeasurementKind, MeasurementModel, measure, measure_geometry
+from measurement.models import (
+    MeasurementKind,
+    MeasurementModel,
+    blended,
+    measure,
+    measure_geometry,
+)
 from sim.errors import SimError
 from sim.resolution import Resolution
 from trilink.geodesy import E2 as WGS84_E2
@@ -113,6 +119,8 @@ class Sensor:
     range_res_m: float = 0.0
     angle_res_rad: float = 0.0
     model: MeasurementModel = field(init=False, repr=False, compare=False)
+    # How its blended detections are read (``measurement.models.blended``).
+    blend_model: MeasurementModel = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.revisit_s <= 0.0 or not 0.0 < self.pd <= 1.0:
@@ -126,8 +134,10 @@ class Sensor:
             e1 = np.cross([0.0, 0.0, 1.0], bore)
             e1 /= np.linalg.norm(e1)
             rotation = np.stack([e1, np.cross(bore, e1), bore])
+        model = MeasurementModel(self.kind, origin, rotation, tuple(self.sigma))
+        object.__setattr__(self, "model", model)
         object.__setattr__(
-            self, "model", MeasurementModel(self.kind, origin, rotation, tuple(self.sigma))
+            self, "blend_model", blended(model, self.range_res_m, self.angle_res_rad)
         )
 
     @property

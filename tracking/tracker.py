@@ -25,7 +25,9 @@ Per sensor scan (:meth:`Tracker.scan`):
    ``low_climb_boost_floor`` or more); when other detections share a track's gate,
    the covariance also takes the spread of their innovations about the chosen one
    (``ekf.association_spread``), so that a track among closely spaced objects does
-   not claim more than its detections can tell;
+   not claim more than its detections can tell; a detection the radar flags as a blend
+   of unresolved objects is gated and read with its resolution cell as added noise
+   (:mod:`tracking.blends`), and a track it starts begins as wide;
 4. start a tentative track from every unassigned detection: a radar detection is
    inverted to a position with a large velocity prior, except along the line of
    sight where a Doppler radar measured the range rate; an infrared detection (no
@@ -63,6 +65,7 @@ from scipy.special import chdtri
 from measurement import models as measurement_models
 from measurement.models import MeasurementKind, MeasurementModel
 from tracking import ambiguity, ekf
+from tracking.blends import Blends, Reading, read
 from tracking.drag import DRAG_SPREAD
 from tracking.priors import line_of_sight_prior, radial_velocity_prior
 from trilink.air import height_rows
@@ -450,8 +453,11 @@ class Tracker:
         return self._q_rows
 
     # -- one scan ------------------------------------------------------------------
-    def scan(self, sensor: SensorLike, t_us: int, z: FloatArray) -> ScanResult:
-        """Process one scan of ``sensor`` at ``t_us`` with detections ``z`` (m, dim)."""
+    def scan(
+        self, sensor: SensorLike, t_us: int, z: FloatArray, blends: Blends | None = None
+    ) -> ScanResult:
+        """Process one scan of ``sensor`` at ``t_us`` with detections ``z`` (m, dim);
+        ``blends``: which of them blend unresolved objects (:mod:`tracking.blends`)."""
         result = ScanResult()
         model = sensor.model
         z = np.asarray(z, dtype=float).reshape(-1, model.dim)
@@ -464,22 +470,28 @@ class Tracker:
             x, p, mu = self._predict(tracks, t_us)
             if len(z):
                 d = self._dim
-                pred = ekf.Predicted.of(model, x.reshape(-1, d), p.reshape(-1, d, d))
+                xs, ps = x.reshape(-1, d), p.reshape(-1, d, d)
+                pred = ekf.Predicted.of(model, xs, ps)
                 nu = measurement_models.innovation(
                     model, z[None, :, :], pred.z_hat[:, None, :]
                 )  # (2n, m, dim)
-                d2 = np.einsum("nmi,nij,nmj->nm", nu, pred.s_inv, nu)
-                assigned, cost = self._associate(model, pred, mu, d2)
+                reading = read(pred, nu, xs, ps, blends)
+                assigned, cost = self._associate(model, reading.logdet, mu, reading.d2)
                 held = self._hold_ambiguous(model.kind, tracks, t_us, cost, assigned)
                 revivable = self._revivable(x, mu)
-                assigned.update(self._revive(model, pred, mu, d2, assigned, held, revivable))
+                assigned.update(self._revive(model, reading, mu, assigned, held, revivable))
                 if assigned:
-                    self._update(sensor, t_us, tracks, assigned, x, p, mu, pred, z, nu, d2, result)
+                    self._update(
+                        sensor, t_us, tracks, assigned, x, p, mu, pred, z, nu, reading, blends,
+                        result,
+                    )  # fmt: skip
         self._count_opportunities(sensor, tracks, set(assigned), result)
         used = set(assigned.values()) | set(held.values())
         for j in range(len(z)):
             if j not in used:
-                result.started.append((self._initiate(sensor, t_us, z[j]), j))
+                blend = blends is not None and bool(blends.mask[j])
+                read_as = blends.model if blends is not None and blend else model
+                result.started.append((self._initiate(sensor, t_us, z[j], read_as), j))
         return result
 
     def _revivable(self, x: FloatArray, mu: FloatArray) -> BoolArray:
@@ -497,9 +509,8 @@ class Tracker:
     def _revive(
         self,
         model: MeasurementModel,
-        pred: ekf.Predicted,
+        reading: Reading,
         mu: FloatArray,
-        d2: FloatArray,
         assigned: dict[int, int],
         held: dict[int, int],
         revivable: BoolArray,
@@ -512,18 +523,19 @@ class Tracker:
         rows = [
             i for i in range(mu.shape[0]) if i not in assigned and i not in held and revivable[i]
         ]
+        d2 = reading.d2
         cols = sorted(set(range(d2.shape[1])) - set(assigned.values()) - set(held.values()))
         if not rows or not cols:
             return {}
         idx = np.array([[2 * i, 2 * i + 1] for i in rows]).reshape(-1)
-        sub = ekf.Predicted(pred.z_hat[idx], pred.jac[idx], pred.s_inv[idx], pred.logdet[idx])
-        found, _ = self._associate(model, sub, mu[rows], d2[np.ix_(idx, np.array(cols))], floor=0.0)
+        pairs = np.ix_(idx, np.array(cols))
+        found, _ = self._associate(model, reading.logdet[pairs], mu[rows], d2[pairs], floor=0.0)
         return {rows[i]: cols[j] for i, j in found.items()}
 
     def _associate(
         self,
         model: MeasurementModel,
-        pred: ekf.Predicted,
+        logdet: FloatArray,
         mu: FloatArray,
         d2: FloatArray,
         floor: float = GATE_MODE_PROBABILITY,
@@ -536,7 +548,7 @@ class Tracker:
         gated = (d2 < self._gate[model.dim]) & (mu >= floor)[:, None]
         if not gated.any():
             return {}, np.full((n, d2.shape[1]), _BIG)
-        mode_cost = np.where(gated, d2 + (pred.logdet - 2.0 * np.log(mu))[:, None], _BIG)
+        mode_cost = np.where(gated, d2 + (logdet - 2.0 * np.log(mu)[:, None]), _BIG)
         mode_cost = mode_cost.reshape(n, 2, -1)
         inside = cast(BoolArray, gated.reshape(n, 2, -1).any(axis=1))
         cost = mode_cost.min(axis=1)
@@ -588,7 +600,8 @@ class Tracker:
         pred: ekf.Predicted,
         z: FloatArray,
         nu: FloatArray,
-        d2: FloatArray,
+        reading: Reading,
+        blends: Blends | None,
         result: ScanResult,
     ) -> None:
         # The association already computed every innovation and its covariance: the
@@ -597,27 +610,24 @@ class Tracker:
         det = np.fromiter(assigned.values(), dtype=np.intp, count=len(assigned))
         n = len(idx)
         d = self._dim
+        d2 = reading.d2
         rows = np.stack([2 * idx, 2 * idx + 1], axis=1).reshape(-1)
         cols = np.repeat(det, 2)
-        up = ekf.kalman_update_predicted(
-            sensor.model,
-            x.reshape(-1, d)[rows],
-            p.reshape(-1, d, d)[rows],
-            pred.jac[rows],
-            pred.s_inv[rows],
-            nu[rows, cols],
-            d2[rows, cols],
-            pred.logdet[rows],
-        )
-        if self.config.update_iterations:
-            up = ekf.iterate_update(
-                sensor.model,
-                x.reshape(-1, d)[rows],
-                p.reshape(-1, d, d)[rows],
-                z[cols],
-                up,
-                self.config.update_iterations,
-            )
+        xr, pr = x.reshape(-1, d)[rows], p.reshape(-1, d, d)[rows]
+        pair_d2, pair_logdet = reading.pairs(rows, cols)
+        up = self._kalman(
+            sensor.model, xr, pr, pred.jac[rows], pred.s_inv[rows], nu[rows, cols], pair_d2,
+            pair_logdet, z[cols],
+        )  # fmt: skip
+        if blends is not None and reading.blend is not None and blends.mask[cols].any():
+            # Blends are read with the cell's noise: their pairs updated again so.
+            b = np.flatnonzero(blends.mask[cols])
+            wide = self._kalman(
+                blends.model, xr[b], pr[b], pred.jac[rows[b]], reading.blend.s_inv[rows[b]],
+                nu[rows[b], cols[b]], pair_d2[b], pair_logdet[b], z[cols[b]],
+            )  # fmt: skip
+            up.x[b], up.p[b] = wide.x, wide.p
+            up.log_likelihood[b] = wide.log_likelihood
         p_new = up.p
         if self.config.association_spread:
             confirmed = np.repeat([tracks[i].stage is Stage.CONFIRMED for i in idx], 2)
@@ -669,6 +679,23 @@ class Tracker:
         result.updated = updated
         result.rows = det.tolist()
         result.x, result.p = xc, pc
+
+    def _kalman(
+        self,
+        model: MeasurementModel,
+        x: FloatArray,
+        p: FloatArray,
+        jac: FloatArray,
+        s_inv: FloatArray,
+        nu: FloatArray,
+        d2: FloatArray,
+        logdet: FloatArray,
+        z: FloatArray,
+    ) -> ekf.Update:
+        up = ekf.kalman_update_predicted(model, x, p, jac, s_inv, nu, d2, logdet)
+        if self.config.update_iterations:
+            up = ekf.iterate_update(model, x, p, z, up, self.config.update_iterations)
+        return up
 
     def _floor_boost(self, xs: FloatArray, w: FloatArray) -> FloatArray:
         # See ``TrackerConfig.low_climb_boost_floor``.
@@ -742,9 +769,11 @@ class Tracker:
                 result.dropped.append(tr)
 
     # -- initiation ----------------------------------------------------------------
-    def _initiate(self, sensor: SensorLike, t_us: int, z: FloatArray) -> Track:
+    def _initiate(
+        self, sensor: SensorLike, t_us: int, z: FloatArray, model: MeasurementModel
+    ) -> Track:
+        # ``model``: the sensor's, or the wider one its blends are read with.
         cfg = self.config
-        model = sensor.model
         if model.kind is MeasurementKind.RADAR:
             pos, pcov = measurement_models.radar_position(model, z[None, :])
             r, prr = pos[0], pcov[0]

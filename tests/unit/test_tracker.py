@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import tracking.tracker as tracker_module
+from evaluation.synthetic import ballistic_missile
 from measurement import models as measurement_models
 from producers.national import NATIONS, simulate_nation, solve_launch
 from producers.scenario_file import load_scenario
@@ -18,11 +19,13 @@ from sim.sensors import Sensor, get_sensor, observe, seed_sequence
 from sim.solve import solve_trajectory
 from tests.factories import make_launch
 from tracking import ambiguity, ekf
+from tracking.blends import Blends
 from tracking.classify import classify, potential_range_km
 from tracking.impact import crossing
 from tracking.propagate import ground_crossing, propagate, propagate_state
 from tracking.tracker import Stage, Tracker, TrackerConfig
 from trilink.air import height_rows
+from trilink.constants import US
 from trilink.geodesy import FloatArray, distance_bearing, ecef_to_geodetic, geodetic_to_ecef
 from trilink.model import MissileClass, MissileWarning, Nation
 from trilink.physics import Physics
@@ -173,7 +176,7 @@ def test_the_boost_model_estimates_the_thrust_and_forgets_it_after_burnout(seed:
 def test_the_tracker_sees_only_sensor_time_and_measurements() -> None:
     # Structural: the scan API carries no truth, and the module knows no launch records.
     params = list(inspect.signature(Tracker.scan).parameters)
-    assert params == ["self", "sensor", "t_us", "z"]
+    assert params == ["self", "sensor", "t_us", "z", "blends"]
     tree = ast.parse(Path(inspect.getfile(tracker_module)).read_text())
     imported = {
         node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
@@ -193,6 +196,47 @@ def test_a_lone_detection_never_becomes_a_track() -> None:
     for k in range(1, 8):  # the target stays in coverage but is never seen again
         tracker.scan(sensor, k * sensor.revisit_us, np.zeros((0, sensor.model.dim)))
     assert tracker.tracks == []
+
+
+def test_a_blended_detection_is_read_with_the_resolution_cell_as_noise() -> None:
+    """A track fed one object's detections, then a detection the radar flags as a blend
+    of unresolved objects (at their centroid, 0.15 beamwidths off): read with the cell's
+    noise it moves the track less and leaves it a wider covariance than the same
+    detection read as a point target's; the blend's tracks start wider too."""
+    sensor = get_sensor("USA-TPY2-SEONGJU")
+    cell = measurement_models.blended(sensor.model, sensor.range_res_m, sensor.angle_res_rad)
+    assert cell is sensor.blend_model or cell.sigma == sensor.blend_model.sigma
+    assert cell.sigma[1] > 5 * sensor.model.sigma[1] and cell.sigma[3] == sensor.model.sigma[3]
+
+    missile = ballistic_missile("A", 0)
+
+    def run(blend: bool) -> tuple[np.ndarray, np.ndarray]:
+        ids = iter(f"T{i}" for i in range(100))
+        tracker = Tracker(TrackerConfig(), lambda: next(ids))
+        for k in range(8):
+            t = 60 * US + k * sensor.revisit_us
+            x = missile.truth(t)
+            z = measurement_models.measure(sensor.model, x[None, :3], x[None, 3:])
+            if k < 7:
+                tracker.scan(sensor, t, z)
+        z[0, 1] += 0.15 * sensor.angle_res_rad
+        blends = Blends(np.array([True]), sensor.blend_model) if blend else None
+        out = tracker.scan(sensor, t, z, blends)
+        assert len(out.updated) == 1
+        return out.x[0][:3] - x[:3], out.p[0][:3, :3]
+
+    pulled, tight = run(False)
+    held, wide = run(True)
+    assert np.linalg.norm(held) < 0.5 * np.linalg.norm(pulled)
+    assert np.trace(wide) > np.trace(tight)
+
+    ids = iter(f"T{i}" for i in range(100))
+    tracker = Tracker(TrackerConfig(), lambda: next(ids))
+    r = np.stack([geodetic_to_ecef(39.3, 126.5, 30e3), geodetic_to_ecef(38.6, 125.4, 30e3)])
+    z = measurement_models.measure(sensor.model, r, np.zeros_like(r))
+    started = tracker.scan(sensor, 0, z, Blends(np.array([True, False]), sensor.blend_model))
+    (a, _), (b, _) = started.started
+    assert np.trace(a.p[0][:3, :3]) > 10 * np.trace(b.p[0][:3, :3])
 
 
 def test_a_scan_says_which_detection_row_each_track_took() -> None:
