@@ -80,15 +80,10 @@ def blended(model: MeasurementModel, range_m: float, angle_rad: float) -> Measur
     fourth component) is not widened: the blend's is its members' weighted mean too,
     but nothing bounds their difference by a cell.
     """
-    extra = (
-        [range_m, angle_rad, angle_rad]
-        if model.kind is MeasurementKind.RADAR
-        else [
-            angle_rad,
-            angle_rad,
-        ]
+    cell = (
+        [range_m, angle_rad, angle_rad] if model.kind is MeasurementKind.RADAR else [angle_rad] * 2
     )
-    extra += [0.0] * (model.dim - len(extra))
+    extra = cell + [0.0] * (model.dim - len(cell))
     sigma = tuple(
         math.hypot(s, e / math.sqrt(12.0)) for s, e in zip(model.sigma, extra, strict=True)
     )

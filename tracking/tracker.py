@@ -489,8 +489,7 @@ class Tracker:
         used = set(assigned.values()) | set(held.values())
         for j in range(len(z)):
             if j not in used:
-                blend = blends is not None and bool(blends.mask[j])
-                read_as = blends.model if blends is not None and blend else model
+                read_as = blends.model if blends is not None and blends.mask[j] else model
                 result.started.append((self._initiate(sensor, t_us, z[j], read_as), j))
         return result
 
