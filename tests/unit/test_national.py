@@ -6,6 +6,7 @@ import json
 import random
 import uuid
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -310,3 +311,31 @@ def test_a_tracker_that_estimates_the_body_s_drag_predicts_the_impact_better() -
     over seeds 0-1 are off by 1.08 km RMS; estimating the drag scale
     (``TrackerConfig.estimate_drag``) brings them to 0.64 km."""
     assert _impact_rms_m(True) < 0.8 * _impact_rms_m(False)
+
+
+def test_a_radar_hands_its_blends_to_the_tracker_and_an_infrared_sensor_does_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Six KN-25 fired 300 m apart blend in the radars' beams and in the US satellites'
+    pixels (258 radar and 8 infrared blended detections for Korea and the US, seed 0):
+    radar scans hand theirs to the tracker flagged; no infrared scan does (its blends
+    are read as point sources)."""
+    from measurement.models import MeasurementKind
+    from tracking.tracker import Tracker
+
+    flagged: list[tuple[MeasurementKind, int]] = []
+    scan = Tracker.scan
+
+    def spy(self, sensor, t_us, z, blends=None):  # type: ignore[no-untyped-def]
+        if blends is not None:
+            assert blends.mask.shape == (len(z),) and blends.mask.any()
+            assert blends.model.sigma[1] > sensor.model.sigma[1]
+            flagged.append((sensor.model.kind, int(blends.mask.sum())))
+        return scan(self, sensor, t_us, z, blends)
+
+    monkeypatch.setattr(Tracker, "scan", spy)
+    path = Path(__file__).parents[2] / "scenarios" / "battery" / "close-launchers.yaml"
+    launches = load_scenario(path, seed=0).launches
+    for nation in (Nation.KOR, Nation.USA):
+        simulate_nation(launches, nation)
+    assert flagged and {kind for kind, _ in flagged} == {MeasurementKind.RADAR}
