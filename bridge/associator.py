@@ -352,15 +352,10 @@ class Associator:
                         self.table.note_left(n, touched)
                     continue
                 if step.slot < 0:
-                    log.info(
-                        "%s held: %s, near no track",
-                        key_text(n.member.key),
-                        f"detached from {n.previous}"
-                        if n.previous
-                        else "no newer observation"
-                        if n.stale
-                        else "a known missile",
-                    )
+                    why = "no newer observation" if n.stale else "a known missile"
+                    if n.previous:
+                        why = f"detached from {n.previous}"
+                    log.info("%s held: %s, near no track", key_text(n.member.key), why)
                     self.table.hold(n.member, n.previous, known=n.known)
                     if n.previous:
                         self.table.note_left(n, touched)

@@ -354,8 +354,8 @@ class TrackTable:
     ) -> None:
         """Keep a newcomer back from founding a track; its next report retries it (still
         detached from ``previous``, if a break detached it; ``known``: held as ambiguous
-        between tracks the picture holds, see ``Newcomer.known``; ``late``: see
-        ``reinitiated``: see ``Newcomer.reinitiated``)."""
+        between tracks the picture holds, see ``Newcomer.known``; ``reinitiated``: see
+        ``Newcomer.reinitiated``)."""
         self.held[member.key] = member
         if known:
             self.held_known.add(member.key)

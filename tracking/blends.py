@@ -66,9 +66,11 @@ def read(
     """The d² and ln|S| of innovations ``nu`` (2n, m, dim) of states ``x``, ``p`` (2n, ...)
     whose predictions under the sensor's own model are ``pred``."""
     d2 = np.einsum("nmi,nij,nmj->nm", nu, pred.s_inv, nu)
-    logdet = np.repeat(pred.logdet[:, None], nu.shape[1], axis=1)
+    # A view, not a copy, on every scan without blends (most of them).
+    logdet = np.broadcast_to(pred.logdet[:, None], d2.shape)
     if blends is None or not blends.mask.any():
         return Reading(d2, logdet, None)
+    logdet = logdet.copy()
     blend = ekf.Predicted.of(blends.model, x, p)
     cols = blends.rows
     d2[:, cols] = np.einsum("nmi,nij,nmj->nm", nu[:, cols], blend.s_inv, nu[:, cols])

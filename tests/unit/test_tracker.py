@@ -205,7 +205,7 @@ def test_a_blended_detection_is_read_with_the_resolution_cell_as_noise() -> None
     detection read as a point target's; the blend's tracks start wider too."""
     sensor = get_sensor("USA-TPY2-SEONGJU")
     cell = measurement_models.blended(sensor.model, sensor.range_res_m, sensor.angle_res_rad)
-    assert cell is sensor.blend_model or cell.sigma == sensor.blend_model.sigma
+    assert cell.sigma == sensor.blend_model.sigma
     assert cell.sigma[1] > 5 * sensor.model.sigma[1] and cell.sigma[3] == sensor.model.sigma[3]
 
     missile = ballistic_missile("A", 0)
