@@ -213,14 +213,16 @@ class Associator:
         return None if best is None else (best[2], best[3])
 
     def _across_boost(
-        self, track: SystemTrack, reference: Estimate, contenders: tuple[Estimate, ...]
+        self, track: SystemTrack, reference: Estimate, contenders: tuple[Estimate, Estimate]
     ) -> bool:
         """Whether comparing ``contenders`` with ``reference`` moves a state across
-        more of a boost than the ballistic model covers (``GateConfig.boost_span_s``):
-        then no verdict. A feed read late brings one nation's tracks seconds older
-        than the others': the others' word moved back without the thrust it has flown
-        since sits behind their missile, and a report still judged coasting moved
-        forward falls behind its own - on a ripple, onto the next missile's path."""
+        more of a boost than the ballistic model covers (``GateConfig.boost_span_s``),
+        or across enough of one to blur the two (``_blurred``; the first contender is the
+        newcomer): then no verdict. A
+        feed read late brings one nation's tracks seconds older than the others': the
+        others' word moved back without the thrust it has flown since sits behind
+        their missile, and a report still judged coasting moved forward falls behind
+        its own - on a ripple, onto the next missile's path."""
         span = round(self.gate.config.boost_span_s * US)
         may_thrust = self.gate.propagator.may_thrust
         for e in contenders:
@@ -229,7 +231,34 @@ class Associator:
             ):
                 return True
         then = min(e.time_us for e in contenders)
-        return thrusting_then(track.history, reference, then, span) is not None
+        if thrusting_then(track.history, reference, then, span) is not None:
+            return True
+        return self._blurred(reference, *contenders)
+
+    def _blurred(self, reference: Estimate, new: Estimate, old: Estimate) -> bool:
+        """Whether ``reference``, moved to the newcomer's time across a thrust, may miss
+        by half the contenders' separation or more: a thrust of ``peak_thrust_mps2``
+        over the move's t seconds displaces it t²/2 times that along the path, where
+        the newcomer of a neighbouring missile can fit it better than the incumbent of
+        its own. A Korean feed read 10 s late on a ripple 4 s apart: the others' word
+        moved back 8 s, out of its boost, sat 2 km from both missiles and a newcomer
+        of the next missile displaced Korea's track of this one (docs/score.md,
+        "Stop 54"). The separation is read by moving the older contender to the
+        newer's time; where that move may blur it as much (an incumbent silent for
+        seconds in boost: its nation began its track again), the two are not known
+        to be apart and the contest decides as before."""
+        peak = self.gate.config.peak_thrust_mps2
+        may_thrust = self.gate.propagator.may_thrust
+        if peak <= 0.0 or not (may_thrust(reference) or may_thrust(new)):
+            return False
+        early, late = sorted((new, old), key=lambda e: e.time_us)
+        apart = float(
+            np.linalg.norm(self.gate.propagator.to(early, late.time_us).x[:3] - late.x[:3])
+        )
+        if may_thrust(early) and peak * ((late.time_us - early.time_us) / US) ** 2 >= apart:
+            return False
+        dt = abs(reference.time_us - new.time_us) / US
+        return peak * dt * dt >= apart
 
     def _reference(self, members: list[NationalTrack]) -> Estimate:
         """The fused estimate of ``members`` at the newest of their times."""

@@ -125,6 +125,15 @@ class GateConfig:
     ``missed_thrust_mps2`` as 1 sigma over the track's age; 0: off). 25 m/s² is the
     catalogue's first stages at ignition (7-50 m/s², half of them 15-25: the slow
     ones are the ones a filter misses longest), not a figure fitted to the battery.
+
+    A contest (``bridge.associator``: a nation's new track displacing its incumbent)
+    compares both with the others' word moved to their times. Where that move spans
+    a thrust, it misses up to ``peak_thrust_mps2`` t²/2 along the path: when that is
+    half the contenders' separation or more, the others' word may sit nearer the
+    wrong one and no verdict is given (unless the separation itself is read across as
+    much thrust: an incumbent silent for seconds in boost, begun again by its nation).
+    A worst case, not a 1 sigma: the catalogue's motors end their burns at 60-160 m/s²
+    (the KN-25 at 126), and a verdict removes a nation's track from its missile.
     """
 
     dof: int = 6
@@ -141,6 +150,7 @@ class GateConfig:
     falling_sigmas: float = 2.0
     thrust_ceiling_m: float = 20_000.0
     missed_thrust_mps2: float = 25.0
+    peak_thrust_mps2: float = 150.0
     late_gate_probability: float = 1.0 - 1e-12
     settle_s: float = 20.0
     ambiguity_ratio: float = 100.0
@@ -171,6 +181,8 @@ class GateConfig:
             raise ConfigError("thrust ceiling must not be negative")
         if not 0.0 <= self.missed_thrust_mps2 <= 200.0:
             raise ConfigError("missed thrust must be 0..200 m/s²")
+        if not 0.0 <= self.peak_thrust_mps2 <= 500.0:
+            raise ConfigError("peak thrust must be 0..500 m/s²")
         if self.break_check_s < 0.0:
             raise ConfigError("break check interval must not be negative")
         if self.q_ballistic < 0.0 or self.q_boost < 0.0:

@@ -12,17 +12,21 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
-from bridge.associator import _Board
+from bridge.association import Gate
+from bridge.associator import Associator, _Board
 from bridge.config import AlertConfig, EngineConfig, GateConfig
 from bridge.engine import Engine, Inbound
+from bridge.estimate import Estimate
 from bridge.table import Newcomer, TrackTable
 from bridge.tracks import NationalTrack, Picture
 from evaluation.synthetic import NationModel, Report, ballistic_missile, national_reports
 from tests.members import national_track
 from trilink.codec import Codec
 from trilink.constants import US
+from trilink.geodesy import A
 from trilink.model import FusedAlert, MissileClass, Nation
 
 T0 = 1_777_593_600_000_000
@@ -156,3 +160,27 @@ def test_the_contest_builds_references_only_for_tracks_within_reach() -> None:
     board = _Board.of(table.tracks.values(), {}, lambda ms: ms[0].estimate)
     newcomer = member("KOR-NEW", 0.0)
     assert board.near(newcomer.estimate) == [tracks[0]]
+
+
+def _boosting(time_s: float, along_m: float, speed_mps: float) -> Estimate:
+    """A thrusting state 15 km up, ``along_m`` east of a point, climbing and flying
+    east at ``speed_mps``, at ``time_s`` after T0."""
+    x = np.array([A + 15_000.0, along_m, 0.0, 300.0, speed_mps, 0.0])
+    return Estimate(T0 + round(time_s * US), x, np.diag([1e4] * 3 + [1e2] * 3), boosting=True)
+
+
+def test_a_contest_gives_no_verdict_where_moving_the_others_word_blurs_the_contenders() -> None:
+    # Two live tracks of one nation 4 km apart along one boost path (a ripple's
+    # neighbours): the others' word 8 s newer, moved back without the thrust it has
+    # flown since, may miss by up to 150 m/s² x 8² / 2 = 4.8 km along the path, so it
+    # cannot say which is its missile's; 2 s newer (300 m) it can. An incumbent last
+    # heard 8 s before the newcomer in boost (its nation began its track again) is
+    # not known to be apart from it at all: the contest decides as before.
+    table = TrackTable.configured(GateConfig(), AlertConfig())
+    associator = Associator(Gate(GateConfig()), table)
+    new = _boosting(0.0, 0.0, 1_000.0)
+    live_old = _boosting(1.0, 5_000.0, 1_000.0)  # 4 km ahead of the newcomer's missile
+    assert associator._blurred(_boosting(8.0, 12_000.0, 1_300.0), new, live_old)
+    assert not associator._blurred(_boosting(2.0, 2_100.0, 1_100.0), new, live_old)
+    stale_old = _boosting(-8.0, -6_000.0, 700.0)
+    assert not associator._blurred(_boosting(8.0, 12_000.0, 1_300.0), new, stale_old)

@@ -72,10 +72,12 @@ def test_in_time_the_batches_do_not_matter(ripple: Simulated) -> None:
 # ten seconds without its thrust lands on the next missile of the ripple. Before the
 # contests gave no verdict across such a span (``Associator._across_boost``), Korea's
 # newer tracks displaced its right ones and the picture merged missiles (2 of 4, and
-# 2 of 6 here).
+# 2 of 6 here). Across a shorter span too, when the move blurs the two contenders
+# (``Associator._blurred``): 2 of 5 merged from Sariwon before it, in both windows.
 RIPPLES = {
     "sunan-4x5s": ("sunan", 70, 380, 4, 5.0),
     "wonsan-6x4s": ("wonsan", 70, 400, 6, 4.0),
+    "sariwon-5x4s": ("sariwon", 75, 350, 5, 4.0),
 }
 
 
