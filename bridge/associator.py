@@ -215,14 +215,14 @@ class Associator:
     def _across_boost(
         self, track: SystemTrack, reference: Estimate, contenders: tuple[Estimate, Estimate]
     ) -> bool:
-        """Whether comparing ``contenders`` with ``reference`` moves a state across
-        more of a boost than the ballistic model covers (``GateConfig.boost_span_s``),
-        or across enough of one to blur the two (``_blurred``; the first contender is the
-        newcomer): then no verdict. A
-        feed read late brings one nation's tracks seconds older than the others': the
-        others' word moved back without the thrust it has flown since sits behind
-        their missile, and a report still judged coasting moved forward falls behind
-        its own - on a ripple, onto the next missile's path."""
+        """Whether comparing ``contenders`` (the newcomer, then the incumbent) with
+        ``reference`` moves a state across more of a boost than the ballistic model
+        covers (``GateConfig.boost_span_s``), or across enough of one to blur the two
+        (``_blurred``): then no verdict. A feed read late brings one nation's tracks
+        seconds older than the others': the others' word moved back without the thrust
+        it has flown since sits behind their missile, and a report still judged
+        coasting moved forward falls behind its own - on a ripple, onto the next
+        missile's path."""
         span = round(self.gate.config.boost_span_s * US)
         may_thrust = self.gate.propagator.may_thrust
         for e in contenders:
