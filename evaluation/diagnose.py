@@ -16,7 +16,7 @@ consistent estimate: median 5.3, 90th percentile 10.6).
 
 ``--track NATION/TRACK_ID`` (repeatable) adds one national track's life: which missile
 caused each of its detections, and per report its height, speed and the speed a climb
-to that height needs (``tracking.tracker.plausible``), its position sigma, whether it
+to that height needs (``tracking.plausibility.plausible``), its position sigma, whether it
 says it thrusts, and its distance to the nearest missiles. A track that began on other
 missiles' detections (a ripple's plume hop) reads as a run of other names first.
 """
@@ -38,8 +38,8 @@ from evaluation.origin import (
     system_origins,
 )
 from evaluation.scoring import Simulated, run_offline, simulate_scenario
+from tracking.plausibility import least_climb_speed
 from tracking.propagate import from_upper_triangle
-from tracking.tracker import least_climb_speed
 from trilink.air import height_rows
 from trilink.constants import US
 from trilink.model import FusedAlert, Nation

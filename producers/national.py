@@ -59,15 +59,8 @@ from producers.report import (
 from sim.resolution import Echo, resolve
 from sim.sensors import Sensor, Trajectory, observe, seed_sequence, sensors_of
 from tracking.blends import Blends
-from tracking.tracker import (
-    ScanResult,
-    Stage,
-    Track,
-    Tracker,
-    TrackerConfig,
-    consistent,
-    steady,
-)
+from tracking.plausibility import consistent, steady
+from tracking.tracker import ScanResult, Stage, Track, Tracker, TrackerConfig
 from trilink.constants import NATIONS, FloatArray
 from trilink.model import (
     DataMode,
@@ -133,14 +126,14 @@ class NationalConfig:
     # see ``_observable``.
     report_velocity_sigma_mps: float = 250.0
     # ... and once its estimate could have been a missile's (climbing while it thrusts)
-    # over its last updates, up to this many (``tracking.tracker.plausible``).
+    # over its last updates, up to this many (``tracking.plausibility.plausible``).
     report_plausible_updates: int = 4
     # ... and once the detections of its last updates, up to this many, fit it as one
-    # object's would, at this probability (``tracking.tracker.consistent``; 0: no test).
+    # object's would, at this probability (``tracking.plausibility.consistent``; 0: no test).
     report_consistent_updates: int = 3
     report_consistent_probability: float = 0.99
     # ... with none of those updates more than this after the detection before it: a
-    # track that coasted earns its first report again (``tracking.tracker.steady``).
+    # track that coasted earns its first report again (``tracking.plausibility.steady``).
     report_max_gap_s: float = 5.0
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     classification: str = "UNCLASSIFIED//EXERCISE"
@@ -389,7 +382,7 @@ class NationalSimulation:
         # first reported once its own data have fixed its velocity as well as a radar's
         # track at confirmation (a radar's track meets it then or a scan later; stereo
         # infrared takes several more scans).
-        # Nor before its estimate has been a missile's (``tracking.tracker.plausible``)
+        # Nor before its estimate has been a missile's (``tracking.plausibility.plausible``)
         # over its last few updates, or all of them for a track that has had fewer: a
         # track carried by a ripple's blended plumes swings in and out of that, and its
         # first report would join it to whichever missile it was near (docs/score.md,

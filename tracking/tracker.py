@@ -46,8 +46,6 @@ predicted impact the caller computes for its reports.
 
 from __future__ import annotations
 
-import functools
-import itertools
 import math
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -67,6 +65,7 @@ from measurement.models import MeasurementKind, MeasurementModel
 from tracking import ambiguity, ekf
 from tracking.blends import Blends, Reading, read
 from tracking.drag import DRAG_SPREAD
+from tracking.plausibility import plausible
 from tracking.priors import line_of_sight_prior, radial_velocity_prior
 from trilink.air import height_rows
 from trilink.geodesy import FloatArray, ecef_to_geodetic
@@ -247,68 +246,6 @@ INNOVATION_MEMORY = 8
 """How many of a track's newest innovations it keeps for :func:`consistent`."""
 
 
-def consistent(track: Track, updates: int, probability: float) -> bool:
-    """Whether the detections of ``track``'s newest ``updates`` updates (all of them, for
-    a track that has had fewer since its first detection) fit it as its own object's
-    would: neither one normalised innovation squared (under the model that fitted it
-    best) nor their sum beyond the ``probability`` quantile of its chi-square
-    distribution (the sum: the time-averaged NIS test of Bar-Shalom, Li & Kirubarajan,
-    sec. 5.4; each one: a single hop that the window's sum would dilute).
-
-    A track that took one missile's detections and then the next one's (a ripple whose
-    missiles each come into a distant radar's view at the same point of their common
-    path, seconds apart) fits each hop badly: on the KN-25 ripple ``ripple-kn25-8x3s``
-    a Japanese track's hop from the fifth missile to the sixth came in at d² = 17 where
-    its neighbours' detections came in at 0.1-6 (docs/score.md, "Stop 49").
-    """
-    newest = list(track.innovations)[-updates:] if updates > 0 else []
-    if not newest:
-        return True
-    tail = 1.0 - probability
-    if any(d2 > _quantile(dim, tail) for d2, dim in newest):
-        return False
-    return sum(d2 for d2, _ in newest) <= _quantile(sum(dim for _, dim in newest), tail)
-
-
-def steady(track: Track, updates: int, max_gap_us: int) -> bool:
-    """Whether each of ``track``'s newest ``updates`` updates came within ``max_gap_us``
-    of the detection before it: no coast inside the window :func:`consistent` judges.
-
-    A track that coasted through missed scans and took a detection again may have taken
-    another object's: among closely spaced missiles its grown gate holds several, and
-    the first detection after the coast fits it well *because* the gate grew (on the
-    KN-23 ripple ``ripple-kn23-6x4s`` a Japanese track took one missile's detections,
-    coasted 8 s, then took two others' at d² of 0.6-2 and was reported; docs/score.md,
-    "Stop 49"). It earns its first report again with ``updates`` updates after the coast.
-    """
-    times = list(track.detected_us)[-(updates + 1) :] if updates > 0 else []
-    return all(b - a <= max_gap_us for a, b in itertools.pairwise(times))
-
-
-@functools.cache
-def _quantile(dof: int, tail: float) -> float:
-    return float(chdtri(dof, tail))
-
-
-MIN_CLIMB_ACCEL_MPS2 = 2.0
-"""Least net acceleration along the path of a powered ascent (m/s²): thrust less weight
-(and drag). The catalogue's first stages lift off at 12.5-50 m/s² of thrust (the
-Chollima-1 at a thrust-to-weight of 1.28, net 2.7 m/s²). Flown by the simulator,
-``|v|² / 2h`` over a boost stays above 5.4 m/s² for the heaviest (Hwasong-14 and -17),
-13 for a Scud-B and 50 for a KN-25 (``tests/unit/test_tracker.py``)."""
-
-LAUNCH_HEIGHT_M = 2_000.0
-"""Height above the ellipsoid no launch site exceeds: a climb is counted from there."""
-
-
-def least_climb_speed(height_m: FloatArray | float) -> FloatArray:
-    """The least speed of a powered ascent at ``height_m`` (m/s): ``sqrt(2 a h)`` over the
-    height climbed from :data:`LAUNCH_HEIGHT_M`, at :data:`MIN_CLIMB_ACCEL_MPS2`."""
-    climb = np.maximum(np.asarray(height_m, dtype=np.float64) - LAUNCH_HEIGHT_M, 0.0)
-    speed: FloatArray = np.sqrt(2.0 * MIN_CLIMB_ACCEL_MPS2 * climb)
-    return speed
-
-
 def _mode_mean(mu: FloatArray, xs: FloatArray) -> FloatArray:
     # The kinematic state (n, 6) of each track's models (n, m, >= 6) weighted by ``mu``.
     return cast(FloatArray, np.einsum("nj,njk->nk", mu, xs[:, :, 0:6]))
@@ -322,42 +259,6 @@ def _climbing(x: FloatArray) -> BoolArray:
 def _climbing_below(x: FloatArray, ceiling_m: float) -> BoolArray:
     # Whether each state (n, 6) climbs below ``ceiling_m`` above the ellipsoid.
     return _climbing(x) & (height_rows(x[:, 0:3].T) < ceiling_m)
-
-
-def plausible(x: FloatArray, p: FloatArray, boost: FloatArray) -> BoolArray:
-    """Whether each combined estimate (n, 6), (n, 6, 6) could be a missile's: it is
-    not thrusting (boost probability over one half) while descending by more than half
-    the standard deviation of its vertical speed, nor while slower, by more than half
-    the standard deviation of its speed, than a climb to its height allows.
-
-    A ballistic missile climbs for as long as its motor burns, whatever its trajectory
-    (lofted, depressed, an SLBM's). An estimate that thrusts downwards is following no
-    missile: in a ripple from one site the plumes on the common path blend in a staring
-    infrared sensor's pixels, and a track fed by them takes one missile's detection,
-    then another's, its velocity swinging between theirs (on the 2024-05-29 salvo, US
-    tracks that took up to ten missiles' detections, several seconds of them descending
-    at hundreds of m/s while "thrusting").
-
-    Nor does a missile thrust slowly high up: whatever its path, it has flown at least
-    its height h since lift-off, at a net acceleration of at least
-    :data:`MIN_CLIMB_ACCEL_MPS2` along it, so its speed is at least ``sqrt(2 a h)``
-    (230 m/s at 13 km). A track fed by a ripple where each missile first comes into a
-    sensor's view (the same point of the common path, seconds apart) hops from one
-    missile's first detections to the next one's and barely moves: on the 2024-05-29
-    salvo a US track "thrusting" at 99 m/s at 13.5 km, made of five missiles'
-    detections, was reported and joined to the system track of the one it was nearest.
-    """
-    pos, vel = x[:, 0:3], x[:, 3:6]
-    r = np.linalg.norm(pos, axis=1)
-    vertical = pos / r[:, None]
-    up = np.einsum("ij,ij->i", vertical, vel)
-    up_var = np.einsum("ij,ijk,ik->i", vertical, p[:, 3:6, 3:6], vertical)
-    climbing = up >= -0.5 * np.sqrt(up_var)
-    speed = np.maximum(np.linalg.norm(vel, axis=1), 1e-9)
-    along = vel / speed[:, None]
-    speed_var = np.einsum("ij,ijk,ik->i", along, p[:, 3:6, 3:6], along)
-    fast = speed + 0.5 * np.sqrt(speed_var) >= least_climb_speed(height_rows(pos.T))
-    return cast(BoolArray, (climbing & fast) | (boost <= 0.5))
 
 
 class Tracker:

@@ -235,7 +235,7 @@ def test_a_track_on_a_ripple_s_blended_plumes_waits_until_it_follows_one() -> No
     """The 2024-05-29 salvo (18 KN-25 from Sunan within a minute): SBIRS cannot
     resolve the plumes on the common path, and a US track fed by them wanders from
     missile to missile. Held until its estimate has climbed while thrusting for a few
-    updates (``tracking.tracker.plausible``), fewer such tracks are reported while they
+    updates (``tracking.plausibility.plausible``), fewer such tracks are reported while they
     still wander: 7 over these seeds, 16 without the hold."""
     wandering = 0
     for seed in range(10):

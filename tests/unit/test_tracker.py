@@ -18,7 +18,7 @@ from producers.scenario_file import load_scenario
 from sim.sensors import Sensor, get_sensor, observe, seed_sequence
 from sim.solve import solve_trajectory
 from tests.factories import make_launch
-from tracking import ambiguity, ekf
+from tracking import ambiguity, ekf, plausibility
 from tracking.blends import Blends
 from tracking.classify import classify, potential_range_km
 from tracking.impact import crossing
@@ -177,11 +177,14 @@ def test_the_tracker_sees_only_sensor_time_and_measurements() -> None:
     # Structural: the scan API carries no truth, and the module knows no launch records.
     params = list(inspect.signature(Tracker.scan).parameters)
     assert params == ["self", "sensor", "t_us", "z", "blends"]
-    tree = ast.parse(Path(inspect.getfile(tracker_module)).read_text())
-    imported = {
-        node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
-    }
-    assert not any(m.startswith(("sim", "producers", "trilink.model")) for m in imported)
+    for module in (tracker_module, plausibility):
+        tree = ast.parse(Path(inspect.getfile(module)).read_text())
+        imported = {
+            node.module
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module
+        }
+        assert not any(m.startswith(("sim", "producers", "trilink.model")) for m in imported)
 
 
 def test_a_lone_detection_never_becomes_a_track() -> None:
@@ -349,8 +352,8 @@ def test_an_estimate_that_thrusts_downwards_is_not_plausible() -> None:
         [np.concatenate([pos, v]) for v in (800.0 * up, -500.0 * up, 800.0 * east - 50.0 * up)]
     )
     p = np.stack([np.eye(6) * s**2 for s in (50.0, 50.0, 200.0)])
-    thrusting = tracker_module.plausible(x, p, np.full(3, 0.9))
-    coasting = tracker_module.plausible(x, p, np.full(3, 0.1))
+    thrusting = plausibility.plausible(x, p, np.full(3, 0.9))
+    coasting = plausibility.plausible(x, p, np.full(3, 0.1))
     assert thrusting.tolist() == [True, False, True]
     assert coasting.all()  # a coasting missile descends after its apogee
 
@@ -368,12 +371,14 @@ def test_an_estimate_that_thrusts_slowly_high_up_is_not_plausible() -> None:
         ]
     )
     p = np.stack([np.eye(6) * s**2 for s in (50.0, 50.0, 400.0, 50.0)])
-    thrusting = tracker_module.plausible(x, p, np.full(4, 0.9))
-    coasting = tracker_module.plausible(x, p, np.full(4, 0.1))
+    thrusting = plausibility.plausible(x, p, np.full(4, 0.9))
+    coasting = plausibility.plausible(x, p, np.full(4, 0.1))
     assert thrusting.tolist() == [False, True, True, True]
-    assert coasting.all()  # a coasting estimate may be slow (a lofted one near apogee)
+    # Coasting, the slow one is on an arc 14 km high that lands within 11 km: no
+    # missile's, and it is no climb's either.
+    assert coasting.tolist() == [False, True, True, True]
     # The bound is the least climb: sqrt(2 a h) over the height above any launch site.
-    bound = math.sqrt(2.0 * tracker_module.MIN_CLIMB_ACCEL_MPS2 * (13.5e3 - 2e3))
+    bound = math.sqrt(2.0 * plausibility.MIN_CLIMB_ACCEL_MPS2 * (13.5e3 - 2e3))
     assert 200.0 < bound < 99.0 + 0.5 * 400.0
 
 
@@ -394,7 +399,57 @@ def test_the_climb_bound_holds_for_the_simulators_missiles(
     up = climb > 500.0
     net = np.sum(v[up] ** 2, axis=1) / (2.0 * climb[up])
     assert up.any() and float(net.min()) >= least
-    assert least >= 2.5 * tracker_module.MIN_CLIMB_ACCEL_MPS2
+    assert least >= 2.5 * plausibility.MIN_CLIMB_ACCEL_MPS2
+
+
+def test_an_estimate_that_hovers_while_coasting_is_not_plausible() -> None:
+    # 35.8 km up, level: at 60 m/s known to 40 m/s (a radar track on a ripple's merged
+    # returns where the missiles' path crosses its line of sight), at 60 m/s known only
+    # to 400 m/s, and at 1,000 m/s; then falling at 60 m/s from 470 km (an ICBM's
+    # lofted arc near its apogee, whose bound is small).
+    level = geodetic_to_ecef(39.2, 125.7, 35.8e3)
+    high = geodetic_to_ecef(39.2, 125.7, 470e3)
+    up = level / np.linalg.norm(level)
+    east = np.cross([0.0, 0.0, 1.0], up)
+    east /= np.linalg.norm(east)
+    x = np.stack(
+        [
+            np.concatenate([r, v])
+            for r, v in ((level, 60.0 * east), (level, 60.0 * east), (level, 1e3 * east),
+                         (high, 60.0 * east - 5.0 * up))
+        ]
+    )  # fmt: skip
+    p = np.stack([np.eye(6) * s**2 for s in (40.0, 400.0, 40.0, 40.0)])
+    coasting = plausibility.plausible(x, p, np.full(4, 0.1))
+    assert coasting.tolist() == [False, True, True, True]
+    # The bound at 35.8 km: an arc 30 km long (the shortest launch on record) with its
+    # apogee there flies at sqrt(g / 8H) * 30 km, above the climb's there.
+    bound = float(plausibility.least_coast_speed(35.8e3, 0.0))
+    assert 170.0 < bound < float(plausibility.least_climb_speed(35.8e3))
+    # Held only when known slow by two sigma: 60 m/s known to 400 m/s may be anything.
+    assert 60.0 + 2.0 * 40.0 < bound < 60.0 + 2.0 * 400.0
+
+
+@pytest.mark.parametrize(
+    ("missile", "range_km", "apogee_km"),
+    [("hwasong-17", 1000, 6000), ("hwasong-11d", 110, 25), ("scud-b", 300, 80),
+     ("kn-25", 350, 50), ("kn-23", 600, 50), ("kn-23", 200, 35)],
+)  # fmt: skip
+@pytest.mark.parametrize("physics", list(Physics))
+def test_the_simulators_missiles_are_plausible_whole_flights_when_judged_coasting(
+    missile: str, range_km: float, apogee_km: float, physics: Physics
+) -> None:
+    # Every half second from lift-off to impact, known exactly and judged coasting
+    # (a tracker's judgement may lag the thrust): each state meets the smaller bound.
+    # Lofted (the Hwasong-17 at 6,000 km), short and low (a Hwasong-11D at 110 km with a
+    # 25 km apogee, 2022-04-16), the KN-23's pull-up and glide, in both flight models.
+    flight = solve_trajectory(39.0, 125.7, 90.0, range_km, apogee_km, missile, physics)
+    t = np.arange(0.5, flight.flight_time_s, 0.5)
+    r, v = flight.state_at(t)
+    x = np.concatenate([r, v], axis=1)
+    ok = plausibility.plausible(x, np.zeros((len(t), 6, 6)), np.zeros(len(t)))
+    heights = height_rows(r[~ok].T)
+    assert ok.all(), [(float(s), float(h)) for s, h in zip(t[~ok], heights, strict=True)][:5]
 
 
 def test_a_detection_another_track_could_have_taken_as_well_is_ambiguous() -> None:

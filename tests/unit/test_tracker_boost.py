@@ -1,6 +1,6 @@
 """Two guards of a national track's first seconds: the boost model of a track that
 climbs low stays in its gate (``TrackerConfig.low_climb_boost_floor``), and a track
-whose newest detections fit it badly is not yet reported (``tracking.tracker.consistent``)."""
+whose newest detections fit it badly is not yet reported (``tracking.plausibility.consistent``)."""
 
 from __future__ import annotations
 
@@ -13,15 +13,8 @@ from evaluation.scoring import simulate_scenario
 from producers.national import NationalConfig, simulate_nation
 from producers.origins import OriginCounts
 from producers.scenario_file import load_scenario
-from tracking.tracker import (
-    BOOST,
-    Track,
-    Tracker,
-    TrackerConfig,
-    _climbing_below,
-    consistent,
-    steady,
-)
+from tracking.plausibility import consistent, steady
+from tracking.tracker import BOOST, Track, Tracker, TrackerConfig, _climbing_below
 from trilink.geodesy import geodetic_to_ecef
 from trilink.model import MissileWarning, Nation
 from trilink.physics import Physics
