@@ -37,7 +37,7 @@ Per sensor scan (:meth:`Tracker.scan`):
    sensor's only for a track that thrusts), and confirm or drop them.
 
 Each track keeps its newest updates' normalised innovations squared, which the caller
-reads (:func:`consistent`) before reporting it.
+reads (:func:`tracking.plausibility.consistent`) before reporting it.
 
 The tracker sees only (sensor, time, measurements): never a truth identifier. Ending
 confirmed tracks (lost, impacted) is the caller's decision, since it depends on the
