@@ -208,10 +208,10 @@ class Rows:
         d = p[:, _DIAGONAL, _DIAGONAL]
         return cls(
             np.array([e.time_us / US for e in est]),
-            x[:, :3].copy(),
+            x[:, :3],
             d[:, 0] + d[:, 1] + d[:, 2],
             np.array([e.boosting for e in est], dtype=bool),
-            x[:, 3:6].copy(),
+            x[:, 3:6],
             d[:, 3] + d[:, 4] + d[:, 5],
         )
 

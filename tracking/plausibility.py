@@ -97,7 +97,7 @@ SHORTEST_RANGE_M = 30_000.0
 Pukguksong-1 from Sinpo on 2016-04-23, 30 km; next a Hwasong-12 on 2017-04-04, 60 km
 (the CNS data set, ``../shared/reference``)."""
 
-GRAVITY_MPS2 = 9.80665
+_G0 = 9.80665  # standard gravity (m/s²), as tracking.propagate and sim spell it
 
 
 def least_coast_speed(height_m: FloatArray | float, up_mps: FloatArray | float) -> FloatArray:
@@ -113,8 +113,8 @@ def least_coast_speed(height_m: FloatArray | float, up_mps: FloatArray | float) 
     6,000 km: no bound on an ICBM's lofted arc)."""
     h = np.maximum(np.asarray(height_m, dtype=np.float64), 1.0)
     up = np.asarray(up_mps, dtype=np.float64)
-    apogee = h + up * up / (2.0 * GRAVITY_MPS2)
-    speed: FloatArray = SHORTEST_RANGE_M * np.sqrt(GRAVITY_MPS2 / (8.0 * apogee))
+    apogee = h + up * up / (2.0 * _G0)
+    speed: FloatArray = SHORTEST_RANGE_M * np.sqrt(_G0 / (8.0 * apogee))
     return speed
 
 

@@ -243,7 +243,8 @@ def combine(x: FloatArray, p: FloatArray, mu: FloatArray) -> tuple[FloatArray, F
 
 
 INNOVATION_MEMORY = 8
-"""How many of a track's newest innovations it keeps for :func:`consistent`."""
+"""How many of a track's newest innovations it keeps for
+:func:`tracking.plausibility.consistent`."""
 
 
 def _mode_mean(mu: FloatArray, xs: FloatArray) -> FloatArray:
