@@ -38,6 +38,11 @@ missile the picture already holds) that gates (or position-gates) with two or mo
 of which the best is not ``GateConfig.ambiguity_ratio`` times likelier than the next
 is *ambiguous* and held too: closely spaced objects its estimate cannot tell apart
 (see ``GateConfig``). It neither joins nor founds; its next report retries it. So is
+one whose best track it may join is not that much likelier than a track its own
+nation is on: the track left free to it is a choice by elimination, and its nation's
+member there may be the one on the wrong object (Japan's tracks of a battery trade
+objects; close-launchers joined a Japanese track to the one track Japan was not on,
+beside its missile's). So is
 a *young* candidate (within ``GateConfig.settle_s`` of its first observation) whose
 gated slots are all tracks the picture already held, open, and about equally near
 (by its whole state, or by position alone: a young track's velocity is not settled,
@@ -304,6 +309,10 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
     crowd: dict[int, list[int]] = {}
     # Known candidates in the late position gate of some open track, whoever is on it.
     among: set[int] = set()
+    # Late or known candidate -> its least d² to an open track its own nation is on, by
+    # its whole state and by position (``own3``).
+    own: dict[int, float] = {}
+    own3: dict[int, float] = {}
     steps: list[Step] = []
 
     def eligible(i: int, j: int) -> bool:
@@ -342,6 +351,13 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
                 elif holdable and gate.admits(d2):
                     blocked[k] = j
             c = cands[k]
+            if not free and (c.late or c.known) and eligible(k, j) and known(j):
+                d2 = gate.distance(c.estimate, at)
+                if gate.admits(d2):
+                    own[k] = min(own.get(k, math.inf), d2)
+                d3 = gate.distance(c.estimate, at, dof=3)
+                if d3 <= gate.late_threshold3:
+                    own3[k] = min(own3.get(k, math.inf), d3)
             kin = c.late and eligible(k, j) and _kin_of(gate, c, slots[j])
             if kin or free:
                 wide_d2 = _wide_distance(gate, c, at)
@@ -380,6 +396,10 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
         options.sort()
         dup, d2, j = options[0]
         rivals = [o[1] for o in options[1:] if o[0] == dup]
+        if not dup:
+            # A track its nation is on about as near (see ``defer_ambiguous``).
+            rivals.append((own if cands[i].detached else own3).get(i, math.inf))
+            rivals.sort()
         return j, dup, bool(rivals) and rivals[0] - d2 < gate.ambiguity
 
     def astray(i: int, j: int) -> bool:
@@ -409,6 +429,11 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
             if not (c.late or c.known or (c.young and all(known(j) for _, j in options))):
                 continue  # it may be the first track on its missile: no delay
             if len(options) > 1 and options[1][0] - options[0][0] < gate.ambiguity:
+                ambiguous = True
+            elif own.get(i, math.inf) - options[0][0] < gate.ambiguity:
+                # It fits a track its own nation is on about as well as the best it may
+                # join: that nation's member there may be its object (a swap or a split
+                # between closely spaced objects), and the free track only the one left.
                 ambiguous = True
             elif c.young:
                 # Its velocity not settled yet, positions alone may not tell; begun in

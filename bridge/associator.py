@@ -43,7 +43,7 @@ from bridge.estimate import Estimate, falling
 from bridge.exchange import Exchange
 from bridge.fusion import CovarianceIntersection
 from bridge.table import Changes, Newcomer, TrackTable
-from bridge.tracks import NationalTrack, SilentBefore, SystemTrack, key_text
+from bridge.tracks import NationalTrack, SilentBefore, SystemTrack, TrackKey, key_text
 from bridge.validate import altitude_m
 from trilink.constants import US
 from trilink.model import Nation, TrackStatus
@@ -72,6 +72,7 @@ class Associator:
 
     def associate(self, changes: Changes) -> None:
         """Detach drifted members, then place every newcomer; fills ``changes.late``."""
+        changes.newcomers.extend(self._returns(changes.returned))
         touched = [self.table.tracks[t] for t in sorted(changes.touched)]
         self.exchange.run(touched, self.table.tracks.values(), changes.touched)
         changes.newcomers.extend(self._breaks(changes.touched))
@@ -79,6 +80,44 @@ class Associator:
         pending.extend(self._contests(pending, changes.touched))
         if pending:
             changes.late |= self._assign(pending, changes.touched)
+
+    def _returns(self, returned: list[tuple[str, TrackKey]]) -> list[Newcomer]:
+        """Detach the members that report again after a silence, to be placed afresh.
+
+        A national track that coasted unseen for ``GateConfig.silent_s`` or more and
+        picks up detections again has picked up *some* object's: among closely spaced
+        objects (a battery fired from launchers a few hundred metres apart) its
+        tracker's prediction after half a minute's coast is no better than their
+        spacing, and the detections it takes may be a neighbour's. Its identity is
+        then a guess its state cannot confirm or deny for a while: its first reports
+        are the coasted prediction nudged by another missile's detections, and the
+        break and exchange tests see a track a kilometre wide that fits its old
+        missile's track as well as ever (close-launchers: Japan's tracks came back
+        from a 26 s gap on their neighbours and fed their old tracks for a minute). So
+        it leaves its track and, like a member detached unsettled
+        (``_hold_unsettled``), joins nothing until ``GateConfig.settle_s`` after its
+        return; then it is placed as a known missile (``Newcomer.known``): on its old
+        track or another only where it is ``GateConfig.ambiguity_ratio`` times likelier
+        than anywhere else, held while it is not. Only from a track other nations hold
+        live: the missile stays in the picture meanwhile. A held newcomer that comes
+        back after a silence waits the same way (``TrackTable.apply``).
+        """
+        detached: list[Newcomer] = []
+        if not returned:
+            return detached
+        silent_before = self.table.silent_before()
+        for track_id, key in returned:
+            track = self.table.tracks.get(track_id)
+            m = None if track is None else track.members.get(key)
+            if track is None or m is None or track.closed is not None:
+                continue
+            if not any(o.nation is not m.nation for o in track.live(silent_before)):
+                continue
+            log.info("%s reports again after a silence: placed afresh", key_text(key))
+            track.remove(key)
+            track.notes.append(f"{key_text(key)} left (it reports again after a silence)")
+            detached.append(Newcomer(m, m.observed_us, previous=track_id, known=True, retried=True))
+        return detached
 
     def _breaks(self, touched: set[str]) -> list[Newcomer]:
         """Detach, per touched track, the member that drifted furthest past the break gate."""
@@ -421,15 +460,18 @@ class Associator:
         leaves that one too, and every track it passes through carries a second
         missile's data. It joins nothing until it has settled (its missile is alerted
         already: holding it delays no first alert), then it is placed like any
-        detached member.
+        detached member. So too a member or held newcomer that reported again after a
+        silence (``NationalTrack.resumed_us``, see ``_returns``): settled counts from
+        its return.
         """
         settle = round(self.gate.config.settle_s * US)
         rest = []
         for n in pending:
             m = n.member
-            if n.previous and m.observed_us - m.first_observed_us < settle:
+            since = m.observed_us - max(m.first_observed_us, m.resumed_us)
+            if (n.previous or m.resumed_us) and since < settle:
                 log.info("%s held: detached from %s while unsettled", key_text(m.key), n.previous)
-                self.table.hold(m, n.previous)
+                self.table.hold(m, n.previous, known=n.known)
                 self.table.note_left(n, touched)
             else:
                 rest.append(n)

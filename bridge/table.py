@@ -67,6 +67,8 @@ class Changes:
     newcomers: list[Newcomer] = field(default_factory=list)
     # Closed tracks a late contributor joined: their close is stated again.
     late: set[str] = field(default_factory=set)
+    # Members that reported again after a silence (system track id, member key).
+    returned: list[tuple[str, TrackKey]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -212,6 +214,8 @@ class TrackTable:
                 held = self.held.pop(key, None)
                 member = held or NationalTrack.from_report(reports[0])
                 seen_us = member.observed_us
+                if held is not None and newest - seen_us >= self.silent_us:
+                    member.resumed_us = newest
                 for c in reports if held is not None else reports[1:]:
                     member.apply(c)
                 previous = self.held_from.pop(key, "")
@@ -257,6 +261,9 @@ class TrackTable:
             track.notes.append(f"revived: {key_text(member.key)} reports again")
         ch.touched.add(track.track_id)
         track.dirty = track.fresh_data = True
+        if was_active and member.active and member.observed_us - was_observed_us >= self.silent_us:
+            member.resumed_us = member.observed_us
+            ch.returned.append((track.track_id, member.key))
         if was_active and not member.active:
             track.membership_changed = True
             track.notes.append(f"{key_text(member.key)} lost")

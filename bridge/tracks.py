@@ -71,6 +71,9 @@ class NationalTrack:
     state_wire: tuple[float, ...] = ()
     cov_wire: tuple[float, ...] = ()
     checked_us: int = 0  # observed time of the state last tested against the break gate
+    # Observed time it reported again after a silence (0: never silent): its state is
+    # young again from there (``bridge.associator.Associator._returns``).
+    resumed_us: int = 0
     swap_checked_us: int = 0  # its track's newest report when last tested for an exchange
     # The newest report's label classification (alerts are classified at their
     # highest contributor's); not in snapshots: the next report restores it.

@@ -539,3 +539,37 @@ def test_a_known_newcomer_near_no_track_stays_held_as_known() -> None:
     plain = national_track(Nation.JPN, "JPN-0002", 0.0, T0 + 40 * US)
     assoc._assign([Newcomer(plain, T0)], touched)
     assert len(table.tracks) == 2  # a newcomer never held as ambiguous founds, as before
+
+
+def test_plan_holds_a_late_candidate_as_near_a_track_its_nation_is_on() -> None:
+    """A battery's Japanese track, first seen high, sits between two missiles' tracks
+    300 m apart; Japan already has a member on the nearer. Joining the other (the only
+    one it may join) would be a choice by elimination: Japan's member there may be the
+    one on the wrong object. It is held; precise, or begun low, it joins as before."""
+    a = ballistic_missile("A", T0)
+    t = T0 + 60 * US
+    gate = Gate()
+    apart = np.array([300.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+    precise = np.diag([20.0**2] * 3 + [2.0**2] * 3)
+
+    def slots() -> list[Slot]:  # fresh each time: a plan marks the slots it fills
+        return [
+            Slot("ST-a", _est(a.truth(t), t, precise), {Nation.KOR, Nation.JPN}, "realm"),
+            Slot("ST-b", _est(a.truth(t) + apart, t, precise), {Nation.KOR}, "realm"),
+        ]
+
+    between = _est(a.truth(t) + 0.4 * apart, t)
+    late = Candidate(between, Nation.JPN, "realm", (1, "JPN", "J2"), late=True)
+    assert plan([late], slots(), gate) == [Step(0, 1, held=True, ambiguous=True)]
+    # Begun low it may be the first track on a third missile: it joins the free track.
+    low = Candidate(between, Nation.JPN, "realm", (1, "JPN", "J2"))
+    assert plan([low], slots(), gate) == [Step(0, 1)]
+    sharp = Candidate(
+        _est(a.truth(t) + apart, t, precise), Nation.JPN, "realm", (1, "JPN", "J2"), late=True
+    )
+    assert plan([sharp], slots(), gate) == [Step(0, 1)]
+    # Its velocity off the free track's (past the association gate, within the late
+    # position gate): weighed on positions before it may found, the same doubt holds it.
+    off = between.x + np.array([0.0, 0.0, 0.0, 100.0, 0.0, 0.0])
+    wide = Candidate(_est(off, t), Nation.JPN, "realm", (1, "JPN", "J2"), late=True)
+    assert plan([wide], slots(), gate) == [Step(0, 1, held=True, ambiguous=True)]
