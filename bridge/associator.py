@@ -37,7 +37,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bridge.assigner import Candidate, Rows, Slot, Step, plan, reached, thrusting_then
+from bridge.assigner import (
+    Candidate,
+    Rows,
+    Slot,
+    Step,
+    in_reach,
+    plan,
+    reached,
+    thrusting_then,
+)
 from bridge.association import Gate
 from bridge.estimate import Estimate, falling
 from bridge.exchange import Exchange
@@ -99,25 +108,65 @@ class Associator:
         return; then it is placed as a known missile (``Newcomer.known``): on its old
         track or another only where it is ``GateConfig.ambiguity_ratio`` times likelier
         than anywhere else, held while it is not. Only from a track other nations hold
-        live: the missile stays in the picture meanwhile. A held newcomer that comes
-        back after a silence waits the same way (``TrackTable.apply``).
+        live (the missile stays in the picture meanwhile), and only where another open
+        track is inside its strict position gate (``_crowded``): with its neighbours
+        kilometres off, a track back from a silence (its nation's producer restarted)
+        has no other object to have picked up. A held newcomer that comes back after a
+        silence waits the same way (``TrackTable.apply``).
         """
         detached: list[Newcomer] = []
         if not returned:
             return detached
         silent_before = self.table.silent_before()
+        open_tracks = [
+            (t, e)
+            for t in self.table.tracks.values()
+            if t.closed is None and (e := t.gate_estimate(silent_before)) is not None
+        ]
+        rows = Rows.of([e for _, e in open_tracks]) if open_tracks else None
         for track_id, key in returned:
             track = self.table.tracks.get(track_id)
             m = None if track is None else track.members.get(key)
-            if track is None or m is None or track.closed is not None:
+            if track is None or m is None or track.closed is not None or rows is None:
                 continue
             if not any(o.nation is not m.nation for o in track.live(silent_before)):
                 continue
-            log.info("%s reports again after a silence: placed afresh", key_text(key))
+            if not self._crowded(m, track, open_tracks, rows):
+                continue
+            log.info("%s reports again after a silence among close tracks", key_text(key))
             track.remove(key)
             track.notes.append(f"{key_text(key)} left (it reports again after a silence)")
             detached.append(Newcomer(m, m.observed_us, previous=track_id, known=True, retried=True))
         return detached
+
+    def _crowded(
+        self,
+        m: NationalTrack,
+        track: SystemTrack,
+        open_tracks: list[tuple[SystemTrack, Estimate]],
+        rows: Rows,
+    ) -> bool:
+        """Whether another open track than ``track`` is within ``m``'s accuracy of ``m``
+        or of ``track``: inside the strict position gate of ``m``'s estimate, or of
+        ``track``'s estimate given ``m``'s covariance (its sensor's view of the two). The
+        first alone misses a track that took a neighbour's detections on its return but
+        is still, for a while, the prediction it coasted on; the second alone misses one
+        whose estimate jumped to a third track. Clear of every other track both ways (a
+        nation's feed back after an outage, its missiles kilometres apart) it went on
+        with its own missile's."""
+        probes = [m.estimate]
+        own = next((est for t, est in open_tracks if t is track), None)
+        if own is not None:
+            probes.append(Estimate(own.time_us, own.x, m.estimate.p, own.boosting))
+        realm = (track.data_mode, track.scenario_id)
+        for probe in probes:
+            for k in np.flatnonzero(in_reach(rows, probe)).tolist():
+                other, est = open_tracks[k]
+                if other is track or (other.data_mode, other.scenario_id) != realm:
+                    continue
+                if self.gate.distance(probe, est, dof=3) <= self.gate.threshold3:
+                    return True
+        return False
 
     def _breaks(self, touched: set[str]) -> list[Newcomer]:
         """Detach, per touched track, the member that drifted furthest past the break gate."""

@@ -29,7 +29,7 @@ from trilink.model import FusedAlert, Nation
 T0 = 1_777_593_600_000_000
 CODEC = Codec()
 KOR = NationModel(Nation.KOR, pos_sigma_m=100.0, vel_sigma_mps=5.0, interval_s=2.0)
-JPN = NationModel(Nation.JPN, delay_s=10.0, pos_sigma_m=300.0, vel_sigma_mps=10.0, interval_s=2.0)
+JPN = NationModel(Nation.JPN, delay_s=10.0, pos_sigma_m=500.0, vel_sigma_mps=10.0, interval_s=2.0)
 GAP_FROM_S, GAP_S = 30.0, 26.0  # Japan's radar sees nothing from 30 s to 56 s
 CONVERGE_S = 12.0  # a swapped track's estimate takes this long to reach its new missile
 
@@ -75,11 +75,13 @@ def _swapped_after_a_gap(
 
 
 def test_a_track_that_swapped_objects_in_a_silence_leaves_and_joins_its_new_missile() -> None:
-    # Two missiles 1 s apart on one path (1.8 km): Japan's 300 m tracks tell them
-    # apart, but a swapped track's first reports are still its old missile's.
+    # Two missiles 1 s apart on one path, the second 50 m/s faster: ~1 km apart when
+    # Japan's 500 m tracks come back (each in the other's position gate), 2 km and
+    # 50 m/s apart once settled. A swapped track's first reports are still its old
+    # missile's.
     missiles = {
         "M0": ballistic_missile("M0", T0, speed_mps=1800.0),
-        "M1": ballistic_missile("M1", T0 + US, speed_mps=1800.0),
+        "M1": ballistic_missile("M1", T0 + US, speed_mps=1850.0),
     }
     gap_from = T0 + round(GAP_FROM_S * US)
     back = gap_from + round(GAP_S * US)
@@ -106,3 +108,23 @@ def test_a_track_that_swapped_objects_in_a_silence_leaves_and_joins_its_new_miss
     # ...and back on its new missile's once settled, not before.
     assert set(placed) == {"JPN-0001", "JPN-0002"}
     assert all(back + settle_us <= t for t in placed.values())
+
+
+def test_a_track_back_from_a_silence_with_no_neighbour_stays_on_its_missile() -> None:
+    # One missile: Japan's track back from the same 26 s silence (its producer restarted)
+    # has no other object to have picked up: it stays on its track, not held the
+    # settling time a track among close neighbours waits.
+    missile = ballistic_missile("M0", T0, speed_mps=1800.0)
+    gap_from = T0 + round(GAP_FROM_S * US)
+    back = gap_from + round(GAP_S * US)
+    reports = [
+        r
+        for r in national_reports([missile], (KOR, JPN), seed=5)
+        if not (r.warning.nation is Nation.JPN and gap_from <= r.warning.observed_us < back)
+    ]
+    alerts = _run(reports)
+    assert len({a.system_track_id for a in alerts}) == 1
+    after = [a for a in alerts if a.newest_report_us >= back]
+    settle_us = round(EngineConfig().gate.settle_s * US)
+    assert any(a.newest_report_us < back + settle_us for a in after)
+    assert all(Nation.JPN in {c.nation for c in a.contributors} for a in after)
