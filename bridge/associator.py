@@ -37,22 +37,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bridge.assigner import (
-    Candidate,
-    Rows,
-    Slot,
-    Step,
-    in_reach,
-    plan,
-    reached,
-    thrusting_then,
-)
+from bridge.assigner import Candidate, Rows, Slot, Step, plan, reached, thrusting_then
 from bridge.association import Gate
 from bridge.estimate import Estimate, falling
 from bridge.exchange import Exchange
 from bridge.fusion import CovarianceIntersection
+from bridge.returns import Returns
 from bridge.table import Changes, Newcomer, TrackTable
-from bridge.tracks import NationalTrack, SilentBefore, SystemTrack, TrackKey, key_text
+from bridge.tracks import NationalTrack, SilentBefore, SystemTrack, key_text
 from bridge.validate import altitude_m
 from trilink.constants import US
 from trilink.model import Nation, TrackStatus
@@ -75,13 +67,15 @@ class Associator:
     # Leave-one-out references for the break test: the fast weights are plenty there.
     fuse: CovarianceIntersection = field(default_factory=lambda: CovarianceIntersection("fast"))
     exchange: Exchange = field(init=False)
+    returns: Returns = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "exchange", Exchange(self.gate, self.fuse))
+        object.__setattr__(self, "returns", Returns(self.gate, self.table))
 
     def associate(self, changes: Changes) -> None:
         """Detach drifted members, then place every newcomer; fills ``changes.late``."""
-        changes.newcomers.extend(self._returns(changes.returned))
+        changes.newcomers.extend(self.returns.run(changes.returned))
         touched = [self.table.tracks[t] for t in sorted(changes.touched)]
         self.exchange.run(touched, self.table.tracks.values(), changes.touched)
         changes.newcomers.extend(self._breaks(changes.touched))
@@ -89,84 +83,6 @@ class Associator:
         pending.extend(self._contests(pending, changes.touched))
         if pending:
             changes.late |= self._assign(pending, changes.touched)
-
-    def _returns(self, returned: list[tuple[str, TrackKey]]) -> list[Newcomer]:
-        """Detach the members that report again after a silence, to be placed afresh.
-
-        A national track that coasted unseen for ``GateConfig.silent_s`` or more and
-        picks up detections again has picked up *some* object's: among closely spaced
-        objects (a battery fired from launchers a few hundred metres apart) its
-        tracker's prediction after half a minute's coast is no better than their
-        spacing, and the detections it takes may be a neighbour's. Its identity is
-        then a guess its state cannot confirm or deny for a while: its first reports
-        are the coasted prediction nudged by another missile's detections, and the
-        break and exchange tests see a track a kilometre wide that fits its old
-        missile's track as well as ever (close-launchers: Japan's tracks came back
-        from a 26 s gap on their neighbours and fed their old tracks for a minute). So
-        it leaves its track and, like a member detached unsettled
-        (``_hold_unsettled``), joins nothing until ``GateConfig.settle_s`` after its
-        return; then it is placed as a known missile (``Newcomer.known``): on its old
-        track or another only where it is ``GateConfig.ambiguity_ratio`` times likelier
-        than anywhere else, held while it is not. Only from a track other nations hold
-        live (the missile stays in the picture meanwhile), and only where another open
-        track is inside its strict position gate (``_crowded``): with its neighbours
-        kilometres off, a track back from a silence (its nation's producer restarted)
-        has no other object to have picked up. A held newcomer that comes back after a
-        silence waits the same way (``TrackTable.apply``).
-        """
-        detached: list[Newcomer] = []
-        if not returned:
-            return detached
-        silent_before = self.table.silent_before()
-        open_tracks = [
-            (t, e)
-            for t in self.table.tracks.values()
-            if t.closed is None and (e := t.gate_estimate(silent_before)) is not None
-        ]
-        rows = Rows.of([e for _, e in open_tracks]) if open_tracks else None
-        for track_id, key in returned:
-            track = self.table.tracks.get(track_id)
-            m = None if track is None else track.members.get(key)
-            if track is None or m is None or track.closed is not None or rows is None:
-                continue
-            if not any(o.nation is not m.nation for o in track.live(silent_before)):
-                continue
-            if not self._crowded(m, track, open_tracks, rows):
-                continue
-            log.info("%s reports again after a silence among close tracks", key_text(key))
-            track.remove(key)
-            track.notes.append(f"{key_text(key)} left (it reports again after a silence)")
-            detached.append(Newcomer(m, m.observed_us, previous=track_id, known=True, retried=True))
-        return detached
-
-    def _crowded(
-        self,
-        m: NationalTrack,
-        track: SystemTrack,
-        open_tracks: list[tuple[SystemTrack, Estimate]],
-        rows: Rows,
-    ) -> bool:
-        """Whether another open track than ``track`` is within ``m``'s accuracy of ``m``
-        or of ``track``: inside the strict position gate of ``m``'s estimate, or of
-        ``track``'s estimate given ``m``'s covariance (its sensor's view of the two). The
-        first alone misses a track that took a neighbour's detections on its return but
-        is still, for a while, the prediction it coasted on; the second alone misses one
-        whose estimate jumped to a third track. Clear of every other track both ways (a
-        nation's feed back after an outage, its missiles kilometres apart) it went on
-        with its own missile's."""
-        probes = [m.estimate]
-        own = next((est for t, est in open_tracks if t is track), None)
-        if own is not None:
-            probes.append(Estimate(own.time_us, own.x, m.estimate.p, own.boosting))
-        realm = (track.data_mode, track.scenario_id)
-        for probe in probes:
-            for k in np.flatnonzero(in_reach(rows, probe)).tolist():
-                other, est = open_tracks[k]
-                if other is track or (other.data_mode, other.scenario_id) != realm:
-                    continue
-                if self.gate.distance(probe, est, dof=3) <= self.gate.threshold3:
-                    return True
-        return False
 
     def _breaks(self, touched: set[str]) -> list[Newcomer]:
         """Detach, per touched track, the member that drifted furthest past the break gate."""
@@ -510,7 +426,7 @@ class Associator:
         missile's data. It joins nothing until it has settled (its missile is alerted
         already: holding it delays no first alert), then it is placed like any
         detached member. So too a member or held newcomer that reported again after a
-        silence (``NationalTrack.resumed_us``, see ``_returns``): settled counts from
+        silence (``NationalTrack.resumed_us``, see ``bridge.returns``): settled counts from
         its return.
         """
         settle = round(self.gate.config.settle_s * US)

@@ -72,7 +72,7 @@ class NationalTrack:
     cov_wire: tuple[float, ...] = ()
     checked_us: int = 0  # observed time of the state last tested against the break gate
     # Observed time it reported again after a silence (0: never silent): its state is
-    # young again from there (``bridge.associator.Associator._returns``).
+    # young again from there (``bridge.returns``).
     resumed_us: int = 0
     swap_checked_us: int = 0  # its track's newest report when last tested for an exchange
     # The newest report's label classification (alerts are classified at their

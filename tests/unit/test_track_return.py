@@ -1,4 +1,4 @@
-"""A member that reports again after a silence is placed afresh (``Associator._returns``).
+"""A member that reports again after a silence is placed afresh (``bridge.returns``).
 
 A national tracker that coasted unseen for half a minute among closely spaced objects
 (Japan's radar on a battery fired from launchers a few hundred metres apart) picks up
