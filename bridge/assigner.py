@@ -355,9 +355,10 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
                 d2 = gate.distance(c.estimate, at)
                 if gate.admits(d2):
                     own[k] = min(own.get(k, math.inf), d2)
-                d3 = gate.distance(c.estimate, at, dof=3)
-                if d3 <= gate.late_threshold3:
-                    own3[k] = min(own3.get(k, math.inf), d3)
+                if not c.detached:  # a detached one is weighed on its whole state only
+                    d3 = gate.distance(c.estimate, at, dof=3)
+                    if d3 <= gate.late_threshold3:
+                        own3[k] = min(own3.get(k, math.inf), d3)
             kin = c.late and eligible(k, j) and _kin_of(gate, c, slots[j])
             if kin or free:
                 wide_d2 = _wide_distance(gate, c, at)

@@ -435,7 +435,8 @@ class Associator:
             m = n.member
             since = m.observed_us - max(m.first_observed_us, m.resumed_us)
             if (n.previous or m.resumed_us) and since < settle:
-                log.info("%s held: detached from %s while unsettled", key_text(m.key), n.previous)
+                why = f"detached from {n.previous}" if n.previous else "back from a silence"
+                log.info("%s held: %s while unsettled", key_text(m.key), why)
                 self.table.hold(m, n.previous, known=n.known)
                 self.table.note_left(n, touched)
             else:

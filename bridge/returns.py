@@ -62,6 +62,7 @@ class Returns:
         if not open_tracks:
             return detached
         rows = Rows.of([e for _, e in open_tracks])
+        estimates = {t.track_id: e for t, e in open_tracks}
         for track_id, key in returned:
             track = self.table.tracks.get(track_id)
             m = None if track is None else track.members.get(key)
@@ -69,7 +70,7 @@ class Returns:
                 continue
             if not any(o.nation is not m.nation for o in track.live(silent_before)):
                 continue
-            if not self.crowded(m, track, open_tracks, rows):
+            if not self.crowded(m, track, estimates.get(track_id), open_tracks, rows):
                 continue
             log.info("%s reports again after a silence among close tracks", key_text(key))
             track.remove(key)
@@ -81,12 +82,14 @@ class Returns:
         self,
         m: NationalTrack,
         track: SystemTrack,
+        own: Estimate | None,
         open_tracks: list[tuple[SystemTrack, Estimate]],
         rows: Rows,
     ) -> bool:
         """Whether another open track than ``track`` is within ``m``'s accuracy of ``m``
         or of ``track``: inside the strict position gate of ``m``'s estimate, or of
-        ``track``'s estimate given ``m``'s covariance (its sensor's view of the two).
+        ``track``'s estimate ``own`` (if it has one) given ``m``'s covariance (its
+        sensor's view of the two).
 
         The first alone misses a track that took a neighbour's detections on its return
         but is still, for a while, the prediction it coasted on; the second alone misses
@@ -96,7 +99,6 @@ class Returns:
         (``assigner.Rows``), for the straight-line pre-filter.
         """
         probes = [m.estimate]
-        own = next((est for t, est in open_tracks if t is track), None)
         if own is not None:
             probes.append(Estimate(own.time_us, own.x, m.estimate.p, own.boosting))
         realm = (track.data_mode, track.scenario_id)

@@ -354,6 +354,19 @@ def test_late_gate_never_exceeds_the_break_threshold() -> None:
         GateConfig(gate_probability=0.9999, late_gate_probability=0.999)
 
 
+APART = np.array([300.0, 0.0, 0.0, 0.0, 0.0, 0.0])  # two missiles of a salvo
+PRECISE = np.diag([20.0**2] * 3 + [2.0**2] * 3)  # a radar's settled track
+
+
+def _close_pair(x: np.ndarray, t: int, *first: Nation) -> list[Slot]:
+    """Two open tracks 300 m apart at ``x`` and ``x + APART``, held by Korea (and by
+    ``first`` on the first), fresh for each plan: a plan marks the slots it fills."""
+    return [
+        Slot("ST-a", _est(x, t, PRECISE), {Nation.KOR, *first}, "realm"),
+        Slot("ST-b", _est(x + APART, t, PRECISE), {Nation.KOR}, "realm"),
+    ]
+
+
 def test_plan_defers_a_candidate_that_cannot_tell_two_slots_apart() -> None:
     """Two missiles of a salvo 300 m apart: a late track (first seen high) whose
     covariance spans both would join either on a coin flip; it is held on the nearer
@@ -361,14 +374,10 @@ def test_plan_defers_a_candidate_that_cannot_tell_two_slots_apart() -> None:
     a = ballistic_missile("A", T0)
     t = T0 + 60 * US
     gate = Gate()
-    apart = np.array([300.0, 0.0, 0.0, 0.0, 0.0, 0.0])
-    precise = np.diag([20.0**2] * 3 + [2.0**2] * 3)
+    apart, precise = APART, PRECISE
 
     def slots() -> list[Slot]:
-        return [
-            Slot("ST-a", _est(a.truth(t), t, precise), {Nation.KOR}, "realm"),
-            Slot("ST-b", _est(a.truth(t) + apart, t, precise), {Nation.KOR}, "realm"),
-        ]
+        return _close_pair(a.truth(t), t)
 
     vague = Candidate(
         _est(a.truth(t) + 0.4 * apart, t), Nation.USA, "realm", (1, "USA", "U1"), late=True
@@ -394,14 +403,10 @@ def test_plan_defers_a_known_candidate_however_old_its_track() -> None:
     a = ballistic_missile("A", T0)
     t = T0 + 60 * US
     gate = Gate()
-    apart = np.array([300.0, 0.0, 0.0, 0.0, 0.0, 0.0])
-    precise = np.diag([20.0**2] * 3 + [2.0**2] * 3)
+    apart, precise = APART, PRECISE
 
-    def slots() -> list[Slot]:  # fresh each time: a plan marks the slots it fills
-        return [
-            Slot("ST-a", _est(a.truth(t), t, precise), {Nation.KOR}, "realm"),
-            Slot("ST-b", _est(a.truth(t) + apart, t, precise), {Nation.KOR}, "realm"),
-        ]
+    def slots() -> list[Slot]:
+        return _close_pair(a.truth(t), t)
 
     vague = _est(a.truth(t) + 0.4 * apart, t)
     known = Candidate(vague, Nation.JPN, "realm", (1, "JPN", "J1"), known=True)
@@ -549,14 +554,10 @@ def test_plan_holds_a_late_candidate_as_near_a_track_its_nation_is_on() -> None:
     a = ballistic_missile("A", T0)
     t = T0 + 60 * US
     gate = Gate()
-    apart = np.array([300.0, 0.0, 0.0, 0.0, 0.0, 0.0])
-    precise = np.diag([20.0**2] * 3 + [2.0**2] * 3)
+    apart, precise = APART, PRECISE
 
-    def slots() -> list[Slot]:  # fresh each time: a plan marks the slots it fills
-        return [
-            Slot("ST-a", _est(a.truth(t), t, precise), {Nation.KOR, Nation.JPN}, "realm"),
-            Slot("ST-b", _est(a.truth(t) + apart, t, precise), {Nation.KOR}, "realm"),
-        ]
+    def slots() -> list[Slot]:
+        return _close_pair(a.truth(t), t, Nation.JPN)
 
     between = _est(a.truth(t) + 0.4 * apart, t)
     late = Candidate(between, Nation.JPN, "realm", (1, "JPN", "J2"), late=True)

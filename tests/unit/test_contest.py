@@ -18,19 +18,17 @@ import pytest
 from bridge.association import Gate
 from bridge.associator import Associator, _Board
 from bridge.config import AlertConfig, EngineConfig, GateConfig
-from bridge.engine import Engine, Inbound
 from bridge.estimate import Estimate
 from bridge.table import Newcomer, TrackTable
 from bridge.tracks import NationalTrack, Picture
 from evaluation.synthetic import NationModel, Report, ballistic_missile, national_reports
+from tests.engine_feed import feed
 from tests.members import national_track
-from trilink.codec import Codec
 from trilink.constants import US
 from trilink.geodesy import A
-from trilink.model import FusedAlert, MissileClass, Nation
+from trilink.model import MissileClass, Nation
 
 T0 = 1_777_593_600_000_000
-CODEC = Codec()
 KOR = NationModel(Nation.KOR, delay_s=0.0, pos_sigma_m=250.0, vel_sigma_mps=12.0, interval_s=2.0)
 USA = NationModel(Nation.USA, delay_s=4.0, pos_sigma_m=900.0, vel_sigma_mps=40.0, interval_s=2.0)
 SLID_S = 30.0  # the old US track leaves the missile this long after its first report
@@ -54,20 +52,10 @@ def _slid(reports: list[Report], offset_m: float, slid_s: float = SLID_S) -> lis
     return sorted(out, key=lambda r: (r.warning.reported_us, r.warning.track_id))
 
 
-def _run(reports: list[Report]) -> list[FusedAlert]:
-    engine = Engine(EngineConfig(), CODEC, lambda: T0)
-    alerts: list[FusedAlert] = []
-    for i, r in enumerate(reports):
-        w = r.warning
-        out = engine.process([Inbound(r.topic, 0, i, w.track_id.encode(), CODEC.encode(w))])
-        alerts.extend(out.alerts)
-    return alerts
-
-
 @pytest.mark.parametrize(("offset_m", "displaced"), [(0.0, False), (5_000.0, True)])
 def test_a_new_track_displaces_its_nations_old_one(offset_m: float, displaced: bool) -> None:
     missile = ballistic_missile("M0", T0, speed_mps=1800.0, alt_m=20_000.0)
-    alerts = _run(_slid(national_reports([missile], (KOR, USA), seed=3), offset_m))
+    alerts, _ = feed(_slid(national_reports([missile], (KOR, USA), seed=3), offset_m))
     tracks = {a.system_track_id for a in alerts}
     first = min(alerts, key=lambda a: (a.newest_report_us, a.version)).system_track_id
     final = max((a for a in alerts if a.system_track_id == first), key=lambda a: a.version)
@@ -94,7 +82,7 @@ def test_an_unsettled_incumbent_yields_to_a_likelier_newcomer(
     place; one within ``settle_s`` of its first observation (an infrared track that
     wandered off its plume in boost) yields it, and waits until it has settled."""
     missile = ballistic_missile("M0", T0, speed_mps=1800.0, alt_m=20_000.0)
-    alerts = _run(_slid(national_reports([missile], (KOR, USA), seed=3), 1_500.0, slid_s))
+    alerts, _ = feed(_slid(national_reports([missile], (KOR, USA), seed=3), 1_500.0, slid_s))
     first = min(alerts, key=lambda a: (a.newest_report_us, a.version)).system_track_id
     joined_new = [
         a
@@ -128,7 +116,7 @@ def test_a_member_that_left_its_track_unsettled_waits_before_joining_another() -
             kept.append(r)
         elif r.missile == "M1" and w.observed_us >= hop_us:
             kept.append(replace(r, warning=replace(w, track_id="USA-0001")))
-    alerts = _run(sorted(kept, key=lambda r: (r.warning.reported_us, r.warning.track_id)))
+    alerts, _ = feed(sorted(kept, key=lambda r: (r.warning.reported_us, r.warning.track_id)))
     joined = {
         a.system_track_id: a.newest_report_us
         for a in sorted(alerts, key=lambda a: -a.version)

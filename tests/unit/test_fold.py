@@ -9,16 +9,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from bridge.config import EngineConfig
-from bridge.engine import Engine, Inbound
-from bridge.state import BridgeTrackState, restore_track
+from bridge.state import restore_track
 from evaluation.synthetic import NationModel, Report, ballistic_missile, national_reports
-from trilink.codec import Codec
+from tests.engine_feed import feed
 from trilink.constants import US
 from trilink.model import AlertStatus, FusedAlert, Nation
 
 T0 = 1_777_593_600_000_000
-CODEC = Codec()
 KOR = NationModel(Nation.KOR, delay_s=0.0, pos_sigma_m=250.0, vel_sigma_mps=12.0, interval_s=2.0)
 USA = NationModel(Nation.USA, delay_s=10.0, pos_sigma_m=900.0, vel_sigma_mps=40.0, interval_s=2.0)
 BAD_START_S = 30.0  # the US track's first half minute is 40 km off (a plume hop in boost)
@@ -38,22 +35,10 @@ def _bad_start(reports: Sequence[Report]) -> list[Report]:
     return out
 
 
-def _run(reports: Sequence[Report]) -> tuple[list[FusedAlert], dict[str, BridgeTrackState]]:
-    engine = Engine(EngineConfig(), CODEC, lambda: T0)
-    alerts: list[FusedAlert] = []
-    states: dict[str, BridgeTrackState] = {}
-    for i, r in enumerate(reports):
-        w = r.warning
-        out = engine.process([Inbound(r.topic, 0, i, w.track_id.encode(), CODEC.encode(w))])
-        alerts.extend(out.alerts)
-        states.update({s.system_track_id: s for s in out.states})
-    return alerts, states
-
-
 def test_a_tentative_duplicate_folds_into_the_older_track() -> None:
     missile = ballistic_missile("M0", T0, speed_mps=1800.0)
     reports = _bad_start(national_reports([missile], (KOR, USA), seed=5))
-    alerts, states = _run(reports)
+    alerts, states = feed(reports)
     tracks = {a.system_track_id for a in alerts}
     assert len(tracks) == 2  # the US founded its own on its bad start
     dropped = [a for a in alerts if a.status is AlertStatus.DROPPED]
@@ -86,7 +71,7 @@ def test_closely_spaced_tracks_do_not_fold(apart_s: float, folds: bool) -> None:
         r.warning.track_id for r in reports if r.warning.nation is Nation.USA and r.missile == "M0"
     }
     reports = [r for r in reports if r.warning.nation is Nation.KOR or r.warning.track_id in ours]
-    alerts, _ = _run(_bad_start(reports))
+    alerts, _ = feed(_bad_start(reports))
     merged = [a for a in alerts if "merged into" in a.note]
     assert bool(merged) is folds
     assert len({a.system_track_id for a in alerts}) == 3  # M0, M1, and the tentative one

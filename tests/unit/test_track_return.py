@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bridge.config import EngineConfig
-from bridge.engine import Engine, Inbound
 from evaluation.synthetic import (
     NationModel,
     Report,
@@ -22,26 +21,15 @@ from evaluation.synthetic import (
     ballistic_missile,
     national_reports,
 )
-from trilink.codec import Codec
+from tests.engine_feed import feed
 from trilink.constants import US
-from trilink.model import FusedAlert, Nation
+from trilink.model import Nation
 
 T0 = 1_777_593_600_000_000
-CODEC = Codec()
 KOR = NationModel(Nation.KOR, pos_sigma_m=100.0, vel_sigma_mps=5.0, interval_s=2.0)
 JPN = NationModel(Nation.JPN, delay_s=10.0, pos_sigma_m=500.0, vel_sigma_mps=10.0, interval_s=2.0)
 GAP_FROM_S, GAP_S = 30.0, 26.0  # Japan's radar sees nothing from 30 s to 56 s
 CONVERGE_S = 12.0  # a swapped track's estimate takes this long to reach its new missile
-
-
-def _run(reports: list[Report]) -> list[FusedAlert]:
-    engine = Engine(EngineConfig(), CODEC, lambda: T0)
-    alerts: list[FusedAlert] = []
-    for i, r in enumerate(reports):
-        w = r.warning
-        out = engine.process([Inbound(r.topic, 0, i, w.track_id.encode(), CODEC.encode(w))])
-        alerts.extend(out.alerts)
-    return alerts
 
 
 def _swapped_after_a_gap(
@@ -87,7 +75,7 @@ def test_a_track_that_swapped_objects_in_a_silence_leaves_and_joins_its_new_miss
     back = gap_from + round(GAP_S * US)
     made = national_reports(list(missiles.values()), (KOR, JPN), seed=5)
     reports = _swapped_after_a_gap(made, missiles, gap_from, back)
-    alerts = _run(reports)
+    alerts, _ = feed(reports)
     track_of = {}  # missile -> its system track (Korea's track on it)
     for a in alerts:
         for c in a.contributors:
@@ -122,7 +110,7 @@ def test_a_track_back_from_a_silence_with_no_neighbour_stays_on_its_missile() ->
         for r in national_reports([missile], (KOR, JPN), seed=5)
         if not (r.warning.nation is Nation.JPN and gap_from <= r.warning.observed_us < back)
     ]
-    alerts = _run(reports)
+    alerts, _ = feed(reports)
     assert len({a.system_track_id for a in alerts}) == 1
     after = [a for a in alerts if a.newest_report_us >= back]
     settle_us = round(EngineConfig().gate.settle_s * US)
