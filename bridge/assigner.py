@@ -62,6 +62,15 @@ candidate it founds nothing while it is still in the late position gate of an op
 track (whatever nations are on it): gating with no track it may join, it is held again,
 still known. Clear of every open track it founds: a missile only its nation sees (Japan
 alone, the other feeds out, held a KN-25 for its whole flight otherwise).
+
+A young candidate's whole state is trusted only where its position agrees: it is held
+when its position names another track than its whole state does by the full margin, or
+when its whole state is outside every track's gate while its position is inside one
+(older tracks only past the break threshold). A radar's first scans of a ripple 3 s
+apart hop from one missile to the next, and the velocity drawn from both fits a
+neighbour's track (kwail-kaesong-kn23-kn25 in vacuum). A known candidate waits, as a
+young one does, while its position fits two tracks about alike, however decisive its
+whole state: a track that went back to boost after such a hop reports a vague state.
 """
 
 from __future__ import annotations
@@ -412,7 +421,12 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
         if c.detached:
             return False
         at = slots[j].estimate_at(c.estimate.time_us, span_us)
-        return at is not None and gate.breaks(gate.distance(c.estimate, at))
+        if at is None:
+            return False
+        d2 = gate.distance(c.estimate, at)
+        # A young one's covariance still holds its velocity loosely: a whole state
+        # outside even the gate is a velocity drawn from other objects' detections.
+        return not gate.admits(d2) if c.young else gate.breaks(d2)
 
     def known(j: int) -> bool:
         # A track the picture held before this plan, still open.
@@ -436,12 +450,21 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
                 # join: that nation's member there may be its object (a swap or a split
                 # between closely spaced objects), and the free track only the one left.
                 ambiguous = True
-            elif c.young:
+            elif c.young or (c.known and not c.detached):
                 # Its velocity not settled yet, positions alone may not tell; begun in
                 # flight too (a radar's first reports on a group it cannot resolve: the
-                # velocity fits one of the group's tracks by chance).
-                near = sorted(d2 for (k, j), d2 in wide.items() if k == i and known(j))
-                ambiguous = len(near) > 1 and near[1] - near[0] < gate.ambiguity
+                # velocity fits one of the group's tracks by chance). Held before as
+                # ambiguous (known), the same: a track that took a neighbour's
+                # detections and went back to boost reports a vague state that fits one
+                # track by its velocity while its position sits between two.
+                near = sorted((d2, j) for (k, j), d2 in wide.items() if k == i and known(j))
+                ambiguous = len(near) > 1 and near[1][0] - near[0][0] < gate.ambiguity
+                # Or its position names another track than its whole state does, by
+                # the full margin: a velocity drawn from two objects' detections (a
+                # radar's first scans of a ripple 3 s apart hop from one to the next)
+                # fits a neighbour's track better than its own missile's.
+                chosen = wide.get((i, options[0][1]), math.inf)
+                ambiguous |= bool(near) and chosen - near[0][0] >= gate.ambiguity
             else:
                 ambiguous = False
             if ambiguous:

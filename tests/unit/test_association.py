@@ -574,3 +574,70 @@ def test_plan_holds_a_late_candidate_as_near_a_track_its_nation_is_on() -> None:
     off = between.x + np.array([0.0, 0.0, 0.0, 100.0, 0.0, 0.0])
     wide = Candidate(_est(off, t), Nation.JPN, "realm", (1, "JPN", "J2"), late=True)
     assert plan([wide], slots(), gate) == [Step(0, 1, held=True, ambiguous=True)]
+
+
+def _ripple(x: np.ndarray, t: int, spacing_m: float) -> list[Slot]:
+    """Three open tracks of one ripple, ``spacing_m`` apart along the path behind ``x``
+    (each missile launched after the one ahead), held by Korea and the US."""
+    u = x[3:] / np.linalg.norm(x[3:])
+    return [
+        Slot(f"ST-{k}", _est(x - np.r_[k * spacing_m * u, 0, 0, 0], t, PRECISE),
+             {Nation.KOR, Nation.USA}, "realm")
+        for k in range(3)
+    ]  # fmt: skip
+
+
+def _along(x: np.ndarray, sp: float, sv: float, rho: float) -> np.ndarray:
+    """A radar track's covariance with its position and velocity errors correlated along
+    the path (a velocity drawn from two objects' detections drags the position)."""
+    u = x[3:] / np.linalg.norm(x[3:])
+    p = np.diag([sp**2] * 3 + [sv**2] * 3)
+    p[:3, 3:] = p[3:, :3] = rho * sp * sv * np.outer(u, u)
+    return p
+
+
+def test_plan_holds_a_new_candidate_whose_position_and_whole_state_name_different_tracks() -> None:
+    """Japan's first track of a KN-25 ripple 3 s apart (missiles ~5 km apart) begins on
+    one missile's detections and goes on to the next's: its velocity comes of both. A
+    missile the picture holds loses nothing by waiting, so while the track is young it is
+    held where its position and its whole state disagree (kwail-kaesong-kn23-kn25 in
+    vacuum, seeds 1, 5, 6), and so is one held before (known) while its position fits
+    two tracks alike. Settled, or begun low, it joins as before."""
+    a = ballistic_missile("A", T0)
+    t = T0 + 100 * US
+    gate = Gate()
+    x = a.truth(t)
+    u = x[3:] / np.linalg.norm(x[3:])
+    jpn = (1, "JPN", "J1")
+
+    def estimate(behind_m: float, dv: float, p: np.ndarray) -> Estimate:
+        return _est(x - np.r_[behind_m * u, 0, 0, 0] + np.r_[0, 0, 0, dv * u], t, p)
+
+    # On the second missile's position; its velocity 600 m/s slow fits the first's track.
+    drawn = estimate(5000.0, -600.0, _along(x, 1200.0, 150.0, 0.95))
+    whole = [gate.distance(drawn, s.estimate) for s in _ripple(x, t, 5000.0)]
+    pos = [gate.distance(drawn, s.estimate, dof=3) for s in _ripple(x, t, 5000.0)]
+    assert gate.admits(whole[0]) and not gate.admits(whole[1])
+    assert pos[0] - pos[1] >= gate.ambiguity
+    young = Candidate(drawn, Nation.JPN, "realm", jpn, late=True, young=True)
+    assert plan([young], _ripple(x, t, 5000.0), gate) == [Step(0, 0, held=True, ambiguous=True)]
+    settled = Candidate(drawn, Nation.JPN, "realm", jpn, late=True)
+    assert plan([settled], _ripple(x, t, 5000.0), gate) == [Step(0, 0)]
+    # Its whole state in no track's gate, its position in the second's: held too, where
+    # an old track whose whole state is short of the break threshold joins by position.
+    off = estimate(5000.0, -300.0, _along(x, 1200.0, 150.0, 0.95))
+    assert not any(gate.admits(gate.distance(off, s.estimate)) for s in _ripple(x, t, 5000.0))
+    young = Candidate(off, Nation.JPN, "realm", jpn, late=True, young=True)
+    assert plan([young], _ripple(x, t, 5000.0), gate) == [Step(0, 1, held=True, ambiguous=True)]
+    settled = Candidate(off, Nation.JPN, "realm", jpn, late=True)
+    assert plan([settled], _ripple(x, t, 5000.0), gate) == [Step(0, 1)]
+    # Held before, its whole state fits the first track 10 times better than the second
+    # but its position sits between the two: it waits again.
+    between = estimate(2500.0, -200.0, _along(x, 2500.0, 150.0, 0.9))
+    whole = [gate.distance(between, s.estimate) for s in _ripple(x, t, 5000.0)]
+    pos = [gate.distance(between, s.estimate, dof=3) for s in _ripple(x, t, 5000.0)]
+    assert whole[1] - whole[0] >= gate.ambiguity and abs(pos[1] - pos[0]) < gate.ambiguity
+    known = Candidate(between, Nation.JPN, "realm", jpn, late=True, known=True)
+    assert plan([known], _ripple(x, t, 5000.0), gate) == [Step(0, 0, held=True, ambiguous=True)]
+    late = Candidate(between, Nation.JPN, "realm", jpn, late=True)
+    assert plan([late], _ripple(x, t, 5000.0), gate) == [Step(0, 0)]
