@@ -1,16 +1,16 @@
 """Step 5 of the engine's walk: what a system track's news is, and when its story ends.
 
-``Lifecycle.advance`` turns a batch's changes into alerts — NEW with a new
-missile's first picture, UPDATE when the policy (``alerts.AlertPolicy``) finds
-the picture materially changed, IMPACT when every contributor reports impact,
-DROPPED when every contributor is lost (unless the track coasts on a free-flight
-prediction) — states again the close of tracks a late contributor joined, and
-then closes what event time made due (``close_due``): a predicted impact whose
-deadline (impact + grace) passed — unless a contributor still reports it airborne —,
-a track without reports for ``stale_s``; closed
-tracks past their retention are evicted (a tombstone for their state). Both closes
-are judged at the track's decision time (``TrackTable.decision_us``), held back for
-a contributor whose feed runs behind: a slow producer's news is late, not lost.
+``Lifecycle.advance`` turns a batch's changes into alerts — NEW with a new missile's
+first picture, UPDATE when the policy (``alerts.AlertPolicy``) finds the picture
+materially changed, IMPACT when every contributor reports impact (or every one that is
+not silent, if one of those does), DROPPED when every contributor is lost (unless the
+track coasts on a free-flight prediction) — states again the close of tracks a late
+contributor joined, and then closes what event time made due (``close_due``): a
+predicted impact whose deadline (impact + grace) passed — unless a contributor still
+reports it airborne —, a track without reports for ``stale_s``; closed tracks past
+their retention are evicted (a tombstone for their state). Both closes are judged at
+the track's decision time (``TrackTable.decision_us``), held back for a contributor
+whose feed runs behind: a slow producer's news is late, not lost.
 
 Versions continue above anything already published (``TrackTable.published``), so
 a restarted bridge never publishes a version twice; a restart's lost alerts are
@@ -103,12 +103,28 @@ class Lifecycle:
         if all(m.status is TrackStatus.IMPACTED for m in active):
             self._close(track, AlertStatus.IMPACT, now, out, "contributors report impact")
             return
+        if self._impacted_where_seen(track):
+            why = "contributors that saw it last report impact"
+            self._close(track, AlertStatus.IMPACT, now, out, why)
+            return
         if track.last_alert is None:
             self._emit(track, AlertStatus.NEW, now, out)
             return
         if self.policy.update_reason(track, self.table.event_us) is not None:
             self._emit(track, AlertStatus.UPDATE, now, out)
         track.membership_changed = False
+
+    def _impacted_where_seen(self, track: SystemTrack) -> bool:
+        """Some contributor reports impact and every other is silent (its nation's feed
+        moved on without news of it: ``SystemTrack.live``). A tracker that lost the
+        missile long before (Japan's radar loses a KN-25 a hundred seconds before it
+        lands) says IMPACTED only at its own predicted impact, which its stale estimate
+        may put many seconds late; the nations that saw the missile come down said so.
+        """
+        live = track.live(self.table.silent_before())
+        return any(m.status is TrackStatus.IMPACTED for m in live) and all(
+            m.status is TrackStatus.IMPACTED for m in live
+        )
 
     def resume(self, now: int, out: Outcome) -> list[str]:
         """Issue again the alerts a cut-short transaction lost; the tracks re-issued."""

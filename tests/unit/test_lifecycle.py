@@ -9,12 +9,12 @@ from bridge.alerts import AlertPolicy
 from bridge.config import AlertConfig, GateConfig
 from bridge.lifecycle import Lifecycle
 from bridge.schedule import ImpactSchedule
-from bridge.table import Newcomer, TrackTable
+from bridge.table import Changes, Newcomer, TrackTable
 from bridge.tracks import NationalTrack, Picture, SystemTrack
 from bridge.validate import Checked
 from tests.factories import T0_US, covariance_upper, make_ground_point, make_warning
 from trilink.constants import US
-from trilink.model import AlertStatus, MissileClass
+from trilink.model import AlertStatus, MissileClass, Nation, TrackStatus
 
 IMPACT_US = T0_US + 600 * US
 
@@ -177,3 +177,34 @@ def test_behind_a_backlog_a_feed_fetched_behind_holds_until_its_news_comes() -> 
     out = Outcome()
     lifecycle.close_due(T0_US, out, set())
     assert out.empty and track.closed is None
+
+
+def test_a_track_closes_with_impact_when_the_nations_that_saw_it_last_report_it() -> None:
+    """Japan's radar lost a KN-25 a hundred seconds before it landed, and its tracker
+    will say IMPACTED only at its own prediction, 11 s late (crossing-close-launchers in
+    vacuum, seeds 1 and 5: the raid count one too high after every missile was down).
+    Korea saw it come down and says so: the track closes then. While Japan's member is
+    live (reported within the silence of its feed), Korea's word alone closes nothing."""
+    lifecycle, _, track = _setup()
+    table = lifecycle.table
+    (kor,) = track.active()
+    w = make_warning(nation=Nation.JPN, track_id="JPN-0005", sensors=("FPS-5-SHIMO",))
+    jpn = NationalTrack.from_report(
+        Checked(w, np.array((*w.position_m, *w.velocity_mps)), np.eye(6))
+    )
+    table.join(Newcomer(jpn, T0_US), track, set())
+    landed = IMPACT_US - 30 * US  # well before the deadline path could close it
+    kor.status, kor.observed_us = TrackStatus.IMPACTED, landed - 10 * US
+    jpn.observed_us = landed - 5 * US  # live: Japan reported it 5 s before
+    table.nation_us[Nation.JPN] = jpn.observed_us
+    _current(lifecycle, landed)  # every feed read up to now
+    out = Outcome()
+    lifecycle.advance(Changes(touched={track.track_id}), landed, out)
+    assert track.closed is None and not any(a.status is AlertStatus.IMPACT for a in out.alerts)
+    # Japan's tracker lost it long ago: its feed moved on without news of it.
+    jpn.observed_us = landed - 100 * US
+    out = Outcome()
+    lifecycle.advance(Changes(touched={track.track_id}), landed, out)
+    assert [a.status for a in out.alerts] == [AlertStatus.IMPACT]
+    assert out.alerts[0].note == "contributors that saw it last report impact"
+    assert track.closed is AlertStatus.IMPACT
