@@ -50,7 +50,11 @@ and in a ripple it may come of the missile ahead's detections):
 an infrared track's first reports on a battery fired from launchers a few hundred
 metres apart carry kilometres of error and fit every track of the battery. Those
 missiles are in the picture already, so waiting delays no first alert; joining one
-at random would put one missile's data on another's track. A candidate held so once
+at random would put one missile's data on another's track. Such a young one is also held
+when a track its own nation is on fits it about as well as the best it may join, as a
+late one is: a US infrared track begun among a ripple's plumes fits its nation's tracks
+of the missiles ahead as well as the one left free (ripple-kn25-sondok-10x3s in
+vacuum). A candidate held so once
 is *known* on its retries and waits again while still ambiguous, however old its
 track by then: a nation that falls silent for half a minute (Japan's radar hand-over)
 comes back with neither a late first report nor a young track. A known candidate is a
@@ -318,8 +322,8 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
     crowd: dict[int, list[int]] = {}
     # Known candidates in the late position gate of some open track, whoever is on it.
     among: set[int] = set()
-    # Late or known candidate -> its least d² to an open track its own nation is on, by
-    # its whole state and by position (``own3``).
+    # Late, known or young candidate -> its least d² to an open track its own nation is
+    # on, by its whole state; late or known ones by position too (``own3``).
     own: dict[int, float] = {}
     own3: dict[int, float] = {}
     steps: list[Step] = []
@@ -360,11 +364,15 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
                 elif holdable and gate.admits(d2):
                     blocked[k] = j
             c = cands[k]
-            if not free and (c.late or c.known) and eligible(k, j) and known(j):
+            # A young one too: begun in a ripple's boost, where its nation's tracks of the
+            # missiles ahead are, the track left free to it may be only the one left.
+            if not free and (c.late or c.known or c.young) and eligible(k, j) and known(j):
                 d2 = gate.distance(c.estimate, at)
                 if gate.admits(d2):
                     own[k] = min(own.get(k, math.inf), d2)
-                if not c.detached:  # a detached one is weighed on its whole state only
+                # Position rivals hold only late ones, before they may found; a detached
+                # one is weighed on its whole state only.
+                if (c.late or c.known) and not c.detached:
                     d3 = gate.distance(c.estimate, at, dof=3)
                     if d3 <= gate.late_threshold3:
                         own3[k] = min(own3.get(k, math.inf), d3)

@@ -550,7 +550,8 @@ def test_plan_holds_a_late_candidate_as_near_a_track_its_nation_is_on() -> None:
     """A battery's Japanese track, first seen high, sits between two missiles' tracks
     300 m apart; Japan already has a member on the nearer. Joining the other (the only
     one it may join) would be a choice by elimination: Japan's member there may be the
-    one on the wrong object. It is held; precise, or begun low, it joins as before."""
+    one on the wrong object. It is held, and so is a young one among tracks the picture
+    holds; precise, or begun low and settled, it joins as before."""
     a = ballistic_missile("A", T0)
     t = T0 + 60 * US
     gate = Gate()
@@ -565,6 +566,10 @@ def test_plan_holds_a_late_candidate_as_near_a_track_its_nation_is_on() -> None:
     # Begun low it may be the first track on a third missile: it joins the free track.
     low = Candidate(between, Nation.JPN, "realm", (1, "JPN", "J2"))
     assert plan([low], slots(), gate) == [Step(0, 1)]
+    # Young among tracks the picture holds, it waits the same way (a ripple's plumes:
+    # its nation's tracks of the missiles ahead fit it as well as the one left free).
+    young = Candidate(between, Nation.JPN, "realm", (1, "JPN", "J2"), young=True)
+    assert plan([young], slots(), gate) == [Step(0, 1, held=True, ambiguous=True)]
     sharp = Candidate(
         _est(a.truth(t) + apart, t, precise), Nation.JPN, "realm", (1, "JPN", "J2"), late=True
     )
