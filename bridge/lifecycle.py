@@ -121,10 +121,10 @@ class Lifecycle:
         lands) says IMPACTED only at its own predicted impact, which its stale estimate
         may put many seconds late; the nations that saw the missile come down said so.
         """
+        if not any(m.status is TrackStatus.IMPACTED for m in track.active()):
+            return False  # the common case, without building the silence bounds
         live = track.live(self.table.silent_before())
-        return any(m.status is TrackStatus.IMPACTED for m in live) and all(
-            m.status is TrackStatus.IMPACTED for m in live
-        )
+        return bool(live) and all(m.status is TrackStatus.IMPACTED for m in live)
 
     def resume(self, now: int, out: Outcome) -> list[str]:
         """Issue again the alerts a cut-short transaction lost; the tracks re-issued."""
