@@ -465,14 +465,14 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
                 # ambiguous (known), the same: a track that took a neighbour's
                 # detections and went back to boost reports a vague state that fits one
                 # track by its velocity while its position sits between two.
-                near = sorted((d2, j) for (k, j), d2 in wide.items() if k == i and known(j))
-                ambiguous = len(near) > 1 and near[1][0] - near[0][0] < gate.ambiguity
+                near = sorted(d2 for (k, j), d2 in wide.items() if k == i and known(j))
+                ambiguous = len(near) > 1 and near[1] - near[0] < gate.ambiguity
                 # Or its position names another track than its whole state does, by
                 # the full margin: a velocity drawn from two objects' detections (a
                 # radar's first scans of a ripple 3 s apart hop from one to the next)
                 # fits a neighbour's track better than its own missile's.
                 chosen = wide.get((i, options[0][1]), math.inf)
-                ambiguous |= bool(near) and chosen - near[0][0] >= gate.ambiguity
+                ambiguous |= bool(near) and chosen - near[0] >= gate.ambiguity
             else:
                 ambiguous = False
             if ambiguous:

@@ -188,7 +188,7 @@ class Associator:
         settle = round(self.gate.config.settle_s * US)
         best: tuple[float, str, SystemTrack, NationalTrack] | None = None
         for track in board.near(new.estimate):
-            if (track.data_mode, track.scenario_id) != (new.data_mode, new.scenario_id):
+            if track.realm != new.realm:
                 continue
             live = board.live(track)
             mine = [m for m in live if m.nation is new.nation]
@@ -301,11 +301,10 @@ class Associator:
         """
         m.checked_us = m.observed_us
         silent_before = self.table.silent_before()
-        realm = (track.data_mode, track.scenario_id)
         x = m.estimate.x
         options: list[tuple[float, bool, str]] = []  # d², a track it may join, track id
         for other in open_tracks:
-            if other is track or (other.data_mode, other.scenario_id) != realm:
+            if other is track or other.realm != track.realm:
                 continue
             est = other.gate_estimate(silent_before)
             if est is None or not other.active():
@@ -470,7 +469,7 @@ class Associator:
         """A system track as a target, compared by ``est`` (``_slot_estimate``): open (or
         revivable) ones by their live members, closed ones by every member and the time
         they closed."""
-        realm = (t.data_mode, t.scenario_id)
+        realm = t.realm
         if t.closed is None or self.table.revivable(t):
             live = t.live(silent_before)
             nations = {m.nation for m in live}
@@ -497,7 +496,7 @@ class Associator:
             Candidate(
                 n.member.estimate,
                 n.member.nation,
-                (n.member.data_mode, n.member.scenario_id),
+                n.member.realm,
                 (n.created_us, n.member.nation.value, n.member.track_id),
                 n.previous,
                 n.member.first_observed_us,

@@ -175,7 +175,7 @@ class Exchange:
         gains: list[float] = []  # of every track it gates with, for the beside move
         for k in np.flatnonzero(in_reach(rows, a.estimate)).tolist():
             other = pool[k]
-            if other is track or other.membership_changed or not _same_realm(track, other):
+            if other is track or other.membership_changed or track.realm != other.realm:
                 continue
             kin = [m for m in other.active() if m.nation is a.nation]
             b = _partner(other, kin)
@@ -286,10 +286,6 @@ def _due(news: int, checked: int, every: int) -> bool:
 def _news(t: SystemTrack) -> int:
     """When the track's newest report was published."""
     return max(m.reported_us for m in t.active())
-
-
-def _same_realm(a: SystemTrack, b: SystemTrack) -> bool:
-    return (a.data_mode, a.scenario_id) == (b.data_mode, b.scenario_id)
 
 
 def _partner(track: SystemTrack, kin: list[NationalTrack]) -> NationalTrack | None:

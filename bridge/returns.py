@@ -101,11 +101,10 @@ class Returns:
         probes = [m.estimate]
         if own is not None:
             probes.append(Estimate(own.time_us, own.x, m.estimate.p, own.boosting))
-        realm = (track.data_mode, track.scenario_id)
         for probe in probes:
             for k in np.flatnonzero(in_reach(rows, probe)).tolist():
                 other, est = open_tracks[k]
-                if other is track or (other.data_mode, other.scenario_id) != realm:
+                if other is track or other.realm != track.realm:
                     continue
                 if self.gate.distance(probe, est, dof=3) <= self.gate.threshold3:
                     return True

@@ -115,6 +115,11 @@ class NationalTrack:
         return (self.nation, self.track_id)
 
     @property
+    def realm(self) -> tuple[DataMode, str]:
+        """Where it may be associated: its data mode and scenario."""
+        return (self.data_mode, self.scenario_id)
+
+    @property
     def active(self) -> bool:
         """Still reporting a live missile (LOST tracks have left their system track)."""
         return self.status is not TrackStatus.LOST
@@ -230,6 +235,11 @@ class SystemTrack:
     # Earlier gate estimates (in memory only), for newcomers from a feed that arrives
     # late: see ``remember``.
     history: list[Estimate] = field(default_factory=list)
+
+    @property
+    def realm(self) -> tuple[DataMode, str]:
+        """Which national tracks it may take: its data mode and scenario."""
+        return (self.data_mode, self.scenario_id)
 
     def remember(self, estimate: Estimate | None) -> None:
         """Keep ``estimate`` (a gate estimate just refreshed) among the earlier ones.
