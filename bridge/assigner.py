@@ -80,158 +80,16 @@ whole state: a track that went back to boost after such a hop reports a vague st
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from bridge.association import Gate, assign
+from bridge.candidates import Candidate, Slot, Step
 from bridge.estimate import Estimate
+from bridge.reach import Rows, in_reach
 from trilink.constants import US
-from trilink.model import Nation
-
-_MARGIN_M = 5_000.0
-_ACCEL_COAST = 15.0  # m/s²: gravity and drag the straight line ignores
-_ACCEL_BOOST = 80.0  # m/s²: plus thrust
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """A national track looking for its system track."""
-
-    estimate: Estimate
-    nation: Nation
-    realm: Hashable  # only slots of the same realm (data mode, scenario) are eligible
-    order: tuple[int, str, str]  # who founds a slot first: (time, nation, track id)
-    # The system track it broke from (a *detached* candidate): not joined unless ``rejoin``.
-    exclude: str = ""
-    begun_us: int = 0  # observed time its national track began
-    may_hold: bool = False  # may wait instead of founding when only its nation blocks it
-    # First seen above the birth ceiling, detached, or held before as ambiguous among
-    # known tracks (``known``): a missile the picture holds.
-    late: bool = False
-    # Young (within ``GateConfig.settle_s`` of its first observation): when it is
-    # ambiguous among tracks the picture already holds, it may wait like a late one.
-    young: bool = False
-    # Held before as ambiguous between known tracks (``bridge.table.Newcomer.known``):
-    # it may wait again like a late one, however old its national track by now.
-    known: bool = False
-    # Retried after its break (held since): the track in ``exclude`` may take it back,
-    # unless its nation is on that track again (a new track of its nation displaced it).
-    rejoin: bool = False
-    # Held before as its nation's track begun again beside that nation's lost track
-    # (``Step.reinitiated``): it may wait so again on its retries, where it is no longer
-    # late (judged on its first report), and is an ordinary newcomer in all else.
-    reinitiated: bool = False
-    # Held before and retried on a report with no newer observation (``Newcomer.stale``):
-    # it was held on this very state, and a track's closing report (IMPACTED) repeats it
-    # when the tracks it waited beside may have closed. It may join; it founds nothing.
-    stale: bool = False
-
-    @property
-    def detached(self) -> bool:
-        """Detached by a break (now or on an earlier report, still held): a missile the
-        picture holds, so it never founds a track and is compared on its whole state."""
-        return bool(self.exclude)
-
-
-@dataclass(slots=True)
-class Slot:
-    """A system track as association sees it."""
-
-    track_id: str  # "" for a slot founded in this plan
-    estimate: Estimate | None
-    nations: set[Nation]
-    realm: Hashable
-    # Event time it closed (None: open). Only a national track that began before then
-    # may join it: data that arrived late, from a feed read behind the others.
-    closed_us: int | None = None
-    # Its earlier estimates (``SystemTrack.history``): a candidate older than
-    # ``estimate`` is compared with the one nearest its time.
-    history: Sequence[Estimate] = ()
-    # Its members' estimates by nation (the live ones of an open track): a late
-    # candidate joins beside its nation's member only if the two are one object.
-    kin: Mapping[Nation, Sequence[Estimate]] = field(default_factory=dict)
-
-    def estimate_at(self, time_us: int, span_us: int) -> Estimate | None:
-        """The estimate to move to ``time_us``: the newest, unless the track was
-        thrusting then and the newest no longer thrusts or is more than ``span_us``
-        newer (see ``GateConfig.boost_span_s``): then its estimate nearest that time."""
-        est = self.estimate
-        then = thrusting_then(self.history, est, time_us, span_us)
-        return est if then is None else then
-
-
-def thrusting_then(
-    history: Sequence[Estimate], newest: Estimate | None, time_us: int, span_us: int
-) -> Estimate | None:
-    """The estimate of ``history`` nearest ``time_us`` if the track was thrusting then
-    and ``newest``, moved back there, would miss that thrust; else None."""
-    if newest is None or not history or newest.time_us - time_us < US:
-        return None
-    if newest.boosting and newest.time_us - time_us <= span_us:
-        return None
-    then = min(history, key=lambda e: (abs(e.time_us - time_us), -e.time_us))
-    return then if then.boosting else None
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """Candidate ``candidate`` joins slot ``slot``; ``founds``: it creates that slot;
-    ``held``: it founds nothing yet, as it gates with ``slot`` but that slot already
-    has an active track of its nation (slot -1: a detached track near no slot), or
-    (``reinitiated``) that nation's track there has not reported since it began;
-    ``duplicate``: a late candidate joins a slot its nation is already on."""
-
-    candidate: int
-    slot: int
-    founds: bool = False
-    held: bool = False
-    duplicate: bool = False  # joins although its nation is on the slot (late candidates)
-    ambiguous: bool = False  # held: ``slot`` is only the best of several it cannot tell apart
-    # Held: begun in flight, it may be its nation's track on ``slot`` begun again (it may
-    # wait so again on its retries: ``Candidate.reinitiated``).
-    reinitiated: bool = False
-
-
-_DIAGONAL = np.arange(6)
-
-
-@dataclass(slots=True)
-class Rows:
-    """Estimates as arrays for the vectorised straight-line pre-filters (:func:`in_reach`,
-    :func:`reached`): the pending candidates and the tracks' gate estimates here, the
-    open tracks' pictures in ``bridge.exchange`` and in the contests
-    (``bridge.associator``)."""
-
-    t: np.ndarray
-    pos: np.ndarray
-    var: np.ndarray
-    boosting: np.ndarray
-    vel: np.ndarray
-    vel_var: np.ndarray
-    alive: np.ndarray = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.alive = np.ones(len(self.t), dtype=bool)
-
-    @classmethod
-    def of(cls, est: Sequence[Estimate]) -> Rows:
-        # One stack of states and one of covariances, not a trace per estimate: this runs
-        # over every open track once a batch, so at a thousand missiles in flight the
-        # per-estimate numpy calls were a fifth of the engine's time (bench.scaling).
-        # The diagonals are summed in np.trace's order, so the rows are bit-identical.
-        x = np.array([e.x for e in est], dtype=float).reshape(-1, 6)
-        p = np.array([e.p for e in est], dtype=float).reshape(-1, 6, 6)
-        d = p[:, _DIAGONAL, _DIAGONAL]
-        return cls(
-            np.array([e.time_us / US for e in est]),
-            x[:, :3],
-            d[:, 0] + d[:, 1] + d[:, 2],
-            np.array([e.boosting for e in est], dtype=bool),
-            x[:, 3:6],
-            d[:, 3] + d[:, 4] + d[:, 5],
-        )
 
 
 def _wide_distance(gate: Gate, c: Candidate, est: Estimate) -> float | None:
@@ -282,54 +140,55 @@ def _unrefreshed(c: Candidate, slot: Slot) -> bool:
     return bool(kin) and all(k.time_us < c.begun_us for k in kin)
 
 
-def in_reach(rows: Rows, e: Estimate) -> np.ndarray:
-    """Mask of the rows a straight-line extrapolation of ``e`` does not rule out."""
-    dt = rows.t - e.time_us / US
-    pred = e.x[:3] + np.outer(dt, e.x[3:6])
-    miss = np.linalg.norm(rows.pos - pred, axis=1)
-    sigma2 = rows.var + float(np.trace(e.p[:3, :3])) + float(np.trace(e.p[3:, 3:])) * dt * dt
-    accel = np.where(rows.boosting | e.boosting, _ACCEL_BOOST, _ACCEL_COAST)
-    tolerance = 8.0 * np.sqrt(sigma2) + 0.5 * accel * dt * dt + _MARGIN_M
-    return rows.alive & (miss <= tolerance)
+@dataclass
+class _Planner:
+    """One plan's working state; :func:`plan` is its entry point. Each candidate's
+    options are scored once per slot (:meth:`score_slot`, again for a slot founded in
+    the plan), then rounds of joint assignment alternate with one founding at a time."""
 
-
-def reached(rows: Rows, targets: Rows) -> np.ndarray:
-    """Mask of the ``targets`` that :func:`in_reach` would not rule out for at least one
-    of ``rows``: the same test, one row against every target at once (and a metre
-    more tolerance, so that rounding never drops a target the exact test keeps). A
-    target no row reaches takes no part in a plan, so its slot need not be built."""
-    out = np.zeros(len(targets.t), dtype=bool)
-    for k in range(len(rows.t)):
-        dt = rows.t[k] - targets.t
-        pred = targets.pos + dt[:, None] * targets.vel
-        miss = np.linalg.norm(rows.pos[k] - pred, axis=1)
-        sigma2 = rows.var[k] + targets.var + targets.vel_var * dt * dt
-        accel = np.where(rows.boosting[k] | targets.boosting, _ACCEL_BOOST, _ACCEL_COAST)
-        out |= miss <= 8.0 * np.sqrt(sigma2) + 0.5 * accel * dt * dt + _MARGIN_M + 1.0
-    return out
-
-
-def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[Step]:
-    """Who joins what, and who founds what, in execution order."""
-    slots = list(slots)
-    rows = Rows.of([c.estimate for c in cands]) if cands else None
-    span_us = round(gate.config.boost_span_s * US)
-    gated: dict[tuple[int, int], float] = {}  # (candidate, slot) -> d² within the gate
-    blocked: dict[int, int] = {}  # candidate -> an open slot it gates with but its nation holds
-    wide: dict[tuple[int, int], float] = {}  # (candidate, slot) -> position d², before founding
+    cands: Sequence[Candidate]
+    slots: list[Slot]
+    gate: Gate
+    rows: Rows | None = field(init=False)
+    span_us: int = field(init=False)
+    # (candidate, slot) -> d² within the gate.
+    gated: dict[tuple[int, int], float] = field(default_factory=dict)
+    # Candidate -> an open slot it gates with but its nation holds.
+    blocked: dict[int, int] = field(default_factory=dict)
+    # (candidate, slot) -> position d², before founding.
+    wide: dict[tuple[int, int], float] = field(default_factory=dict)
     # Young late candidate -> open slots in its late position gate that its own nation is
     # on, where it is not that nation's second track on the slot's missile (not kin).
-    crowd: dict[int, list[int]] = {}
+    crowd: dict[int, list[int]] = field(default_factory=dict)
     # Known candidates in the late position gate of some open track, whoever is on it.
-    among: set[int] = set()
+    among: set[int] = field(default_factory=set)
     # Late, known or young candidate -> its least d² to an open track its own nation is
     # on, by its whole state; late or known ones by position too (``own3``).
-    own: dict[int, float] = {}
-    own3: dict[int, float] = {}
-    steps: list[Step] = []
+    own: dict[int, float] = field(default_factory=dict)
+    own3: dict[int, float] = field(default_factory=dict)
+    steps: list[Step] = field(default_factory=list)
 
-    def eligible(i: int, j: int) -> bool:
-        c, s = cands[i], slots[j]
+    def __post_init__(self) -> None:
+        self.rows = Rows.of([c.estimate for c in self.cands]) if self.cands else None
+        self.span_us = round(self.gate.config.boost_span_s * US)
+
+    def run(self) -> list[Step]:
+        for j in range(len(self.slots)):
+            self.score_slot(j)
+        rows = self.rows
+        while rows is not None and rows.alive.any():
+            self.defer_ambiguous(rows)
+            if not rows.alive.any():
+                break
+            if self.gated:
+                self.assign_round(rows)
+            else:
+                self.found_next(rows)
+        return self.steps
+
+    # -- who may go where ------------------------------------------------------------
+    def eligible(self, i: int, j: int) -> bool:
+        c, s = self.cands[i], self.slots[j]
         return (
             c.realm == s.realm
             and (
@@ -338,76 +197,136 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
             and (s.closed_us is None or (c.begun_us < s.closed_us and not c.detached))
         )
 
-    def allowed(i: int, j: int) -> bool:
-        return eligible(i, j) and cands[i].nation not in slots[j].nations
+    def allowed(self, i: int, j: int) -> bool:
+        return self.eligible(i, j) and self.cands[i].nation not in self.slots[j].nations
 
-    def score_slot(j: int) -> None:
-        est = slots[j].estimate
-        if est is None or rows is None:
+    def known(self, j: int) -> bool:
+        # A track the picture held before this plan, still open.
+        return self.slots[j].track_id != "" and self.slots[j].closed_us is None
+
+    # -- scoring ---------------------------------------------------------------------
+    def score_slot(self, j: int) -> None:
+        est = self.slots[j].estimate
+        if est is None or self.rows is None:
             return
-        for k in np.flatnonzero(in_reach(rows, est)).tolist():
-            at = slots[j].estimate_at(cands[k].estimate.time_us, span_us)
+        for k in np.flatnonzero(in_reach(self.rows, est)).tolist():
+            at = self.slots[j].estimate_at(self.cands[k].estimate.time_us, self.span_us)
             assert at is not None
-            free = allowed(k, j)
-            holdable = (
-                not free
-                and cands[k].may_hold
-                and k not in blocked
-                and slots[j].closed_us is None
-                and slots[j].track_id != ""
-                and eligible(k, j)
-            )
-            if free or holdable:
-                d2 = gate.distance(cands[k].estimate, at)
-                if free and gate.admits(d2):
-                    gated[(k, j)] = d2
-                elif holdable and gate.admits(d2):
-                    blocked[k] = j
-            c = cands[k]
-            # A young one too: begun in a ripple's boost, where its nation's tracks of the
-            # missiles ahead are, the track left free to it may be only the one left.
-            if not free and (c.late or c.known or c.young) and eligible(k, j) and known(j):
-                d2 = gate.distance(c.estimate, at)
-                if gate.admits(d2):
-                    own[k] = min(own.get(k, math.inf), d2)
-                # Position rivals hold only late ones, before they may found; a detached
-                # one is weighed on its whole state only.
-                if (c.late or c.known) and not c.detached:
-                    d3 = gate.distance(c.estimate, at, dof=3)
-                    if d3 <= gate.late_threshold3:
-                        own3[k] = min(own3.get(k, math.inf), d3)
-            kin = c.late and eligible(k, j) and _kin_of(gate, c, slots[j])
-            if kin or free:
-                wide_d2 = _wide_distance(gate, c, at)
-                if wide_d2 is not None:
-                    wide[(k, j)] = wide_d2
-            elif (
-                (c.late or c.reinitiated)
-                and c.young
-                and not c.detached
-                and eligible(k, j)
-                and known(j)
-                and _unrefreshed(c, slots[j])
-                and gate.distance(c.estimate, at, dof=3) <= gate.late_threshold3
-            ):
-                crowd.setdefault(k, []).append(j)
-            if (
-                c.known
-                and not c.detached
-                and k not in among
-                and eligible(k, j)
-                and known(j)
-                and ((k, j) in wide or _wide_distance(gate, c, at) is not None)
-            ):
-                among.add(k)
+            self.score_pair(k, j, at)
 
-    def nearest_wide(i: int) -> tuple[int, bool, bool] | None:
+    def score_pair(self, k: int, j: int, at: Estimate) -> None:
+        gate, c, slot = self.gate, self.cands[k], self.slots[j]
+        free = self.allowed(k, j)
+        holdable = (
+            not free
+            and c.may_hold
+            and k not in self.blocked
+            and slot.closed_us is None
+            and slot.track_id != ""
+            and self.eligible(k, j)
+        )
+        if free or holdable:
+            d2 = gate.distance(c.estimate, at)
+            if free and gate.admits(d2):
+                self.gated[(k, j)] = d2
+            elif holdable and gate.admits(d2):
+                self.blocked[k] = j
+        # A young one too: begun in a ripple's boost, where its nation's tracks of the
+        # missiles ahead are, the track left free to it may be only the one left.
+        if not free and (c.late or c.known or c.young) and self.eligible(k, j) and self.known(j):
+            self.score_own(k, at)
+        kin = c.late and self.eligible(k, j) and _kin_of(gate, c, slot)
+        if kin or free:
+            wide_d2 = _wide_distance(gate, c, at)
+            if wide_d2 is not None:
+                self.wide[(k, j)] = wide_d2
+        elif (
+            (c.late or c.reinitiated)
+            and c.young
+            and not c.detached
+            and self.eligible(k, j)
+            and self.known(j)
+            and _unrefreshed(c, slot)
+            and gate.distance(c.estimate, at, dof=3) <= gate.late_threshold3
+        ):
+            self.crowd.setdefault(k, []).append(j)
+        if (
+            c.known
+            and not c.detached
+            and k not in self.among
+            and self.eligible(k, j)
+            and self.known(j)
+            and ((k, j) in self.wide or _wide_distance(gate, c, at) is not None)
+        ):
+            self.among.add(k)
+
+    def score_own(self, k: int, at: Estimate) -> None:
+        # Candidate ``k`` against a track the picture holds that its own nation is on.
+        gate, c = self.gate, self.cands[k]
+        d2 = gate.distance(c.estimate, at)
+        if gate.admits(d2):
+            self.own[k] = min(self.own.get(k, math.inf), d2)
+        # Position rivals hold only late ones, before they may found; a detached
+        # one is weighed on its whole state only.
+        if (c.late or c.known) and not c.detached:
+            d3 = gate.distance(c.estimate, at, dof=3)
+            if d3 <= gate.late_threshold3:
+                self.own3[k] = min(self.own3.get(k, math.inf), d3)
+
+    # -- holding ---------------------------------------------------------------------
+    def defer_ambiguous(self, rows: Rows) -> None:
+        # Candidates whose gated slots include a second about as likely as the best:
+        # held (retried on their next report) rather than guessed.
+        best: dict[int, list[tuple[float, int]]] = {}
+        for (i, j), d2 in self.gated.items():
+            best.setdefault(i, []).append((d2, j))
+        for i in sorted(best):
+            options = sorted(best[i])
+            c = self.cands[i]
+            if not (c.late or c.known or (c.young and all(self.known(j) for _, j in options))):
+                continue  # it may be the first track on its missile: no delay
+            if self.ambiguous(i, options):
+                self.steps.append(Step(i, options[0][1], held=True, ambiguous=True))
+                rows.alive[i] = False
+                for _, j in options:
+                    del self.gated[(i, j)]
+
+    def ambiguous(self, i: int, options: list[tuple[float, int]]) -> bool:
+        # ``options``: (d², slot) of the slots candidate ``i`` gates with, best first.
+        c, margin = self.cands[i], self.gate.ambiguity
+        if len(options) > 1 and options[1][0] - options[0][0] < margin:
+            return True
+        if self.own.get(i, math.inf) - options[0][0] < margin:
+            # It fits a track its own nation is on about as well as the best it may
+            # join: that nation's member there may be its object (a swap or a split
+            # between closely spaced objects), and the free track only the one left.
+            return True
+        if not (c.young or (c.known and not c.detached)):
+            return False
+        # Its velocity not settled yet, positions alone may not tell; begun in
+        # flight too (a radar's first reports on a group it cannot resolve: the
+        # velocity fits one of the group's tracks by chance). Held before as
+        # ambiguous (known), the same: a track that took a neighbour's
+        # detections and went back to boost reports a vague state that fits one
+        # track by its velocity while its position sits between two.
+        near = sorted(d2 for (k, j), d2 in self.wide.items() if k == i and self.known(j))
+        if len(near) > 1 and near[1] - near[0] < margin:
+            return True
+        # Or its position names another track than its whole state does, by
+        # the full margin: a velocity drawn from two objects' detections (a
+        # radar's first scans of a ripple 3 s apart hop from one to the next)
+        # fits a neighbour's track better than its own missile's.
+        chosen = self.wide.get((i, options[0][1]), math.inf)
+        return bool(near) and chosen - near[0] >= margin
+
+    def nearest_wide(self, i: int) -> tuple[int, bool, bool] | None:
         # A slot without the candidate's nation first; else one with it (a duplicate).
         # Also whether a second slot of the same kind is about as near (ambiguous).
+        c = self.cands[i]
         options = [
-            (cands[i].nation in slots[j].nations, d2, j) for (k, j), d2 in wide.items() if k == i
+            (c.nation in self.slots[j].nations, d2, j) for (k, j), d2 in self.wide.items() if k == i
         ]
-        if not cands[i].late:  # only a candidate begun in flight may join its own nation
+        if not c.late:  # only a candidate begun in flight may join its own nation
             options = [o for o in options if not o[0]]
         if not options:
             return None
@@ -415,20 +334,20 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
         dup, d2, j = options[0]
         rivals = [o[1] for o in options[1:] if o[0] == dup]
         if not dup:
-            # A track its nation is on about as near (see ``defer_ambiguous``).
-            rivals.append((own if cands[i].detached else own3).get(i, math.inf))
+            # A track its nation is on about as near (see ``ambiguous``).
+            rivals.append((self.own if c.detached else self.own3).get(i, math.inf))
             rivals.sort()
-        return j, dup, bool(rivals) and rivals[0] - d2 < gate.ambiguity
+        return j, dup, bool(rivals) and rivals[0] - d2 < self.gate.ambiguity
 
-    def astray(i: int, j: int) -> bool:
+    def astray(self, i: int, j: int) -> bool:
         # Its position fits the slot but its whole state is past the slot's break
         # threshold: a new track whose velocity is not that missile's (begun on the
         # detections of several closely spaced objects). A missile the picture holds
         # loses no alert by waiting for the track's own data to settle it.
-        c = cands[i]
+        c, gate = self.cands[i], self.gate
         if c.detached:
             return False
-        at = slots[j].estimate_at(c.estimate.time_us, span_us)
+        at = self.slots[j].estimate_at(c.estimate.time_us, self.span_us)
         if at is None:
             return False
         d2 = gate.distance(c.estimate, at)
@@ -436,87 +355,53 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
         # outside even the gate is a velocity drawn from other objects' detections.
         return not gate.admits(d2) if c.young else gate.breaks(d2)
 
-    def known(j: int) -> bool:
-        # A track the picture held before this plan, still open.
-        return slots[j].track_id != "" and slots[j].closed_us is None
+    # -- the rounds ------------------------------------------------------------------
+    def assign_round(self, rows: Rows) -> None:
+        ri = sorted({i for i, _ in self.gated})
+        cj = sorted({j for _, j in self.gated})
+        cost = np.full((len(ri), len(cj)), math.inf)
+        for (i, j), d2 in self.gated.items():
+            cost[ri.index(i), cj.index(j)] = d2
+        pairs = assign(cost, self.gate.threshold)
+        if not pairs:  # only on an exact tie with the gate: take the nearest pair
+            flat = int(np.argmin(cost))
+            pairs = [(flat // cost.shape[1], flat % cost.shape[1])]
+        for r, col in pairs:
+            i, j = ri[r], cj[col]
+            self.steps.append(Step(i, j))
+            rows.alive[i] = False
+            self.slots[j].nations.add(self.cands[i].nation)
+        self.gated = {
+            (i, j): d2 for (i, j), d2 in self.gated.items() if rows.alive[i] and self.allowed(i, j)
+        }
 
-    def defer_ambiguous(rows: Rows) -> None:
-        # Candidates whose gated slots include a second about as likely as the best:
-        # held (retried on their next report) rather than guessed.
-        best: dict[int, list[tuple[float, int]]] = {}
-        for (i, j), d2 in gated.items():
-            best.setdefault(i, []).append((d2, j))
-        for i in sorted(best):
-            options = sorted(best[i])
-            c = cands[i]
-            if not (c.late or c.known or (c.young and all(known(j) for _, j in options))):
-                continue  # it may be the first track on its missile: no delay
-            if len(options) > 1 and options[1][0] - options[0][0] < gate.ambiguity:
-                ambiguous = True
-            elif own.get(i, math.inf) - options[0][0] < gate.ambiguity:
-                # It fits a track its own nation is on about as well as the best it may
-                # join: that nation's member there may be its object (a swap or a split
-                # between closely spaced objects), and the free track only the one left.
-                ambiguous = True
-            elif c.young or (c.known and not c.detached):
-                # Its velocity not settled yet, positions alone may not tell; begun in
-                # flight too (a radar's first reports on a group it cannot resolve: the
-                # velocity fits one of the group's tracks by chance). Held before as
-                # ambiguous (known), the same: a track that took a neighbour's
-                # detections and went back to boost reports a vague state that fits one
-                # track by its velocity while its position sits between two.
-                near = sorted(d2 for (k, j), d2 in wide.items() if k == i and known(j))
-                ambiguous = len(near) > 1 and near[1] - near[0] < gate.ambiguity
-                # Or its position names another track than its whole state does, by
-                # the full margin: a velocity drawn from two objects' detections (a
-                # radar's first scans of a ripple 3 s apart hop from one to the next)
-                # fits a neighbour's track better than its own missile's.
-                chosen = wide.get((i, options[0][1]), math.inf)
-                ambiguous |= bool(near) and chosen - near[0] >= gate.ambiguity
-            else:
-                ambiguous = False
-            if ambiguous:
-                steps.append(Step(i, options[0][1], held=True, ambiguous=True))
-                rows.alive[i] = False
-                for _, j in options:
-                    del gated[(i, j)]
-
-    for j in range(len(slots)):
-        score_slot(j)
-    while rows is not None and rows.alive.any():
-        defer_ambiguous(rows)
-        if not rows.alive.any():
-            break
-        if gated:
-            ri = sorted({i for i, _ in gated})
-            cj = sorted({j for _, j in gated})
-            cost = np.full((len(ri), len(cj)), math.inf)
-            for (i, j), d2 in gated.items():
-                cost[ri.index(i), cj.index(j)] = d2
-            pairs = assign(cost, gate.threshold)
-            if not pairs:  # only on an exact tie with the gate: take the nearest pair
-                flat = int(np.argmin(cost))
-                pairs = [(flat // cost.shape[1], flat % cost.shape[1])]
-            for r, col in pairs:
-                i, j = ri[r], cj[col]
-                steps.append(Step(i, j))
-                rows.alive[i] = False
-                slots[j].nations.add(cands[i].nation)
-            gated = {(i, j): d2 for (i, j), d2 in gated.items() if rows.alive[i] and allowed(i, j)}
-            continue
-        founder = min(np.flatnonzero(rows.alive).tolist(), key=lambda k: cands[k].order)
-        c = cands[founder]
+    def found_next(self, rows: Rows) -> None:
+        # Nothing gates: the earliest remaining candidate joins by position, waits, or
+        # founds a slot, which the others are then compared with.
+        founder = min(np.flatnonzero(rows.alive).tolist(), key=lambda k: self.cands[k].order)
+        c = self.cands[founder]
         rows.alive[founder] = False
-        near = nearest_wide(founder)
+        near = self.nearest_wide(founder)
         if near is not None:
             j, dup, ambiguous = near
-            if (ambiguous or astray(founder, j)) and (c.late or c.known):
-                steps.append(Step(founder, j, held=True, ambiguous=True))
-                continue
-            steps.append(Step(founder, j, duplicate=dup))
-            slots[j].nations.add(c.nation)
-            continue
-        if founder in crowd:
+            if (ambiguous or self.astray(founder, j)) and (c.late or c.known):
+                self.steps.append(Step(founder, j, held=True, ambiguous=True))
+                return
+            self.steps.append(Step(founder, j, duplicate=dup))
+            self.slots[j].nations.add(c.nation)
+            return
+        held = self.withheld(founder)
+        if held is not None:
+            self.steps.append(held)
+            return
+        self.slots.append(Slot("", c.estimate, {c.nation}, c.realm))
+        self.steps.append(Step(founder, len(self.slots) - 1, founds=True))
+        self.score_slot(len(self.slots) - 1)
+
+    def withheld(self, founder: int) -> Step | None:
+        """The hold of a candidate near no slot it may join, or None: it founds."""
+        c = self.cands[founder]
+        if founder in self.crowd:
             # Begun in flight (a missile the picture holds), young, in the position gate
             # of a track whose member of its own nation has not reported since it began:
             # that nation's track of the missile re-initiated (lost in a manoeuvre and
@@ -524,9 +409,8 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
             # reporting. Founding would give the missile a second track; retried on its
             # next report, it joins once the old member falls silent and no longer bars
             # it, and founds if the old member reports again, or once clear or settled.
-            steps.append(Step(founder, crowd[founder][0], held=True, reinitiated=True))
-            continue
-        if c.detached or c.stale or (c.known and founder in among):
+            return Step(founder, self.crowd[founder][0], held=True, reinitiated=True)
+        if c.detached or c.stale or (c.known and founder in self.among):
             # Detached by a break and near no track: a national track that lost its
             # missile (diverged) founds nothing; it is retried on its next report. So
             # is a known one still in the position gate of a track the picture holds:
@@ -540,12 +424,12 @@ def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[
             # would found only because the tracks it waited beside have closed since
             # (a US track's IMPACTED report 36 s after its one held report founded a
             # track born closed; "Stop 53").
-            steps.append(Step(founder, -1, held=True))
-            continue
-        if founder in blocked:  # ambiguous: its nation may be re-initiating a track there
-            steps.append(Step(founder, blocked[founder], held=True))
-            continue
-        slots.append(Slot("", c.estimate, {c.nation}, c.realm))
-        steps.append(Step(founder, len(slots) - 1, founds=True))
-        score_slot(len(slots) - 1)
-    return steps
+            return Step(founder, -1, held=True)
+        if founder in self.blocked:  # ambiguous: its nation may be re-initiating a track there
+            return Step(founder, self.blocked[founder], held=True)
+        return None
+
+
+def plan(cands: Sequence[Candidate], slots: Sequence[Slot], gate: Gate) -> list[Step]:
+    """Who joins what, and who founds what, in execution order."""
+    return _Planner(cands, list(slots), gate).run()

@@ -37,11 +37,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bridge.assigner import Candidate, Rows, Slot, Step, plan, reached, thrusting_then
+from bridge.assigner import plan
 from bridge.association import Gate
+from bridge.candidates import Candidate, Slot, Step, thrusting_then
 from bridge.estimate import Estimate, falling
 from bridge.exchange import Exchange
 from bridge.fusion import CovarianceIntersection
+from bridge.reach import Rows, reached
 from bridge.returns import Returns
 from bridge.table import Changes, Newcomer, TrackTable
 from bridge.tracks import NationalTrack, SilentBefore, SystemTrack, key_text
@@ -445,7 +447,7 @@ class Associator:
     def _within_reach(
         self, candidates: list[Candidate], silent_before: SilentBefore
     ) -> list[tuple[SystemTrack, Estimate]]:
-        """The tracks some candidate may reach (``assigner.reached``), in table order, with
+        """The tracks some candidate may reach (``reach.reached``), in table order, with
         the estimate each is compared by: at a thousand tracks, building every slot for a
         few newcomers cost a quarter of the engine's time, and a slot no candidate
         reaches (or without an estimate) takes no part in a plan."""

@@ -80,10 +80,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import chdtri
 
-from bridge.assigner import Rows, in_reach
 from bridge.association import Gate
 from bridge.estimate import Estimate
 from bridge.fusion import CovarianceIntersection
+from bridge.reach import Rows, in_reach
 from bridge.tracks import NationalTrack, SystemTrack, TrackKey, key_text
 from trilink.constants import US
 from trilink.model import TrackStatus

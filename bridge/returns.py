@@ -31,9 +31,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bridge.assigner import Rows, in_reach
 from bridge.association import Gate
 from bridge.estimate import Estimate
+from bridge.reach import Rows, in_reach
 from bridge.table import Newcomer, TrackTable
 from bridge.tracks import NationalTrack, SystemTrack, TrackKey, key_text
 
@@ -96,7 +96,7 @@ class Returns:
         one whose estimate jumped to a third track. Clear of every other track both ways
         (a nation's feed back after an outage, its missiles kilometres apart) it went on
         with its own missile's. ``rows`` are ``open_tracks``' estimates
-        (``assigner.Rows``), for the straight-line pre-filter.
+        (``reach.Rows``), for the straight-line pre-filter.
         """
         probes = [m.estimate]
         if own is not None:

@@ -48,14 +48,14 @@ class Newcomer:
     known: bool = False
     # Held since its break and retried: the track it left may take it back (its own
     # missile's track, once its estimate fits it again); it is barred from that track
-    # only in the batch of the break (``bridge.assigner.Candidate.rejoin``).
+    # only in the batch of the break (``bridge.candidates.Candidate.rejoin``).
     retried: bool = False
     # Held before as its nation's track begun again in flight (``Step.reinitiated``): on
-    # its retries it may wait so again (``bridge.assigner.Candidate.reinitiated``).
+    # its retries it may wait so again (``bridge.candidates.Candidate.reinitiated``).
     reinitiated: bool = False
     # Held before and retried on reports with no newer observation (a track's closing
     # report repeats its last state): nothing new to judge it on, so it founds nothing
-    # (``bridge.assigner.Candidate.stale``).
+    # (``bridge.candidates.Candidate.stale``).
     stale: bool = False
 
 

@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bridge.assigner import Candidate, Slot, Step, plan
+from bridge.assigner import plan
 from bridge.association import Gate, assign, mahalanobis2
 from bridge.associator import Associator
+from bridge.candidates import Candidate, Slot, Step
 from bridge.config import AlertConfig, GateConfig
 from bridge.estimate import Estimate
 from bridge.table import Newcomer, TrackTable

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from bridge.assigner import Rows, in_reach, reached
 from bridge.estimate import Estimate
+from bridge.reach import Rows, in_reach, reached
 from trilink.constants import US
 from trilink.geodesy import geodetic_to_ecef
 

@@ -6,7 +6,7 @@ import itertools
 
 import numpy as np
 
-from bridge.assigner import Slot, thrusting_then
+from bridge.candidates import Slot, thrusting_then
 from bridge.estimate import Estimate
 from bridge.tracks import HISTORY_US, SystemTrack
 from trilink.constants import US
