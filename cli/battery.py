@@ -151,6 +151,7 @@ def _cells(row: Row, first: bool) -> list[str]:
         cells.append(_fmt(row.nation_rms_km, ".3f"))
     cells.append(_fmt(row.gospa_mean, ".1f"))
     cells.append(_fmt(row.ellipse_coverage, ".1%"))
+    cells.append(f"{_fmt(row.join_wait_median_s, '.1f')} / {_fmt(row.join_wait_max_s, '.1f')}")
     return cells
 
 
@@ -188,6 +189,7 @@ def _print(summary: Summary) -> None:
             table.add_column(f"{nation}\nRMS km", justify="right")
         table.add_column(f"{tag}GOSPA", justify="right")
         table.add_column(f"{tag}95% ellipse\nholds impact", justify="right")
+        table.add_column(f"{tag}join wait s\nmedian / max", justify="right")
     first = summary.fusers[0]
     for k, row in enumerate(summary.rows[first]):
         cells = [row.scenario, str(row.runs)]

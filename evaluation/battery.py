@@ -64,6 +64,10 @@ class RunFigures:
     ellipse: list[int] = field(default_factory=lambda: [0, 0])
     national_ellipse: dict[str, list[int]] = field(default_factory=dict)
     ellipse_median_miss: float | None = None  # the fused predictions' (evaluation.coverage)
+    # The longest a national track of a missile waited to join the picture, and how many
+    # never joined (evaluation.waits).
+    join_wait_max_s: float | None = None
+    join_never: int = 0
 
     @property
     def clean(self) -> bool:
@@ -135,6 +139,8 @@ def run_one(
                 ellipse=[held.inside, held.n],
                 national_ellipse={n.value: [h.inside, h.n] for n, h in by_nation.items()},
                 ellipse_median_miss=None if cover is None else cover.fused_median_miss,
+                join_wait_max_s=None if s.join_waits is None else s.join_waits.max_s,
+                join_never=0 if s.join_waits is None else len(s.join_waits.never),
             )
         )
     return out
@@ -239,6 +245,8 @@ class Row:
     gospa_mean: float | None
     ellipse_coverage: float | None  # pooled share of 95% ellipses (after burnout) holding
     ellipse_median_miss: float | None  # median over runs of each run's median normalised miss
+    join_wait_max_s: float | None  # the longest a national track waited to join (any run)
+    join_wait_median_s: float | None  # the median over runs of each run's longest wait
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -252,6 +260,7 @@ def _row(
     raid = [r.raid_error for r in ok if r.raid_error is not None]
     delays = [r.first_alert_delay_s for r in ok if r.first_alert_delay_s is not None]
     tracks = [r.system_tracks for r in ok] or [0]
+    waits = [r.join_wait_max_s for r in ok if r.join_wait_max_s is not None]
     return Row(
         scenario=scenario,
         fuser=fuser,
@@ -277,6 +286,8 @@ def _row(
         ),
         gospa_mean=round(sum(gospas) / len(gospas), 3) if gospas else None,
         ellipse_coverage=_pooled_held(r.ellipse for r in ok).fraction,
+        join_wait_max_s=max(waits, default=None),
+        join_wait_median_s=round(statistics.median(waits), 3) if waits else None,
         ellipse_median_miss=(
             round(statistics.median(misses), 4)
             if (misses := [r.ellipse_median_miss for r in ok if r.ellipse_median_miss is not None])

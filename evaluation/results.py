@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from evaluation.coverage import EllipseCoverage
+from evaluation.waits import JoinWaits
 from trilink.constants import NATIONS
 from trilink.model import AlertStatus, Nation
 
@@ -165,6 +166,7 @@ class Score:
     first_alert_delay_s: Mapping[str, float | None] = field(default_factory=dict)
     raid_count: RaidCount | None = None
     ellipse_coverage: EllipseCoverage | None = None
+    join_waits: JoinWaits | None = None
 
     @property
     def max_first_alert_delay_s(self) -> float | None:
@@ -194,6 +196,15 @@ class Score:
             "raid_count": None if self.raid_count is None else self.raid_count.to_json(),
             "ellipse_coverage": (
                 None if self.ellipse_coverage is None else self.ellipse_coverage.to_json()
+            ),
+            "join_wait_s": (
+                None
+                if self.join_waits is None
+                else {
+                    "max": self.join_waits.max_s,
+                    "p95": self.join_waits.p95_s,
+                    "never_joined": list(self.join_waits.never),
+                }
             ),
         }
 

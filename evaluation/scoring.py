@@ -37,6 +37,9 @@ whose true trajectory they stay nearest to (:func:`evaluation.matching.map_track
   first national warning of it (event time), and its max;
 * ``raid_count``: open system tracks against missiles in flight over time
   (:mod:`evaluation.timeline`);
+* ``join_waits``: per national track of a missile, how long from its first report
+  until an alert lists it (:mod:`evaluation.waits`): a track held back is a nation's
+  word missing from the picture;
 * ``ellipse_coverage``: how often the 95% impact ellipses of the fused alerts (after
   burnout, and in boost apart) and of each nation's warnings hold the missile's
   impact point (:mod:`evaluation.coverage`).
@@ -78,6 +81,7 @@ from evaluation.results import (
 )
 from evaluation.timeline import first_alert_delays, raid_count
 from evaluation.truth import TruthPath, truth_from_launch, truth_from_synthetic
+from evaluation.waits import join_waits
 from producers.origins import Origin, OriginCounts, OriginTimes
 from threat.alert import with_threat
 from trilink.codec import Codec
@@ -418,6 +422,7 @@ def score(
         ellipse_coverage=ellipse_coverage(
             alerts, picked.matched, all_warnings, track_to_missile, by_truth
         ),
+        join_waits=join_waits(all_warnings, alerts, track_to_missile),
     )
 
 

@@ -72,14 +72,17 @@ def test_score_of_a_clean_run() -> None:
     )
     assert list(as_json["impact_error_km"]) == ["fused", "KOR", "JPN", "USA"]
     # Scoring by origin added its figures after the existing keys, which keep their order.
-    assert list(as_json)[-6:] == [
+    assert list(as_json)[-7:] == [
         "matching",
         "extra_tracks",
         "first_alert_delay_s",
         "max_first_alert_delay_s",
         "raid_count",
         "ellipse_coverage",
+        "join_wait_s",
     ]
+    # Both nations' tracks of both missiles joined with their first reports.
+    assert as_json["join_wait_s"] == {"max": 0.0, "p95": 0.0, "never_joined": []}
     # Every prediction of the two matched tracks is judged (free flight: no boost), and
     # Korea's, the only nation predicting here; Korea's ellipses hold most impacts.
     cover = s.ellipse_coverage
