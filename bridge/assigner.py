@@ -75,6 +75,12 @@ apart hop from one missile to the next, and the velocity drawn from both fits a
 neighbour's track (kwail-kaesong-kn23-kn25 in vacuum). A known candidate waits, as a
 young one does, while its position fits two tracks about alike, however decisive its
 whole state: a track that went back to boost after such a hop reports a vague state.
+
+Distances favour a vague estimate, so an open track whose members have all fallen silent
+(flown on from its last report, kilometres wide) is weighed by likelihood: where it is
+``ambiguity_ratio`` times less likely for a candidate than the candidate's likeliest
+option, by the measure the candidate is gated with, it is no option at all
+(``_Planner.prune_unlikely``). Between tracks with live members the distances stand.
 """
 
 from __future__ import annotations
@@ -167,6 +173,8 @@ class _Planner:
     own: dict[int, float] = field(default_factory=dict)
     own3: dict[int, float] = field(default_factory=dict)
     steps: list[Step] = field(default_factory=list)
+    # (candidate, slot, dof) -> -2 ln likelihood of the pair, once computed.
+    costs: dict[tuple[int, int, int], float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.rows = Rows.of([c.estimate for c in self.cands]) if self.cands else None
@@ -177,6 +185,7 @@ class _Planner:
             self.score_slot(j)
         rows = self.rows
         while rows is not None and rows.alive.any():
+            self.prune_unlikely(rows)
             self.defer_ambiguous(rows)
             if not rows.alive.any():
                 break
@@ -199,6 +208,10 @@ class _Planner:
 
     def allowed(self, i: int, j: int) -> bool:
         return self.eligible(i, j) and self.cands[i].nation not in self.slots[j].nations
+
+    def silent(self, j: int) -> bool:
+        # An open track the picture held, whose members have all fallen silent.
+        return self.known(j) and not self.slots[j].nations
 
     def known(self, j: int) -> bool:
         # A track the picture held before this plan, still open.
@@ -274,6 +287,45 @@ class _Planner:
                 self.own3[k] = min(self.own3.get(k, math.inf), d3)
 
     # -- holding ---------------------------------------------------------------------
+    def prune_unlikely(self, rows: Rows) -> None:
+        # An open track whose members have all fallen silent, ``GateConfig.
+        # ambiguity_ratio`` times less likely for a candidate than its likeliest option,
+        # is no option for it, by the measure it is gated with: its whole state
+        # (``gated``), or its position before it may found (``wide``; a detached one's
+        # whole state). Flown on from a short track's last report, such a track is
+        # vague, and distances alone favour a vague estimate: it sits within a small d²
+        # of every candidate near it, and held them as ambiguous against their own
+        # missile's track for two minutes (yonghung-three-launchers in vacuum). The
+        # likelihood counts what the vagueness costs (d² + ln|S|). Between tracks with
+        # live members the distances stand: a track that fits one of them a little
+        # better by likelihood may still be the other's (a US infrared track of a
+        # KN-25 ripple, hist-2024-05-29 in vacuum, is held so until it settles).
+        if self.gate.ambiguity <= 0.0:  # the ambiguity test is off (ratio 1)
+            return
+        for table in (self.gated, self.wide):
+            options: dict[int, list[int]] = {}
+            for i, j in table:
+                if rows.alive[i]:
+                    options.setdefault(i, []).append(j)
+            for i, js in options.items():
+                if len(js) < 2:
+                    continue
+                dof = 6 if table is self.gated or self.cands[i].detached else 3
+                cost = {j: self.cost(i, j, dof) for j in js}
+                best = min(cost.values())
+                for j, cj in cost.items():
+                    if cj - best >= self.gate.ambiguity and self.silent(j):
+                        del table[(i, j)]
+
+    def cost(self, i: int, j: int, dof: int) -> float:
+        key = (i, j, dof)
+        if key not in self.costs:
+            c = self.cands[i]
+            at = self.slots[j].estimate_at(c.estimate.time_us, self.span_us)
+            cost = math.inf if at is None else self.gate.likelihood_cost(c.estimate, at, dof)
+            self.costs[key] = cost
+        return self.costs[key]
+
     def defer_ambiguous(self, rows: Rows) -> None:
         # Candidates whose gated slots include a second about as likely as the best:
         # held (retried on their next report) rather than guessed.

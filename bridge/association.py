@@ -119,6 +119,19 @@ class Gate:
         except np.linalg.LinAlgError:
             return math.inf
 
+    def likelihood_cost(self, report: Estimate, track: Estimate, dof: int) -> float:
+        """``-2 ln`` of the Gaussian likelihood of ``report`` about ``track`` moved to its
+        time over the first ``dof`` components (3: positions), constants dropped: as
+        :meth:`cost`, which it equals for 6."""
+        moved = self.propagator.to(track, report.time_us)
+        report = self.propagator.to(report, report.time_us)
+        d = report.x[:dof] - moved.x[:dof]
+        s = report.p[:dof, :dof] + moved.p[:dof, :dof]
+        sign, logdet = np.linalg.slogdet(s)
+        if sign <= 0:
+            return math.inf
+        return float(d @ np.linalg.solve(s, d)) + float(logdet)
+
     def admits(self, d2: float) -> bool:
         return d2 <= self.threshold
 

@@ -647,3 +647,33 @@ def test_plan_holds_a_new_candidate_whose_position_and_whole_state_name_differen
     assert plan([known], _ripple(x, t, 5000.0), gate) == [Step(0, 0, held=True, ambiguous=True)]
     late = Candidate(between, Nation.JPN, "realm", jpn, late=True)
     assert plan([late], _ripple(x, t, 5000.0), gate) == [Step(0, 0)]
+
+
+def test_plan_weighs_a_vague_track_by_its_likelihood_not_its_distance() -> None:
+    """A track whose members all fell silent, flown on from a short track's last report,
+    has kilometres of error: every candidate near it is within a small d² of it. By
+    distance a candidate of the missile next to it would be ambiguous between the two
+    (held, as yonghung-three-launchers in vacuum held three US tracks for two minutes);
+    by likelihood the vague track is a hundred times less likely, so it joins its own.
+    Between tracks with live members the distances stand."""
+    a = ballistic_missile("A", T0)
+    t = T0 + 60 * US
+    gate = Gate()
+    x = a.truth(t)
+    mine = _est(x + np.r_[700.0, 0.0, 0.0, 0.0, 30.0, 0.0], t)
+    vague = _est(x, t, np.diag([4000.0**2] * 3 + [200.0**2] * 3))
+    cand = _est(x, t)
+    d2 = [gate.distance(cand, s) for s in (mine, vague)]
+    costs = [gate.cost(cand, s) for s in (mine, vague)]
+    assert 0 < d2[0] - d2[1] < gate.ambiguity and costs[1] - costs[0] >= gate.ambiguity
+
+    def slots(*live: Nation) -> list[Slot]:
+        return [
+            Slot("ST-mine", mine, {Nation.KOR}, "realm"),
+            Slot("ST-vague", vague, {*live}, "realm"),
+        ]
+
+    late = Candidate(cand, Nation.JPN, "realm", (1, "JPN", "J1"), late=True)
+    assert plan([late], slots(), gate) == [Step(0, 0)]
+    # A live member on the vague track: it is current data, and the distances stand.
+    assert plan([late], slots(Nation.USA), gate) == [Step(0, 1, held=True, ambiguous=True)]
