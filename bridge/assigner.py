@@ -308,8 +308,8 @@ class _Planner:
                 if rows.alive[i]:
                     options.setdefault(i, []).append(j)
             for i, js in options.items():
-                if len(js) < 2:
-                    continue
+                if len(js) < 2 or not any(self.silent(j) for j in js):
+                    continue  # nothing to prune: spare the propagations
                 dof = 6 if table is self.gated or self.cands[i].detached else 3
                 cost = {j: self.cost(i, j, dof) for j in js}
                 best = min(cost.values())
